@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from xiuhua.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
+    path("accounts/", include("xiuhua.accounts.urls")),
+    path("places/", include("xiuhua.places.urls")),
+    path("residents/", include("xiuhua.residents.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,31 @@
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+
+from xiuhua.testing import build_world
+
+
+def _is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    need_pg = os.environ.get("XIUHUA_REQUIRE_POSTGRES") == "1"
+    need_browser = os.environ.get("XIUHUA_REQUIRE_BROWSER") == "1"
+    if need_pg and not _is_postgres():
+        raise pytest.UsageError("XIUHUA_REQUIRE_POSTGRES=1 but DATABASE_URL is not PostgreSQL")
+    have_browser = bool(shutil.which("chromium") and shutil.which("chromedriver"))
+    if need_browser and not have_browser:
+        raise pytest.UsageError("XIUHUA_REQUIRE_BROWSER=1 but chromium/chromedriver are missing")
+    for item in items:
+        if "postgres" in item.keywords and not _is_postgres():
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (see README)"))
+        if "browser" in item.keywords and not have_browser:
+            item.add_marker(pytest.mark.skip(reason="needs Debian chromium and chromium-driver"))
+
+
+@pytest.fixture
+def world(db):
+    return build_world()

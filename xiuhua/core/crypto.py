@@ -1,0 +1,55 @@
+"""Identity numbers at rest: encrypted with Fernet, found by a keyed hash, shown masked.
+
+Both keys derive from the one DATA_KEY setting with HKDF, so there is a single secret to keep.
+"""
+
+import base64
+import hashlib
+import hmac
+from functools import lru_cache
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+
+def _derive(purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+        settings.DATA_KEY.encode()
+    )
+
+
+@lru_cache(maxsize=4)
+def _keys(data_key: str) -> tuple[Fernet, bytes]:
+    fernet = Fernet(base64.urlsafe_b64encode(_derive(b"xiuhua id encryption v1")))
+    return fernet, _derive(b"xiuhua id lookup hash v1")
+
+
+def encrypt_text(plain: str) -> str:
+    fernet, _ = _keys(settings.DATA_KEY)
+    return fernet.encrypt(plain.encode()).decode("ascii")
+
+
+def decrypt_text(token: str) -> str:
+    fernet, _ = _keys(settings.DATA_KEY)
+    return fernet.decrypt(token.encode("ascii")).decode()
+
+
+def lookup_hash(normalised: str) -> str:
+    """Keyed hash used for equality lookups; without DATA_KEY it reveals nothing."""
+    _, key = _keys(settings.DATA_KEY)
+    return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_identity(number: str) -> str:
+    """310***********123X: the region prefix and last four stay, the rest is hidden."""
+    if len(number) <= 7:
+        return number[:1] + "*" * (len(number) - 1)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    if len(phone) < 7:
+        return phone
+    return phone[:3] + "****" + phone[-4:]

@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """Every state change and every reveal or export of personal data.
+
+    Holds ids and masked values only: the audit trail must not become a second copy of the
+    personal data it protects.
+    """
+
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_role = models.CharField(_("角色"), max_length=32, blank=True)
+    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    personal = models.BooleanField(
+        _("涉及个人信息查看或导出"), default=False, help_text="A reveal or an export."
+    )
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    committee = models.ForeignKey(
+        "places.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    subject_label = models.CharField(_("对象"), max_length=200, blank=True)
+    reason = models.CharField(_("事由"), max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计记录")
+        indexes = [models.Index(fields=["personal", "committee", "-at"])]
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

@@ -1,0 +1,75 @@
+"""Scoping, written once (design rule 3).
+
+A user acts through one active membership. A place-owned model's queryset subclasses
+ScopedQuerySet and names the lookups that lead to its committee, building and grids; then
+`Model.objects.visible_to(user)` gives exactly what that membership covers, and nothing for a
+user without one.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+
+from xiuhua.places.models import KIND_RANK, Kind, OrgUnit
+
+
+def active_membership(user):
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    membership = getattr(user, "active_membership", None)
+    if membership is None or not membership.active:
+        return None
+    return membership
+
+
+def unit_scope_q(membership, *, committee: str, building: str | None, grid: str | None,
+                 micro_grid: str | None) -> Q:
+    """The Q that limits rows to the membership's unit (and grid)."""
+    unit: OrgUnit = membership.org_unit
+    rank = KIND_RANK[Kind(unit.kind)]
+    if unit.kind == Kind.COMMITTEE:
+        q = Q(**{f"{committee}_id": unit.pk})
+    elif rank < KIND_RANK[Kind.COMMITTEE]:
+        committees = OrgUnit.objects.filter(kind=Kind.COMMITTEE, path__startswith=unit.path)
+        q = Q(**{f"{committee}_id__in": committees.values("pk")})
+    else:
+        if building is None:
+            return Q(pk__in=[])
+        buildings = OrgUnit.objects.filter(kind=Kind.BUILDING, path__startswith=unit.path)
+        q = Q(**{f"{building}_id__in": buildings.values("pk")})
+    if membership.grid_id:
+        if grid is None:
+            return Q(pk__in=[])
+        q &= Q(**{f"{grid}_id": membership.grid_id}) | Q(**{f"{micro_grid}_id": membership.grid_id})
+    return q
+
+
+class ScopedQuerySet(models.QuerySet):
+    scope_committee: str = "committee"
+    scope_building: str | None = None
+    scope_grid: str | None = None
+    scope_micro_grid: str | None = None
+    # The capability a membership needs to see these rows at all.
+    scope_cap: str = "view_residents"
+
+    def visible_to(self, user) -> "ScopedQuerySet":
+        membership = active_membership(user)
+        if membership is None or not membership.has(self.scope_cap):
+            return self.none()
+        return self.filter(
+            unit_scope_q(
+                membership,
+                committee=self.scope_committee,
+                building=self.scope_building,
+                grid=self.scope_grid,
+                micro_grid=self.scope_micro_grid,
+            )
+        )
+
+
+def get_visible_or_404(queryset: ScopedQuerySet, user, **lookup):
+    """One 404 for missing and for not-yours, so ids cannot be probed."""
+    try:
+        return queryset.visible_to(user).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

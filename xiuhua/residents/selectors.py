@@ -1,0 +1,74 @@
+import re
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from xiuhua.core.idnumbers import IdType, normalise
+from xiuhua.places.models import OrgUnit
+
+from .identity import identity_hash
+from .models import Household, Resident
+
+_ADDRESS = re.compile(
+    r"^(?P<compound>[^\d]*?)(?P<building>\d+)\s*(?:号楼|号|幢|栋|楼)?\s*[-—_/]?\s*(?P<room>\d+)?\s*室?$"
+)
+
+
+def resident_search(user, *, q: str = "", tag: str = "", status: str = "") -> QuerySet[Resident]:
+    """Residents visible to the user that match a free-text query.
+
+    The query is read as what staff type: 11 digits = a mobile number; 4 characters of digits
+    or X = the end of an identity number; a whole identity number = that person (found by its
+    keyed hash); digits with 号/室/幢 = an address; anything else = part of a name.
+    """
+    residents = Resident.objects.visible_to(user)
+    text = normalise(q)
+    if text:
+        residents = residents.filter(_query_q(text))
+    if tag:
+        residents = residents.filter(tags__tag=tag)
+    if status:
+        residents = residents.filter(living_status=status)
+    return residents.select_related("household__building", "household__compound").order_by("name", "pk")
+
+
+def _query_q(text: str) -> Q:
+    if re.fullmatch(r"(\+?86)?1\d{10}", text):
+        return Q(mobile=text[-11:])
+    if re.fullmatch(r"[\dX]{4}", text):
+        return Q(id_last4=text)
+    if re.fullmatch(r"[A-Z0-9]{8,18}", text) and not text.isalpha():
+        return Q(id_hash__in=[identity_hash(t, text) for t in IdType.values])
+    match = _ADDRESS.match(text)
+    if match and (match["room"] or re.search(r"号|幢|栋|楼|室", text)):
+        q = Q(household__building__name__startswith=f"{match['building']}号") | Q(
+            household__building__name__startswith=f"{match['building']}幢"
+        ) | Q(household__building__name=match["building"])
+        if match["room"]:
+            q &= Q(household__room=match["room"])
+        if match["compound"]:
+            q &= Q(household__compound__name__contains=match["compound"])
+        return q
+    return Q(name__contains=text)
+
+
+def household_list(user, *, committee: str = "", compound: str = "", building: str = "") -> QuerySet[Household]:
+    households = Household.objects.visible_to(user)
+    for field, value in (("committee", committee), ("compound", compound), ("building", building)):
+        if value:
+            if not value.isdigit():
+                return households.none()
+            households = households.filter(**{f"{field}_id": int(value)})
+    return (
+        households.select_related("building", "compound")
+        .annotate(resident_count=Count("residents"))
+        .prefetch_related(
+            Prefetch("residents", queryset=Resident.objects.filter(relation="head"), to_attr="heads")
+        )
+        .order_by("compound_id", "building_id", "room")
+    )
+
+
+def filter_unit(user, unit_id: str) -> OrgUnit | None:
+    if not unit_id or not unit_id.isdigit():
+        return None
+    return OrgUnit.objects.visible_to(user).filter(pk=int(unit_id)).first()

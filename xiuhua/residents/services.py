@@ -1,0 +1,238 @@
+"""Every write to households and residents. Each runs in one transaction with its audit event."""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.audit import audit
+from xiuhua.core.crypto import decrypt_text
+from xiuhua.core.idnumbers import IdNumberError, check_id_against
+from xiuhua.core.phones import PhoneError, normalise_mobile
+from xiuhua.core.scoping import active_membership
+from xiuhua.places.models import Grid, Kind, OrgUnit
+
+from .identity import identity_fields, identity_hash
+from .models import Household, LivingStatus, Resident, ResidentTag
+
+HOUSEHOLD_FIELDS = ("room", "is_rental", "landlord_name", "landlord_phone", "grid", "micro_grid")
+RESIDENT_FIELDS = (
+    "name", "sex", "birth_date", "mobile", "relation", "living_status", "away_until",
+    "language", "specialty", "skills",
+)
+
+
+def _require(actor, cap: str):
+    membership = active_membership(actor)
+    if membership is None or not membership.has(cap):
+        raise PermissionDenied
+    return membership
+
+
+def _check_household(*, building: OrgUnit, room: str, is_rental: bool, landlord_phone: str,
+                     grid: Grid | None, micro_grid: Grid | None) -> dict:
+    errors = {}
+    if building.kind != Kind.BUILDING:
+        errors["building"] = _("请选择楼栋")
+    room = (room or "").strip()
+    if not room:
+        errors["room"] = _("请填写室号")
+    if landlord_phone:
+        try:
+            landlord_phone = normalise_mobile(landlord_phone)
+        except PhoneError as exc:
+            errors["landlord_phone"] = str(exc)
+    elif is_rental:
+        errors["landlord_phone"] = _("出租房须填写房东联系电话")
+    for field, value in (("grid", grid), ("micro_grid", micro_grid)):
+        if value is not None and value.committee_id != building.committee_id:
+            errors[field] = _("网格须属于本居委会")
+    if micro_grid is not None and micro_grid.kind != Grid.GridKind.MICRO:
+        errors["micro_grid"] = _("请选择微网格")
+    if grid is not None and grid.kind != Grid.GridKind.GRID:
+        errors["grid"] = _("请选择网格")
+    if errors:
+        raise ValidationError(errors)
+    return {"room": room, "landlord_phone": landlord_phone}
+
+
+@transaction.atomic
+def household_create(*, actor, building: OrgUnit, room: str, is_rental: bool = False,
+                     landlord_name: str = "", landlord_phone: str = "", grid: Grid | None = None,
+                     micro_grid: Grid | None = None) -> Household:
+    _require(actor, Cap.EDIT_RESIDENTS)
+    if not OrgUnit.objects.visible_to(actor).filter(pk=building.pk).exists():
+        raise PermissionDenied
+    cleaned = _check_household(building=building, room=room, is_rental=is_rental,
+                               landlord_phone=landlord_phone, grid=grid, micro_grid=micro_grid)
+    household = Household(building=building, is_rental=is_rental, landlord_name=landlord_name,
+                          grid=grid, micro_grid=micro_grid, **cleaned)
+    try:
+        with transaction.atomic():
+            household.save()
+    except IntegrityError:
+        raise ValidationError({"room": _("该地址已登记")}) from None
+    audit(actor=actor, action="household_create", obj=household, committee_id=household.committee_id,
+          subject_label=household.address)
+    return household
+
+
+@transaction.atomic
+def household_update(*, actor, household: Household, **changes) -> Household:
+    _require(actor, Cap.EDIT_RESIDENTS)
+    household = Household.objects.visible_to(actor).select_for_update().get(pk=household.pk)
+    values = {f: changes.get(f, getattr(household, f)) for f in HOUSEHOLD_FIELDS}
+    cleaned = _check_household(building=household.building, room=values["room"],
+                               is_rental=values["is_rental"], landlord_phone=values["landlord_phone"],
+                               grid=values["grid"], micro_grid=values["micro_grid"])
+    values.update(cleaned)
+    changed = sorted(f for f in HOUSEHOLD_FIELDS if getattr(household, f) != values[f])
+    if not changed:
+        return household
+    for field in changed:
+        setattr(household, field, values[field])
+    try:
+        with transaction.atomic():
+            household.save()
+    except IntegrityError:
+        raise ValidationError({"room": _("该地址已登记")}) from None
+    audit(actor=actor, action="household_update", obj=household, committee_id=household.committee_id,
+          subject_label=household.address, detail={"fields": changed})
+    return household
+
+
+def _clean_resident(values: dict, *, id_type: str | None = None, id_number: str | None = None) -> dict:
+    errors: dict[str, str] = {}
+    cleaned = dict(values)
+    cleaned["name"] = (values.get("name") or "").strip()
+    if not cleaned["name"]:
+        errors["name"] = _("请填写姓名")
+    if not values.get("birth_date"):
+        errors["birth_date"] = _("请填写出生日期")
+    elif values["birth_date"] > dt.date.today():
+        errors["birth_date"] = _("出生日期不能晚于今天")
+    try:
+        cleaned["mobile"] = normalise_mobile(values.get("mobile") or "")
+    except PhoneError as exc:
+        errors["mobile"] = str(exc)
+    if values.get("living_status") == LivingStatus.AWAY:
+        if not values.get("away_until"):
+            errors["away_until"] = _("外出人员须填写预计返回日期")
+    else:
+        cleaned["away_until"] = None
+    if id_number is not None:
+        try:
+            checked = check_id_against(id_type or "", id_number, birth_date=values.get("birth_date"))
+        except IdNumberError as exc:
+            errors["id_number"] = str(exc)
+        else:
+            if checked.sex and values.get("sex") and values["sex"] != checked.sex:
+                errors["sex"] = _("性别与证件号码不一致")
+            cleaned["_number"] = checked.number
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _set_tags(resident: Resident, tags) -> list[str]:
+    wanted = set(tags)
+    current = set(resident.tags.values_list("tag", flat=True))
+    resident.tags.filter(tag__in=current - wanted).delete()
+    ResidentTag.objects.bulk_create(
+        [ResidentTag(resident=resident, tag=t, committee_id=resident.committee_id) for t in sorted(wanted - current)]
+    )
+    return sorted(wanted ^ current)
+
+
+def _duplicate_error(actor, id_hash: str, *, exclude_pk: int | None = None) -> ValidationError | None:
+    existing = Resident.objects.filter(id_hash=id_hash).exclude(pk=exclude_pk).first()
+    if existing is None:
+        return None
+    if Resident.objects.visible_to(actor).filter(pk=existing.pk).exists():
+        return ValidationError({"id_number": _("该证件号码已登记在 %(address)s") % {"address": existing.household.address}})
+    # Another committee's resident: say so without telling where.
+    return ValidationError({"id_number": _("该证件号码已在其他居委会登记,请联系街道核实")})
+
+
+@transaction.atomic
+def resident_create(*, actor, household: Household, id_type: str, id_number: str, tags=(), **values) -> Resident:
+    _require(actor, Cap.EDIT_RESIDENTS)
+    household = Household.objects.visible_to(actor).get(pk=household.pk)
+    cleaned = _clean_resident(values, id_type=id_type, id_number=id_number)
+    number = cleaned.pop("_number")
+    fields = identity_fields(id_type, number)
+    error = _duplicate_error(actor, fields["id_hash"])
+    if error:
+        raise error
+    resident = Resident(household=household, **{f: cleaned.get(f) for f in RESIDENT_FIELDS if f in cleaned}, **fields)
+    for f in ("mobile", "language", "specialty", "skills"):
+        if getattr(resident, f) is None:
+            setattr(resident, f, "")
+    try:
+        with transaction.atomic():
+            resident.save()
+    except IntegrityError:
+        raise ValidationError({"id_number": _("该证件号码已登记")}) from None
+    _set_tags(resident, tags)
+    audit(actor=actor, action="resident_create", obj=resident, committee_id=resident.committee_id,
+          subject_label=f"{resident.name} {resident.id_masked}")
+    return resident
+
+
+@transaction.atomic
+def resident_update(*, actor, resident: Resident, tags=None, id_type: str | None = None,
+                    id_number: str | None = None, household: Household | None = None, **values) -> Resident:
+    _require(actor, Cap.EDIT_RESIDENTS)
+    resident = Resident.objects.visible_to(actor).select_for_update().get(pk=resident.pk)
+    merged = {f: values.get(f, getattr(resident, f)) for f in RESIDENT_FIELDS}
+    new_number = bool(id_number)
+    cleaned = _clean_resident(merged, id_type=id_type or resident.id_type,
+                              id_number=id_number if new_number else None)
+    changed = sorted(f for f in RESIDENT_FIELDS if getattr(resident, f) != cleaned.get(f))
+    if new_number:
+        fields = identity_fields(id_type or resident.id_type, cleaned.pop("_number"))
+        if fields["id_hash"] != resident.id_hash:
+            error = _duplicate_error(actor, fields["id_hash"], exclude_pk=resident.pk)
+            if error:
+                raise error
+            for key, value in fields.items():
+                setattr(resident, key, value)
+            changed.append("id_number")
+    elif not new_number and resident.birth_date != cleaned["birth_date"] and resident.id_type in ("resident_id", "residence_permit"):
+        raise ValidationError({"birth_date": _("出生日期与证件号码不一致")})
+    if household is not None and household.pk != resident.household_id:
+        household = Household.objects.visible_to(actor).get(pk=household.pk)
+        resident.household = household
+        changed.append("household")
+    for field in RESIDENT_FIELDS:
+        setattr(resident, field, cleaned.get(field) if cleaned.get(field) is not None or field in ("away_until",) else "")
+    if changed:
+        resident.save()
+    if tags is not None:
+        tag_changes = _set_tags(resident, tags)
+        if tag_changes:
+            changed.append("tags")
+    if changed:
+        audit(actor=actor, action="resident_update", obj=resident, committee_id=resident.committee_id,
+              subject_label=f"{resident.name} {resident.id_masked}", detail={"fields": sorted(changed)})
+    return resident
+
+
+@transaction.atomic
+def resident_reveal_id(*, actor, resident: Resident, reason: str) -> str:
+    """The full identity number, for a stated reason; every reveal is audited."""
+    _require(actor, Cap.REVEAL_ID)
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError({"reason": _("请填写查看事由")})
+    resident = Resident.objects.visible_to(actor).get(pk=resident.pk)
+    audit(actor=actor, action="reveal_id", obj=resident, committee_id=resident.committee_id,
+          subject_label=f"{resident.name} {resident.id_masked}", reason=reason, personal=True)
+    return decrypt_text(resident.id_encrypted)
+
+
+def find_by_identity(id_type: str, number: str) -> Resident | None:
+    """Unscoped lookup by keyed hash, for services that must detect duplicates city-wide."""
+    return Resident.objects.filter(id_hash=identity_hash(id_type, number)).first()

@@ -1,0 +1,151 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.policy import requires
+from xiuhua.core.scoping import get_visible_or_404
+from xiuhua.places.models import Kind
+
+from . import services
+from .forms import HouseholdForm, ResidentForm, RevealForm, SearchForm
+from .models import Household, Resident
+from .selectors import filter_unit, household_list, resident_search
+
+PAGE_SIZE = 50
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@requires(Cap.VIEW_RESIDENTS)
+def search(request):
+    form = SearchForm(request.GET or None)
+    page = None
+    if form.is_valid() and any(form.cleaned_data.values()):
+        results = resident_search(request.user, **form.cleaned_data)
+        page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "residents/_results.html" if request.htmx else "residents/search.html"
+    return render(request, template, {"form": form, "page": page})
+
+
+@requires(Cap.VIEW_RESIDENTS)
+def resident_detail(request, resident_id: int):
+    resident = get_visible_or_404(
+        Resident.objects.select_related("household__building", "household__compound", "committee"),
+        request.user, pk=resident_id,
+    )
+    members = resident.household.residents.exclude(pk=resident.pk).order_by("pk")
+    return render(request, "residents/detail.html", {
+        "resident": resident, "members": members, "reveal_form": RevealForm(),
+    })
+
+
+@requires(Cap.REVEAL_ID)
+@require_POST
+def resident_reveal(request, resident_id: int):
+    resident = get_visible_or_404(Resident.objects.all(), request.user, pk=resident_id)
+    form = RevealForm(request.POST)
+    number = None
+    if form.is_valid():
+        number = services.resident_reveal_id(
+            actor=request.user, resident=resident, reason=form.cleaned_data["reason"]
+        )
+    template = "residents/_reveal.html" if request.htmx else "residents/reveal.html"
+    response = render(request, template, {"resident": resident, "reveal_form": form, "number": number})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _resident_initial(resident: Resident) -> dict:
+    initial = {f: getattr(resident, f) for f in services.RESIDENT_FIELDS}
+    initial["id_type"] = resident.id_type
+    initial["tags"] = resident.tag_codes
+    return initial
+
+
+@requires(Cap.EDIT_RESIDENTS)
+def resident_edit(request, resident_id: int):
+    resident = get_visible_or_404(Resident.objects.select_related("household"), request.user, pk=resident_id)
+    form = ResidentForm(request.POST or None, initial=_resident_initial(resident))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            services.resident_update(actor=request.user, resident=resident, **data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("residents:detail", resident_id=resident.pk)
+    return render(request, "residents/resident_form.html", {"form": form, "resident": resident, "household": resident.household})
+
+
+@requires(Cap.EDIT_RESIDENTS)
+def resident_new(request, household_id: int):
+    household = get_visible_or_404(Household.objects.all(), request.user, pk=household_id)
+    form = ResidentForm(request.POST or None, creating=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            resident = services.resident_create(actor=request.user, household=household, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已登记"))
+            return redirect("residents:detail", resident_id=resident.pk)
+    return render(request, "residents/resident_form.html", {"form": form, "resident": None, "household": household})
+
+
+@requires(Cap.VIEW_RESIDENTS)
+def households(request):
+    params = {k: request.GET.get(k, "") for k in ("committee", "compound", "building")}
+    page = Paginator(household_list(request.user, **params), PAGE_SIZE).get_page(request.GET.get("page"))
+    unit = next((filter_unit(request.user, v) for v in (params["building"], params["compound"], params["committee"]) if v), None)
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    return render(request, "residents/households.html", {"page": page, "unit": unit, "query": query})
+
+
+@requires(Cap.VIEW_RESIDENTS)
+def household_detail(request, household_id: int):
+    household = get_visible_or_404(Household.objects.select_related("building", "compound", "committee", "grid", "micro_grid"), request.user, pk=household_id)
+    residents = household.residents.prefetch_related("tags").order_by("pk")
+    return render(request, "residents/household.html", {"household": household, "residents": residents})
+
+
+@requires(Cap.EDIT_RESIDENTS)
+def household_edit(request, household_id: int):
+    household = get_visible_or_404(Household.objects.select_related("building", "compound"), request.user, pk=household_id)
+    initial = {f: getattr(household, f) for f in services.HOUSEHOLD_FIELDS}
+    form = HouseholdForm(request.POST or None, initial=initial, committee_id=household.committee_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.household_update(actor=request.user, household=household, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("residents:household", household_id=household.pk)
+    return render(request, "residents/household_form.html", {"form": form, "household": household, "building": household.building})
+
+
+@requires(Cap.EDIT_RESIDENTS)
+def household_new(request):
+    building = filter_unit(request.user, request.GET.get("building", ""))
+    if building is None or building.kind != Kind.BUILDING:
+        messages.error(request, _("请先在地点中选择楼栋"))
+        return redirect("places:tree")
+    form = HouseholdForm(request.POST or None, committee_id=building.committee_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            household = services.household_create(actor=request.user, building=building, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return redirect("residents:household", household_id=household.pk)
+    return render(request, "residents/household_form.html", {"form": form, "household": None, "building": building})
+
+
