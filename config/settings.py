@@ -165,8 +165,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
+            # Production runs collectstatic and sets this for hashed, compressed, cacheable files.
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and env_bool("XIUHUA_MANIFEST_STATIC", True)
+            if env_bool("XIUHUA_MANIFEST_STATIC")
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
