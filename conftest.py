@@ -11,6 +11,11 @@ def _is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
+def pytest_configure(config):
+    # Real hashing is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_collection_modifyitems(config, items):
     need_pg = os.environ.get("XIUHUA_REQUIRE_POSTGRES") == "1"
     need_browser = os.environ.get("XIUHUA_REQUIRE_BROWSER") == "1"

@@ -173,6 +173,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
 
 # Largest roster upload accepted (bytes). 40,000 rows of xlsx is ~3 MB.
@@ -209,5 +210,7 @@ LOGGING = {
         # Request logs carry query strings, which may hold a searched phone or name.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        # Lockouts are audited in the database; its info lines add nothing to the log.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,55 @@
+"""Every URL's view declares its policy; anonymous callers get nothing from non-public ones."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from xiuhua.core.policy import POLICY_ATTR
+
+# Views that enforce access themselves: Django admin (is_staff) and the API (token auth on
+# every operation, checked by the API's own test).
+SELF_GUARDED_MODULES = ("django.contrib.admin", "django.contrib.auth.views", "ninja")
+
+
+def walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            namespace = entry.namespace
+            yield from walk(entry.url_patterns, prefix + (f"{namespace}:" if namespace else ""))
+        elif isinstance(entry, URLPattern):
+            yield prefix + (entry.name or ""), entry
+
+
+def app_patterns():
+    for name, pattern in walk(get_resolver().url_patterns):
+        callback = pattern.callback
+        module = getattr(callback, "__module__", "") or ""
+        admin_site = getattr(callback, "admin_site", None) or getattr(
+            getattr(callback, "__self__", None), "name", None
+        )
+        if module.startswith(SELF_GUARDED_MODULES) or admin_site or name.startswith("admin:"):
+            continue
+        if name.startswith("api"):
+            continue
+        yield name, pattern
+
+
+def test_every_view_declares_a_policy():
+    missing = [name or str(p.pattern) for name, p in app_patterns() if not hasattr(p.callback, POLICY_ATTR)]
+    assert missing == []
+
+
+def test_there_are_views_to_check():
+    assert len(list(app_patterns())) >= 12
+
+
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_login_from_every_non_public_view(client):
+    for name, pattern in app_patterns():
+        if getattr(pattern.callback, POLICY_ATTR) == "public":
+            continue
+        kwargs = {key: 1 for key in pattern.pattern.converters}
+        url = reverse(name, kwargs=kwargs)
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code == 302, (name, response.status_code)
+            assert response["Location"].startswith("/accounts/login/"), name
