@@ -28,13 +28,27 @@ def make_user(username: str, role: str, org_unit: OrgUnit, grid: Grid | None = N
     return user
 
 
-def make_resident(household: Household, name: str, *, birth=dt.date(1980, 5, 17), sex="M",
-                  relation=Relation.HEAD, mobile="", tags=(), region="310110") -> Resident:
+def make_resident(
+    household: Household,
+    name: str,
+    *,
+    birth=dt.date(1980, 5, 17),
+    sex="M",
+    relation=Relation.HEAD,
+    mobile="",
+    tags=(),
+    region="310110",
+) -> Resident:
     seq = next(_sequence) * 2 % 1000 + (1 if sex == "M" else 0)
     number = make_resident_id(region, birth, seq)
     resident = Resident.objects.create(
-        household=household, name=name, sex=sex, birth_date=birth, relation=relation,
-        mobile=mobile, **identity_fields(IdType.RESIDENT_ID, number),
+        household=household,
+        name=name,
+        sex=sex,
+        birth_date=birth,
+        relation=relation,
+        mobile=mobile,
+        **identity_fields(IdType.RESIDENT_ID, number),
     )
     resident.plain_id = number
     for tag in tags:
@@ -60,15 +74,19 @@ def build_world() -> SimpleNamespace:
     w.building_a2 = unit(Kind.BUILDING, "12号", w.compound_a2)
     w.building_b1 = unit(Kind.BUILDING, "3号", w.compound_b1)
     w.grid_a1 = Grid.objects.create(committee=w.committee_a1, kind=Grid.GridKind.GRID, name="第一网格")
-    w.micro_a1 = Grid.objects.create(committee=w.committee_a1, kind=Grid.GridKind.MICRO, name="5号楼微网格", parent=w.grid_a1)
+    w.micro_a1 = Grid.objects.create(
+        committee=w.committee_a1, kind=Grid.GridKind.MICRO, name="5号楼微网格", parent=w.grid_a1
+    )
 
     w.household_a1 = Household.objects.create(building=w.building_a1, room="302", grid=w.grid_a1, micro_grid=w.micro_a1)
     w.household_a1b = Household.objects.create(building=w.building_a1b, room="101")
-    w.household_a2 = Household.objects.create(building=w.building_a2, room="201", is_rental=True,
-                                              landlord_name="王先生", landlord_phone="13900000001")
+    w.household_a2 = Household.objects.create(
+        building=w.building_a2, room="201", is_rental=True, landlord_name="王先生", landlord_phone="13900000001"
+    )
     w.household_b1 = Household.objects.create(building=w.building_b1, room="401")
-    w.resident_a1 = make_resident(w.household_a1, "张秀英", sex="F", mobile="13812345678",
-                                  birth=dt.date(1946, 3, 8), tags=["elderly_alone"])
+    w.resident_a1 = make_resident(
+        w.household_a1, "张秀英", sex="F", mobile="13812345678", birth=dt.date(1946, 3, 8), tags=["elderly_alone"]
+    )
     w.resident_a1b = make_resident(w.household_a1b, "李建国", mobile="13812340000")
     w.resident_a2 = make_resident(w.household_a2, "王芳", sex="F", mobile="13700001111", tags=["pregnant"])
     w.resident_b1 = make_resident(w.household_b1, "赵强", mobile="13600002222", tags=["dialysis"])
@@ -89,6 +107,10 @@ def build_world() -> SimpleNamespace:
 
 def acting(user: User) -> User:
     """The user with their first membership active, as the middleware would set it."""
-    user.active_membership = Membership.objects.filter(user=user, active=True).select_related(
-        "org_unit", "grid").order_by("org_unit__path", "role").first()
+    user.active_membership = (
+        Membership.objects.filter(user=user, active=True)
+        .select_related("org_unit", "grid")
+        .order_by("org_unit__path", "role")
+        .first()
+    )
     return user

@@ -28,19 +28,13 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
-    grid = models.ForeignKey(
-        Grid, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
-    )
+    grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships")
     active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
         verbose_name = _("任职")
         verbose_name_plural = _("任职")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "org_unit", "role", "grid"], name="membership_unique"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "org_unit", "role", "grid"], name="membership_unique")]
 
     def __str__(self) -> str:
         where = f"{self.org_unit} / {self.grid}" if self.grid_id else str(self.org_unit)
@@ -79,7 +73,5 @@ class ApiToken(models.Model):
     @classmethod
     def issue(cls, membership: Membership, name: str) -> tuple["ApiToken", str]:
         key = "xh_" + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            membership=membership, name=name, key_prefix=key[:8], key_hash=cls.hash_key(key)
-        )
+        token = cls.objects.create(membership=membership, name=name, key_prefix=key[:8], key_hash=cls.hash_key(key))
         return token, key

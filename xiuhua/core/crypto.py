@@ -15,9 +15,7 @@ from django.conf import settings
 
 
 def _derive(purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
-        settings.DATA_KEY.encode()
-    )
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(settings.DATA_KEY.encode())
 
 
 @lru_cache(maxsize=4)

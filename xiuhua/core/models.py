@@ -16,14 +16,10 @@ class AuditEvent(models.Model):
     )
     actor_role = models.CharField(_("角色"), max_length=32, blank=True)
     action = models.CharField(_("操作"), max_length=64, db_index=True)
-    personal = models.BooleanField(
-        _("涉及个人信息查看或导出"), default=False, help_text="A reveal or an export."
-    )
+    personal = models.BooleanField(_("涉及个人信息查看或导出"), default=False, help_text="A reveal or an export.")
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.BigIntegerField(null=True, blank=True)
-    committee = models.ForeignKey(
-        "places.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    committee = models.ForeignKey("places.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     subject_label = models.CharField(_("对象"), max_length=200, blank=True)
     reason = models.CharField(_("事由"), max_length=200, blank=True)
     detail = models.JSONField(default=dict, blank=True)

@@ -22,8 +22,7 @@ def active_membership(user):
     return membership
 
 
-def unit_scope_q(membership, *, committee: str, building: str | None, grid: str | None,
-                 micro_grid: str | None) -> Q:
+def unit_scope_q(membership, *, committee: str, building: str | None, grid: str | None, micro_grid: str | None) -> Q:
     """The Q that limits rows to the membership's unit (and grid)."""
     unit: OrgUnit = membership.org_unit
     rank = KIND_RANK[Kind(unit.kind)]

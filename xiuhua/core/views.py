@@ -1,8 +1,8 @@
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.views.i18n import set_language as django_set_language
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.residents.models import Household, Resident, ResidentTag, Tag
@@ -17,11 +17,7 @@ def home(request):
     membership = active_membership(request.user)
     if membership and membership.has(Cap.VIEW_RESIDENTS):
         residents = Resident.objects.visible_to(request.user)
-        tag_rows = (
-            ResidentTag.objects.filter(resident__in=residents.values("pk"))
-            .values("tag")
-            .annotate(n=Count("pk"))
-        )
+        tag_rows = ResidentTag.objects.filter(resident__in=residents.values("pk")).values("tag").annotate(n=Count("pk"))
         by_tag = {row["tag"]: row["n"] for row in tag_rows}
         counts = {
             "households": Household.objects.visible_to(request.user).count(),

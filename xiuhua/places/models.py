@@ -43,14 +43,10 @@ class OrgUnitQuerySet(models.QuerySet):
 class OrgUnit(models.Model):
     kind = models.CharField(_("层级"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("名称"), max_length=100)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     # 12-digit statistical division code (统计用区划代码) for streets and committees.
     code = models.CharField(_("区划代码"), max_length=12, blank=True, default="")
-    compound_type = models.CharField(
-        _("小区类型"), max_length=16, choices=CompoundType.choices, blank=True, default=""
-    )
+    compound_type = models.CharField(_("小区类型"), max_length=16, choices=CompoundType.choices, blank=True, default="")
     path = models.CharField(max_length=255, editable=False, db_index=True, default="")
     committee = models.ForeignKey(
         "self",
@@ -68,9 +64,7 @@ class OrgUnit(models.Model):
         verbose_name = _("组织单元")
         verbose_name_plural = _("组织单元")
         constraints = [
-            models.UniqueConstraint(
-                fields=["code"], condition=~models.Q(code=""), name="orgunit_code_unique"
-            ),
+            models.UniqueConstraint(fields=["code"], condition=~models.Q(code=""), name="orgunit_code_unique"),
             models.UniqueConstraint(fields=["parent", "name"], name="orgunit_sibling_name_unique"),
         ]
         ordering = ["path"]
@@ -148,9 +142,7 @@ class Grid(models.Model):
     )
     kind = models.CharField(_("类型"), max_length=8, choices=GridKind.choices)
     name = models.CharField(_("名称"), max_length=100)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="micro_grids"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="micro_grids")
 
     objects = GridQuerySet.as_manager()
 

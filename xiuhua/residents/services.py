@@ -15,12 +15,20 @@ from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Grid, Kind, OrgUnit
 
 from .identity import identity_fields, identity_hash
-from .models import Household, LivingStatus, Resident, ResidentTag
+from .models import Household, LivingStatus, Relation, Resident, ResidentTag, Sex
 
 HOUSEHOLD_FIELDS = ("room", "is_rental", "landlord_name", "landlord_phone", "grid", "micro_grid")
 RESIDENT_FIELDS = (
-    "name", "sex", "birth_date", "mobile", "relation", "living_status", "away_until",
-    "language", "specialty", "skills",
+    "name",
+    "sex",
+    "birth_date",
+    "mobile",
+    "relation",
+    "living_status",
+    "away_until",
+    "language",
+    "specialty",
+    "skills",
 )
 
 
@@ -31,8 +39,9 @@ def _require(actor, cap: str):
     return membership
 
 
-def _check_household(*, building: OrgUnit, room: str, is_rental: bool, landlord_phone: str,
-                     grid: Grid | None, micro_grid: Grid | None) -> dict:
+def _check_household(
+    *, building: OrgUnit, room: str, is_rental: bool, landlord_phone: str, grid: Grid | None, micro_grid: Grid | None
+) -> dict:
     errors = {}
     if building.kind != Kind.BUILDING:
         errors["building"] = _("请选择楼栋")
@@ -59,23 +68,43 @@ def _check_household(*, building: OrgUnit, room: str, is_rental: bool, landlord_
 
 
 @transaction.atomic
-def household_create(*, actor, building: OrgUnit, room: str, is_rental: bool = False,
-                     landlord_name: str = "", landlord_phone: str = "", grid: Grid | None = None,
-                     micro_grid: Grid | None = None) -> Household:
+def household_create(
+    *,
+    actor,
+    building: OrgUnit,
+    room: str,
+    is_rental: bool = False,
+    landlord_name: str = "",
+    landlord_phone: str = "",
+    grid: Grid | None = None,
+    micro_grid: Grid | None = None,
+) -> Household:
     _require(actor, Cap.EDIT_RESIDENTS)
     if not OrgUnit.objects.visible_to(actor).filter(pk=building.pk).exists():
         raise PermissionDenied
-    cleaned = _check_household(building=building, room=room, is_rental=is_rental,
-                               landlord_phone=landlord_phone, grid=grid, micro_grid=micro_grid)
-    household = Household(building=building, is_rental=is_rental, landlord_name=landlord_name,
-                          grid=grid, micro_grid=micro_grid, **cleaned)
+    cleaned = _check_household(
+        building=building,
+        room=room,
+        is_rental=is_rental,
+        landlord_phone=landlord_phone,
+        grid=grid,
+        micro_grid=micro_grid,
+    )
+    household = Household(
+        building=building, is_rental=is_rental, landlord_name=landlord_name, grid=grid, micro_grid=micro_grid, **cleaned
+    )
     try:
         with transaction.atomic():
             household.save()
     except IntegrityError:
         raise ValidationError({"room": _("该地址已登记")}) from None
-    audit(actor=actor, action="household_create", obj=household, committee_id=household.committee_id,
-          subject_label=household.address)
+    audit(
+        actor=actor,
+        action="household_create",
+        obj=household,
+        committee_id=household.committee_id,
+        subject_label=household.address,
+    )
     return household
 
 
@@ -84,9 +113,14 @@ def household_update(*, actor, household: Household, **changes) -> Household:
     _require(actor, Cap.EDIT_RESIDENTS)
     household = Household.objects.visible_to(actor).select_for_update().get(pk=household.pk)
     values = {f: changes.get(f, getattr(household, f)) for f in HOUSEHOLD_FIELDS}
-    cleaned = _check_household(building=household.building, room=values["room"],
-                               is_rental=values["is_rental"], landlord_phone=values["landlord_phone"],
-                               grid=values["grid"], micro_grid=values["micro_grid"])
+    cleaned = _check_household(
+        building=household.building,
+        room=values["room"],
+        is_rental=values["is_rental"],
+        landlord_phone=values["landlord_phone"],
+        grid=values["grid"],
+        micro_grid=values["micro_grid"],
+    )
     values.update(cleaned)
     changed = sorted(f for f in HOUSEHOLD_FIELDS if getattr(household, f) != values[f])
     if not changed:
@@ -98,17 +132,32 @@ def household_update(*, actor, household: Household, **changes) -> Household:
             household.save()
     except IntegrityError:
         raise ValidationError({"room": _("该地址已登记")}) from None
-    audit(actor=actor, action="household_update", obj=household, committee_id=household.committee_id,
-          subject_label=household.address, detail={"fields": changed})
+    audit(
+        actor=actor,
+        action="household_update",
+        obj=household,
+        committee_id=household.committee_id,
+        subject_label=household.address,
+        detail={"fields": changed},
+    )
     return household
 
 
 def _clean_resident(values: dict, *, id_type: str | None = None, id_number: str | None = None) -> dict:
     errors: dict[str, str] = {}
-    cleaned = dict(values)
+    cleaned = {f: values.get(f) for f in RESIDENT_FIELDS}
+    for text_field in ("language", "specialty", "skills"):
+        cleaned[text_field] = (values.get(text_field) or "").strip()
     cleaned["name"] = (values.get("name") or "").strip()
     if not cleaned["name"]:
         errors["name"] = _("请填写姓名")
+    cleaned["living_status"] = values.get("living_status") or LivingStatus.HERE
+    if cleaned["living_status"] not in LivingStatus.values:
+        errors["living_status"] = _("居住状态不正确")
+    if values.get("relation") not in Relation.values:
+        errors["relation"] = _("请选择与户主关系")
+    if values.get("sex") not in Sex.values:
+        errors["sex"] = _("请选择性别")
     if not values.get("birth_date"):
         errors["birth_date"] = _("请填写出生日期")
     elif values["birth_date"] > dt.date.today():
@@ -151,7 +200,9 @@ def _duplicate_error(actor, id_hash: str, *, exclude_pk: int | None = None) -> V
     if existing is None:
         return None
     if Resident.objects.visible_to(actor).filter(pk=existing.pk).exists():
-        return ValidationError({"id_number": _("该证件号码已登记在 %(address)s") % {"address": existing.household.address}})
+        return ValidationError(
+            {"id_number": _("该证件号码已登记在 %(address)s") % {"address": existing.household.address}}
+        )
     # Another committee's resident: say so without telling where.
     return ValidationError({"id_number": _("该证件号码已在其他居委会登记,请联系街道核实")})
 
@@ -166,57 +217,72 @@ def resident_create(*, actor, household: Household, id_type: str, id_number: str
     error = _duplicate_error(actor, fields["id_hash"])
     if error:
         raise error
-    resident = Resident(household=household, **{f: cleaned.get(f) for f in RESIDENT_FIELDS if f in cleaned}, **fields)
-    for f in ("mobile", "language", "specialty", "skills"):
-        if getattr(resident, f) is None:
-            setattr(resident, f, "")
+    resident = Resident(household=household, **{f: cleaned[f] for f in RESIDENT_FIELDS}, **fields)
     try:
         with transaction.atomic():
             resident.save()
     except IntegrityError:
         raise ValidationError({"id_number": _("该证件号码已登记")}) from None
     _set_tags(resident, tags)
-    audit(actor=actor, action="resident_create", obj=resident, committee_id=resident.committee_id,
-          subject_label=f"{resident.name} {resident.id_masked}")
+    audit(
+        actor=actor,
+        action="resident_create",
+        obj=resident,
+        committee_id=resident.committee_id,
+        subject_label=f"{resident.name} {resident.id_masked}",
+    )
     return resident
 
 
 @transaction.atomic
-def resident_update(*, actor, resident: Resident, tags=None, id_type: str | None = None,
-                    id_number: str | None = None, household: Household | None = None, **values) -> Resident:
+def resident_update(
+    *,
+    actor,
+    resident: Resident,
+    tags=None,
+    id_type: str | None = None,
+    id_number: str | None = None,
+    household: Household | None = None,
+    **values,
+) -> Resident:
+    """Change a resident; a blank id_number keeps the stored one (checked again if the birth
+    date changes, since the number encodes it)."""
     _require(actor, Cap.EDIT_RESIDENTS)
     resident = Resident.objects.visible_to(actor).select_for_update().get(pk=resident.pk)
+    id_type = id_type or resident.id_type
+    if not id_number and id_type != resident.id_type:
+        raise ValidationError({"id_number": _("更换证件类型时须填写新的证件号码")})
     merged = {f: values.get(f, getattr(resident, f)) for f in RESIDENT_FIELDS}
-    new_number = bool(id_number)
-    cleaned = _clean_resident(merged, id_type=id_type or resident.id_type,
-                              id_number=id_number if new_number else None)
-    changed = sorted(f for f in RESIDENT_FIELDS if getattr(resident, f) != cleaned.get(f))
-    if new_number:
-        fields = identity_fields(id_type or resident.id_type, cleaned.pop("_number"))
-        if fields["id_hash"] != resident.id_hash:
-            error = _duplicate_error(actor, fields["id_hash"], exclude_pk=resident.pk)
-            if error:
-                raise error
-            for key, value in fields.items():
-                setattr(resident, key, value)
-            changed.append("id_number")
-    elif not new_number and resident.birth_date != cleaned["birth_date"] and resident.id_type in ("resident_id", "residence_permit"):
-        raise ValidationError({"birth_date": _("出生日期与证件号码不一致")})
+    # Without a new number, the stored one is checked again against the new birth date and sex.
+    number = id_number or decrypt_text(resident.id_encrypted)
+    cleaned = _clean_resident(merged, id_type=id_type, id_number=number)
+    changed = [f for f in RESIDENT_FIELDS if getattr(resident, f) != cleaned[f]]
+    new_identity = identity_fields(id_type, cleaned["_number"])
+    if new_identity["id_hash"] != resident.id_hash:
+        error = _duplicate_error(actor, new_identity["id_hash"], exclude_pk=resident.pk)
+        if error:
+            raise error
+        for key, value in new_identity.items():
+            setattr(resident, key, value)
+        changed.append("id_number")
     if household is not None and household.pk != resident.household_id:
-        household = Household.objects.visible_to(actor).get(pk=household.pk)
-        resident.household = household
+        resident.household = Household.objects.visible_to(actor).get(pk=household.pk)
         changed.append("household")
     for field in RESIDENT_FIELDS:
-        setattr(resident, field, cleaned.get(field) if cleaned.get(field) is not None or field in ("away_until",) else "")
+        setattr(resident, field, cleaned[field])
     if changed:
         resident.save()
-    if tags is not None:
-        tag_changes = _set_tags(resident, tags)
-        if tag_changes:
-            changed.append("tags")
+    if tags is not None and _set_tags(resident, tags):
+        changed.append("tags")
     if changed:
-        audit(actor=actor, action="resident_update", obj=resident, committee_id=resident.committee_id,
-              subject_label=f"{resident.name} {resident.id_masked}", detail={"fields": sorted(changed)})
+        audit(
+            actor=actor,
+            action="resident_update",
+            obj=resident,
+            committee_id=resident.committee_id,
+            subject_label=f"{resident.name} {resident.id_masked}",
+            detail={"fields": sorted(changed)},
+        )
     return resident
 
 
@@ -228,8 +294,15 @@ def resident_reveal_id(*, actor, resident: Resident, reason: str) -> str:
     if len(reason) < 2:
         raise ValidationError({"reason": _("请填写查看事由")})
     resident = Resident.objects.visible_to(actor).get(pk=resident.pk)
-    audit(actor=actor, action="reveal_id", obj=resident, committee_id=resident.committee_id,
-          subject_label=f"{resident.name} {resident.id_masked}", reason=reason, personal=True)
+    audit(
+        actor=actor,
+        action="reveal_id",
+        obj=resident,
+        committee_id=resident.committee_id,
+        subject_label=f"{resident.name} {resident.id_masked}",
+        reason=reason,
+        personal=True,
+    )
     return decrypt_text(resident.id_encrypted)
 
 

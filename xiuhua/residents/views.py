@@ -38,12 +38,19 @@ def search(request):
 def resident_detail(request, resident_id: int):
     resident = get_visible_or_404(
         Resident.objects.select_related("household__building", "household__compound", "committee"),
-        request.user, pk=resident_id,
+        request.user,
+        pk=resident_id,
     )
     members = resident.household.residents.exclude(pk=resident.pk).order_by("pk")
-    return render(request, "residents/detail.html", {
-        "resident": resident, "members": members, "reveal_form": RevealForm(),
-    })
+    return render(
+        request,
+        "residents/detail.html",
+        {
+            "resident": resident,
+            "members": members,
+            "reveal_form": RevealForm(),
+        },
+    )
 
 
 @requires(Cap.REVEAL_ID)
@@ -53,9 +60,7 @@ def resident_reveal(request, resident_id: int):
     form = RevealForm(request.POST)
     number = None
     if form.is_valid():
-        number = services.resident_reveal_id(
-            actor=request.user, resident=resident, reason=form.cleaned_data["reason"]
-        )
+        number = services.resident_reveal_id(actor=request.user, resident=resident, reason=form.cleaned_data["reason"])
     template = "residents/_reveal.html" if request.htmx else "residents/reveal.html"
     response = render(request, template, {"resident": resident, "reveal_form": form, "number": number})
     response["Cache-Control"] = "no-store"
@@ -82,7 +87,9 @@ def resident_edit(request, resident_id: int):
         else:
             messages.success(request, _("已保存"))
             return redirect("residents:detail", resident_id=resident.pk)
-    return render(request, "residents/resident_form.html", {"form": form, "resident": resident, "household": resident.household})
+    return render(
+        request, "residents/resident_form.html", {"form": form, "resident": resident, "household": resident.household}
+    )
 
 
 @requires(Cap.EDIT_RESIDENTS)
@@ -104,21 +111,29 @@ def resident_new(request, household_id: int):
 def households(request):
     params = {k: request.GET.get(k, "") for k in ("committee", "compound", "building")}
     page = Paginator(household_list(request.user, **params), PAGE_SIZE).get_page(request.GET.get("page"))
-    unit = next((filter_unit(request.user, v) for v in (params["building"], params["compound"], params["committee"]) if v), None)
+    unit = next(
+        (filter_unit(request.user, v) for v in (params["building"], params["compound"], params["committee"]) if v), None
+    )
     query = "&".join(f"{k}={v}" for k, v in params.items() if v)
     return render(request, "residents/households.html", {"page": page, "unit": unit, "query": query})
 
 
 @requires(Cap.VIEW_RESIDENTS)
 def household_detail(request, household_id: int):
-    household = get_visible_or_404(Household.objects.select_related("building", "compound", "committee", "grid", "micro_grid"), request.user, pk=household_id)
+    household = get_visible_or_404(
+        Household.objects.select_related("building", "compound", "committee", "grid", "micro_grid"),
+        request.user,
+        pk=household_id,
+    )
     residents = household.residents.prefetch_related("tags").order_by("pk")
     return render(request, "residents/household.html", {"household": household, "residents": residents})
 
 
 @requires(Cap.EDIT_RESIDENTS)
 def household_edit(request, household_id: int):
-    household = get_visible_or_404(Household.objects.select_related("building", "compound"), request.user, pk=household_id)
+    household = get_visible_or_404(
+        Household.objects.select_related("building", "compound"), request.user, pk=household_id
+    )
     initial = {f: getattr(household, f) for f in services.HOUSEHOLD_FIELDS}
     form = HouseholdForm(request.POST or None, initial=initial, committee_id=household.committee_id)
     if request.method == "POST" and form.is_valid():
@@ -129,7 +144,9 @@ def household_edit(request, household_id: int):
         else:
             messages.success(request, _("已保存"))
             return redirect("residents:household", household_id=household.pk)
-    return render(request, "residents/household_form.html", {"form": form, "household": household, "building": household.building})
+    return render(
+        request, "residents/household_form.html", {"form": form, "household": household, "building": household.building}
+    )
 
 
 @requires(Cap.EDIT_RESIDENTS)
@@ -147,5 +164,3 @@ def household_new(request):
         else:
             return redirect("residents:household", household_id=household.pk)
     return render(request, "residents/household_form.html", {"form": form, "household": None, "building": building})
-
-

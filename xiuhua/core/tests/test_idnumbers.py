@@ -5,7 +5,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xiuhua.core.crypto import decrypt_text, encrypt_text, lookup_hash, mask_identity
-from xiuhua.core.idnumbers import IdNumberError, IdType, check_id, check_id_against, gb11643_check_char, make_resident_id
+from xiuhua.core.idnumbers import (
+    IdNumberError,
+    IdType,
+    check_id,
+    check_id_against,
+    gb11643_check_char,
+    make_resident_id,
+)
 
 
 def test_known_valid_resident_id():

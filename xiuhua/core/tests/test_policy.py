@@ -23,9 +23,7 @@ def app_patterns():
     for name, pattern in walk(get_resolver().url_patterns):
         callback = pattern.callback
         module = getattr(callback, "__module__", "") or ""
-        admin_site = getattr(callback, "admin_site", None) or getattr(
-            getattr(callback, "__self__", None), "name", None
-        )
+        admin_site = getattr(callback, "admin_site", None) or getattr(getattr(callback, "__self__", None), "name", None)
         if module.startswith(SELF_GUARDED_MODULES) or admin_site or name.startswith("admin:"):
             continue
         if name.startswith("api"):
