@@ -50,7 +50,7 @@ def make_resident(
         mobile=mobile,
         **identity_fields(IdType.RESIDENT_ID, number),
     )
-    resident.plain_id = number
+    resident.plain_id = number  # type: ignore[attr-defined]  # the clear number, for assertions
     for tag in tags:
         ResidentTag.objects.create(resident=resident, tag=tag, committee_id=resident.committee_id)
     return resident
@@ -107,7 +107,7 @@ def build_world() -> SimpleNamespace:
 
 def acting(user: User) -> User:
     """The user with their first membership active, as the middleware would set it."""
-    user.active_membership = (
+    user.active_membership = (  # type: ignore[attr-defined]
         Membership.objects.filter(user=user, active=True)
         .select_related("org_unit", "grid")
         .order_by("org_unit__path", "role")

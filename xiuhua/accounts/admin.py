@@ -14,7 +14,7 @@ class MembershipInline(admin.TabularInline):
 class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     list_display = ("username", "display_name", "is_active", "is_staff", "last_login")
-    fieldsets = (*BaseUserAdmin.fieldsets, ("xiuhua", {"fields": ("display_name",)}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("xiuhua", {"fields": ("display_name",)}))
 
 
 @admin.register(ApiToken)

@@ -44,7 +44,9 @@ class Membership(models.Model):
         return self.active and role_has(self.role, cap)
 
     def clean(self) -> None:
-        if self.grid_id and (self.org_unit.kind != Kind.COMMITTEE or self.grid.committee_id != self.org_unit_id):
+        if self.grid is not None and (
+            self.org_unit.kind != Kind.COMMITTEE or self.grid.committee_id != self.org_unit_id
+        ):
             raise ValidationError(_("网格须属于所选居委会"))
 
 

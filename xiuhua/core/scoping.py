@@ -6,6 +6,8 @@ ScopedQuerySet and names the lookups that lead to its committee, building and gr
 user without one.
 """
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -66,8 +68,11 @@ class ScopedQuerySet(models.QuerySet):
         )
 
 
-def get_visible_or_404(queryset: ScopedQuerySet, user, **lookup):
-    """One 404 for missing and for not-yours, so ids cannot be probed."""
+def get_visible_or_404(queryset: Any, user, **lookup):
+    """One 404 for missing and for not-yours, so ids cannot be probed.
+
+    `queryset` is any queryset with a visible_to(user) method.
+    """
     try:
         return queryset.visible_to(user).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):

@@ -73,6 +73,11 @@ class OrgUnit(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.pk:
+            stored = OrgUnit.objects.filter(pk=self.pk).values("parent_id", "kind").first()
+            if stored and (stored["parent_id"], stored["kind"]) != (self.parent_id, self.kind):
+                # Paths and the committee copied onto households would go stale.
+                raise ValidationError(_("单元的上级和层级创建后不能更改,请新建单元后迁移"))
         rank = KIND_RANK[Kind(self.kind)]
         if rank == 0:
             if self.parent_id:
@@ -87,15 +92,14 @@ class OrgUnit(models.Model):
             raise ValidationError({"compound_type": _("请选择小区类型")})
 
     def save(self, *args, **kwargs) -> None:
+        parent = self.parent
         if self.kind == Kind.COMMITTEE:
             self.committee_id = None  # set below, once the row has an id
-        elif self.parent_id and KIND_RANK[Kind(self.kind)] > KIND_RANK[Kind.COMMITTEE]:
-            parent = self.parent
-            self.committee_id = parent.id if parent.kind == Kind.COMMITTEE else parent.committee_id
+        elif parent is not None and KIND_RANK[Kind(self.kind)] > KIND_RANK[Kind.COMMITTEE]:
+            self.committee_id = parent.pk if parent.kind == Kind.COMMITTEE else parent.committee_id
         super().save(*args, **kwargs)
-        parent_path = self.parent.path if self.parent_id else "/"
-        path = f"{parent_path}{self.pk}/"
-        updates = {}
+        path = f"{parent.path if parent is not None else '/'}{self.pk}/"
+        updates: dict[str, object] = {}
         if self.path != path:
             self.path = path
             updates["path"] = path
@@ -105,11 +109,11 @@ class OrgUnit(models.Model):
         if updates:
             OrgUnit.objects.filter(pk=self.pk).update(**updates)
 
-    def ancestors(self) -> models.QuerySet["OrgUnit"]:
+    def ancestors(self) -> OrgUnitQuerySet:
         ids = [int(part) for part in self.path.strip("/").split("/") if part]
         return OrgUnit.objects.filter(pk__in=ids).order_by("path")
 
-    def descendants(self, include_self: bool = True) -> models.QuerySet["OrgUnit"]:
+    def descendants(self, include_self: bool = True) -> OrgUnitQuerySet:
         qs = OrgUnit.objects.filter(path__startswith=self.path)
         return qs if include_self else qs.exclude(pk=self.pk)
 

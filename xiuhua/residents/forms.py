@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -55,8 +57,8 @@ class HouseholdForm(forms.Form):
     def __init__(self, *args, committee_id: int, **kwargs):
         super().__init__(*args, **kwargs)
         grids = Grid.objects.filter(committee_id=committee_id)
-        self.fields["grid"].queryset = grids.filter(kind=Grid.GridKind.GRID)
-        self.fields["micro_grid"].queryset = grids.filter(kind=Grid.GridKind.MICRO)
+        cast(forms.ModelChoiceField, self.fields["grid"]).queryset = grids.filter(kind=Grid.GridKind.GRID)
+        cast(forms.ModelChoiceField, self.fields["micro_grid"]).queryset = grids.filter(kind=Grid.GridKind.MICRO)
 
 
 class RevealForm(forms.Form):
