@@ -128,10 +128,10 @@ class GridQuerySet(models.QuerySet):
         membership = active_membership(user)
         if membership is None or not membership.has("view_places"):
             return self.none()
-        q = unit_scope_q(membership, committee="committee", building=None, grid=None, micro_grid=None)
         if membership.grid_id:
-            return self.filter(q).filter(models.Q(pk=membership.grid_id) | models.Q(parent_id=membership.grid_id))
-        return self.filter(q)
+            # A grid worker sees their grid and the micro-grids inside it.
+            return self.filter(models.Q(pk=membership.grid_id) | models.Q(parent_id=membership.grid_id))
+        return self.filter(unit_scope_q(membership, committee="committee", building=None, grid=None, micro_grid=None))
 
 
 class Grid(models.Model):

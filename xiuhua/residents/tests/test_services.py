@@ -1,0 +1,108 @@
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from xiuhua.core.crypto import decrypt_text
+from xiuhua.core.idnumbers import IdType, make_resident_id
+from xiuhua.core.models import AuditEvent
+from xiuhua.residents import services
+from xiuhua.residents.models import Household, Resident
+from xiuhua.testing import acting
+
+pytestmark = pytest.mark.django_db
+
+NEW_ID = make_resident_id("310110", dt.date(1990, 7, 1), 123)  # odd sequence: male
+
+
+def create(world, user=None, **overrides):
+    values = {
+        "household": world.household_a1, "id_type": IdType.RESIDENT_ID, "id_number": NEW_ID,
+        "name": "陈明", "sex": "M", "birth_date": dt.date(1990, 7, 1), "relation": "child",
+        "mobile": "+86 138-0000-9999", "tags": ["medical_professional"], "specialty": "肾内科",
+    }
+    values.update(overrides)
+    return services.resident_create(actor=acting(user or world.staff_a1), **values)
+
+
+def test_create_stores_the_number_encrypted_hashed_and_masked(world):
+    resident = create(world)
+    assert resident.committee == world.committee_a1
+    assert resident.mobile == "13800009999"
+    assert resident.id_masked == NEW_ID[:3] + "*" * 11 + NEW_ID[-4:]
+    assert resident.id_last4 == NEW_ID[-4:]
+    assert NEW_ID not in resident.id_encrypted
+    assert decrypt_text(resident.id_encrypted) == NEW_ID
+    assert resident.tag_codes == ["medical_professional"]
+    event = AuditEvent.objects.get(action="resident_create")
+    assert event.object_id == resident.pk and NEW_ID not in event.subject_label
+
+
+def test_full_width_number_is_normalised_and_then_a_duplicate(world):
+    create(world, id_number="".join(chr(ord(c) + 0xFEE0) for c in NEW_ID))
+    with pytest.raises(ValidationError) as exc:
+        create(world, name="另一人")
+    assert "已登记在" in str(exc.value)
+    assert Resident.objects.filter(name="另一人").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"sex": "F"}, "sex", "性别与证件号码不一致"),
+        ({"birth_date": dt.date(1990, 7, 2)}, "id_number", "出生日期与证件号码不一致"),
+        ({"mobile": "12345"}, "mobile", "手机号码格式不正确"),
+        ({"name": "  "}, "name", "请填写姓名"),
+        ({"living_status": "away"}, "away_until", "外出人员须填写预计返回日期"),
+        ({"id_number": NEW_ID[:-1] + ("0" if NEW_ID[-1] != "0" else "1")}, "id_number", "校验位不正确"),
+    ],
+)
+def test_create_refuses_bad_input_and_writes_nothing(world, overrides, field, message):
+    before = (Resident.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(ValidationError) as exc:
+        create(world, **overrides)
+    assert message in " ".join(exc.value.message_dict[field])
+    assert (Resident.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_create_in_another_committee_is_refused(world):
+    with pytest.raises(Household.DoesNotExist):
+        create(world, user=world.staff_b1)
+    with pytest.raises(PermissionDenied):
+        create(world, user=world.street_officer)  # views only
+    assert Resident.objects.filter(name="陈明").count() == 0
+
+
+def test_update_birth_date_is_checked_against_the_stored_number(world):
+    with pytest.raises(ValidationError) as exc:
+        services.resident_update(actor=acting(world.staff_a1), resident=world.resident_a1,
+                                 birth_date=dt.date(1946, 3, 9))
+    assert "出生日期与证件号码不一致" in str(exc.value)
+
+
+def test_update_without_changes_writes_no_audit(world):
+    services.resident_update(actor=acting(world.staff_a1), resident=world.resident_a1, name="张秀英")
+    assert AuditEvent.objects.count() == 0
+
+
+def test_update_move_within_committee(world):
+    resident = services.resident_update(actor=acting(world.staff_a1), resident=world.resident_a1b,
+                                        household=world.household_a1)
+    assert resident.household == world.household_a1
+    assert AuditEvent.objects.get().detail == {"fields": ["household"]}
+
+
+def test_household_rental_needs_landlord_phone(world):
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=acting(world.staff_a1), building=world.building_a1, room="501",
+                                  is_rental=True)
+    assert "房东联系电话" in str(exc.value)
+
+
+def test_household_grid_must_belong_to_the_committee(world):
+    from xiuhua.places.models import Grid
+
+    other = Grid.objects.create(committee=world.committee_b1, kind=Grid.GridKind.GRID, name="B网格")
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=acting(world.staff_a1), building=world.building_a1, room="501", grid=other)
+    assert "网格须属于本居委会" in str(exc.value)
