@@ -72,3 +72,56 @@ def filter_unit(user, unit_id: str) -> OrgUnit | None:
     if not unit_id or not unit_id.isdigit():
         return None
     return OrgUnit.objects.visible_to(user).filter(pk=int(unit_id)).first()
+
+
+HOME_TAGS = ("elderly_alone", "dialysis", "chemotherapy", "pregnant", "disabled", "no_smartphone")
+
+
+def scope_overview(user) -> list[dict]:
+    """Per child unit of the user's unit: households, residents and the key tags.
+
+    Counted per committee (three grouped queries on indexed committee columns), then summed up to
+    the child unit on the committee's path, so a district officer sees streets and a street
+    officer sees committees.
+    """
+    from xiuhua.core.scoping import active_membership
+    from xiuhua.places.models import Kind
+
+    from .models import ResidentTag
+
+    membership = active_membership(user)
+    if membership is None or not membership.has("view_residents"):
+        return []
+    unit = membership.org_unit
+    households = Household.objects.visible_to(user)
+    residents = Resident.objects.visible_to(user)
+    per_committee: dict[int, dict] = {}
+
+    def bucket(committee_id: int) -> dict:
+        return per_committee.setdefault(committee_id, {"households": 0, "residents": 0, "tags": {}})
+
+    for row in households.values("committee").annotate(n=Count("pk")):
+        bucket(row["committee"])["households"] = row["n"]
+    for row in residents.values("committee").annotate(n=Count("pk")):
+        bucket(row["committee"])["residents"] = row["n"]
+    tags = ResidentTag.objects.filter(tag__in=HOME_TAGS, resident__in=residents.values("pk"))
+    for row in tags.values("committee", "tag").annotate(n=Count("pk")):
+        bucket(row["committee"])["tags"][row["tag"]] = row["n"]
+
+    committees = OrgUnit.objects.filter(pk__in=per_committee).only("pk", "path")
+    depth = unit.path.count("/")  # the child's id sits right after the unit's own path
+    rows: dict[int, dict] = {}
+    for committee in committees:
+        parts = committee.path.strip("/").split("/")
+        child_id = int(parts[depth - 1]) if unit.kind != Kind.COMMITTEE and len(parts) >= depth else committee.pk
+        row = rows.setdefault(child_id, {"households": 0, "residents": 0, "tags": dict.fromkeys(HOME_TAGS, 0)})
+        counts = per_committee[committee.pk]
+        row["households"] += counts["households"]
+        row["residents"] += counts["residents"]
+        for tag, n in counts["tags"].items():
+            row["tags"][tag] += n
+    units = OrgUnit.objects.in_bulk(list(rows))
+    return [
+        {"unit": units[pk], **row, "tag_list": [row["tags"][t] for t in HOME_TAGS]}
+        for pk, row in sorted(rows.items(), key=lambda item: (units[item[0]].code, units[item[0]].name))
+    ]

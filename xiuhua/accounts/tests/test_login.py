@@ -17,7 +17,7 @@ def test_login_with_password_lands_on_home(client, world):
     assert response.status_code == 302 and response["Location"] == reverse("home")
     page = client.get(reverse("home"))
     assert page.context["membership"].org_unit == world.committee_a1
-    assert page.context["counts"]["residents"] == 2
+    assert page.context["totals"]["residents"] == 2
 
 
 def test_wrong_password_shows_message(client, world):

@@ -52,3 +52,18 @@ def test_org_units_visible_are_the_subtree(world):
     units = OrgUnit.objects.visible_to(acting(world.staff_a1))
     assert set(units.values_list("name", flat=True)) == {"国和一村居委会", "国和一村", "5号", "6号"}
     assert OrgUnit.objects.visible_to(acting(world.volunteer)).count() == 0
+
+
+def test_home_overview_rolls_committees_up_to_the_units_children(client, world):
+    client.force_login(world.district_officer)
+    rows = client.get("/").context["rows"]
+    assert [(r["unit"].name, r["households"], r["residents"]) for r in rows] == [
+        ("长海路街道", 3, 3), ("五角场街道", 1, 1)]
+    assert [r["tags"]["elderly_alone"] for r in rows] == [1, 0]
+    assert [r["tags"]["dialysis"] for r in rows] == [0, 1]
+    client.force_login(world.street_officer)
+    rows = client.get("/").context["rows"]
+    assert [(r["unit"].name, r["residents"], r["tags"]["pregnant"]) for r in rows] == [
+        ("国和一村居委会", 2, 0), ("国和二村居委会", 1, 1)]
+    client.force_login(world.volunteer)
+    assert client.get("/").context["rows"] == []
