@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from xiuhua.api import api
 from xiuhua.core import views as core_views
 
 urlpatterns = [
@@ -11,4 +12,5 @@ urlpatterns = [
     path("places/", include("xiuhua.places.urls")),
     path("residents/", include("xiuhua.residents.urls")),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]

@@ -1,0 +1,290 @@
+"""The JSON API (Django Ninja): one NinjaAPI, authenticated on every operation, scoped like the pages.
+
+Callers authenticate with `Authorization: Bearer xh_...` (an ApiToken, bound to one membership
+whose role may use the API) or, from the browser, with their login session (CSRF-checked).
+Either way `request.user.active_membership` is set, so `Model.objects.visible_to(request.user)`
+and the services behave exactly as they do for the pages. Each operation also declares the
+capability it needs with xiuhua.core.policy; xiuhua/residents/tests/test_api.py fails on any
+operation without authentication.
+
+Errors are JSON: 401 no or bad credentials, 403 not allowed, 404 missing or not yours (one
+answer), 422 {"detail": {field: [messages]}} for invalid input, 400 for a body that is not JSON.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+from ninja.security import APIKeyCookie, HttpBearer
+
+from xiuhua.accounts.models import ApiToken
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.policy import POLICY_ATTR, logged_in, public
+from xiuhua.core.scoping import active_membership
+from xiuhua.places.api import GridOut, PlaceOut
+from xiuhua.places.api import router as places_router
+from xiuhua.residents.api import router as residents_router
+
+TOKEN_PREFIX = "xh_"
+TOKEN_MAX_LENGTH = 100
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+# ---------------------------------------------------------------- authentication
+
+
+class ApiTokenAuth(HttpBearer):
+    """`Authorization: Bearer xh_...`: an unrevoked token of an active membership whose role
+    holds Cap.USE_API. A token that is sent but not valid is a 401 at once (no fallback to the
+    session); a valid token whose role may not use the API is a 403."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > TOKEN_MAX_LENGTH:
+            raise AuthenticationError
+        api_token = (
+            ApiToken.objects.select_related("membership__user", "membership__org_unit", "membership__grid")
+            .filter(key_hash=ApiToken.hash_key(token))
+            .first()
+        )
+        if api_token is None or api_token.revoked:
+            raise AuthenticationError
+        membership = api_token.membership
+        user = membership.user
+        if not membership.active or not user.is_active:
+            raise AuthenticationError
+        if not membership.has(Cap.USE_API):
+            raise AuthorizationError(message=_("该角色不能使用接口"))
+        _touch(api_token)
+        # As ActiveMembershipMiddleware does for a session, so that scoping works unchanged.
+        user.active_membership = membership  # type: ignore[attr-defined]
+        user.all_memberships = [membership]  # type: ignore[attr-defined]
+        request.user = user
+        request.api_token = api_token  # type: ignore[attr-defined]
+        return user
+
+
+def _touch(api_token: ApiToken) -> None:
+    """Record use, at most once a minute per token (one conditional UPDATE, no race)."""
+    now = timezone.now()
+    if api_token.last_used_at is not None and now - api_token.last_used_at < LAST_USED_RESOLUTION:
+        return
+    ApiToken.objects.filter(pk=api_token.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+
+
+class SessionAuth(APIKeyCookie):
+    """The logged-in browser session, with the membership the middleware chose.
+
+    Writes need the CSRF token (header X-CSRFToken), as for the pages. Unlike a token, the
+    session does not need Cap.USE_API: it reaches only what the same user's pages show.
+    """
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None  # so that an anonymous write is a 401, not a CSRF 403
+        return super().__call__(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return request.user if request.user.is_authenticated else None
+
+
+token_auth = ApiTokenAuth()
+session_auth = SessionAuth()
+
+
+class JSONRendererUTF8(JSONRenderer):
+    """JSON with Chinese as characters, not \\u escapes: easier to read in logs and curl."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
+class XiuhuaAPI(NinjaAPI):
+    """NinjaAPI with a policy mark on every URL it serves (for the test that walks all URLs):
+    operations are "api" (authenticated, see ApiTokenAuth and SessionAuth), the spec and docs
+    are public. The docs use the Swagger copy inside django-ninja ("ninja" is an installed
+    app), never a CDN: government intranets are often closed."""
+
+    @property
+    def urls(self) -> tuple[list[Any], str, str]:
+        patterns, app_name, namespace = super().urls
+        for pattern in patterns:
+            if not hasattr(pattern.callback, POLICY_ATTR):
+                policy = "public" if getattr(pattern, "name", "") == "api-root" else "api"
+                setattr(pattern.callback, POLICY_ATTR, policy)
+        return patterns, app_name, namespace
+
+
+api = XiuhuaAPI(
+    title="xiuhua API",
+    version="1",
+    description="绣花社区防控平台接口。以 `Authorization: Bearer xh_...` 令牌调用;"
+    "数据范围与页面相同,由令牌所绑定的任职决定。",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    docs_decorator=public,
+    renderer=JSONRendererUTF8(),
+    auth=[token_auth, session_auth],
+)
+
+
+# ---------------------------------------------------------------- errors
+
+NINJA_MESSAGES = {
+    "Cannot parse request body": "请求体不是有效的 JSON",
+    "CSRF check Failed": "CSRF 校验失败,请刷新页面后重试",
+}
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
+    response = api.create_response(request, {"detail": _("请提供有效的接口令牌或先登录")}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="xiuhua"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    message = str(exc)
+    for english, chinese in NINJA_MESSAGES.items():
+        if message.startswith(english):
+            message = _(chinese)
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, {"detail": _("无权进行此操作")}, status=403)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, {"detail": _("未找到")}, status=404)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def on_does_not_exist(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A service re-reads a row through visible_to(); if it is gone, that is a 404 too.
+    return on_not_found(request, exc)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """The services' messages, by field: {"detail": {"id_number": ["证件号码校验位不正确,请核对"]}}."""
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_schema_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    """Schema errors in the same shape as the services', in Chinese."""
+    detail: dict[str, list[str]] = {}
+    for error in exc.errors:
+        detail.setdefault(_error_field(error.get("loc", ())), []).append(_error_message(error))
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+def _error_field(loc: tuple | list) -> str:
+    # ("body", "payload", "tags", 0) -> "tags.0"; ("query", "limit") -> "limit";
+    # ("path", "resident_id") -> "resident_id"; ("body", "payload") -> "__all__".
+    parts = [str(part) for part in loc[1:]]
+    if loc and loc[0] == "body" and parts and parts[0] == "payload":
+        parts = parts[1:]
+    return ".".join(parts) or "__all__"
+
+
+def _error_message(error: dict) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])  # our own validators' messages, already in Chinese
+    if kind == "missing":
+        return _("此项为必填项")
+    if kind == "extra_forbidden":
+        return _("不支持的字段")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("请填写整数")
+    if kind == "greater_than_equal":
+        return _("不能小于 %(limit)s") % {"limit": ctx.get("ge")}
+    if kind == "less_than_equal":
+        return _("不能大于 %(limit)s") % {"limit": ctx.get("le")}
+    if kind == "string_too_long":
+        return _("不能超过 %(limit)s 个字符") % {"limit": ctx.get("max_length")}
+    if kind == "too_long":
+        return _("不能超过 %(limit)s 项") % {"limit": ctx.get("max_length")}
+    if kind == "string_type":
+        return _("请填写文本")
+    if kind in ("bool_parsing", "bool_type"):
+        return _("请填写 true 或 false")
+    if kind.startswith("date"):
+        return _("日期格式应为 YYYY-MM-DD")
+    if kind in ("enum", "literal_error"):
+        choices = str(ctx.get("expected", "")).replace(" or ", ", ")
+        return _("不是有效的选项,可选:%(choices)s") % {"choices": choices}
+    if kind == "list_type":
+        return _("须为列表")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return _("须为 JSON 对象")
+    return _("格式不正确")
+
+
+# ---------------------------------------------------------------- who am I
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    display_name: str
+
+
+class MembershipOut(Schema):
+    id: int
+    role: str
+    role_label: str
+    unit: PlaceOut
+    grid: GridOut | None
+
+
+class MeOut(Schema):
+    user: UserOut
+    membership: MembershipOut | None
+    capabilities: list[str]
+    via: str
+
+
+@api.get("/me", response=MeOut, tags=["accounts"])
+@logged_in
+def me(request: HttpRequest) -> dict[str, Any]:
+    """The caller, the membership they act through (a token's own; for a session, the one
+    chosen in the browser) and what that membership may do."""
+    user = request.user
+    membership = active_membership(user)
+    return {
+        "user": user,
+        "membership": None if membership is None else {
+            "id": membership.pk,
+            "role": membership.role,
+            "role_label": str(membership.get_role_display()),
+            "unit": membership.org_unit,
+            "grid": membership.grid,
+        },
+        "capabilities": [cap for cap in Cap.values if membership is not None and membership.has(cap)],
+        "via": "token" if hasattr(request, "api_token") else "session",
+    }
+
+
+api.add_router("", places_router)
+api.add_router("", residents_router)
