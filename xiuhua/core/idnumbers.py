@@ -50,7 +50,7 @@ def gb11643_check_char(first17: str) -> str:
 
 
 def _check_18_digit(number: str, id_type: str, *, prefixes: tuple[str, ...] = ()) -> CheckedId:
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         raise IdNumberError(_("证件号码应为18位,最后一位可以是数字或X"))
     if prefixes and not number.startswith(prefixes):
         raise IdNumberError(_("证件号码开头不符合该证件类型"))
@@ -76,17 +76,17 @@ def check_id(id_type: str, raw: str) -> CheckedId:
         # HK 810000, Macau 820000, Taiwan 830000; same structure and check as the resident ID.
         return _check_18_digit(number, id_type, prefixes=("810000", "820000", "830000"))
     if id_type == IdType.FOREIGN_PERMANENT:
-        if re.fullmatch(r"9\d{16}[\dX]", number):  # 2023 format, with a GB 11643 check char
+        if re.fullmatch(r"9[0-9]{16}[0-9X]", number):  # 2023 format, with a GB 11643 check char
             return _check_18_digit(number, id_type)
-        if re.fullmatch(r"[A-Z]{3}\d{12}", number):  # 2017 format
+        if re.fullmatch(r"[A-Z]{3}[0-9]{12}", number):  # 2017 format
             return CheckedId(id_type, number, None, None)
         raise IdNumberError(_("外国人永久居留身份证号码格式不正确"))
     if id_type == IdType.HK_MACAU_PERMIT:
-        if re.fullmatch(r"[HM]\d{8}(\d{2})?", number):
+        if re.fullmatch(r"[HM][0-9]{8}([0-9]{2})?", number):
             return CheckedId(id_type, number, None, None)
         raise IdNumberError(_("港澳通行证号码应为H或M开头加8位或10位数字"))
     if id_type == IdType.TAIWAN_PERMIT:
-        if re.fullmatch(r"\d{8}(\d{2})?", number):
+        if re.fullmatch(r"[0-9]{8}([0-9]{2})?", number):
             return CheckedId(id_type, number, None, None)
         raise IdNumberError(_("台湾通行证号码应为8位或10位数字"))
     if id_type == IdType.PASSPORT:

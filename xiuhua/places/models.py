@@ -84,7 +84,7 @@ class OrgUnit(models.Model):
                 raise ValidationError(_("市级单元不能有上级"))
         elif not self.parent or KIND_RANK[Kind(self.parent.kind)] != rank - 1:
             raise ValidationError(_("上级单元的层级不对"))
-        if self.kind in CODED_KINDS and not (len(self.code) == 12 and self.code.isdigit()):
+        if self.kind in CODED_KINDS and not (len(self.code) == 12 and self.code.isascii() and self.code.isdigit()):
             raise ValidationError({"code": _("街道和居委会须填写12位区划代码")})
         if self.kind not in CODED_KINDS and self.code:
             raise ValidationError({"code": _("只有街道和居委会有区划代码")})

@@ -55,7 +55,7 @@ def household_list(user, *, committee: str = "", compound: str = "", building: s
     households = Household.objects.visible_to(user)
     for field, value in (("committee", committee), ("compound", compound), ("building", building)):
         if value:
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 return households.none()
             households = households.filter(**{f"{field}_id": int(value)})
     return (
@@ -69,7 +69,7 @@ def household_list(user, *, committee: str = "", compound: str = "", building: s
 
 
 def filter_unit(user, unit_id: str) -> OrgUnit | None:
-    if not unit_id or not unit_id.isdigit():
+    if not (unit_id.isascii() and unit_id.isdigit()):
         return None
     return OrgUnit.objects.visible_to(user).filter(pk=int(unit_id)).first()
 

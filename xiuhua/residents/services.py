@@ -79,9 +79,16 @@ def household_create(
     grid: Grid | None = None,
     micro_grid: Grid | None = None,
 ) -> Household:
-    _require(actor, Cap.EDIT_RESIDENTS)
+    membership = _require(actor, Cap.EDIT_RESIDENTS)
     if not OrgUnit.objects.visible_to(actor).filter(pk=building.pk).exists():
         raise PermissionDenied
+    if membership.grid is not None:
+        # A grid worker's new households land in their own grid, where they can see them.
+        own = membership.grid
+        if grid is None and micro_grid is None:
+            grid, micro_grid = (own.parent, own) if own.kind == Grid.GridKind.MICRO else (own, None)
+        elif own.pk not in (getattr(grid, "pk", None), getattr(micro_grid, "pk", None)):
+            raise ValidationError({"grid": _("网格员只能在自己负责的网格内登记住户")})
     cleaned = _check_household(
         building=building,
         room=room,

@@ -227,3 +227,11 @@ def test_switching_membership_changes_scope(client, world):
     foreign = Membership.objects.get(user=world.staff_a2)
     client.post(reverse("accounts:switch"), {"membership": foreign.pk})
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("param", ["committee", "compound", "building"])
+def test_non_ascii_digits_in_filters_are_not_a_crash(client, world, param):
+    as_user(client, world.staff_a1)
+    assert client.get(reverse("residents:households"), {param: "²"}).status_code == 200
+    response = client.get(reverse("residents:household_new"), {"building": "²"})
+    assert response.status_code == 302

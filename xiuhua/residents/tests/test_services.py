@@ -106,3 +106,24 @@ def test_household_grid_must_belong_to_the_committee(world):
     with pytest.raises(ValidationError) as exc:
         services.household_create(actor=acting(world.staff_a1), building=world.building_a1, room="501", grid=other)
     assert "网格须属于本居委会" in str(exc.value)
+
+
+def test_grid_worker_households_land_in_their_grid(world):
+    household = services.household_create(actor=acting(world.grid_worker), building=world.building_a1, room="502")
+    assert (household.grid, household.micro_grid) == (world.grid_a1, None)
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=acting(world.grid_worker), building=world.building_a1, room="503",
+                                  grid=_other_grid(world))
+    assert "自己负责的网格" in str(exc.value)
+
+
+def _other_grid(world):
+    from xiuhua.places.models import Grid
+
+    return Grid.objects.create(committee=world.committee_a1, kind=Grid.GridKind.GRID, name="第二网格")
+
+
+def test_arabic_indic_digits_are_not_an_identity_number(world):
+    eastern = NEW_ID[:17].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")) + NEW_ID[17]
+    with pytest.raises(ValidationError):
+        create(world, id_number=eastern)
