@@ -1,8 +1,10 @@
 import re
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from xiuhua.core.idnumbers import IdType, normalise
+from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import OrgUnit
 
 from .identity import identity_hash
@@ -23,7 +25,9 @@ def resident_search(user, *, q: str = "", tag: str = "", status: str = "") -> Qu
     residents = Resident.objects.visible_to(user)
     text = normalise(q)
     if text:
-        residents = residents.filter(_query_q(text))
+        membership = active_membership(user)
+        scope_path = membership.org_unit.path if membership else "/"
+        residents = residents.filter(_query_q(text, scope_path))
     if tag:
         residents = residents.filter(tags__tag=tag)
     if status:
@@ -31,7 +35,7 @@ def resident_search(user, *, q: str = "", tag: str = "", status: str = "") -> Qu
     return residents.select_related("household__building", "household__compound").order_by("name", "pk")
 
 
-def _query_q(text: str) -> Q:
+def _query_q(text: str, scope_path: str) -> Q:
     if re.fullmatch(r"(\+?86)?1\d{10}", text):
         return Q(mobile=text[-11:])
     if re.fullmatch(r"[\dX]{4}", text):
@@ -43,6 +47,9 @@ def _query_q(text: str) -> Q:
         q = Q(household__building__name__startswith=f"{match['building']}号") | Q(
             household__building__name__startswith=f"{match['building']}幢"
         ) | Q(household__building__name=match["building"])
+        # Buildings under the user's unit first: walks the path index to a few buildings
+        # instead of matching a room number across the whole city.
+        q &= Q(household__building__path__startswith=scope_path)
         if match["room"]:
             q &= Q(household__room=match["room"])
         if match["compound"]:
@@ -60,7 +67,11 @@ def household_list(user, *, committee: str = "", compound: str = "", building: s
             households = households.filter(**{f"{field}_id": int(value)})
     return (
         households.select_related("building", "compound")
-        .annotate(resident_count=Count("residents"))
+        # A correlated count per row of the page, rather than a GROUP BY over the join.
+        .annotate(resident_count=Coalesce(Subquery(
+            Resident.objects.filter(household=OuterRef("pk")).order_by().values("household")
+            .annotate(n=Count("pk")).values("n")
+        ), 0))
         .prefetch_related(
             Prefetch("residents", queryset=Resident.objects.filter(relation="head"), to_attr="heads")
         )
@@ -84,7 +95,6 @@ def scope_overview(user) -> list[dict]:
     the child unit on the committee's path, so a district officer sees streets and a street
     officer sees committees.
     """
-    from xiuhua.core.scoping import active_membership
     from xiuhua.places.models import Kind
 
     from .models import ResidentTag
