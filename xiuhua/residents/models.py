@@ -164,3 +164,147 @@ class ResidentTag(models.Model):
 
     def __str__(self) -> str:
         return self.get_tag_display()
+
+
+# Rosters (花名册): imports and exports of a committee's residents as Excel/CSV.
+
+
+class RosterImportQuerySet(ScopedQuerySet):
+    scope_committee = "committee"
+    scope_cap = "import_roster"
+
+
+class RosterImport(models.Model):
+    """One uploaded roster file, from upload through validation to commit.
+
+    The file and, after validation, its parsed rows hold identity numbers: they are kept only
+    encrypted (`payload`) and deleted once the import is committed, refused or abandoned.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("已上传")
+        VALIDATING = "validating", _("正在校验")
+        VALIDATED = "validated", _("已校验")
+        COMMITTING = "committing", _("正在导入")
+        COMMITTED = "committed", _("已导入")
+        FAILED = "failed", _("失败")
+
+    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Empty for the system (the import_roster command).",
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    filename = models.CharField(_("文件名"), max_length=255)
+    file_format = models.CharField(max_length=8, editable=False)
+    sha256 = models.CharField(max_length=64, db_index=True, editable=False)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    rows_total = models.PositiveIntegerField(_("总行数"), default=0)
+    rows_done = models.PositiveIntegerField(_("已处理行数"), default=0)
+    count_new = models.PositiveIntegerField(_("新增"), default=0)
+    count_updated = models.PositiveIntegerField(_("更新"), default=0)
+    count_unchanged = models.PositiveIntegerField(_("无变化"), default=0)
+    count_problem_rows = models.PositiveIntegerField(_("有问题的行"), default=0)
+    households_new = models.PositiveIntegerField(_("新建户"), default=0)
+    households_updated = models.PositiveIntegerField(_("更新户"), default=0)
+    error = models.TextField(_("错误信息"), blank=True)
+    # Fernet token (xiuhua.core.crypto.encrypt_text) of the file, then of the parsed rows.
+    payload = models.TextField(blank=True, editable=False)
+    payload_kind = models.CharField(max_length=8, blank=True, editable=False)
+
+    objects = RosterImportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("花名册导入")
+        verbose_name_plural = _("花名册导入")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["committee", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in {self.Status.UPLOADED, self.Status.VALIDATING, self.Status.COMMITTING}
+
+    @property
+    def committable(self) -> bool:
+        return (
+            self.status == self.Status.VALIDATED
+            and self.count_problem_rows == 0
+            and self.payload_kind == "rows"
+        )
+
+    @property
+    def percent(self) -> int:
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_done * 100 // self.rows_total)
+
+
+class RosterProblem(models.Model):
+    """One problem of one row: shown before anything is written. Never holds a full ID number."""
+
+    roster_import = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="problems")
+    row = models.PositiveIntegerField(_("行号"))
+    column = models.CharField(_("列"), max_length=20, blank=True)
+    message = models.CharField(_("问题"), max_length=300)
+
+    class Meta:
+        verbose_name = _("花名册问题")
+        verbose_name_plural = _("花名册问题")
+        ordering = ["row", "pk"]
+        indexes = [models.Index(fields=["roster_import", "row"])]
+
+    def __str__(self) -> str:
+        return f"{self.row} {self.column} {self.message}"
+
+
+class RosterExportQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "RosterExportQuerySet":
+        """A prepared export file belongs to the one user who asked for it."""
+        from xiuhua.core.scoping import active_membership
+
+        membership = active_membership(user)
+        if membership is None or not membership.has("export_roster"):
+            return self.none()
+        return self.filter(requested_by=user)
+
+
+class RosterExport(models.Model):
+    """A large export produced by the task worker, downloaded once by the user who asked."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        RUNNING = "running", _("正在生成")
+        READY = "ready", _("可下载")
+        DOWNLOADED = "downloaded", _("已下载")
+        FAILED = "failed", _("失败")
+
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey("accounts.Membership", on_delete=models.CASCADE, related_name="+")
+    committee = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The committee the export is about, where it is about one.",
+    )
+    filters = models.JSONField(default=dict, blank=True)
+    description = models.CharField(_("范围"), max_length=200, blank=True)
+    full_ids = models.BooleanField(_("含完整证件号"), default=False)
+    reason = models.CharField(_("事由"), max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    row_count = models.PositiveIntegerField(_("行数"), default=0)
+    file_name = models.CharField(max_length=64, blank=True, editable=False)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RosterExportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("花名册导出")
+        verbose_name_plural = _("花名册导出")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.get_status_display()})"

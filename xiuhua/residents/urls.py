@@ -15,4 +15,16 @@ urlpatterns = [
     path("households/<int:household_id>/add/", views.resident_new, name="resident_new"),
     # Rosters (花名册)
     path("roster/", roster_views.roster_index, name="roster"),
+    path("roster/template/", roster_views.roster_template, name="roster_template"),
+    path("roster/upload/", roster_views.roster_upload, name="roster_upload"),
+    path("roster/imports/<int:import_id>/", roster_views.roster_import, name="roster_import"),
+    path("roster/imports/<int:import_id>/progress/", roster_views.roster_import_progress,
+         name="roster_import_progress"),
+    path("roster/imports/<int:import_id>/commit/", roster_views.roster_import_commit, name="roster_import_commit"),
+    path("roster/imports/<int:import_id>/discard/", roster_views.roster_import_discard,
+         name="roster_import_discard"),
+    path("roster/export/", roster_views.roster_export, name="roster_export"),
+    path("roster/exports/", roster_views.roster_exports, name="roster_exports"),
+    path("roster/exports/<int:export_id>/download/", roster_views.roster_export_download,
+         name="roster_export_download"),
 ]
