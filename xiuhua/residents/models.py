@@ -50,8 +50,11 @@ class Household(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Denormalised for scoping: one indexed column instead of a walk up the tree.
-        self.compound_id = self.building.parent_id
-        self.committee_id = self.building.committee_id
+        building = self.building
+        if building.parent_id is None or building.committee_id is None:
+            raise ValueError("a household's building must sit under a compound and committee")
+        self.compound_id = building.parent_id
+        self.committee_id = building.committee_id
         super().save(*args, **kwargs)
 
 
