@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "xiuhua.places",
     "xiuhua.accounts",
     "xiuhua.residents",
+    "xiuhua.sms",
 ]
 
 MIDDLEWARE = [

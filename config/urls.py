@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("xiuhua.accounts.urls")),
     path("places/", include("xiuhua.places.urls")),
     path("residents/", include("xiuhua.residents.urls")),
+    path("sms/", include("xiuhua.sms.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
