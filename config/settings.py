@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "xiuhua.accounts",
     "xiuhua.residents",
     "xiuhua.sms",
+    "xiuhua.masks",
 ]
 
 MIDDLEWARE = [

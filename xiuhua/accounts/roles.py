@@ -25,23 +25,33 @@ class Cap(models.TextChoices):
     REVEAL_ID = "reveal_id", _("查看完整证件号")
     VIEW_AUDIT = "view_audit", _("查看个人信息访问记录")
     USE_API = "use_api", _("使用接口")
+    MANAGE_ROUNDS = "manage_rounds", _("管理口罩预约轮次和药店")
+    VIEW_MASKS = "view_masks", _("查看口罩预约")
+    RESERVE_FOR_RESIDENT = "reserve_for_resident", _("代居民登记口罩预约")
+    VERIFY_RESERVATION = "verify_reservation", _("核实口罩预约")
+    RECORD_DELIVERY = "record_delivery", _("登记药店到货")
+    REDEEM_VOUCHER = "redeem_voucher", _("核销购买凭证")
 
 
 _STAFF = {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.USE_API}
 
+_MASKS_OFFICER = {Cap.VIEW_MASKS, Cap.RECORD_DELIVERY}
+_MASKS_COMMITTEE = {Cap.VIEW_MASKS, Cap.RESERVE_FOR_RESIDENT, Cap.VERIFY_RESERVATION}
+
 ROLE_CAPS: dict[str, frozenset[str]] = {
-    Role.DISTRICT_OFFICER: frozenset(_STAFF | {Cap.EXPORT_ROSTER, Cap.VIEW_AUDIT}),
+    Role.DISTRICT_OFFICER: frozenset(_STAFF | _MASKS_OFFICER | {Cap.EXPORT_ROSTER, Cap.VIEW_AUDIT, Cap.MANAGE_ROUNDS}),
     Role.STREET_OFFICER: frozenset(
-        _STAFF | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER}
+        _STAFF | _MASKS_OFFICER | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER}
     ),
     Role.COMMITTEE_STAFF: frozenset(
-        _STAFF | {Cap.EDIT_RESIDENTS, Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID}
+        _STAFF | _MASKS_COMMITTEE | {Cap.EDIT_RESIDENTS, Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID}
     ),
     Role.GRID_WORKER: frozenset({Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS}),
-    # The roles below work in later modules (tasks, pharmacies, group buys, businesses) and
-    # see no roster; the system administrator manages units and accounts, not people.
+    # The roles below see no roster: a pharmacy clerk sees only vouchers presented at their
+    # pharmacy; the others work in later modules; the system administrator manages units and
+    # accounts, not people.
     Role.VOLUNTEER: frozenset(),
-    Role.PHARMACY_CLERK: frozenset(),
+    Role.PHARMACY_CLERK: frozenset({Cap.RECORD_DELIVERY, Cap.REDEEM_VOUCHER}),
     Role.GROUPBUY_LEADER: frozenset(),
     Role.BUSINESS_CONTACT: frozenset(),
     Role.SYSADMIN: frozenset({Cap.VIEW_PLACES}),
