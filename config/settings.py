@@ -190,6 +190,18 @@ TASKS = {
     }
 }
 
+# SMS gateway (xiuhua.sms). The default dev backend sends nothing: the outbox table is the
+# record, and the staff page can play inbound messages. HttpProviderBackend speaks the
+# Alibaba-Cloud-style API documented in xiuhua/sms/backends.py. Secrets come from the
+# environment only: they are shared with the provider, not generated here.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "xiuhua.sms.backends.DevBackend")
+SMS_PROVIDER_URL = os.environ.get("SMS_PROVIDER_URL", "")
+SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID", "")
+SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")
+SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "绣花针")
+SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
+SMS_PROVIDER_TIMEOUT = float(os.environ.get("SMS_PROVIDER_TIMEOUT", "10"))
+
 # Behind an HTTPS proxy in production.
 if env_bool("HTTPS"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

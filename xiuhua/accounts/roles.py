@@ -25,6 +25,7 @@ class Cap(models.TextChoices):
     REVEAL_ID = "reveal_id", _("查看完整证件号")
     VIEW_AUDIT = "view_audit", _("查看个人信息访问记录")
     USE_API = "use_api", _("使用接口")
+    VIEW_SMS = "view_sms", _("查看短信收发记录")
     MANAGE_ROUNDS = "manage_rounds", _("管理口罩预约轮次和药店")
     VIEW_MASKS = "view_masks", _("查看口罩预约")
     RESERVE_FOR_RESIDENT = "reserve_for_resident", _("代居民登记口罩预约")
@@ -34,6 +35,7 @@ class Cap(models.TextChoices):
 
 
 _STAFF = {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.USE_API}
+_STAFF |= {Cap.VIEW_SMS}  # the SMS outbox: district and street officers, committee staff
 
 _MASKS_OFFICER = {Cap.VIEW_MASKS, Cap.RECORD_DELIVERY}
 _MASKS_COMMITTEE = {Cap.VIEW_MASKS, Cap.RESERVE_FOR_RESIDENT, Cap.VERIFY_RESERVATION}

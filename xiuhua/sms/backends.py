@@ -1,0 +1,252 @@
+"""SMS backends: how a queued message leaves the system.
+
+A backend has one method, ``send(sms) -> provider message id``. It raises
+``SmsTemporaryError`` when trying again later may work (the task retries with backoff) and
+``SmsPermanentError`` when it never will (the message fails at once). settings.SMS_BACKEND names
+the class by dotted path.
+
+DevBackend
+    Sends nothing. The OutboundSms row is the outbox (shown on the staff page); the id returned
+    is ``dev-<row id>``. It logs the masked phone, and the text with codes only when DEBUG.
+
+HttpProviderBackend
+    Speaks an API shaped like Alibaba Cloud SMS (dysmsapi ``SendSms``, RPC style)::
+
+        POST {SMS_PROVIDER_URL}
+        Content-Type: application/x-www-form-urlencoded; charset=utf-8
+
+        Action=SendSms  Version=2017-05-25  Format=JSON
+        AccessKeyId={SMS_ACCESS_KEY_ID}
+        SignatureMethod=HMAC-SHA256  SignatureVersion=1.0
+        SignatureNonce={uuid4 hex, new for every request}
+        Timestamp={UTC, ISO 8601 to the second: 2020-02-05T02:00:00Z}
+        PhoneNumbers={11-digit mainland mobile, or country code + number without "+"}
+        SignName={SMS_SIGN_NAME}
+        TemplateCode={template code, e.g. XH_OTP}
+        TemplateParam={JSON object of the parameters, keys sorted, compact, UTF-8, e.g.
+                       {"code":"123456"}}
+        OutId=xh-{OutboundSms id}   (echoed in delivery reports; lets both sides reconcile)
+        Signature={see below}
+
+    Signature (Alibaba's signature version 1.0, with SHA-256 instead of SHA-1):
+
+    1. percent-encode every name and value as UTF-8 per RFC 3986: A-Z a-z 0-9 - _ . ~ stay,
+       every other byte becomes %XX with upper-case hex (space is %20, ``*`` is %2A);
+    2. sort the encoded pairs by encoded name (byte order) and join them as
+       ``name=value`` with ``&``: the canonical query string (Signature itself excluded);
+    3. StringToSign = ``POST&%2F&`` + percent-encode(canonical query string);
+    4. Signature = base64(HMAC-SHA256(key = SMS_ACCESS_KEY_SECRET + "&", StringToSign)).
+
+    The body is the same pairs plus Signature, percent-encoded the same way. The provider
+    answers JSON: ``{"RequestId": "...", "Code": "OK", "Message": "OK", "BizId": "..."}``;
+    BizId becomes the row's provider message id, which delivery reports refer to.
+
+    Outcomes: Code "OK" with a BizId -> sent. Rate limiting (isv.BUSINESS_LIMIT_CONTROL,
+    isv.DAY_LIMIT_CONTROL, Throttling*) -> temporary, retried later. An invalid or refused
+    number, a bad template, sign or parameter (see PERMANENT_CODES) -> permanent, no retry. Any
+    other code, an HTTP error without a JSON code, a body that is not JSON, a timeout or a
+    connection failure -> temporary. A timed-out request may still have been delivered: the
+    retry can then send the message a second time; OutId lets the provider's records show it.
+
+Webhooks (delivery reports and inbound messages) are signed differently; see signing.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from xiuhua.core.crypto import mask_phone
+
+if TYPE_CHECKING:
+    from .models import OutboundSms
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "2017-05-25"
+MAX_RESPONSE_BYTES = 64 * 1024
+
+RATE_LIMIT_CODES = frozenset(
+    {"isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL", "Throttling",
+     "Throttling.User", "Throttling.Api"}
+)
+PERMANENT_CODES = frozenset(
+    {
+        "isv.MOBILE_NUMBER_ILLEGAL",
+        "isv.MOBILE_COUNT_OVER_LIMIT",
+        "isv.BLACK_KEY_CONTROL_LIMIT",
+        "isv.INVALID_PARAMETERS",
+        "isv.INVALID_JSON_PARAM",
+        "isv.TEMPLATE_MISSING_PARAMETERS",
+        "isv.PARAM_LENGTH_LIMIT",
+        "isv.PARAM_NOT_SUPPORT_URL",
+        "isv.SMS_TEMPLATE_ILLEGAL",
+        "isv.SMS_SIGNATURE_ILLEGAL",
+    }
+)
+
+
+class SmsError(Exception):
+    def __init__(self, message: str, *, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+class SmsTemporaryError(SmsError):
+    """Try again later (rate limited, provider down, timeout, unreadable answer)."""
+
+
+class SmsPermanentError(SmsError):
+    """Never going to work for this message (invalid number, refused template)."""
+
+
+class SmsBackend:
+    name = "base"
+
+    def send(self, sms: OutboundSms) -> str:
+        raise NotImplementedError
+
+
+def get_backend() -> SmsBackend:
+    return import_string(settings.SMS_BACKEND)()
+
+
+def is_dev_backend() -> bool:
+    return isinstance(get_backend(), DevBackend)
+
+
+class DevBackend(SmsBackend):
+    name = "dev"
+
+    def send(self, sms: OutboundSms) -> str:
+        if settings.DEBUG:
+            # Lets a developer log in with a code; never in production.
+            logger.info("dev SMS #%s to %s: %s", sms.pk, mask_phone(sms.phone), sms.text)
+        else:
+            logger.info("dev SMS #%s to %s: %s", sms.pk, mask_phone(sms.phone), sms.display_text)
+        return f"dev-{sms.pk}"
+
+
+# --- the provider's signature -------------------------------------------------------------
+
+
+def percent_encode(value: str) -> str:
+    """RFC 3986 percent-encoding of UTF-8 (A-Z a-z 0-9 - _ . ~ unescaped, upper-case hex)."""
+    return urllib.parse.quote(str(value), safe="~")
+
+
+def canonical_query(params: dict[str, str]) -> str:
+    pairs = sorted((percent_encode(k), percent_encode(v)) for k, v in params.items() if k != "Signature")
+    return "&".join(f"{k}={v}" for k, v in pairs)
+
+
+def string_to_sign(params: dict[str, str], method: str = "POST") -> str:
+    return f"{method}&{percent_encode('/')}&{percent_encode(canonical_query(params))}"
+
+
+def provider_signature(params: dict[str, str], secret: str, method: str = "POST") -> str:
+    digest = hmac.new(f"{secret}&".encode(), string_to_sign(params, method).encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def provider_phone(phone: str) -> str:
+    """11 digits for the mainland; country code and number without "+" for others."""
+    return phone[1:] if phone.startswith("+") else phone
+
+
+def template_param(params: dict) -> str:
+    return json.dumps({k: str(v) for k, v in params.items()}, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class HttpProviderBackend(SmsBackend):
+    name = "http"
+
+    def __init__(self) -> None:
+        self.url = settings.SMS_PROVIDER_URL
+        self.key_id = settings.SMS_ACCESS_KEY_ID
+        self.secret = settings.SMS_ACCESS_KEY_SECRET
+        self.sign_name = settings.SMS_SIGN_NAME
+        self.timeout = float(getattr(settings, "SMS_PROVIDER_TIMEOUT", 10))
+
+    def request_params(self, sms: OutboundSms, *, now: dt.datetime | None = None, nonce: str | None = None) -> dict:
+        now = now or dt.datetime.now(dt.UTC)
+        params = {
+            "Action": "SendSms",
+            "Version": API_VERSION,
+            "Format": "JSON",
+            "AccessKeyId": self.key_id,
+            "SignatureMethod": "HMAC-SHA256",
+            "SignatureVersion": "1.0",
+            "SignatureNonce": nonce or uuid.uuid4().hex,
+            "Timestamp": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "PhoneNumbers": provider_phone(sms.phone),
+            "SignName": self.sign_name,
+            "TemplateCode": sms.template,
+            "TemplateParam": template_param(sms.params),
+            "OutId": f"xh-{sms.pk}",
+        }
+        params["Signature"] = provider_signature(params, self.secret)
+        return params
+
+    def send(self, sms: OutboundSms) -> str:
+        if not (self.url and self.key_id and self.secret and self.sign_name):
+            raise SmsTemporaryError("SMS provider not configured (SMS_PROVIDER_URL, keys, sign name)")
+        params = self.request_params(sms)
+        body = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params.items()).encode()
+        request = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (configured URL)
+                status, raw = response.status, response.read(MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read(MAX_RESPONSE_BYTES)
+            exc.close()
+        except TimeoutError:
+            raise SmsTemporaryError("provider timed out", code="timeout") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise SmsTemporaryError("provider timed out", code="timeout") from None
+            raise SmsTemporaryError(f"provider unreachable: {exc.reason}", code="connection") from None
+        except OSError as exc:
+            raise SmsTemporaryError(f"provider connection failed: {exc}", code="connection") from None
+        return self.parse_answer(status, raw)
+
+    @staticmethod
+    def parse_answer(status: int, raw: bytes) -> str:
+        try:
+            answer = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise SmsTemporaryError(f"provider answered HTTP {status} with a body that is not JSON",
+                                    code="not_json") from None
+        if not isinstance(answer, dict):
+            raise SmsTemporaryError(f"provider answered HTTP {status} with unexpected JSON", code="not_json")
+        code = str(answer.get("Code") or "")
+        message = str(answer.get("Message") or "")[:200]
+        if code == "OK" and 200 <= status < 300:
+            biz_id = str(answer.get("BizId") or "")
+            if not biz_id:
+                raise SmsTemporaryError("provider said OK without a BizId", code="no_biz_id")
+            return biz_id[:64]
+        if not code:
+            raise SmsTemporaryError(f"provider answered HTTP {status} without a code", code=f"http_{status}")
+        if code in PERMANENT_CODES:
+            raise SmsPermanentError(f"{code}: {message}", code=code)
+        if code in RATE_LIMIT_CODES or code.startswith("Throttling"):
+            raise SmsTemporaryError(f"rate limited: {code}: {message}", code=code)
+        raise SmsTemporaryError(f"{code}: {message}", code=code)

@@ -1,0 +1,18 @@
+"""Housekeeping for the SMS gateway; run every few minutes from cron or a systemd timer."""
+
+from django.core.management.base import BaseCommand
+
+from xiuhua.sms.otp import otp_prune
+from xiuhua.sms.services import sms_sweep
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-enqueue SMS whose task was lost, fail ones stuck while sending, dispatch stranded "
+        "inbound SMS, prune old one-time codes."
+    )
+
+    def handle(self, *args, **options):
+        counts = sms_sweep()
+        counts["otp_pruned"] = otp_prune()
+        self.stdout.write(" ".join(f"{key}={value}" for key, value in counts.items()))

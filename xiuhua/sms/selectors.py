@@ -1,0 +1,16 @@
+"""Reads for the staff page, scoped by committee (messages without one are on no page)."""
+
+from .models import InboundSms, OutboundSms
+
+PAGE_ROWS = 100
+
+
+def outbox(user, *, status: str = "", limit: int = PAGE_ROWS) -> list[OutboundSms]:
+    rows = OutboundSms.objects.visible_to(user).select_related("committee")
+    if status:
+        rows = rows.filter(status=status)
+    return list(rows.order_by("-created_at", "-pk")[:limit])
+
+
+def inbox(user, *, limit: int = 50) -> list[InboundSms]:
+    return list(InboundSms.objects.visible_to(user).select_related("committee").order_by("-received_at", "-pk")[:limit])

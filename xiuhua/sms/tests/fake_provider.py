@@ -1,0 +1,163 @@
+"""A fake SMS provider on loopback, written from the protocol in backends.py, not from its code.
+
+It checks each SendSms request the way the provider would (signature, key id, timestamp window,
+nonce reuse), answers as scripted (success, rate limit, invalid number, server error, a body that
+is not JSON, or no answer at all), and can push delivery reports and inbound messages to the
+app's webhooks, signed as signing.py describes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+KEY_ID = "LTAI-test-key"
+KEY_SECRET = "test-secret-不要外传"
+WEBHOOK_SECRET = "webhook-secret-for-tests"
+
+ANSWERS = {
+    "ok": None,  # filled per request with a fresh BizId
+    "rate": (200, {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发小时级流控Permits:5"}),
+    "invalid": (200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号"}),
+    "server_error": (500, {"Code": "isp.SYSTEM_ERROR", "Message": "系统错误"}),
+}
+
+
+def _enc(text: str) -> str:
+    # RFC 3986 unreserved characters stay; every other UTF-8 byte is %XX in upper case.
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch.isascii() and (ch.isalnum() or ch in "-_.~"):
+            out.append(ch)
+        else:
+            out.append(f"%{byte:02X}")
+    return "".join(out)
+
+
+def expected_signature(params: dict[str, str], secret: str) -> str:
+    canonical = "&".join(f"{_enc(k)}={_enc(params[k])}" for k in sorted(params) if k != "Signature")
+    to_sign = "POST&" + _enc("/") + "&" + _enc(canonical)
+    return base64.b64encode(hmac.new((secret + "&").encode(), to_sign.encode(), hashlib.sha256).digest()).decode()
+
+
+def sign_webhook(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"X-Sms-Timestamp": stamp, "X-Sms-Signature": signature}
+
+
+class FakeProvider:
+    def __init__(self) -> None:
+        self.accepted: list[dict[str, str]] = []  # verified SendSms requests, in order
+        self.refused: list[str] = []  # why a request was refused (bad signature, ...)
+        self.script: list[str] = []  # answers to give next; "ok" when empty
+        self.release = threading.Event()  # lets "hang" requests go
+        self._nonces: set[str] = set()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8")
+                status, answer = provider.handle(self.headers.get("Content-Type", ""), body)
+                if answer == "hang":
+                    provider.release.wait(10)
+                    status, answer = 200, {"Code": "OK", "BizId": "too-late"}
+                if isinstance(answer, bytes):
+                    payload, kind = answer, "text/html"
+                else:
+                    payload, kind = json.dumps(answer, ensure_ascii=False).encode(), "application/json"
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the client gave up (timeout test)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+
+    def start(self) -> FakeProvider:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- the provider's side of SendSms ------------------------------------------------------
+
+    def handle(self, content_type: str, body: str):
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            return self._refuse("content type", 400, "InvalidParameter")
+        pairs = urllib.parse.parse_qsl(body, keep_blank_values=True, strict_parsing=True)
+        params = dict(pairs)
+        if len(params) != len(pairs):
+            return self._refuse("repeated parameter", 400, "InvalidParameter")
+        if params.get("AccessKeyId") != KEY_ID:
+            return self._refuse("key id", 404, "InvalidAccessKeyId.NotFound")
+        signature = params.get("Signature", "")
+        if not hmac.compare_digest(signature, expected_signature(params, KEY_SECRET)):
+            return self._refuse("signature", 400, "SignatureDoesNotMatch")
+        required = {"Action": "SendSms", "Version": "2017-05-25", "Format": "JSON",
+                    "SignatureMethod": "HMAC-SHA256", "SignatureVersion": "1.0"}
+        if any(params.get(k) != v for k, v in required.items()):
+            return self._refuse("fixed parameters", 400, "InvalidParameter")
+        stamp = dt.datetime.strptime(params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        if abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) > 900:
+            return self._refuse("timestamp", 400, "InvalidTimeStamp.Expired")
+        with self._lock:
+            if params["SignatureNonce"] in self._nonces:
+                return self._refuse("nonce reused", 400, "SignatureNonceUsed")
+            self._nonces.add(params["SignatureNonce"])
+            json.loads(params["TemplateParam"])  # must be JSON
+            self.accepted.append(params)
+            mode = self.script.pop(0) if self.script else "ok"
+        if mode == "ok":
+            return 200, {"RequestId": "req", "Code": "OK", "Message": "OK", "BizId": f"biz-{next(self._ids)}^0"}
+        if mode == "not_json":
+            return 502, b"<html><body>502 Bad Gateway</body></html>"
+        if mode == "hang":
+            return 200, "hang"
+        return ANSWERS[mode]
+
+    def _refuse(self, why: str, status: int, code: str):
+        with self._lock:
+            self.refused.append(why)
+        return status, {"RequestId": "req", "Code": code, "Message": why}
+
+    # --- the provider's pushes to our webhooks ------------------------------------------------
+
+    @staticmethod
+    def push(url: str, payload, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None):
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", **sign_webhook(body, secret, timestamp)}
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, json.loads(exc.read())

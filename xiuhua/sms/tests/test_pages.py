@@ -1,0 +1,125 @@
+"""The staff outbox page and the simulated inbox: authorisation matrix and what is shown."""
+
+import pytest
+from django.urls import reverse
+
+from xiuhua.core.models import AuditEvent
+from xiuhua.sms.models import InboundSms, OutboundSms
+from xiuhua.sms.otp import otp_request
+from xiuhua.sms.services import sms_send
+
+pytestmark = pytest.mark.django_db
+OUTBOX = reverse("sms:outbox")
+SIMULATE = reverse("sms:simulate")
+
+
+@pytest.fixture
+def outbox(world, dev_backend):
+    def queue(key, phone, committee, content):
+        return sms_send(to=phone, template="XH_REPLY", params={"content": content}, purpose="reply",
+                        idempotency_key=key, committee=committee)
+
+    return {
+        "a1": queue("a1", "13811110001", world.committee_a1, "国和一村:口罩已到"),
+        "a2": queue("a2", "13811110002", world.committee_a2, "国和二村:口罩已到"),
+        "b1": queue("b1", "13811110003", world.committee_b1, "政立路:口罩已到"),
+        "none": queue("none", "13811110004", None, "无居委会的短信"),
+        "otp": OutboundSms.objects.get(pk=otp_request(phone="13811110005", purpose="login").sms_id),
+    }
+
+
+def written():
+    return (OutboundSms.objects.count(), InboundSms.objects.count(), AuditEvent.objects.count())
+
+
+def test_anonymous_is_sent_to_login(client, outbox):
+    for response in (client.get(OUTBOX), client.post(SIMULATE, {"phone": "13812345678", "text": "帮助"})):
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert written() == (5, 0, 0)
+
+
+@pytest.mark.parametrize("who", ["volunteer", "grid_worker", "pharmacy_clerk", "sysadmin", "no_role"])
+def test_roles_without_the_capability_are_refused(client, world, outbox, who):
+    client.force_login(getattr(world, who))
+    assert client.get(OUTBOX).status_code == 403
+    assert client.post(SIMULATE, {"phone": "13812345678", "text": "帮助"}).status_code == 403
+    assert written() == (5, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("who", "visible"),
+    [
+        ("staff_a1", {"a1"}),
+        ("staff_a2", {"a2"}),
+        ("staff_b1", {"b1"}),
+        ("street_officer", {"a1", "a2"}),
+        ("street_officer_b", {"b1"}),
+        ("district_officer", {"a1", "a2", "b1"}),
+    ],
+)
+def test_each_user_sees_the_messages_of_their_committees_only(client, world, outbox, who, visible):
+    client.force_login(getattr(world, who))
+    response = client.get(OUTBOX)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert {key for key in ("a1", "a2", "b1") if outbox[key].params["content"] in page} == visible
+    assert "无居委会的短信" not in page and "验证码******" not in page
+
+
+def test_phones_are_masked_and_codes_never_shown(client, world, outbox, dev_backend):
+    code = outbox["otp"].params["code"]
+    outbox["otp"].committee = world.committee_a1  # even if an OTP were filed under a committee
+    outbox["otp"].save()
+    client.force_login(world.staff_a1)
+    page = client.get(OUTBOX).content.decode()
+    assert "138****0001" in page and "13811110001" not in page
+    assert "验证码******" in page and code not in page
+    assert "13811110005" not in page
+
+
+def test_the_status_filter(client, world, outbox):
+    OutboundSms.objects.filter(pk=outbox["a1"].pk).update(status="failed", last_error="isv.MOBILE_NUMBER_ILLEGAL")
+    client.force_login(world.street_officer)
+    page = client.get(OUTBOX, {"status": "failed"}).content.decode()
+    assert "国和一村:口罩已到" in page and "国和二村:口罩已到" not in page and "MOBILE_NUMBER_ILLEGAL" in page
+    assert "国和二村:口罩已到" in client.get(OUTBOX, {"status": "bogus"}).content.decode()
+
+
+def test_the_simulated_inbox_plays_an_sms_through_the_real_path(client, world, dev_backend):
+    client.force_login(world.staff_a1)
+    page = client.get(OUTBOX).content.decode()
+    assert 'id="simulate-form"' in page
+    response = client.post(SIMULATE, {"phone": "１３８ １２３４ ５６７８", "text": "帮助"}, follow=True)
+    assert response.redirect_chain == [(OUTBOX, 302)]
+    page = response.content.decode()
+    assert "已收到,回复:【绣花针】可发送以下关键字:帮助。" in page
+    inbound = InboundSms.objects.get()
+    assert (inbound.phone, inbound.source, inbound.status, inbound.committee) == (
+        "13812345678", "simulated", "handled", world.committee_a1)
+    reply = OutboundSms.objects.get()
+    assert (reply.committee, reply.idempotency_key) == (world.committee_a1, f"reply:{inbound.pk}")
+    assert "138****5678" in page and "13812345678" not in page
+    event = AuditEvent.objects.get()
+    assert (event.action, event.actor, event.committee, event.subject_label) == (
+        "sms_simulate_inbound", world.staff_a1, world.committee_a1, "138****5678")
+
+
+def test_the_simulated_inbox_shows_errors_and_writes_nothing(client, world, dev_backend):
+    client.force_login(world.staff_a1)
+    response = client.post(SIMULATE, {"phone": "12345", "text": "帮助"})
+    assert response.status_code == 400 and "手机号码格式不正确" in response.content.decode()
+    response = client.post(SIMULATE, {"phone": "13812345678", "text": ""})
+    assert response.status_code == 400
+    assert written() == (0, 0, 0)
+
+
+def test_with_a_real_provider_there_is_no_simulated_inbox(client, world, provider):
+    client.force_login(world.staff_a1)
+    assert 'id="simulate-form"' not in client.get(OUTBOX).content.decode()
+    assert client.post(SIMULATE, {"phone": "13812345678", "text": "帮助"}).status_code == 403
+    assert written() == (0, 0, 0)
+
+
+def test_simulate_is_post_only(client, world):
+    client.force_login(world.staff_a1)
+    assert client.get(SIMULATE).status_code == 405
