@@ -201,9 +201,12 @@ class ReservationQuerySet(ScopedQuerySet):
 
 
 class Reservation(models.Model):
-    round = models.ForeignKey(MaskRound, on_delete=models.PROTECT, related_name="reservations")
-    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
-    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.PROTECT, related_name="reservations")
+    # Issuing rewrites a million rows' status on the busiest day, and every index costs a write per
+    # row (bench/allocation.py): foreign keys already leading a composite index, or to rows that
+    # are never deleted (rounds, committees, pharmacies, users), carry no index of their own.
+    round = models.ForeignKey(MaskRound, on_delete=models.PROTECT, related_name="reservations", db_index=False)
+    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", db_index=False)
+    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.PROTECT, related_name="reservations", db_index=False)
     # Null while the address awaits verification by staff; then the household it was matched to.
     household = models.ForeignKey(
         "residents.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="mask_reservations"
@@ -218,13 +221,15 @@ class Reservation(models.Model):
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     address_text = models.CharField(_("填写的地址"), max_length=200, blank=True)
     channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
-    order_at = models.DateTimeField(_("排序时间"), db_index=True)
+    order_at = models.DateTimeField(_("排序时间"))
     paper_serial = models.CharField(_("纸质登记单编号"), max_length=20, blank=True)
-    number = models.CharField(_("预约号"), max_length=20, unique=True)
+    number = models.CharField(_("预约号"), max_length=20)  # unique: see Meta (no LIKE index)
     special = models.BooleanField(_("特殊群体"), default=False)
     status = models.CharField(_("状态"), max_length=16, choices=ReservationStatus.choices)
+    # Why it was rejected or cancelled (shown to the resident), e.g. "voucher expired".
+    status_reason = models.CharField(_("原因"), max_length=200, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -234,6 +239,7 @@ class Reservation(models.Model):
         verbose_name = _("口罩预约")
         verbose_name_plural = _("口罩预约")
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="reservation_number_unique"),
             models.UniqueConstraint(
                 fields=["round", "household"],
                 condition=~Q(status__in=["rejected", "cancelled"]),
@@ -259,6 +265,35 @@ class Reservation(models.Model):
         return self.number
 
 
+class PaperFormBook(models.Model):
+    """A book of pre-printed two-part paper forms handed out by a committee (纸质登记单).
+
+    A paper reservation is ordered at `handed_out_at + (serial - first_serial)` microseconds, so
+    the serial printed on the form, not the time it is dropped off, fixes its place in the queue.
+    """
+
+    round = models.ForeignKey(MaskRound, on_delete=models.PROTECT, related_name="paper_books")
+    committee = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="+", limit_choices_to={"kind": "committee"}
+    )
+    first_serial = models.PositiveIntegerField(_("起始编号"))
+    last_serial = models.PositiveIntegerField(_("结束编号"))
+    handed_out_at = models.DateTimeField(_("发放时间"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("纸质登记簿")
+        verbose_name_plural = _("纸质登记簿")
+        constraints = [
+            models.CheckConstraint(condition=Q(last_serial__gte=models.F("first_serial")), name="paper_book_range"),
+        ]
+        indexes = [models.Index(fields=["round", "committee", "first_serial"], name="paper_book_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.first_serial}-{self.last_serial}"
+
+
 class VoucherStatus(models.TextChoices):
     ISSUED = "issued", _("待购买")
     REDEEMED = "redeemed", _("已购买")
@@ -276,9 +311,11 @@ class Voucher(models.Model):
     """A purchase voucher (购买凭证): number, pharmacy, pickup window, expiry; redeemed once."""
 
     reservation = models.ForeignKey(Reservation, on_delete=models.PROTECT, related_name="vouchers")
-    round = models.ForeignKey(MaskRound, on_delete=models.PROTECT, related_name="+")
-    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.PROTECT, related_name="vouchers")
-    number = models.CharField(_("凭证号"), max_length=20, unique=True)
+    # Written by the hundred thousand (COPY): no index where a composite one already leads with
+    # the column or the referenced rows are never deleted; the number is unique through Meta.
+    round = models.ForeignKey(MaskRound, on_delete=models.PROTECT, related_name="+", db_index=False)
+    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.PROTECT, related_name="vouchers", db_index=False)
+    number = models.CharField(_("凭证号"), max_length=20)
     masks = models.PositiveSmallIntegerField(_("口罩数"))
     special = models.BooleanField(_("特殊群体名额"), default=False)
     issued_at = models.DateTimeField(_("发放时间"))
@@ -287,7 +324,7 @@ class Voucher(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=VoucherStatus.choices, default=VoucherStatus.ISSUED)
     redeemed_at = models.DateTimeField(_("购买时间"), null=True, blank=True)
     redeemed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
 
     objects = VoucherQuerySet.as_manager()
@@ -296,13 +333,17 @@ class Voucher(models.Model):
         verbose_name = _("购买凭证")
         verbose_name_plural = _("购买凭证")
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="voucher_number_unique"),
             # A reservation holds at most one live voucher; an expired one may be followed by none
             # (its masks go to the next in line), so only issued/redeemed are unique.
             models.UniqueConstraint(
                 fields=["reservation"], condition=Q(status__in=["issued", "redeemed"]), name="voucher_one_live"
             ),
         ]
-        indexes = [models.Index(fields=["pharmacy", "status", "expires_at"], name="voucher_expiry")]
+        indexes = [
+            models.Index(fields=["pharmacy", "status", "expires_at"], name="voucher_expiry"),
+            models.Index(fields=["round", "pharmacy", "issue_day"], name="voucher_issue_day"),
+        ]
 
     def __str__(self) -> str:
         return self.number

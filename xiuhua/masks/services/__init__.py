@@ -1,0 +1,55 @@
+"""Every write of the mask module (rounds, pharmacies, stock, reservations, vouchers).
+
+Each service takes keyword arguments and the acting user, runs in one transaction and writes an
+audit event for each state change. Split by subject:
+
+- rounds: rounds and their state machine, pharmacies, paper form books;
+- reservations: the one entry for all channels, verification queue;
+- vouchers: deliveries, issuing (the allocation), redemption, expiry.
+"""
+
+from .reservations import (
+    RESERVATION_TRANSITIONS,
+    SPECIAL_TAGS,
+    reservation_reject,
+    reservation_submit,
+    reservation_verify,
+)
+from .rounds import (
+    ROUND_TRANSITIONS,
+    paper_book_create,
+    pharmacy_add_clerk,
+    pharmacy_assign_committee,
+    pharmacy_create,
+    round_close,
+    round_create,
+    round_finish,
+    round_open,
+    round_transition,
+    round_update,
+)
+from .vouchers import lottery_key, stock_delivery_record, voucher_redeem, vouchers_expire, vouchers_issue
+
+__all__ = [
+    "RESERVATION_TRANSITIONS",
+    "ROUND_TRANSITIONS",
+    "SPECIAL_TAGS",
+    "lottery_key",
+    "paper_book_create",
+    "pharmacy_add_clerk",
+    "pharmacy_assign_committee",
+    "pharmacy_create",
+    "reservation_reject",
+    "reservation_submit",
+    "reservation_verify",
+    "round_close",
+    "round_create",
+    "round_finish",
+    "round_open",
+    "round_transition",
+    "round_update",
+    "stock_delivery_record",
+    "voucher_redeem",
+    "vouchers_expire",
+    "vouchers_issue",
+]

@@ -1,0 +1,322 @@
+"""Reservations: one entry for every channel, and the committee's verification queue.
+
+Exactly-once comes from the unique constraints on Reservation (one live reservation per person
+and per household in a round, one per paper serial): the insert runs in a savepoint and, when a
+constraint stops it, the row that is already there is read back. Nothing is checked first.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.audit import audit
+from xiuhua.core.crypto import mask_identity
+from xiuhua.core.idnumbers import IdNumberError, check_id
+from xiuhua.core.phones import PhoneError, normalise_mobile
+from xiuhua.core.scoping import active_membership
+from xiuhua.places.models import Kind, OrgUnit
+from xiuhua.residents.identity import identity_hash
+from xiuhua.residents.models import Household, LivingStatus, Resident, ResidentTag, Tag
+
+from ..codes import new_reservation_number
+from ..models import (
+    Channel,
+    MaskRound,
+    PaperFormBook,
+    PharmacyCommittee,
+    Reservation,
+    ReservationStatus,
+    RoundStatus,
+)
+from ._common import covers, require
+
+# Tags that put a household in the special group served first from each day's reserve.
+SPECIAL_TAGS = frozenset(
+    {Tag.PREGNANT, Tag.DIALYSIS, Tag.CHEMOTHERAPY, Tag.DISABLED, Tag.ELDERLY_ALONE, Tag.LOW_INCOME}
+)
+
+# The reservation's state machine. Single moves go through reservation_transition; issuing,
+# redemption and expiry move many rows at once with `UPDATE ... WHERE status = <from>` along
+# the same table.
+RESERVATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReservationStatus.VERIFYING: frozenset({ReservationStatus.QUEUED, ReservationStatus.REJECTED}),
+    ReservationStatus.QUEUED: frozenset({ReservationStatus.ISSUED, ReservationStatus.CANCELLED}),
+    ReservationStatus.ISSUED: frozenset({ReservationStatus.REDEEMED, ReservationStatus.CANCELLED}),
+    ReservationStatus.REDEEMED: frozenset(),
+    ReservationStatus.REJECTED: frozenset(),
+    ReservationStatus.CANCELLED: frozenset(),
+}
+LIVE = (ReservationStatus.VERIFYING, ReservationStatus.QUEUED, ReservationStatus.ISSUED, ReservationStatus.REDEEMED)
+
+# Channels whose order time was fixed before the service runs (the provider's receive time, the
+# paper serial): a message received before the deadline counts even if processed after it.
+_FIXED_ORDER_CHANNELS = (Channel.SMS,)
+
+
+def household_is_special(household_id: int | None) -> bool:
+    if household_id is None:
+        return False
+    return ResidentTag.objects.filter(resident__household_id=household_id, tag__in=SPECIAL_TAGS).exists()
+
+
+def _live(qs):
+    return qs.filter(status__in=LIVE)
+
+
+def _household_taken(existing: Reservation) -> ValidationError:
+    return ValidationError(_("本户本轮已预约,预约号%(number)s") % {"number": existing.number})
+
+
+def _order_time(*, mask_round, channel, committee, received_at, paper_serial, now) -> tuple[dt.datetime, str, bool]:
+    """(order_at, normalised paper serial, whether the order time was fixed earlier)."""
+    if paper_serial:
+        if channel != Channel.DESK:
+            raise ValidationError({"paper_serial": _("纸质登记单只能在现场登记")})
+        text = str(paper_serial).strip()
+        if not text.isdigit():
+            raise ValidationError({"paper_serial": _("纸质登记单编号应为数字")})
+        serial = int(text)
+        book = PaperFormBook.objects.filter(
+            round=mask_round, committee=committee, first_serial__lte=serial, last_serial__gte=serial
+        ).first()
+        if book is None:
+            raise ValidationError({"paper_serial": _("该纸质登记单编号不在本居委会已发放的登记簿范围内")})
+        return book.handed_out_at + dt.timedelta(microseconds=serial - book.first_serial), str(serial), True
+    if channel in _FIXED_ORDER_CHANNELS:
+        if received_at is None:
+            raise ValidationError({"received_at": _("缺少短信接收时间")})
+        return received_at, "", True
+    return now, "", False
+
+
+def _check_round_open(mask_round: MaskRound, order_at: dt.datetime, fixed: bool) -> None:
+    statuses = (RoundStatus.OPEN, RoundStatus.CLOSED) if fixed else (RoundStatus.OPEN,)
+    if mask_round.status not in statuses or not mask_round.opens_at <= order_at < mask_round.closes_at:
+        if order_at < mask_round.opens_at or mask_round.status == RoundStatus.DRAFT:
+            raise ValidationError(_("本轮预约尚未开始"))
+        raise ValidationError(_("本轮预约已截止"))
+
+
+@transaction.atomic
+def reservation_submit(
+    *,
+    actor,
+    round: MaskRound,
+    channel: str,
+    name: str,
+    id_type: str,
+    id_number: str,
+    phone: str,
+    household: Household | None = None,
+    address_text: str = "",
+    committee: OrgUnit | None = None,
+    received_at: dt.datetime | None = None,
+    paper_serial: str = "",
+    paper_book: PaperFormBook | None = None,
+    now: dt.datetime | None = None,
+) -> Reservation:
+    """Reserve for one person's household; the same call again returns the same reservation.
+
+    `actor` is the staff member for desk and phone (and paper) registrations; for online and SMS
+    it is the resident's session user or None (the view or SMS gateway has authenticated them).
+    A person found in the roster is QUEUED for their household; anyone else waits in the
+    committee's verification queue (VERIFYING, household empty, the typed address kept), unless
+    staff at the desk have matched them to a household of their own committee.
+    """
+    now = now or timezone.now()
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("未知的登记渠道")})
+    membership = None
+    if channel in (Channel.DESK, Channel.PHONE) or paper_serial:
+        membership = require(actor, Cap.RESERVE_FOR_RESIDENT)
+    elif active_membership(actor) is not None and active_membership(actor).has(Cap.RESERVE_FOR_RESIDENT):
+        membership = active_membership(actor)
+
+    errors: dict[str, str] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = _("请填写姓名")
+    number = ""
+    try:
+        number = check_id(id_type, id_number).number
+    except IdNumberError as exc:
+        errors["id_number"] = str(exc)
+    try:
+        phone = normalise_mobile(phone or "")
+    except PhoneError as exc:
+        errors["phone"] = str(exc)
+    if not phone and channel in (Channel.ONLINE, Channel.SMS) and "phone" not in errors:
+        errors["phone"] = _("请填写手机号码")
+    if errors:
+        raise ValidationError(errors)
+
+    mask_round = MaskRound.objects.select_related("scope").get(pk=round.pk)
+    person_hash = identity_hash(id_type, number)
+    resident = (
+        Resident.objects.filter(id_hash=person_hash, living_status__in=(LivingStatus.HERE, LivingStatus.AWAY))
+        .select_related("household")
+        .first()
+    )
+    status = ReservationStatus.QUEUED
+    if resident is not None:
+        household = resident.household
+        committee = OrgUnit.objects.get(pk=household.committee_id)
+    elif household is not None and membership is not None and covers(membership, _unit(household.committee_id)):
+        committee = _unit(household.committee_id)  # matched by staff at the desk
+    else:
+        if household is not None:
+            address_text = address_text or household.address
+            committee = committee or _unit(household.committee_id)
+        household = None
+        status = ReservationStatus.VERIFYING
+        address_text = (address_text or "").strip()
+        if committee is None:
+            raise ValidationError({"committee": _("请选择居委会")})
+        if not address_text:
+            raise ValidationError({"address_text": _("请填写小区、楼号和室号")})
+    if committee.kind != Kind.COMMITTEE or not committee.path.startswith(mask_round.scope.path):
+        raise ValidationError({"committee": _("该居委会不在本轮预约范围内")})
+    staff_entry = channel in (Channel.DESK, Channel.PHONE) or bool(paper_serial)
+    if membership is not None and staff_entry and not covers(membership, committee):
+        raise PermissionDenied
+    if paper_book is not None and paper_book.committee_id != committee.pk:
+        raise ValidationError({"paper_serial": _("登记簿不属于该居委会")})
+    link = PharmacyCommittee.objects.filter(committee=committee).first()
+    if link is None:
+        raise ValidationError({"committee": _("该居委会尚未指定药店,请联系居委会")})
+
+    order_at, serial, fixed = _order_time(
+        mask_round=mask_round,
+        channel=channel,
+        committee=committee,
+        received_at=received_at,
+        paper_serial=paper_serial,
+        now=now,
+    )
+    _check_round_open(mask_round, order_at, fixed)
+
+    reservation = Reservation(
+        round=mask_round,
+        committee=committee,
+        pharmacy_id=link.pharmacy_id,
+        household=household,
+        resident=resident,
+        person_hash=person_hash,
+        id_masked=mask_identity(number),
+        id_last4=number[-4:],
+        name=name[:50],
+        phone=phone,
+        address_text=address_text[:200] if status == ReservationStatus.VERIFYING else "",
+        channel=channel,
+        order_at=order_at,
+        paper_serial=serial,
+        special=household_is_special(household.pk if household else None),
+        status=status,
+        created_by=actor if actor is not None and actor.pk else None,
+    )
+    for _attempt in range(5):
+        reservation.number = new_reservation_number(mask_round.pk)
+        try:
+            with transaction.atomic():
+                reservation.save()
+        except IntegrityError:
+            reservation.pk = None
+            existing = _live(Reservation.objects.filter(round=mask_round, person_hash=person_hash)).first()
+            if existing is not None:
+                return existing  # the same person again: the same reservation
+            if household is not None:
+                existing = _live(Reservation.objects.filter(round=mask_round, household=household)).first()
+                if existing is not None:
+                    raise _household_taken(existing) from None
+            if serial and Reservation.objects.filter(
+                round=mask_round, committee=committee, paper_serial=serial
+            ).exists():
+                raise ValidationError({"paper_serial": _("该纸质登记单编号已使用")}) from None
+            continue  # the random number was taken: draw another
+        break
+    else:  # pragma: no cover - five collisions in a row
+        raise RuntimeError("could not allocate a reservation number")
+    audit(
+        actor=actor,
+        action="reservation_submit",
+        obj=reservation,
+        committee_id=committee.pk,
+        subject_label=reservation.number,
+        detail={"channel": channel, "status": status, "special": reservation.special},
+    )
+    return reservation
+
+
+def _unit(pk: int) -> OrgUnit:
+    return OrgUnit.objects.get(pk=pk)
+
+
+def _locked_for_verification(actor, reservation: Reservation) -> Reservation:
+    require(actor, Cap.VERIFY_RESERVATION)
+    return Reservation.objects.visible_to(actor).select_for_update().get(pk=reservation.pk)
+
+
+def reservation_transition(*, locked: Reservation, to: str, reason: str = "") -> None:
+    """Move one locked reservation along RESERVATION_TRANSITIONS (the caller audits)."""
+    if to not in RESERVATION_TRANSITIONS[locked.status]:
+        raise ValidationError(
+            _("预约状态不能从“%(old)s”改为“%(new)s”")
+            % {"old": locked.get_status_display(), "new": ReservationStatus(to).label}
+        )
+    locked.status = to
+    locked.status_reason = reason[:200]
+
+
+@transaction.atomic
+def reservation_verify(*, actor, reservation: Reservation, household: Household) -> Reservation:
+    """Staff matched a VERIFYING reservation to a household of their committee; it joins the queue
+    at its original order time, and issuing runs in case stock is waiting."""
+    locked = _locked_for_verification(actor, reservation)
+    if household.committee_id != locked.committee_id:
+        raise ValidationError({"household": _("请选择本居委会的住户")})
+    reservation_transition(locked=locked, to=ReservationStatus.QUEUED)
+    locked.household = household
+    locked.special = household_is_special(household.pk)
+    try:
+        with transaction.atomic():
+            locked.save(update_fields=["status", "status_reason", "household", "special"])
+    except IntegrityError:
+        existing = _live(Reservation.objects.filter(round_id=locked.round_id, household=household)).first()
+        if existing is None:  # pragma: no cover - the other one was cancelled meanwhile
+            raise
+        raise _household_taken(existing) from None
+    audit(
+        actor=actor,
+        action="reservation_verify",
+        obj=locked,
+        committee_id=locked.committee_id,
+        subject_label=locked.number,
+        detail={"household": household.pk, "special": locked.special},
+    )
+    from .vouchers import vouchers_issue
+
+    vouchers_issue(round=locked.round, pharmacy=locked.pharmacy)
+    return locked
+
+
+@transaction.atomic
+def reservation_reject(*, actor, reservation: Reservation, reason: str) -> Reservation:
+    locked = _locked_for_verification(actor, reservation)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写未通过核实的原因")})
+    reservation_transition(locked=locked, to=ReservationStatus.REJECTED, reason=reason)
+    locked.save(update_fields=["status", "status_reason"])
+    audit(
+        actor=actor,
+        action="reservation_reject",
+        obj=locked,
+        committee_id=locked.committee_id,
+        subject_label=locked.number,
+        reason=reason,
+    )
+    return locked

@@ -1,0 +1,49 @@
+import uuid
+
+from django.utils import timezone
+
+from xiuhua.masks import selectors, services
+from xiuhua.masks.models import Channel, Reservation
+from xiuhua.testing import acting
+
+from .fixtures import new_household, reserve, unknown_id
+
+
+def test_stock_bands():
+    assert [selectors.stock_band(m, 5) for m in (0, 4, 5, 29, 30, 99, 100, 1000)] == [
+        "none", "none", "few", "few", "some", "some", "plenty", "plenty",
+    ]
+
+
+def test_dashboard_figures_per_committee_and_pharmacy(world, masks):
+    services.round_update(actor=acting(world.district_officer), round=masks.round, special_share_percent=0)
+    masks.round.refresh_from_db()
+    rs = [reserve(masks, new_household(world)) for _ in range(3)]
+    reserve(masks, world.resident_a2)
+    reserve(masks, world.resident_b1)
+    services.reservation_submit(
+        actor=None, round=masks.round, channel=Channel.ONLINE, name="陈新", id_type="resident_id",
+        id_number=unknown_id(), phone="13911112222", committee=world.committee_a1, address_text="5号",
+    )
+    services.stock_delivery_record(
+        actor=acting(world.pharmacy_clerk), round=masks.round, pharmacy=masks.pharmacy_a, quantity=12,
+        delivered_at=timezone.now(), idempotency_key=uuid.uuid4().hex,
+    )
+    v = rs[0].vouchers.get()
+    services.voucher_redeem(
+        actor=acting(world.pharmacy_clerk), number=v.number, id_last4=Reservation.objects.get(pk=rs[0].pk).id_last4
+    )
+    board = selectors.round_dashboard(round=masks.round, user=acting(world.street_officer))
+    a1 = board.committees[world.committee_a1.pk]
+    assert (a1.registered, a1.verifying, a1.queued, a1.issued, a1.redeemed) == (4, 1, 1, 2, 1)
+    assert world.committee_b1.pk not in board.committees  # street B is not the officer's
+    pa = board.pharmacies[masks.pharmacy_a.pk]
+    assert (pa.registered, pa.issued, pa.redeemed) == (5, 2, 1)
+    assert (pa.delivered, pa.allocated, pa.masks_redeemed, pa.band) == (12, 10, 5, "none")
+    assert list(board.pharmacies) == [masks.pharmacy_a.pk]
+    district = selectors.round_dashboard(round=masks.round, user=acting(world.district_officer))
+    assert set(district.committees) == {world.committee_a1.pk, world.committee_a2.pk, world.committee_b1.pk}
+    assert district.total.registered == 6
+    assert selectors.round_dashboard(round=masks.round, user=acting(world.volunteer)).committees == {}
+    staff = selectors.round_dashboard(round=masks.round, user=acting(world.staff_a2))
+    assert set(staff.committees) == {world.committee_a2.pk}
