@@ -12,6 +12,7 @@ urlpatterns = [
     path("places/", include("xiuhua.places.urls")),
     path("residents/", include("xiuhua.residents.urls")),
     path("sms/", include("xiuhua.sms.urls")),
+    path("masks/", include("xiuhua.masks.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
