@@ -1,1 +1,23 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views_staff as v
+
+urlpatterns = [
+    path("", v.home, name="staff_home"),
+    path("rounds/", v.rounds, name="staff_rounds"),
+    path("rounds/new/", v.round_new, name="staff_round_new"),
+    path("rounds/<int:round_id>/", v.round_detail, name="staff_round"),
+    path("rounds/<int:round_id>/edit/", v.round_edit, name="staff_round_edit"),
+    path("rounds/<int:round_id>/open/", v.round_open, name="staff_round_open"),
+    path("rounds/<int:round_id>/close/", v.round_close, name="staff_round_close"),
+    path("rounds/<int:round_id>/reserve/", v.reserve, name="staff_reserve"),
+    path("rounds/<int:round_id>/verify/", v.verify_queue, name="staff_verify_queue"),
+    path("rounds/<int:round_id>/vouchers/", v.vouchers, name="staff_vouchers"),
+    path("rounds/<int:round_id>/vouchers/pdf/", v.vouchers_pdf_view, name="staff_vouchers_pdf"),
+    path("reservations/<int:reservation_id>/", v.reservation_detail, name="staff_reservation"),
+    path("reservations/<int:reservation_id>/verify/", v.verify, name="staff_verify"),
+    path("reservations/<int:reservation_id>/reject/", v.reject, name="staff_reject"),
+    path("vouchers/<int:voucher_id>/pdf/", v.voucher_pdf, name="staff_voucher_pdf"),
+    path("deliveries/", v.deliveries, name="staff_deliveries"),
+    path("redeem/", v.redeem, name="staff_redeem"),
+]

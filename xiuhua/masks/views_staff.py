@@ -1,0 +1,452 @@
+"""Staff pages of the mask module: rounds and their dashboard, desk and phone entry, the
+verification queue, deliveries, redemption at the pharmacy and printed vouchers.
+
+Views are thin: parse the form, find the object within the user's scope (404 for missing and
+for not-yours alike), call one service, render. Services raise ValidationError with messages in
+Chinese; those are shown on the form, and nothing is written.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.policy import logged_in, requires
+from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.places.models import Kind, OrgUnit
+from xiuhua.residents.models import Household, Resident
+from xiuhua.residents.selectors import resident_search
+
+from . import services
+from .codes import format_voucher_number
+from .forms_staff import DeliveryForm, RedeemForm, RejectForm, ReserveForm, RoundForm, VerifyForm
+from .models import (
+    Channel,
+    MaskRound,
+    Pharmacy,
+    PharmacyStock,
+    Reservation,
+    ReservationStatus,
+    RoundStatus,
+    StockDelivery,
+    Voucher,
+    VoucherStatus,
+)
+from .pdf import mask_name, vouchers_pdf
+from .selectors import round_dashboard, rounds_visible_to
+
+BAND_LABELS = {
+    "plenty": gettext_lazy("充足"),
+    "some": gettext_lazy("一般"),
+    "few": gettext_lazy("紧张"),
+    "none": gettext_lazy("无货"),
+}
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _round_or_404(user, round_id: int) -> MaskRound:
+    try:
+        return rounds_visible_to(user).select_related("scope").get(pk=round_id)
+    except MaskRound.DoesNotExist:
+        raise Http404 from None
+
+
+def _committee(user) -> OrgUnit | None:
+    membership = active_membership(user)
+    if membership is None or membership.org_unit.kind != Kind.COMMITTEE:
+        return None
+    return membership.org_unit
+
+
+# Home and rounds
+
+
+@logged_in
+def home(request):
+    """Send each role to its main page: clerks to redemption, staff to the rounds."""
+    membership = active_membership(request.user)
+    if membership is not None:
+        if membership.has(Cap.REDEEM_VOUCHER):
+            return redirect("masks:staff_redeem")
+        if membership.has(Cap.VIEW_MASKS):
+            return redirect("masks:staff_rounds")
+        if membership.has(Cap.RECORD_DELIVERY):
+            return redirect("masks:staff_deliveries")
+    raise PermissionDenied
+
+
+@requires(Cap.VIEW_MASKS)
+def rounds(request):
+    rows = rounds_visible_to(request.user).select_related("scope").order_by("-opens_at", "-pk")
+    return render(request, "masks/staff/rounds.html", {"rounds": rows})
+
+
+@requires(Cap.VIEW_MASKS)
+def round_detail(request, round_id: int):
+    mask_round = _round_or_404(request.user, round_id)
+    board = round_dashboard(round=mask_round, user=request.user)
+    names = dict(OrgUnit.objects.filter(pk__in=board.committees).values_list("pk", "name"))
+    committees = sorted(((names.get(cid, cid), f) for cid, f in board.committees.items()), key=lambda r: str(r[0]))
+    pharmacies = {p.pk: p for p in Pharmacy.objects.filter(pk__in=board.pharmacies)}
+    pharmacy_rows = [
+        (pharmacies[pid], f, BAND_LABELS[f.band]) for pid, f in sorted(board.pharmacies.items()) if pid in pharmacies
+    ]
+    return render(
+        request,
+        "masks/staff/round.html",
+        {"round": mask_round, "board": board, "committees": committees, "pharmacy_rows": pharmacy_rows},
+    )
+
+
+@requires(Cap.MANAGE_ROUNDS)
+def round_new(request):
+    membership = active_membership(request.user)
+    form = RoundForm(request.POST or None, scope_root=membership.org_unit)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mask_round = services.round_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已创建轮次"))
+            return redirect("masks:staff_round", round_id=mask_round.pk)
+    return render(request, "masks/staff/round_form.html", {"form": form, "round": None})
+
+
+@requires(Cap.MANAGE_ROUNDS)
+def round_edit(request, round_id: int):
+    mask_round = _round_or_404(request.user, round_id)
+    if not mask_round.scope.path.startswith(active_membership(request.user).org_unit.path):
+        raise Http404
+    initial = {f: getattr(mask_round, f) for f in services.rounds.ROUND_RULE_FIELDS}
+    for f in ("opens_at", "closes_at"):
+        initial[f] = timezone.localtime(initial[f])
+    form = RoundForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.round_update(actor=request.user, round=mask_round, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("masks:staff_round", round_id=mask_round.pk)
+    return render(request, "masks/staff/round_form.html", {"form": form, "round": mask_round})
+
+
+def _round_move(request, round_id: int, to: str):
+    mask_round = _round_or_404(request.user, round_id)
+    try:
+        services.round_transition(actor=request.user, round=mask_round, to=to)
+    except MaskRound.DoesNotExist:
+        raise Http404 from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("轮次状态已改为“%(status)s”") % {"status": RoundStatus(to).label})
+    return redirect("masks:staff_round", round_id=mask_round.pk)
+
+
+@requires(Cap.MANAGE_ROUNDS)
+@require_POST
+def round_open(request, round_id: int):
+    return _round_move(request, round_id, RoundStatus.OPEN)
+
+
+@requires(Cap.MANAGE_ROUNDS)
+@require_POST
+def round_close(request, round_id: int):
+    return _round_move(request, round_id, RoundStatus.CLOSED)
+
+
+# Desk and phone entry
+
+
+def _prefill(request, households) -> dict:
+    """Initial values from a roster resident chosen on the page (?resident=<id>)."""
+    raw = request.GET.get("resident", "")
+    if not raw.isdigit():
+        return {}
+    resident = Resident.objects.visible_to(request.user).filter(pk=int(raw), household__in=households).first()
+    if resident is None:
+        return {}
+    return {
+        "name": resident.name,
+        "phone": resident.mobile,
+        "household": resident.household_id,
+        "id_type": resident.id_type,
+    }
+
+
+@requires(Cap.RESERVE_FOR_RESIDENT)
+def reserve(request, round_id: int):
+    mask_round = _round_or_404(request.user, round_id)
+    committee = _committee(request.user)
+    households = (
+        Household.objects.visible_to(request.user)
+        .select_related("compound", "building")
+        .order_by("compound__name", "building__name", "room")
+    )
+    form = ReserveForm(request.POST or None, households=households, initial=_prefill(request, households))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            reservation = services.reservation_submit(
+                actor=request.user,
+                round=mask_round,
+                committee=committee,
+                **data,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except PermissionDenied:
+            form.add_error(None, _("此人登记在其他居委会的花名册中,请由所属居委会登记"))
+        else:
+            return redirect("masks:staff_reservation", reservation_id=reservation.pk)
+    q = request.GET.get("q", "").strip()
+    found = list(resident_search(request.user, q=q)[:20]) if q else None
+    return render(
+        request,
+        "masks/staff/reserve.html",
+        {"round": mask_round, "form": form, "q": q, "found": found, "committee": committee},
+    )
+
+
+@requires(Cap.VIEW_MASKS)
+def reservation_detail(request, reservation_id: int):
+    reservation = get_visible_or_404(
+        Reservation.objects.select_related(
+            "round", "pharmacy", "committee", "household__compound", "household__building"
+        ),
+        request.user,
+        pk=reservation_id,
+    )
+    voucher = reservation.vouchers.order_by("-issued_at").first()
+    return render(request, "masks/staff/reservation.html", {"r": reservation, "voucher": voucher})
+
+
+# Verification queue
+
+
+@requires(Cap.VERIFY_RESERVATION)
+def verify_queue(request, round_id: int):
+    mask_round = _round_or_404(request.user, round_id)
+    waiting = (
+        Reservation.objects.visible_to(request.user)
+        .filter(round=mask_round, status=ReservationStatus.VERIFYING)
+        .select_related("committee")
+        .order_by("order_at", "pk")
+    )
+    return render(
+        request,
+        "masks/staff/verify_queue.html",
+        {"round": mask_round, "waiting": waiting[:200], "count": waiting.count()},
+    )
+
+
+def _candidates(user, reservation: Reservation, q: str):
+    """Households of the reservation's committee that match what staff typed (address, name)."""
+    households = Household.objects.visible_to(user).filter(committee_id=reservation.committee_id)
+    if not q:
+        return households.none()
+    ids = set(
+        resident_search(user, q=q)
+        .filter(household__committee_id=reservation.committee_id)
+        .values_list("household_id", flat=True)[:50]
+    )
+    digits = "".join(ch for ch in q if ch.isdigit())
+    room_match = households.filter(room=q.strip()) if not digits else households.filter(room=digits[-4:])
+    ids |= set(room_match.values_list("pk", flat=True)[:50])
+    return households.filter(pk__in=ids).select_related("compound", "building").order_by("building__name", "room")
+
+
+@requires(Cap.VERIFY_RESERVATION)
+def verify(request, reservation_id: int):
+    reservation = get_visible_or_404(
+        Reservation.objects.select_related("round", "committee"), request.user, pk=reservation_id
+    )
+    households = Household.objects.visible_to(request.user).filter(committee_id=reservation.committee_id)
+    form = VerifyForm(request.POST or None, households=households)
+    reject_form = RejectForm()
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reservation_verify(actor=request.user, reservation=reservation, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已核实,预约号%(number)s进入排队") % {"number": reservation.number})
+            return redirect("masks:staff_verify_queue", round_id=reservation.round_id)
+    q = request.GET.get("q", reservation.address_text)
+    return render(
+        request,
+        "masks/staff/verify.html",
+        {
+            "r": reservation,
+            "form": form,
+            "reject_form": reject_form,
+            "q": q,
+            "candidates": _candidates(request.user, reservation, q),
+        },
+    )
+
+
+@requires(Cap.VERIFY_RESERVATION)
+@require_POST
+def reject(request, reservation_id: int):
+    reservation = get_visible_or_404(Reservation.objects.all(), request.user, pk=reservation_id)
+    form = RejectForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reservation_reject(actor=request.user, reservation=reservation, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已标记为未通过核实:%(number)s") % {"number": reservation.number})
+            return redirect("masks:staff_verify_queue", round_id=reservation.round_id)
+    households = Household.objects.visible_to(request.user).filter(committee_id=reservation.committee_id)
+    return render(
+        request,
+        "masks/staff/verify.html",
+        {
+            "r": reservation,
+            "form": VerifyForm(households=households),
+            "reject_form": form,
+            "q": reservation.address_text,
+            "candidates": _candidates(request.user, reservation, reservation.address_text),
+        },
+    )
+
+
+# Deliveries
+
+
+def _delivery_rounds(user):
+    return rounds_visible_to(user).filter(status__in=[RoundStatus.OPEN, RoundStatus.CLOSED]).order_by("-opens_at")
+
+
+@requires(Cap.RECORD_DELIVERY)
+def deliveries(request):
+    pharmacies = Pharmacy.objects.visible_to(request.user).filter(active=True).order_by("name")
+    rounds_qs = _delivery_rounds(request.user)
+    initial = {"delivered_at": timezone.localtime().replace(second=0, microsecond=0)}
+    if rounds_qs.count() == 1:
+        initial["round"] = rounds_qs.first()
+    if pharmacies.count() == 1:
+        initial["pharmacy"] = pharmacies.first()
+    form = DeliveryForm(request.POST or None, rounds=rounds_qs, pharmacies=pharmacies, initial=initial)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        now = timezone.now()
+        try:
+            delivery = services.stock_delivery_record(actor=request.user, now=now, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            repeated = delivery.recorded_at < now
+            issued = (
+                0
+                if repeated
+                else Voucher.objects.filter(
+                    round_id=delivery.round_id, pharmacy_id=delivery.pharmacy_id, issued_at=now
+                ).count()
+            )
+            stock = PharmacyStock.objects.filter(round_id=delivery.round_id, pharmacy_id=delivery.pharmacy_id).first()
+            result = {"delivery": delivery, "repeated": repeated, "issued": issued, "stock": stock}
+            form = DeliveryForm(rounds=rounds_qs, pharmacies=pharmacies, initial=initial)
+    recent = (
+        StockDelivery.objects.filter(pharmacy__in=pharmacies)
+        .select_related("pharmacy", "round")
+        .order_by("-recorded_at")[:20]
+    )
+    return render(request, "masks/staff/deliveries.html", {"form": form, "result": result, "recent": recent})
+
+
+# Redemption
+
+
+@requires(Cap.REDEEM_VOUCHER)
+def redeem(request):
+    form = RedeemForm(request.POST or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            voucher = services.voucher_redeem(actor=request.user, **form.cleaned_data)
+        except Voucher.DoesNotExist:
+            result = {"ok": False, "message": _("本店没有这张凭证,请核对凭证号和药店")}
+        except ValidationError as exc:
+            result = {"ok": False, "message": " ".join(exc.messages)}
+        else:
+            result = {
+                "ok": True,
+                "voucher": voucher,
+                "number": format_voucher_number(voucher.number),
+                "holder": mask_name(voucher.reservation.name),
+            }
+        form = RedeemForm()  # ready for the next scan
+    return render(request, "masks/staff/redeem.html", {"form": form, "result": result})
+
+
+# Printed vouchers
+
+
+def _printable(user, mask_round: MaskRound):
+    return (
+        Voucher.objects.visible_to(user)
+        .filter(round=mask_round, status=VoucherStatus.ISSUED)
+        .select_related("round", "pharmacy", "reservation__household__compound", "reservation__household__building")
+        .order_by("reservation__household__building__name", "reservation__household__room", "pk")
+    )
+
+
+@requires(Cap.RESERVE_FOR_RESIDENT)
+def vouchers(request, round_id: int):
+    mask_round = _round_or_404(request.user, round_id)
+    rows = _printable(request.user, mask_round)
+    only_offline = request.GET.get("offline") == "1"
+    if only_offline:
+        rows = rows.exclude(reservation__channel__in=[Channel.ONLINE, Channel.SMS])
+    return render(
+        request, "masks/staff/vouchers.html", {"round": mask_round, "vouchers": rows[:500], "offline": only_offline}
+    )
+
+
+def _pdf_response(items, filename: str) -> HttpResponse:
+    response = HttpResponse(vouchers_pdf(items), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@requires(Cap.RESERVE_FOR_RESIDENT)
+def vouchers_pdf_view(request, round_id: int):
+    """The chosen vouchers (?v=<id>, repeated) or, without any, every issued one of the round."""
+    mask_round = _round_or_404(request.user, round_id)
+    rows = _printable(request.user, mask_round)
+    chosen = [int(v) for v in request.GET.getlist("v") if v.isdigit()]
+    if chosen:
+        rows = rows.filter(pk__in=chosen)
+    stamp = timezone.localtime().strftime("%Y%m%d%H%M")
+    return _pdf_response(list(rows[:2000]), f"vouchers-{mask_round.pk}-{stamp}.pdf")
+
+
+@requires(Cap.RESERVE_FOR_RESIDENT)
+def voucher_pdf(request, voucher_id: int):
+    voucher = get_visible_or_404(
+        Voucher.objects.select_related(
+            "round", "pharmacy", "reservation__household__compound", "reservation__household__building"
+        ),
+        request.user,
+        pk=voucher_id,
+    )
+    return _pdf_response([voucher], f"voucher-{voucher.number}.pdf")
