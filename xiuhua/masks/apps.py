@@ -5,3 +5,9 @@ class MasksConfig(AppConfig):
     name = "xiuhua.masks"
     label = "masks"
     verbose_name = "口罩预约"
+
+    def ready(self) -> None:
+        # SMS keyword 口罩 / KZ: residents reserve by text message (grammar in sms_channel).
+        from .sms_channel import register
+
+        register()
