@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from xiuhua.core.crypto import lookup_hash
 from xiuhua.core.idnumbers import IdNumberError, IdType, check_id
@@ -109,7 +111,7 @@ def resident_reserve(
         if existing is not None:
             return Outcome(existing, created=False, own=existing.phone == phone)
         if live.filter(phone=phone).count() >= PHONE_ROUND_LIMIT:
-            raise ValidationError(f"同一手机号本轮最多预约{PHONE_ROUND_LIMIT}人,如需帮助请联系居委会")
+            raise ValidationError(_("同一手机号本轮最多预约%(n)s人,如需帮助请联系居委会") % {"n": PHONE_ROUND_LIMIT})
         reservation = reservation_submit(
             actor=None,
             round=round,
@@ -161,7 +163,7 @@ def find_household(building: OrgUnit, room: str) -> Household | None:
 
 # --- SMS ----------------------------------------------------------------------------------
 
-FORMAT_HELP = "格式:口罩 姓名 证件号 小区 楼号 室号,如:口罩 张三 证件号 国和一村 5号楼 302"
+FORMAT_HELP = gettext_lazy("格式:口罩 姓名 证件号 小区 楼号 室号,如:口罩 张三 证件号 国和一村 5号楼 302")
 _SEPARATORS = re.compile(r"[、,,;;/]+")
 _KEYWORD = re.compile(r"^\s*(?:口罩|KZ)\s*", re.IGNORECASE)
 

@@ -32,6 +32,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.core.crypto import mask_phone
@@ -63,7 +65,12 @@ VERIFIED_FOR = dt.timedelta(minutes=30)
 OTP_PURPOSE = "masks_login"
 OPEN_DATA_MAX_AGE = 30
 
-BAND_LABELS = {"plenty": "充足", "some": "有货", "few": "紧张", "none": "无货"}
+BAND_LABELS = {
+    "plenty": gettext_lazy("充足"),
+    "some": gettext_lazy("有货"),
+    "few": gettext_lazy("紧张"),
+    "none": gettext_lazy("无货"),
+}
 _LIVE = [ReservationStatus.VERIFYING, ReservationStatus.QUEUED, ReservationStatus.ISSUED, ReservationStatus.REDEEMED]
 
 
@@ -91,7 +98,7 @@ def resident_phone(view: Callable) -> Callable:
     def wrapped(request, *args, **kwargs):
         phone = verified_phone(request)
         if phone is None:
-            messages.info(request, "请先验证手机号码")
+            messages.info(request, _("请先验证手机号码"))
             code = kwargs.get("code") or request.session.get(SESSION_COMMITTEE)
             if code:
                 return redirect("masks:public_committee", code=code)
@@ -99,9 +106,8 @@ def resident_phone(view: Callable) -> Callable:
         request.resident_phone = phone
         return view(request, *args, **kwargs)
 
-    # Open to the public as far as staff login goes; the phone check above is the gate.
-    setattr(wrapped, POLICY_ATTR, "public")
-    wrapped.xiuhua_resident_phone = True  # type: ignore[attr-defined]
+    # No staff login: the verified phone above is the gate.
+    setattr(wrapped, POLICY_ATTR, "resident_phone")
     return wrapped
 
 
@@ -222,27 +228,27 @@ def committee_rows(mask_round: MaskRound, *, committee_ids: list[int] | None = N
 
 # Documented on the open-data page (open_index.html renders this table).
 PHARMACY_FIELDS = [
-    ("id", "药店编号"),
-    ("name", "药店名称"),
-    ("address", "地址"),
-    ("opening_hours", "营业时间"),
-    ("registered", "有效预约数(户)"),
-    ("verifying", "待核实"),
-    ("queued", "排队中"),
-    ("issued", "已发凭证(含已购买)"),
-    ("redeemed", "已购买"),
-    ("stock_band", "余量档位: plenty 充足(≥20户) / some 有货(6-19) / few 紧张(1-5) / none 无货"),
+    ("id", gettext_lazy("药店编号")),
+    ("name", gettext_lazy("药店名称")),
+    ("address", gettext_lazy("地址")),
+    ("opening_hours", gettext_lazy("营业时间")),
+    ("registered", gettext_lazy("有效预约数(户)")),
+    ("verifying", gettext_lazy("待核实")),
+    ("queued", gettext_lazy("排队中")),
+    ("issued", gettext_lazy("已发凭证(含已购买)")),
+    ("redeemed", gettext_lazy("已购买")),
+    ("stock_band", gettext_lazy("余量档位: plenty 充足(≥20户) / some 有货(6-19) / few 紧张(1-5) / none 无货")),
 ]
 COMMITTEE_FIELDS = [
-    ("code", "居委会区划代码(12位)"),
-    ("name", "居委会名称"),
-    ("pharmacy_id", "指定药店编号"),
-    ("registered", "有效预约数(户)"),
-    ("verifying", "待核实"),
-    ("queued", "排队中"),
-    ("issued", "已发凭证(含已购买)"),
-    ("redeemed", "已购买"),
-    ("stock_band", "指定药店余量档位"),
+    ("code", gettext_lazy("居委会区划代码(12位)")),
+    ("name", gettext_lazy("居委会名称")),
+    ("pharmacy_id", gettext_lazy("指定药店编号")),
+    ("registered", gettext_lazy("有效预约数(户)")),
+    ("verifying", gettext_lazy("待核实")),
+    ("queued", gettext_lazy("排队中")),
+    ("issued", gettext_lazy("已发凭证(含已购买)")),
+    ("redeemed", gettext_lazy("已购买")),
+    ("stock_band", gettext_lazy("指定药店余量档位")),
 ]
 
 

@@ -43,11 +43,27 @@ def test_there_are_views_to_check():
 @pytest.mark.django_db
 def test_anonymous_is_sent_to_login_from_every_non_public_view(client):
     for name, pattern in app_patterns():
-        if getattr(pattern.callback, POLICY_ATTR) == "public":
+        policy = getattr(pattern.callback, POLICY_ATTR)
+        if policy == "public":
             continue
+        if policy == "resident_phone":
+            continue  # checked below: residents have no login to be sent to
         kwargs = {key: 1 for key in pattern.pattern.converters}
         url = reverse(name, kwargs=kwargs)
         for method in (client.get, client.post):
             response = method(url)
             assert response.status_code == 302, (name, response.status_code)
             assert response["Location"].startswith("/accounts/login/"), name
+
+
+@pytest.mark.django_db
+def test_resident_phone_views_refuse_an_unverified_caller(client):
+    checked = 0
+    for name, pattern in app_patterns():
+        if getattr(pattern.callback, POLICY_ATTR) != "resident_phone":
+            continue
+        kwargs = {key: "1" if key == "code" else 1 for key in pattern.pattern.converters}
+        response = client.get(reverse(name, kwargs=kwargs))
+        assert response.status_code in (302, 403), (name, response.status_code)
+        checked += 1
+    assert checked >= 1
