@@ -200,6 +200,11 @@ def main() -> None:
         started = time.perf_counter()
         write_file(path)
         print(f"wrote {ROWS} rows, {path.stat().st_size / 1e6:.1f} MB, in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        table = roster.open_table(path.read_bytes(), path.name)
+        print(f"reading alone (open_table, not in the total): {time.perf_counter() - started:.2f} s, "
+              f"{len(table.rows)} rows")
+        del table
 
         profiler = None
         if args.profile:

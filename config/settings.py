@@ -181,6 +181,12 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 # Largest roster upload accepted (bytes). 40,000 rows of xlsx is ~3 MB.
 ROSTER_MAX_UPLOAD_BYTES = int(os.environ.get("ROSTER_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+# Most rows one roster import may hold.
+ROSTER_MAX_ROWS = int(os.environ.get("ROSTER_MAX_ROWS", "100000"))
+# Roster files of fewer rows are validated and committed inside the request, larger ones by the worker.
+ROSTER_INLINE_MAX_ROWS = int(os.environ.get("ROSTER_INLINE_MAX_ROWS", "2000"))
+# Roster exports of more rows are produced by the worker and downloaded later.
+ROSTER_EXPORT_INLINE_MAX_ROWS = int(os.environ.get("ROSTER_EXPORT_INLINE_MAX_ROWS", "5000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

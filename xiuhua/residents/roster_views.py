@@ -1,6 +1,7 @@
 """Roster (花名册) pages: template, upload, preview and commit of imports, exports."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -97,7 +98,7 @@ def _index(request, *, upload_form=None, status=200):
     if context["can_export"]:
         context["export_form"] = ExportForm()
         context.update(_exports(request.user))
-        context["export_inline_max"] = roster.EXPORT_INLINE_MAX_ROWS
+        context["export_inline_max"] = settings.ROSTER_EXPORT_INLINE_MAX_ROWS
         context.update(_units(request.user))
     return render(request, "residents/roster_index.html", context, status=status)
 

@@ -9,10 +9,16 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import translation
 
+from xiuhua.core.crypto import mask_identity
 from xiuhua.core.models import AuditEvent
+from xiuhua.places.models import OrgUnit
 from xiuhua.residents import roster
+from xiuhua.residents.identity import identity_fields, identity_hash
 from xiuhua.residents.models import Household, Resident, ResidentTag, RosterImport
+from xiuhua.residents.roster import plan
+from xiuhua.residents.roster.columns import EXAMPLE_ID_NUMBER
 from xiuhua.testing import acting, make_resident
 
 from .test_roster_fixtures import (
@@ -23,6 +29,7 @@ from .test_roster_fixtures import (
     person,
     problems_of,
     row_for,
+    sheet_rows,
     snapshot,
     xlsx,
 )
@@ -66,7 +73,7 @@ def test_preview_counts_new_updated_unchanged_before_anything_is_written(world, 
     assert created.household.committee_id == world.committee_a1.pk
     assert created.household.compound_id == world.compound_a1.pk
     assert (created.sex, created.birth_date, created.mobile) == ("M", dt.date(1985, 3, 4), "13912345678")
-    assert created.id_masked == roster.mask_identity(rows[0]["证件号码"])
+    assert created.id_masked == mask_identity(rows[0]["证件号码"])
     assert sorted(created.tag_codes) == ["elderly_alone", "no_smartphone"]
     assert ResidentTag.objects.get(resident=created, tag="elderly_alone").committee_id == world.committee_a1.pk
     world.resident_a1.refresh_from_db()
@@ -210,7 +217,7 @@ def test_a_number_twice_in_the_file_is_a_problem_on_the_second_row(world, staff)
         person(证件号码=number), person(姓名="另一人", 室号="502"), person(姓名="重复", 室号="503", 证件号码=number),
     ]))
     assert problems_of(imp) == [
-        (4, "证件号码", f"与第2行的证件号码重复({roster.mask_identity(number)})"),
+        (4, "证件号码", f"与第2行的证件号码重复({mask_identity(number)})"),
     ]
 
 
@@ -252,7 +259,7 @@ def test_full_width_digits_letters_and_stray_spaces_are_normalised(world, staff)
     )]))
     assert problems_of(imp) == []
     roster.roster_import_commit(actor=staff, roster_import=imp)
-    resident = Resident.objects.get(id_hash=roster.identity_hash("resident_id", number))
+    resident = Resident.objects.get(id_hash=identity_hash("resident_id", number))
     assert (resident.name, resident.mobile, resident.household.room) == ("王小丽", "13912345678", "303")
     assert resident.household.building_id == world.building_a1.pk
 
@@ -297,6 +304,41 @@ def test_the_templates_example_row_and_blank_rows_are_skipped(world, staff):
         person(姓名="示例:张三(此行不会导入)"), {}, person(), {h: "" for h in HEADERS},
     ]))
     assert (imp.rows_total, imp.count_new, imp.count_problem_rows) == (1, 1, 0)
+
+
+def test_labels_with_spaces_and_tags_split_on_punctuation_or_new_lines(world, staff):
+    imp = import_file(staff, world.committee_a1, xlsx([person(
+        证件类型="Resident ID card", 与户主关系="Householder", 居住状态=" 在 住 ",
+        标签="独居 老人\nPregnant／no-smartphone",
+    ), person(室号="502", 证件号码=new_id(), 证件类型="resident id card", 标签="透析 残疾")]))
+    assert problems_of(imp) == []
+    roster.roster_import_commit(actor=staff, roster_import=imp)
+    first, second = Resident.objects.filter(name="陈新").order_by("household__room")
+    assert (first.id_type, first.relation, first.living_status) == ("resident_id", "head", "here")
+    assert first.tag_codes == ["elderly_alone", "no_smartphone", "pregnant"]
+    assert second.tag_codes == ["dialysis", "disabled"]  # labels separated by a space, as older files have
+
+
+def test_the_example_row_is_known_by_its_exact_name_not_by_a_prefix(world, staff):
+    imp = import_file(staff, world.committee_a1, xlsx([
+        person(姓名="示例:张三(此行不会导入)", 证件号码=EXAMPLE_ID_NUMBER),
+        person(姓名=" 示例:张三(此行不会导入) "),
+        person(姓名="示例人", 室号="502", 证件号码=new_id()),
+        person(姓名="张三", 室号="503", 证件号码=EXAMPLE_ID_NUMBER, 出生日期="1980-05-17"),
+    ]))
+    assert problems_of(imp) == [(5, "证件号码", "这是模板示例行的证件号码,请填写居民本人的证件号码")]
+    assert (imp.rows_total, imp.count_new, imp.count_problem_rows) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_template_in_either_language_has_nothing_to_import(world, staff, language):
+    with translation.override(language):
+        content = roster.roster_template()
+        with pytest.raises(roster.RosterFileError) as caught:
+            import_file(staff, world.committee_a1, content)
+        assert caught.value.messages == [translation.gettext("表格中没有数据行")]
+    example_name = sheet_rows(content)[1][HEADERS.index("姓名")]
+    assert ("张三" in example_name) == (language == "zh-hans") and "示例" in example_name
 
 
 # --- file formats ----------------------------------------------------------------------------
@@ -372,6 +414,63 @@ def test_a_truncated_xlsx_is_refused(world, staff):
     assert snapshot() == before
 
 
+def _with_sheet(body: str) -> bytes:
+    """A workbook made by openpyxl whose first sheet's data is replaced by this XML."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx([person()])))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        f"<sheetData>{body}</sheetData></worksheet>").encode()
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+_HEADER_ROW = '<row r="1">' + "".join(
+    f'<c r="{chr(65 + i)}1" t="inlineStr"><is><t>{h}</t></is></c>' for i, h in enumerate(HEADERS[:10])) + "</row>"
+
+
+@pytest.mark.parametrize("body", [
+    # Two cells far apart: calamine would allocate the whole grid between them (500 GB).
+    _HEADER_ROW + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+    _HEADER_ROW + '<row r="900000"><c r="ZZ900000"><v>1</v></c></row>',
+    _HEADER_ROW + '<row r="2"><c r="A2000000"><v>1</v></c></row>',
+    # Cells without references follow the one before them.
+    _HEADER_ROW + '<row r="500000"><c r="A500000"><v>1</v></c></row><row>' + "<c><v>1</v></c>" * 40 + "</row>",
+])
+def test_a_sheet_spanning_too_much_of_the_grid_is_refused_before_it_is_read(world, staff, body):
+    before = snapshot()
+    with pytest.raises(roster.RosterFileError, match="工作表的范围过大"):
+        import_file(staff, world.committee_a1, _with_sheet(body))
+    assert snapshot() == before
+
+
+def test_a_wide_sheet_with_cells_without_references_is_read(world, staff):
+    cells = "".join(f'<c t="inlineStr"><is><t>{h}</t></is></c>' for h in HEADERS + ["备注"] * 20)
+    row = person(证件号码=new_id())
+    values = "".join(f'<c t="inlineStr"><is><t>{row.get(h, "")}</t></is></c>' for h in HEADERS)
+    imp = import_file(staff, world.committee_a1, _with_sheet(f"<row>{cells}</row><row>{values}</row>"))
+    assert (imp.status, imp.count_new, problems_of(imp)) == (Status.VALIDATED, 1, [])
+
+
+def test_excel_numbers_dates_and_blank_rows(world, staff):
+    wide_headers = HEADERS + [f"备注{n}" for n in range(20)]  # past column Z
+    number = new_id()
+    rows = [
+        person(证件号码=number, 出生日期=dt.date(1985, 3, 4), 手机号=13912345678, 室号=302),
+        {},
+        person(室号="303", 证件号码=310115198503041024),
+        {**person(室号="304", 证件号码=new_id(), 居住状态="外出", 预计返回日期=dt.datetime(2030, 1, 2, 8, 0)),
+         "备注19": "x"},
+    ]
+    imp = import_file(staff, world.committee_a1, xlsx(rows, headers=wide_headers))
+    assert [(r, c) for r, c, _m in problems_of(imp)] == [(4, "证件号码")]
+    assert "证件号码被Excel存成了数字" in problems_of(imp)[0][2]
+    assert (imp.rows_total, imp.count_new) == (3, 2)
+
+
 @override_settings(ROSTER_MAX_UPLOAD_BYTES=2000)
 def test_an_oversized_file_is_refused_before_it_is_read(world, staff):
     before = snapshot()
@@ -394,14 +493,14 @@ def test_too_many_rows_are_refused_and_nothing_is_written(world, staff):
 def test_a_failed_write_rolls_back_the_whole_commit(world, staff, monkeypatch):
     imp = import_file(staff, world.committee_a1, xlsx([person(标签="孕妇"), person(室号="9", 证件号码=new_id())]))
     before = snapshot()
-    real_insert = roster._insert
+    real_insert = plan._insert
 
     def failing_insert(model, *args, **kwargs):
         if model is ResidentTag:
             raise IntegrityError("simulated")
         return real_insert(model, *args, **kwargs)
 
-    monkeypatch.setattr(roster, "_insert", failing_insert)
+    monkeypatch.setattr(plan, "_insert", failing_insert)
     imp = roster.roster_import_commit(actor=staff, roster_import=imp)
     assert imp.status == Status.FAILED and "未写入任何数据" in imp.error
     assert imp.payload == ""
@@ -415,7 +514,7 @@ def test_a_number_registered_elsewhere_after_the_preview_fails_the_commit(world,
     number = new_id()
     imp = import_file(staff, world.committee_a1, xlsx([person(证件号码=number), person(室号="9", 证件号码=new_id())]))
     elsewhere = make_resident(world.household_b1, "后来者")
-    Resident.objects.filter(pk=elsewhere.pk).update(**roster.identity_fields("resident_id", number))
+    Resident.objects.filter(pk=elsewhere.pk).update(**identity_fields("resident_id", number))
     before = snapshot()
     imp = roster.roster_import_commit(actor=staff, roster_import=imp)
     assert imp.status == Status.FAILED
@@ -425,7 +524,7 @@ def test_a_number_registered_elsewhere_after_the_preview_fails_the_commit(world,
 
 
 def test_a_building_removed_after_the_preview_refuses_the_commit(world, staff):
-    building = roster.OrgUnit.objects.create(kind="building", name="7号", parent=world.compound_a1)
+    building = OrgUnit.objects.create(kind="building", name="7号", parent=world.compound_a1)
     imp = import_file(staff, world.committee_a1, xlsx([person(楼栋="7号")]))
     assert problems_of(imp) == []
     building.delete()
@@ -498,7 +597,7 @@ def test_a_number_typed_into_another_column_is_masked_in_the_message(world, staf
     number = new_id()
     imp = import_file(staff, world.committee_a1, xlsx([person(标签=number)]))
     [(_row, column, message)] = problems_of(imp)
-    assert column == "标签" and number not in message and roster.mask_identity(number) in message
+    assert column == "标签" and number not in message and mask_identity(number) in message
 
 
 def test_a_quote_typed_before_the_number_in_a_csv_is_dropped(world, staff):
@@ -506,4 +605,4 @@ def test_a_quote_typed_before_the_number_in_a_csv_is_dropped(world, staff):
     imp = import_file(staff, world.committee_a1, csv_bytes([person(证件号码="'" + number)]), name="r.csv")
     assert problems_of(imp) == []
     roster.roster_import_commit(actor=staff, roster_import=imp)
-    assert Resident.objects.filter(id_hash=roster.identity_hash("resident_id", number)).exists()
+    assert Resident.objects.filter(id_hash=identity_hash("resident_id", number)).exists()

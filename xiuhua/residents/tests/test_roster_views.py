@@ -3,10 +3,11 @@
 import io
 
 import pytest
+from django.test.utils import override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from xiuhua.residents import roster
+from xiuhua.core.idnumbers import check_id
 from xiuhua.residents.models import Resident, RosterImport
 from xiuhua.testing import acting
 
@@ -81,7 +82,7 @@ def test_the_template_download(client, world):
     example = dict(zip(HEADERS, rows[1], strict=True))
     assert (example["小区"], example["楼栋"]) == ("国和一村", "5号")  # a real place of the committee
     assert example["姓名"].startswith("示例")
-    assert roster.check_id("resident_id", example["证件号码"])
+    assert check_id("resident_id", example["证件号码"])
     assert notes.title == "填写说明"
     assert "居民身份证" in str(list(notes.values))
     before = snapshot()
@@ -206,3 +207,12 @@ def test_discarding_an_import(client, world, imported):
     imported.refresh_from_db()
     assert (imported.status, imported.payload) == (Status.FAILED, "")
     assert not Resident.objects.filter(name="陈新").exists()
+
+
+@override_settings(ROSTER_EXPORT_INLINE_MAX_ROWS=123)
+def test_the_page_shows_the_settings_and_labels_with_their_values(client, world, imported):
+    text = login(client, world.staff_a1).get(reverse("residents:roster")).content.decode()
+    assert "超过 123 人的导出在后台生成" in text
+    assert "居委会:<b>国和一村居委会</b>" in text
+    page = client.get(reverse("residents:roster_import", args=[imported.pk])).content.decode()
+    assert f"花名册导入:{imported.filename}" in page

@@ -12,6 +12,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents import roster
@@ -65,8 +66,10 @@ class Command(BaseCommand):
             )
         self._counts(roster_import)
         if problems:
+            n = roster_import.count_problem_rows
             raise CommandError(
-                _("有 %(n)d 行存在问题,未写入任何数据") % {"n": roster_import.count_problem_rows}, returncode=2
+                ngettext("有 %(n)d 行存在问题,未写入任何数据", "有 %(n)d 行存在问题,未写入任何数据", n) % {"n": n},
+                returncode=2,
             )
 
     def _validate(self, committee, path: Path) -> RosterImport:
@@ -81,7 +84,11 @@ class Command(BaseCommand):
 
     def _counts(self, roster_import: RosterImport) -> None:
         self.stdout.write(
-            _("新增 %(new)d 人,更新 %(updated)d 人,无变化 %(unchanged)d 人,有问题 %(problems)d 行")
+            ngettext(
+                "新增 %(new)d 人,更新 %(updated)d 人,无变化 %(unchanged)d 人,有问题 %(problems)d 行",
+                "新增 %(new)d 人,更新 %(updated)d 人,无变化 %(unchanged)d 人,有问题 %(problems)d 行",
+                roster_import.count_problem_rows,
+            )
             % {
                 "new": roster_import.count_new, "updated": roster_import.count_updated,
                 "unchanged": roster_import.count_unchanged, "problems": roster_import.count_problem_rows,
