@@ -19,9 +19,10 @@ def _derive(purpose: bytes) -> bytes:
 
 
 @lru_cache(maxsize=4)
-def _keys(data_key: str) -> tuple[Fernet, bytes]:
+def _keys(data_key: str) -> tuple[Fernet, "hmac.HMAC"]:
     fernet = Fernet(base64.urlsafe_b64encode(_derive(b"xiuhua id encryption v1")))
-    return fernet, _derive(b"xiuhua id lookup hash v1")
+    # Keyed once; each lookup copies it (imports hash tens of thousands of numbers).
+    return fernet, hmac.new(_derive(b"xiuhua id lookup hash v1"), digestmod=hashlib.sha256)
 
 
 def encrypt_text(plain: str) -> str:
@@ -36,8 +37,10 @@ def decrypt_text(token: str) -> str:
 
 def lookup_hash(normalised: str) -> str:
     """Keyed hash used for equality lookups; without DATA_KEY it reveals nothing."""
-    _, key = _keys(settings.DATA_KEY)
-    return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+    _, keyed = _keys(settings.DATA_KEY)
+    digest = keyed.copy()
+    digest.update(normalised.encode())
+    return digest.hexdigest()
 
 
 def mask_identity(number: str) -> str:
