@@ -67,6 +67,15 @@ def _check_household(
     return {"room": room, "landlord_phone": landlord_phone}
 
 
+def _save_household(household: Household) -> None:
+    """Save in a savepoint; the unique (building, room) constraint decides a duplicate address."""
+    try:
+        with transaction.atomic():
+            household.save()
+    except IntegrityError:
+        raise ValidationError({"room": _("该地址已登记")}) from None
+
+
 @transaction.atomic
 def household_create(
     *,
@@ -100,11 +109,7 @@ def household_create(
     household = Household(
         building=building, is_rental=is_rental, landlord_name=landlord_name, grid=grid, micro_grid=micro_grid, **cleaned
     )
-    try:
-        with transaction.atomic():
-            household.save()
-    except IntegrityError:
-        raise ValidationError({"room": _("该地址已登记")}) from None
+    _save_household(household)
     audit(
         actor=actor,
         action="household_create",
@@ -134,11 +139,7 @@ def household_update(*, actor, household: Household, **changes) -> Household:
         return household
     for field in changed:
         setattr(household, field, values[field])
-    try:
-        with transaction.atomic():
-            household.save()
-    except IntegrityError:
-        raise ValidationError({"room": _("该地址已登记")}) from None
+    _save_household(household)
     audit(
         actor=actor,
         action="household_update",
