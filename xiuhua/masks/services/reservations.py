@@ -67,8 +67,12 @@ def _live(qs):
     return qs.filter(status__in=LIVE)
 
 
-def _household_taken(existing: Reservation) -> ValidationError:
-    return ValidationError(_("本户本轮已预约,预约号%(number)s") % {"number": existing.number})
+def _household_taken(existing: Reservation, *, actor) -> ValidationError:
+    """Staff see the household's reservation number; a resident online or by SMS does not, since
+    anyone holding a household member's ID number could otherwise read it."""
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return ValidationError(_("本户本轮已预约,预约号%(number)s") % {"number": existing.number})
+    return ValidationError(_("本户本轮已有家庭成员预约,如需查询预约号请联系居委会"))
 
 
 def _order_time(*, mask_round, channel, committee, received_at, paper_serial, now) -> tuple[dt.datetime, str, bool]:
@@ -231,7 +235,7 @@ def reservation_submit(
             if household is not None:
                 existing = _live(Reservation.objects.filter(round=mask_round, household=household)).first()
                 if existing is not None:
-                    raise _household_taken(existing) from None
+                    raise _household_taken(existing, actor=actor) from None
             if serial and Reservation.objects.filter(
                 round=mask_round, committee=committee, paper_serial=serial
             ).exists():
@@ -288,7 +292,7 @@ def reservation_verify(*, actor, reservation: Reservation, household: Household)
         existing = _live(Reservation.objects.filter(round_id=locked.round_id, household=household)).first()
         if existing is None:  # pragma: no cover - the other one was cancelled meanwhile
             raise
-        raise _household_taken(existing) from None
+        raise _household_taken(existing, actor=actor) from None
     audit(
         actor=actor,
         action="reservation_verify",

@@ -42,14 +42,26 @@ def test_every_channel_is_idempotent(world, masks, channel):
     assert AuditEvent.objects.count() == events
 
 
-def test_second_person_of_a_household_is_refused_with_the_number(world, masks):
+def test_second_person_of_a_household_is_refused_without_revealing_the_number(world, masks):
     from xiuhua.testing import make_resident
 
     spouse = make_resident(world.household_a1, "老伴", relation="spouse")
     first = reserve(masks, world.resident_a1)
     with pytest.raises(ValidationError) as exc:
         reserve(masks, spouse)
-    assert f"本户本轮已预约,预约号{first.number}" in exc.value.messages[0]
+    assert exc.value.messages == ["本户本轮已有家庭成员预约,如需查询预约号请联系居委会"]
+    assert first.number not in exc.value.messages[0]
+    assert Reservation.objects.count() == 1
+
+
+def test_staff_are_told_the_households_reservation_number(world, masks):
+    from xiuhua.testing import make_resident
+
+    spouse = make_resident(world.household_a1, "老伴", relation="spouse")
+    first = reserve(masks, world.resident_a1)
+    with pytest.raises(ValidationError) as exc:
+        reserve(masks, spouse, channel=Channel.DESK, actor=acting(world.staff_a1))
+    assert exc.value.messages == [f"本户本轮已预约,预约号{first.number}"]
     assert Reservation.objects.count() == 1
 
 
