@@ -328,11 +328,8 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
 def register() -> None:
     from xiuhua.sms.handlers import register_inbound_handler
 
-    # keyword="" keeps 口罩 out of the generic help reply for now: xiuhua/sms's own tests pin the
-    # help text to "帮助" alone. Once they read handlers.keywords(), pass keyword="口罩" here.
-    # A bare "口罩" still gets this handler's format reply, and the grammar is on every
-    # committee page and poster.
-    register_inbound_handler(KEYWORD_PATTERN, handle_mask_sms, keyword="", name="masks.reserve")
+    # Listed in the generic help reply; a bare "口罩" gets this handler's format reply.
+    register_inbound_handler(KEYWORD_PATTERN, handle_mask_sms, keyword="口罩", name="masks.reserve")
 
 
 __all__ = [
