@@ -235,3 +235,13 @@ def test_non_ascii_digits_in_filters_are_not_a_crash(client, world, param):
     assert client.get(reverse("residents:households"), {param: "²"}).status_code == 200
     response = client.get(reverse("residents:household_new"), {"building": "²"})
     assert response.status_code == 302
+
+
+@pytest.mark.postgres
+def test_name_search_uses_the_trigram_index_on_postgresql(world):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'resident_name_trgm'")
+        (definition,) = cursor.fetchone()
+    assert "gin (name gin_trgm_ops)" in definition
