@@ -137,3 +137,26 @@ def test_same_delivery_form_sent_32_times_is_recorded_once(world):
     results = run_parallel(send)
     assert len(set(results)) == 1 and all(isinstance(x, int) for x in results), results
     assert PharmacyStock.objects.get(round=m.round, pharmacy=m.pharmacy_a).delivered == 50
+
+
+def test_one_phone_reserving_for_many_households_at_once_stops_at_the_limit(world):
+    from xiuhua.core.idnumbers import IdType
+    from xiuhua.masks.sms_channel import PHONE_ROUND_LIMIT, resident_reserve
+
+    m = build_masks(world)
+    people = [new_household(world, name=f"户{i}") for i in range(CLIENTS)]
+
+    def submit(i):
+        resident = people[i]
+        return resident_reserve(
+            round=m.round, phone="13955556666", channel="online", name=resident.name,
+            id_type=IdType.RESIDENT_ID, id_number=resident.plain_id, committee=world.committee_a1,
+            household=resident.household, address_text="",
+        ).reservation.number
+
+    results = run_parallel(submit)
+    numbers = [r for r in results if isinstance(r, str)]
+    refusals = [r for r in results if isinstance(r, ValidationError)]
+    assert len(numbers) == PHONE_ROUND_LIMIT and len(refusals) == CLIENTS - PHONE_ROUND_LIMIT, results
+    assert all(e.messages == [f"同一手机号本轮最多预约{PHONE_ROUND_LIMIT}人,如需帮助请联系居委会"] for e in refusals)
+    assert Reservation.objects.filter(round=m.round, phone="13955556666").count() == PHONE_ROUND_LIMIT
