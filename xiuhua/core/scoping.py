@@ -50,6 +50,9 @@ class ScopedQuerySet(models.QuerySet):
     scope_building: str | None = None
     scope_grid: str | None = None
     scope_micro_grid: str | None = None
+    # For rows that reach their place through a household ("household", "reservation__household"):
+    # the building and grid lookups follow from it.
+    scope_household: str | None = None
     # The capability a membership needs to see these rows at all.
     scope_cap: str = "view_residents"
 
@@ -57,13 +60,14 @@ class ScopedQuerySet(models.QuerySet):
         membership = active_membership(user)
         if membership is None or not membership.has(self.scope_cap):
             return self.none()
+        household = self.scope_household
         return self.filter(
             unit_scope_q(
                 membership,
                 committee=self.scope_committee,
-                building=self.scope_building,
-                grid=self.scope_grid,
-                micro_grid=self.scope_micro_grid,
+                building=f"{household}__building" if household else self.scope_building,
+                grid=f"{household}__grid" if household else self.scope_grid,
+                micro_grid=f"{household}__micro_grid" if household else self.scope_micro_grid,
             )
         )
 

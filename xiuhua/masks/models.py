@@ -195,9 +195,7 @@ class ReservationStatus(models.TextChoices):
 
 class ReservationQuerySet(ScopedQuerySet):
     scope_committee = "committee"
-    scope_building = "household__building"
-    scope_grid = "household__grid"
-    scope_micro_grid = "household__micro_grid"
+    scope_household = "household"
 
 
 class Reservation(models.Model):
@@ -302,9 +300,7 @@ class VoucherStatus(models.TextChoices):
 
 class VoucherQuerySet(ScopedQuerySet):
     scope_committee = "reservation__committee"
-    scope_building = "reservation__household__building"
-    scope_grid = "reservation__household__grid"
-    scope_micro_grid = "reservation__household__micro_grid"
+    scope_household = "reservation__household"
 
 
 class Voucher(models.Model):

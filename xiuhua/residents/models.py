@@ -97,9 +97,7 @@ class Tag(models.TextChoices):
 
 class ResidentQuerySet(ScopedQuerySet):
     scope_committee = "committee"
-    scope_building = "household__building"
-    scope_grid = "household__grid"
-    scope_micro_grid = "household__micro_grid"
+    scope_household = "household"
 
 
 class Resident(models.Model):
