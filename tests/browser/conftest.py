@@ -55,11 +55,19 @@ def wait_for(driver, css: str, timeout: float = 10):
 
 
 def wait_text(driver, css: str, text: str, timeout: float = 10):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
+    """Wait until the element's visible text contains `text`.
+
+    The check runs inside the page in one script call: reading a node found by an earlier call
+    races with the page swapping that node out (a form answer replacing its result box), which
+    Chromium reports as "Node with given id does not belong to the document".
+    """
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+    script = (
+        "const el = document.querySelector(arguments[0]);"
+        "return el !== null && el.innerText.includes(arguments[1]);"
+    )
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script, css, text))
 
 
 def login(driver, live_server, username: str, password: str = PASSWORD) -> None:
