@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "xiuhua.residents",
     "xiuhua.sms",
     "xiuhua.masks",
+    "xiuhua.tracing",
+    "xiuhua.isolation",
+    "xiuhua.tickets",
 ]
 
 MIDDLEWARE = [
@@ -112,7 +115,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's own cursors bind parameters client-side and are never prepared; this threshold
+    # lets the few server-side binding cursors (the one-statement reservation) be prepared once
+    # per connection after that many uses, so the busy day's statement skips the planner.
+    # Behind PgBouncer in transaction mode this needs PgBouncer 1.21+ (max_prepared_statements).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(
+        os.environ.get("DB_PREPARE_THRESHOLD", "5")
+    )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at BEGIN
     # so two writers queue instead of failing with "database is locked" mid-transaction.
     DATABASES["default"]["OPTIONS"] = {
@@ -178,6 +189,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
+# Personal files (photos of signed isolation pledges): never under a URL, only through views
+# that check scope and audit the reveal.
+PRIVATE_FILES_ROOT = VAR_DIR / "private"
 
 # Largest roster upload accepted (bytes). 40,000 rows of xlsx is ~3 MB.
 ROSTER_MAX_UPLOAD_BYTES = int(os.environ.get("ROSTER_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))

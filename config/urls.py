@@ -13,6 +13,9 @@ urlpatterns = [
     path("residents/", include("xiuhua.residents.urls")),
     path("sms/", include("xiuhua.sms.urls")),
     path("masks/", include("xiuhua.masks.urls")),
+    path("tracing/", include("xiuhua.tracing.urls")),
+    path("isolation/", include("xiuhua.isolation.urls")),
+    path("arrive/", include("xiuhua.isolation.urls_public")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

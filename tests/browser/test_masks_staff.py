@@ -53,6 +53,13 @@ def test_clerk_redeems_on_a_phone_and_a_second_attempt_is_refused(phone, live_se
     when = timezone.localtime(voucher.redeemed_at).strftime("%Y-%m-%d %H:%M")
     assert f"该凭证已于{when}在国和药房使用" in text
 
+    # The pharmacy's public page shows the sale at once (no login, no names).
+    phone.get(f"{live_server.url}/masks/p/{m.pharmacy_a.pk}/")
+    wait_text(phone, "#fig-redeemed", "1")
+    assert phone.find_element(By.ID, "fig-issued").text == "1"
+    assert phone.find_element(By.ID, "fig-registered").text == "1"
+    assert world.resident_a1.name not in phone.page_source
+
 
 def test_staff_register_a_desk_reservation_and_see_the_number(phone, live_server, world):
     m = build_masks(world)

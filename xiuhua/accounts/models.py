@@ -13,6 +13,8 @@ from .roles import Role, role_has
 
 class User(AbstractUser):
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    # Where work reminders go (late work orders); staff without one see them on their home page.
+    mobile = models.CharField(_("手机号码"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("用户")

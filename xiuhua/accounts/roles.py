@@ -9,6 +9,8 @@ class Role(models.TextChoices):
     STREET_OFFICER = "street_officer", _("街道防控办")
     COMMITTEE_STAFF = "committee_staff", _("居委会工作人员")
     GRID_WORKER = "grid_worker", _("网格员/楼组长")
+    HEALTH_CENTRE = "health_centre", _("社区卫生服务中心")
+    DEPARTMENT_STAFF = "department_staff", _("职能部门工作人员")
     VOLUNTEER = "volunteer", _("志愿者")
     PHARMACY_CLERK = "pharmacy_clerk", _("指定药店店员")
     GROUPBUY_LEADER = "groupbuy_leader", _("团长")
@@ -32,23 +34,50 @@ class Cap(models.TextChoices):
     VERIFY_RESERVATION = "verify_reservation", _("核实口罩预约")
     RECORD_DELIVERY = "record_delivery", _("登记药店到货")
     REDEEM_VOUCHER = "redeem_voucher", _("核销购买凭证")
+    VIEW_TRACING = "view_tracing", _("查看大数据清单")
+    IMPORT_TRACING = "import_tracing", _("导入大数据清单并分派")
+    REPORT_TRACING = "report_tracing", _("反馈清单人员落实情况")
+    VIEW_ISOLATION = "view_isolation", _("查看来沪人员和居家隔离")
+    MANAGE_ISOLATION = "manage_isolation", _("登记来沪人员、管理居家隔离")
+    RECORD_CONTACT = "record_contact", _("记录每日联系")
+    VIEW_TICKETS = "view_tickets", _("查看工单")
+    RECORD_TICKET = "record_ticket", _("登记、受理、派单、办结和回访工单")
+    HANDLE_TICKET = "handle_ticket", _("办理和答复工单")
 
 
 _STAFF = {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.USE_API}
 _STAFF |= {Cap.VIEW_SMS}  # the SMS outbox: district and street officers, committee staff
 
 _MASKS_OFFICER = {Cap.VIEW_MASKS, Cap.RECORD_DELIVERY}
+_TRACING_STREET = {Cap.VIEW_TRACING, Cap.IMPORT_TRACING}
+_TRACING_COMMITTEE = {Cap.VIEW_TRACING, Cap.REPORT_TRACING}
+_ISOLATION_COMMITTEE = {Cap.VIEW_ISOLATION, Cap.MANAGE_ISOLATION, Cap.RECORD_CONTACT}
+_TICKETS_OFFICE = {Cap.VIEW_TICKETS, Cap.RECORD_TICKET}
+_TICKETS_COMMITTEE = {Cap.VIEW_TICKETS, Cap.RECORD_TICKET, Cap.HANDLE_TICKET}
 _MASKS_COMMITTEE = {Cap.VIEW_MASKS, Cap.RESERVE_FOR_RESIDENT, Cap.VERIFY_RESERVATION}
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
-    Role.DISTRICT_OFFICER: frozenset(_STAFF | _MASKS_OFFICER | {Cap.EXPORT_ROSTER, Cap.VIEW_AUDIT, Cap.MANAGE_ROUNDS}),
+    Role.DISTRICT_OFFICER: frozenset(
+        _STAFF | _MASKS_OFFICER
+        | {Cap.EXPORT_ROSTER, Cap.VIEW_AUDIT, Cap.MANAGE_ROUNDS, Cap.VIEW_TRACING, Cap.VIEW_ISOLATION, Cap.VIEW_TICKETS}
+    ),
     Role.STREET_OFFICER: frozenset(
-        _STAFF | _MASKS_OFFICER | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER}
+        _STAFF | _MASKS_OFFICER | _TRACING_STREET | _TICKETS_OFFICE
+        | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER, Cap.VIEW_ISOLATION}
     ),
     Role.COMMITTEE_STAFF: frozenset(
-        _STAFF | _MASKS_COMMITTEE | {Cap.EDIT_RESIDENTS, Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID}
+        _STAFF | _MASKS_COMMITTEE | _TRACING_COMMITTEE | _ISOLATION_COMMITTEE | _TICKETS_COMMITTEE
+        | {Cap.EDIT_RESIDENTS, Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID}
     ),
-    Role.GRID_WORKER: frozenset({Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS}),
+    Role.GRID_WORKER: frozenset(
+        {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT}
+    ),
+    # The community health centre joins the door visit and follows alerts of the people in home
+    # isolation in its street; it records its own contacts, and sees no roster.
+    Role.HEALTH_CENTRE: frozenset({Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT}),
+    # A department of the street (城运中心, 社区卫生服务中心, 房管所 …) handles the orders dispatched
+    # to it, and sees no roster.
+    Role.DEPARTMENT_STAFF: frozenset({Cap.VIEW_TICKETS, Cap.HANDLE_TICKET}),
     # The roles below see no roster: a pharmacy clerk sees only vouchers presented at their
     # pharmacy; the others work in later modules; the system administrator manages units and
     # accounts, not people.

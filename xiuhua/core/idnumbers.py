@@ -108,3 +108,19 @@ def make_resident_id(region: str, birth: dt.date, sequence: int) -> str:
     """A valid number for demo data and tests (region 6 digits, sequence 0-999)."""
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + gb11643_check_char(first17)
+
+
+def guess_id_type(number: str) -> str:
+    """The document type a number most likely is, when a list or an SMS gives only the number."""
+    n = unicodedata.normalize("NFKC", number).upper()
+    if len(n) == 18 and n[:2] in ("81", "82", "83"):
+        return IdType.RESIDENCE_PERMIT
+    if len(n) == 18 and n[0] == "9":
+        return IdType.FOREIGN_PERMANENT
+    if len(n) == 18:
+        return IdType.RESIDENT_ID
+    if re.fullmatch(r"[HM][0-9]{8}([0-9]{2})?", n):
+        return IdType.HK_MACAU_PERMIT
+    if re.fullmatch(r"[0-9]{8}([0-9]{2})?", n):
+        return IdType.TAIWAN_PERMIT
+    return IdType.PASSPORT

@@ -8,6 +8,7 @@ user without one.
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -22,6 +23,20 @@ def active_membership(user):
     if membership is None or not membership.active:
         return None
     return membership
+
+
+def require(actor, cap: str):
+    """The actor's active membership, when it holds `cap`; PermissionDenied otherwise. Services
+    call it first, so the API and commands cannot bypass the pages' checks."""
+    membership = active_membership(actor)
+    if membership is None or not membership.has(cap):
+        raise PermissionDenied
+    return membership
+
+
+def covers(membership, unit: OrgUnit) -> bool:
+    """Whether the membership's unit is `unit` or above it."""
+    return unit.path.startswith(membership.org_unit.path)
 
 
 def unit_scope_q(membership, *, committee: str, building: str | None, grid: str | None, micro_grid: str | None) -> Q:

@@ -7,6 +7,7 @@ from xiuhua.residents.models import Tag
 from xiuhua.residents.selectors import HOME_TAGS, scope_overview
 
 from .policy import logged_in, public
+from .scoping import active_membership
 
 
 @logged_in
@@ -22,7 +23,32 @@ def home(request):
     labels = [Tag(t).label for t in HOME_TAGS]
     if totals is not None:
         totals["tags"] = [(label, sum(r["tag_list"][i] for r in rows)) for i, label in enumerate(labels)]
-    return render(request, "core/home.html", {"rows": rows, "totals": totals, "tag_labels": labels})
+    return render(
+        request,
+        "core/home.html",
+        {"rows": rows, "totals": totals, "tag_labels": labels, "work": _waiting_work(request.user)},
+    )
+
+
+def _waiting_work(user) -> dict[str, int] | None:
+    """What is waiting for the user now (contacts due, alerts, list people to report on), so the
+    first page after login points at it; None when the user holds none of that work."""
+    from django.utils import timezone
+
+    from xiuhua.accounts.roles import Cap
+    from xiuhua.isolation.selectors import open_alerts, overdue_contacts
+    from xiuhua.tracing.selectors import committee_worklist
+
+    membership = active_membership(user)
+    if membership is None:
+        return None
+    work: dict[str, int] = {}
+    if membership.has(Cap.RECORD_CONTACT):
+        work["contacts"] = overdue_contacts(user, now=timezone.now()).count()
+        work["alerts"] = open_alerts(user).count()
+    if membership.has(Cap.REPORT_TRACING):
+        work["list"] = committee_worklist(user).count()
+    return work or None
 
 
 @public

@@ -8,19 +8,35 @@ voucher are never shown as available.
     some    6-19
     few     1-5
     none    0
+
+Public figures (`pharmacy_rows`, `committee_rows`) are read in ONE SQL statement per table (subqueries, no
+second round trip), so the counts and the stock band of a row come from the same committed snapshot: a band is
+never above "none" once the last masks have been allocated to vouchers. They carry no personal data.
 """
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
-from .models import MaskRound, Pharmacy, PharmacyStock, Reservation, ReservationStatus
+from xiuhua.places.models import Kind, OrgUnit
+
+from .models import MaskRound, Pharmacy, PharmacyCommittee, PharmacyStock, Reservation, ReservationStatus
 
 BAND_PLENTY = 20
 BAND_SOME = 6
 BAND_FEW = 1
 
 _LIVE = [ReservationStatus.VERIFYING, ReservationStatus.QUEUED, ReservationStatus.ISSUED, ReservationStatus.REDEEMED]
+
+# Shown on the public pages; open data carries the band key only.
+BAND_LABELS = {
+    "plenty": gettext_lazy("充足"),
+    "some": gettext_lazy("有货"),
+    "few": gettext_lazy("紧张"),
+    "none": gettext_lazy("无货"),
+}
 
 
 def stock_band(available_masks: int, masks_per_household: int) -> str:
@@ -115,3 +131,82 @@ def rounds_visible_to(user):
     path = membership.org_unit.path
     ancestors = [int(p) for p in path.strip("/").split("/") if p]
     return MaskRound.objects.filter(Q(scope_id__in=ancestors) | Q(scope__path__startswith=path))
+
+
+# --- public figures (one statement per table, no personal data) ---------------------------
+
+
+def _reservation_count_subquery(round_id: int, outer: str, statuses) -> Coalesce:
+    """Reservations of the round in `statuses` (all live ones) whose `outer` field is the outer row.
+
+    live=True lets PostgreSQL count per pharmacy from the partial queue index."""
+    sub = (
+        Reservation.objects.filter(round_id=round_id, live=True, status__in=statuses, **{outer: OuterRef("pk")})
+        .order_by()
+        .values(outer)
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    return Coalesce(Subquery(sub, output_field=IntegerField()), 0)
+
+
+def _status_count_subqueries(round_id: int, outer: str) -> dict[str, Coalesce]:
+    return {
+        "registered": _reservation_count_subquery(round_id, outer, _LIVE),
+        "verifying": _reservation_count_subquery(round_id, outer, [ReservationStatus.VERIFYING]),
+        "queued": _reservation_count_subquery(round_id, outer, [ReservationStatus.QUEUED]),
+        "issued": _reservation_count_subquery(round_id, outer, [ReservationStatus.ISSUED, ReservationStatus.REDEEMED]),
+        "redeemed": _reservation_count_subquery(round_id, outer, [ReservationStatus.REDEEMED]),
+    }
+
+
+def _stock_subquery(round_id: int, field: str, **match) -> Coalesce:
+    sub = PharmacyStock.objects.filter(round_id=round_id, **match).values(field)[:1]
+    return Coalesce(Subquery(sub, output_field=IntegerField()), 0)
+
+
+def _rows_with_stock_band(queryset: QuerySet, mask_round: MaskRound, columns: list[str], **stock_match) -> list[dict]:
+    """`columns` and the status counts of each row, with the band of the stock row matched by `stock_match`.
+
+    Delivered and allocated masks are read in the same statement as the counts but only the band is
+    returned: the public sees households' worth in bands, not exact stock.
+    """
+    rows = queryset.annotate(
+        delivered=_stock_subquery(mask_round.pk, "delivered", **stock_match),
+        allocated=_stock_subquery(mask_round.pk, "allocated", **stock_match),
+    ).values(*columns, "registered", "verifying", "queued", "issued", "redeemed", "delivered", "allocated")
+    out = []
+    for row in rows:
+        available = row.pop("delivered") - row.pop("allocated")
+        out.append({**row, "stock_band": stock_band(available, mask_round.masks_per_household)})
+    return out
+
+
+def pharmacy_rows(mask_round: MaskRound, *, pharmacy_ids: list[int] | None = None) -> list[dict]:
+    """Per pharmacy serving the round's scope: counts and stock band, no personal data."""
+    serving = PharmacyCommittee.objects.filter(committee__path__startswith=mask_round.scope.path).values("pharmacy_id")
+    qs = Pharmacy.objects.filter(pk__in=Subquery(serving))
+    if pharmacy_ids is not None:
+        qs = qs.filter(pk__in=pharmacy_ids)
+    qs = qs.annotate(**_status_count_subqueries(mask_round.pk, "pharmacy")).order_by("name", "id")
+    return _rows_with_stock_band(qs, mask_round, ["id", "name", "address", "opening_hours"], pharmacy=OuterRef("pk"))
+
+
+def committee_rows(mask_round: MaskRound, *, committee_ids: list[int] | None = None) -> list[dict]:
+    """Per committee in the round's scope: counts and its pharmacy's stock band, no personal data."""
+    qs = OrgUnit.objects.filter(kind=Kind.COMMITTEE, path__startswith=mask_round.scope.path)
+    if committee_ids is not None:
+        qs = qs.filter(pk__in=committee_ids)
+    pharmacy = PharmacyCommittee.objects.filter(committee=OuterRef("pk"))
+    qs = qs.annotate(
+        **_status_count_subqueries(mask_round.pk, "committee"),
+        pharmacy_id=Subquery(pharmacy.values("pharmacy_id")[:1], output_field=IntegerField()),
+    ).order_by("code", "pk")
+    return _rows_with_stock_band(
+        qs, mask_round, ["code", "name", "pharmacy_id"], pharmacy__served__committee=OuterRef("pk")
+    )
+
+
+def with_band_labels(rows: list[dict]) -> list[dict]:
+    """The rows with the band's label for the pages (open data keeps the band key only)."""
+    return [{**row, "band_label": BAND_LABELS[row["stock_band"]]} for row in rows]

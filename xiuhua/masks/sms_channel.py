@@ -20,9 +20,9 @@ message was processed. The reply is one SMS (under 70 characters where possible)
 
 Per-phone limit (against bots and resale, for both online and SMS): one phone may hold at most
 PHONE_ROUND_LIMIT live reservations in a round: the resident's own and one more (typically an
-elderly parent without a mobile phone). The count and the insert run while a per-phone row is
-locked (SELECT ... FOR UPDATE), so parallel requests cannot pass the limit together; the same
-person sending again always gets their existing reservation back, limit or not.
+elderly parent without a mobile phone). Each takes a numbered slot under a unique index, so
+parallel requests cannot pass the limit together (services.reservations); the same person
+sending again always gets their existing reservation back, limit or not.
 """
 
 from __future__ import annotations
@@ -33,34 +33,20 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from xiuhua.core.crypto import lookup_hash
-from xiuhua.core.idnumbers import IdNumberError, IdType, check_id
+from xiuhua.core.idnumbers import guess_id_type
 from xiuhua.places.models import Kind, OrgUnit
-from xiuhua.residents.identity import identity_hash
 from xiuhua.residents.models import Household
 from xiuhua.sms.handlers import InboundMessage, Reply
-from xiuhua.sms.models import OtpThrottle
 
-from .models import Channel, MaskRound, Reservation, ReservationStatus, RoundStatus
-from .services import reservation_submit
+from .models import Channel, MaskRound, ReservationStatus, RoundStatus
+from .services.reservations import reservation_submit_resident
 
-PHONE_ROUND_LIMIT = 2
 KEYWORD_PATTERN = r"(?:口罩|KZ)"
-LIVE = (ReservationStatus.VERIFYING, ReservationStatus.QUEUED, ReservationStatus.ISSUED, ReservationStatus.REDEEMED)
 
 
 # --- shared by the online pages and SMS ---------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    reservation: Reservation
-    created: bool  # False: the same person had reserved already
-    own: bool  # the reservation was made from this phone (only then is its number shown)
 
 
 def rounds_for(committee: OrgUnit):
@@ -78,54 +64,6 @@ def current_round(committee: OrgUnit, *, at: dt.datetime) -> MaskRound | None:
         if r.status in (RoundStatus.OPEN, RoundStatus.CLOSED) and r.opens_at <= at < r.closes_at:
             return r
     return rounds[0] if rounds else None
-
-
-def resident_reserve(
-    *,
-    round: MaskRound,
-    phone: str,
-    channel: str,
-    name: str,
-    id_type: str,
-    id_number: str,
-    committee: OrgUnit,
-    household: Household | None,
-    address_text: str,
-    received_at: dt.datetime | None = None,
-) -> Outcome:
-    """reservation_submit for a resident's own channel, under the per-phone limit.
-
-    Raises ValidationError with a Chinese message (the service's, or the limit's).
-    """
-    try:
-        number = check_id(id_type, id_number).number
-    except IdNumberError as exc:
-        raise ValidationError({"id_number": str(exc)}) from None
-    person_hash = identity_hash(id_type, number)
-    with transaction.atomic():
-        key = f"masks:{round.pk}:{lookup_hash('phone|' + phone)[:48]}"
-        OtpThrottle.objects.get_or_create(key=key)
-        list(OtpThrottle.objects.select_for_update().filter(key=key))
-        live = Reservation.objects.filter(round=round, status__in=LIVE)
-        existing = live.filter(person_hash=person_hash).first()
-        if existing is not None:
-            return Outcome(existing, created=False, own=existing.phone == phone)
-        if live.filter(phone=phone).count() >= PHONE_ROUND_LIMIT:
-            raise ValidationError(_("同一手机号本轮最多预约%(n)s人,如需帮助请联系居委会") % {"n": PHONE_ROUND_LIMIT})
-        reservation = reservation_submit(
-            actor=None,
-            round=round,
-            channel=channel,
-            name=name,
-            id_type=id_type,
-            id_number=number,
-            phone=phone,
-            household=household,
-            address_text=address_text,
-            committee=committee,
-            received_at=received_at,
-        )
-    return Outcome(reservation, created=True, own=reservation.phone == phone)
 
 
 _BUILDING_SUFFIX = re.compile(r"(?:号楼|号|幢|栋|楼|座)$")
@@ -166,21 +104,6 @@ def find_household(building: OrgUnit, room: str) -> Household | None:
 FORMAT_HELP = gettext_lazy("格式:口罩 姓名 证件号 小区 楼号 室号,如:口罩 张三 证件号 国和一村 5号楼 302")
 _SEPARATORS = re.compile(r"[、,,;;/]+")
 _KEYWORD = re.compile(r"^\s*(?:口罩|KZ)\s*", re.IGNORECASE)
-
-
-def guess_id_type(number: str) -> str:
-    n = unicodedata.normalize("NFKC", number).upper()
-    if len(n) == 18 and n[:2] in ("81", "82", "83"):
-        return IdType.RESIDENCE_PERMIT
-    if len(n) == 18 and n[0] == "9":
-        return IdType.FOREIGN_PERMANENT
-    if len(n) == 18:
-        return IdType.RESIDENT_ID
-    if re.fullmatch(r"[HM][0-9]{8}([0-9]{2})?", n):
-        return IdType.HK_MACAU_PERMIT
-    if re.fullmatch(r"[0-9]{8}([0-9]{2})?", n):
-        return IdType.TAIWAN_PERMIT
-    return IdType.PASSPORT
 
 
 @dataclass
@@ -298,7 +221,7 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
     if mask_round is None:
         return Reply(text="目前没有进行中的口罩预约。", committee=committee, purpose="masks_reply")
     try:
-        outcome = resident_reserve(
+        outcome = reservation_submit_resident(
             round=mask_round,
             phone=message.phone,
             channel=Channel.SMS,
@@ -333,11 +256,8 @@ def register() -> None:
 
 
 __all__ = [
-    "PHONE_ROUND_LIMIT",
-    "Outcome",
     "current_round",
     "handle_mask_sms",
     "parse_sms",
     "register",
-    "resident_reserve",
 ]

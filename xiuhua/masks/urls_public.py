@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 
 from . import views_public as v
+from . import views_resident_api as api
 
 urlpatterns = [
     # Committee QR page, its printable QR, and the resident's phone login by SMS code.
@@ -15,6 +16,10 @@ urlpatterns = [
     # The verified phone's own reservations and vouchers.
     path("me/", v.status, name="public_status"),
     path("me/logout/", v.phone_logout, name="public_logout"),
+    # The same for apps, in JSON, with a bearer token for the proven phone.
+    path("api/code", api.code_send, name="public_api_code"),
+    path("api/token", api.token_issue, name="public_api_token"),
+    path("api/reservations", api.reservations, name="public_api_reservations"),
     # Transparency: no login, no personal data.
     path("p/<int:pk>/", v.pharmacy_page, name="public_pharmacy"),
     path("open/", v.open_index, name="public_open"),

@@ -3,121 +3,60 @@ SMS code, the reservation form, the resident's status page, and public transpare
 open data (no login, no personal data).
 
 Residents have no User: a verified phone is kept in the session for 30 minutes
-(`masks_phone` = {"phone", "until"}). Views that need it use `@resident_phone`, which declares
-the "public" policy for the URL walk (no staff login is involved) and sends an unverified
-visitor back to the committee page.
+(xiuhua.core.resident_phone, shared with the other resident pages). Views that need it use
+`@resident_phone`, which declares the "resident_phone" policy for the URL walk (no staff login
+is involved) and sends an unverified visitor back to the committee page.
 
-Public figures are read in ONE SQL statement per table (subqueries, no second round trip), so
-the counts and the stock band of a row come from the same committed snapshot: a band is never
-above "none" once the last masks have been allocated to vouchers.
+Public figures come from `selectors` (`pharmacy_rows`, `committee_rows`), each read in one SQL
+statement from committed rows.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-from collections.abc import Callable
-from functools import wraps
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.core.crypto import mask_phone
-from xiuhua.core.policy import POLICY_ATTR, public
+from xiuhua.core.policy import public
+from xiuhua.core.resident_phone import SESSION_PENDING as SESSION_PENDING
+from xiuhua.core.resident_phone import SESSION_PHONE as SESSION_PHONE
+from xiuhua.core.resident_phone import VERIFIED_FOR as VERIFIED_FOR
+from xiuhua.core.resident_phone import client_ip as client_ip
+from xiuhua.core.resident_phone import forget_phone, mark_verified, pending_phone, send_login_code, verified_phone
+from xiuhua.core.resident_phone import resident_phone as _resident_phone
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import LivingStatus, Resident
-from xiuhua.sms.otp import OtpError, otp_request, otp_verify
+from xiuhua.sms.otp import OtpError, otp_verify
 
 from .codes import format_voucher_number
 from .forms_public import CodeForm, PhoneForm, ReservationForm
-from .models import (
-    Channel,
-    MaskRound,
-    Pharmacy,
-    PharmacyCommittee,
-    PharmacyStock,
-    Reservation,
-    ReservationStatus,
-    RoundStatus,
-    Voucher,
-)
-from .selectors import stock_band
-from .sms_channel import FORMAT_HELP, PHONE_ROUND_LIMIT, current_round, resident_reserve
+from .models import Channel, MaskRound, Pharmacy, Reservation, ReservationStatus, RoundStatus, Voucher
+from .selectors import committee_rows, pharmacy_rows, with_band_labels
+from .services.reservations import PHONE_ROUND_LIMIT, reservation_submit_resident
+from .sms_channel import FORMAT_HELP, current_round
 
-SESSION_PHONE = "masks_phone"
-SESSION_PENDING = "masks_pending_phone"
+# SESSION_PENDING, SESSION_PHONE, VERIFIED_FOR and client_ip are imported "as" themselves above:
+# re-exported for the mask tests and views_resident_api, which import them from here.
 SESSION_COMMITTEE = "masks_committee"
-VERIFIED_FOR = dt.timedelta(minutes=30)
 OTP_PURPOSE = "masks_login"
 OPEN_DATA_MAX_AGE = 30
 
-BAND_LABELS = {
-    "plenty": gettext_lazy("充足"),
-    "some": gettext_lazy("有货"),
-    "few": gettext_lazy("紧张"),
-    "none": gettext_lazy("无货"),
-}
-_LIVE = [ReservationStatus.VERIFYING, ReservationStatus.QUEUED, ReservationStatus.ISSUED, ReservationStatus.REDEEMED]
-
-
-# --- the resident's verified phone --------------------------------------------------------
-
-
-def verified_phone(request) -> str | None:
-    data = request.session.get(SESSION_PHONE)
-    if not isinstance(data, dict):
-        return None
-    try:
-        until = dt.datetime.fromisoformat(data["until"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    if timezone.now() >= until:
-        request.session.pop(SESSION_PHONE, None)
-        return None
-    return str(data.get("phone") or "") or None
-
-
-def resident_phone(view: Callable) -> Callable:
-    """A resident whose phone was verified by SMS code in the last 30 minutes (no User)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        phone = verified_phone(request)
-        if phone is None:
-            messages.info(request, _("请先验证手机号码"))
-            code = kwargs.get("code") or request.session.get(SESSION_COMMITTEE)
-            if code:
-                return redirect("masks:public_committee", code=code)
-            return render(request, "masks/public/need_phone.html", status=403)
-        request.resident_phone = phone
-        return view(request, *args, **kwargs)
-
-    # No staff login: the verified phone above is the gate.
-    setattr(wrapped, POLICY_ATTR, "resident_phone")
-    return wrapped
-
-
-def client_ip(request) -> str:
-    count = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None)
-    if count:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if len(forwarded) >= count:
-            return forwarded[-count]
-    return request.META.get("REMOTE_ADDR", "") or ""
+# A resident whose phone was verified by SMS code; an unverified one goes back to the committee page.
+resident_phone = _resident_phone(
+    start="masks:public_committee", code_session_key=SESSION_COMMITTEE, template="masks/public/need_phone.html"
+)
 
 
 def _committee(code: str) -> OrgUnit:
@@ -127,103 +66,6 @@ def _committee(code: str) -> OrgUnit:
 def _qr_svg(text: str) -> str:
     """An inline SVG with a viewBox only, so that CSS sizes it (crisp at any size, no JS)."""
     return segno.make(text, error="m").svg_inline(scale=1, border=2, omitsize=True)
-
-
-# --- public figures (one statement each) --------------------------------------------------
-
-
-def _count(round_id: int, outer: str, statuses) -> Coalesce:
-    sub = (
-        Reservation.objects.filter(round_id=round_id, status__in=statuses, **{outer: OuterRef("pk")})
-        .order_by()
-        .values(outer)
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
-    return Coalesce(Subquery(sub, output_field=IntegerField()), 0)
-
-
-def _counts(round_id: int, outer: str) -> dict:
-    return {
-        "registered": _count(round_id, outer, _LIVE),
-        "verifying": _count(round_id, outer, [ReservationStatus.VERIFYING]),
-        "queued": _count(round_id, outer, [ReservationStatus.QUEUED]),
-        "issued": _count(round_id, outer, [ReservationStatus.ISSUED, ReservationStatus.REDEEMED]),
-        "redeemed": _count(round_id, outer, [ReservationStatus.REDEEMED]),
-    }
-
-
-def _stock(round_id: int, field: str, **match) -> Coalesce:
-    sub = PharmacyStock.objects.filter(round_id=round_id, **match).values(field)[:1]
-    return Coalesce(Subquery(sub, output_field=IntegerField()), 0)
-
-
-def pharmacy_rows(mask_round: MaskRound, *, pharmacy_ids: list[int] | None = None) -> list[dict]:
-    """Per pharmacy of the round: counts and stock band, no personal data."""
-    serving = PharmacyCommittee.objects.filter(committee__path__startswith=mask_round.scope.path).values("pharmacy_id")
-    qs = Pharmacy.objects.filter(pk__in=Subquery(serving))
-    if pharmacy_ids is not None:
-        qs = qs.filter(pk__in=pharmacy_ids)
-    rows = list(
-        qs.annotate(
-            **_counts(mask_round.pk, "pharmacy"),
-            delivered=_stock(mask_round.pk, "delivered", pharmacy=OuterRef("pk")),
-            allocated=_stock(mask_round.pk, "allocated", pharmacy=OuterRef("pk")),
-        )
-        .order_by("name", "pk")
-        .values(
-            "pk",
-            "name",
-            "address",
-            "opening_hours",
-            "registered",
-            "verifying",
-            "queued",
-            "issued",
-            "redeemed",
-            "delivered",
-            "allocated",
-        )
-    )
-    out = []
-    for row in rows:
-        band = stock_band(row.pop("delivered") - row.pop("allocated"), mask_round.masks_per_household)
-        out.append({"id": row.pop("pk"), **row, "stock_band": band})
-    return out
-
-
-def committee_rows(mask_round: MaskRound, *, committee_ids: list[int] | None = None) -> list[dict]:
-    """Per committee of the round: counts and its pharmacy's stock band, no personal data."""
-    qs = OrgUnit.objects.filter(kind=Kind.COMMITTEE, path__startswith=mask_round.scope.path)
-    if committee_ids is not None:
-        qs = qs.filter(pk__in=committee_ids)
-    pharmacy = PharmacyCommittee.objects.filter(committee=OuterRef("pk"))
-    rows = list(
-        qs.annotate(
-            **_counts(mask_round.pk, "committee"),
-            pharmacy_id=Subquery(pharmacy.values("pharmacy_id")[:1], output_field=IntegerField()),
-            delivered=_stock(mask_round.pk, "delivered", pharmacy__served__committee=OuterRef("pk")),
-            allocated=_stock(mask_round.pk, "allocated", pharmacy__served__committee=OuterRef("pk")),
-        )
-        .order_by("code", "pk")
-        .values(
-            "code",
-            "name",
-            "pharmacy_id",
-            "registered",
-            "verifying",
-            "queued",
-            "issued",
-            "redeemed",
-            "delivered",
-            "allocated",
-        )
-    )
-    out = []
-    for row in rows:
-        band = stock_band(row.pop("delivered") - row.pop("allocated"), mask_round.masks_per_household)
-        out.append({**row, "stock_band": band})
-    return out
 
 
 # Documented on the open-data page (open_index.html renders this table).
@@ -252,10 +94,6 @@ COMMITTEE_FIELDS = [
 ]
 
 
-def _band_label(rows: list[dict]) -> list[dict]:
-    return [{**r, "band_label": BAND_LABELS[r["stock_band"]]} for r in rows]
-
-
 # --- committee page, QR, phone login -------------------------------------------------------
 
 
@@ -266,7 +104,7 @@ def _committee_context(request, committee: OrgUnit, **extra) -> dict:
     pharmacy = None
     if mask_round is not None:
         rows = committee_rows(mask_round, committee_ids=[committee.pk])
-        figures = _band_label(rows)[0] if rows else None
+        figures = with_band_labels(rows)[0] if rows else None
         if figures and figures["pharmacy_id"]:
             pharmacy = Pharmacy.objects.filter(pk=figures["pharmacy_id"]).first()
     is_open = (
@@ -324,17 +162,13 @@ def otp_send(request, code: str):
     committee = _committee(code)
     form = PhoneForm(request.POST)
     if form.is_valid():
-        phone = form.cleaned_data["phone"]
         try:
-            otp_request(phone=phone, purpose=OTP_PURPOSE, ip=client_ip(request))
+            sent = send_login_code(request, form.cleaned_data["phone"], OTP_PURPOSE)
         except OtpError as exc:
-            if exc.code == "too_soon" and request.session.get(SESSION_PENDING) == phone:
-                messages.info(request, exc.messages[0])
-                return redirect("masks:public_verify", code=committee.code)
             form.add_error("phone", exc.messages[0])
         else:
-            request.session[SESSION_PENDING] = phone
-            request.session[SESSION_COMMITTEE] = committee.code
+            if sent:
+                request.session[SESSION_COMMITTEE] = committee.code
             return redirect("masks:public_verify", code=committee.code)
     context = _committee_context(request, committee, form=form)
     return render(request, "masks/public/committee.html", context, status=400)
@@ -343,7 +177,7 @@ def otp_send(request, code: str):
 @public
 def otp_check(request, code: str):
     committee = _committee(code)
-    phone = request.session.get(SESSION_PENDING)
+    phone = pending_phone(request, OTP_PURPOSE)
     if not phone:
         messages.info(request, "请先填写手机号码获取验证码")
         return redirect("masks:public_committee", code=committee.code)
@@ -354,9 +188,7 @@ def otp_check(request, code: str):
         except OtpError as exc:
             form.add_error("code", exc.messages[0])
         else:
-            request.session.cycle_key()  # a new session id once the phone is proven
-            request.session.pop(SESSION_PENDING, None)
-            request.session[SESSION_PHONE] = {"phone": phone, "until": (timezone.now() + VERIFIED_FOR).isoformat()}
+            mark_verified(request, phone)  # a new session id once the phone is proven
             request.session[SESSION_COMMITTEE] = committee.code
             return redirect("masks:public_reserve", code=committee.code)
     return render(
@@ -370,8 +202,7 @@ def otp_check(request, code: str):
 @public
 @require_POST
 def phone_logout(request):
-    for key in (SESSION_PHONE, SESSION_PENDING):
-        request.session.pop(key, None)
+    forget_phone(request)
     code = request.session.get(SESSION_COMMITTEE)
     messages.info(request, "已退出")
     return redirect("masks:public_committee", code=code) if code else redirect("masks:public_open")
@@ -410,7 +241,7 @@ def reserve(request, code: str):
             form.add_error(None, "目前没有进行中的口罩预约轮次")
         else:
             try:
-                outcome = resident_reserve(
+                outcome = reservation_submit_resident(
                     round=mask_round,
                     phone=phone,
                     channel=Channel.ONLINE,
@@ -508,8 +339,8 @@ def open_round(request, round_id: int):
         "masks/public/open_round.html",
         {
             "round": mask_round,
-            "pharmacies": _band_label(pharmacy_rows(mask_round)),
-            "committees": _band_label(committee_rows(mask_round)),
+            "pharmacies": with_band_labels(pharmacy_rows(mask_round)),
+            "committees": with_band_labels(committee_rows(mask_round)),
         },
     )
 
@@ -530,7 +361,7 @@ def pharmacy_page(request, pk: int):
         rows = pharmacy_rows(r, pharmacy_ids=[pharmacy.pk])
         if rows:
             committees = [c for c in committee_rows(r) if c["pharmacy_id"] == pharmacy.pk]
-            sections.append({"round": r, "figures": _band_label(rows)[0], "committees": committees})
+            sections.append({"round": r, "figures": with_band_labels(rows)[0], "committees": committees})
     return render(request, "masks/public/pharmacy.html", {"pharmacy": pharmacy, "sections": sections})
 
 

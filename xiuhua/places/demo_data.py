@@ -934,6 +934,7 @@ def demo_account_specs() -> list[AccountSpec]:
         AccountSpec("pharmacy", "赵丽", Role.PHARMACY_CLERK, street),
         AccountSpec("groupbuy", "孙涛", Role.GROUPBUY_LEADER, compound),
         AccountSpec("business", "吴斌", Role.BUSINESS_CONTACT, street),
+        AccountSpec("health", "郑医生", Role.HEALTH_CENTRE, street),
         AccountSpec("admin", "徐峰", Role.SYSADMIN, city, superuser=True),
     ]
 

@@ -47,6 +47,9 @@ class OrgUnit(models.Model):
     # 12-digit statistical division code (统计用区划代码) for streets and committees.
     code = models.CharField(_("区划代码"), max_length=12, blank=True, default="")
     compound_type = models.CharField(_("小区类型"), max_length=16, choices=CompoundType.choices, blank=True, default="")
+    # Compounds only: other names and road-and-lane addresses, one per line ("国和路346弄"), so that
+    # addresses on tracing lists written by road and lane find the compound (places.addresses).
+    aliases = models.TextField(_("别名与门牌"), blank=True, default="")
     path = models.CharField(max_length=255, editable=False, db_index=True, default="")
     committee = models.ForeignKey(
         "self",

@@ -5,7 +5,8 @@ from django.db.models.functions import Coalesce
 
 from xiuhua.core.idnumbers import IdType, normalise
 from xiuhua.core.scoping import active_membership
-from xiuhua.places.models import OrgUnit
+from xiuhua.places.addresses import building_key, room_key
+from xiuhua.places.models import Kind, OrgUnit
 
 from .identity import identity_hash
 from .models import Household, Resident
@@ -135,3 +136,25 @@ def scope_overview(user) -> list[dict]:
         {"unit": units[pk], **row, "tag_list": [row["tags"][t] for t in HOME_TAGS]}
         for pk, row in sorted(rows.items(), key=lambda item: (units[item[0]].code, units[item[0]].name))
     ]
+
+
+def find_building(compound: OrgUnit, text: str) -> OrgUnit | None:
+    """The compound's building written as '5', '5号', '5号楼', '5幢', '五号楼' ..."""
+    key = building_key(text)
+    if not key:
+        return None
+    for building in OrgUnit.objects.filter(parent=compound, kind=Kind.BUILDING):
+        if building_key(building.name) == key:
+            return building
+    return None
+
+
+def find_household(building: OrgUnit, room: str) -> Household | None:
+    """The building's household with that room, written as '302', '302室', '三〇二' ..."""
+    key = room_key(room)
+    if not key:
+        return None
+    for household in Household.objects.filter(building=building):
+        if room_key(household.room) == key:
+            return household
+    return None

@@ -46,7 +46,7 @@ def test_anonymous_is_sent_to_login_from_every_non_public_view(client):
         policy = getattr(pattern.callback, POLICY_ATTR)
         if policy == "public":
             continue
-        if policy == "resident_phone":
+        if policy in ("resident_phone", "resident_token"):
             continue  # checked below: residents have no login to be sent to
         kwargs = {key: 1 for key in pattern.pattern.converters}
         url = reverse(name, kwargs=kwargs)
@@ -65,5 +65,21 @@ def test_resident_phone_views_refuse_an_unverified_caller(client):
         kwargs = {key: "1" if key == "code" else 1 for key in pattern.pattern.converters}
         response = client.get(reverse(name, kwargs=kwargs))
         assert response.status_code in (302, 403), (name, response.status_code)
+        checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.django_db
+def test_resident_token_views_answer_401_without_a_valid_token(client):
+    checked = 0
+    for name, pattern in app_patterns():
+        if getattr(pattern.callback, POLICY_ATTR) != "resident_token":
+            continue
+        url = reverse(name, kwargs={key: 1 for key in pattern.pattern.converters})
+        for headers in ({}, {"Authorization": "Bearer 13900001234:1xVD3E:forged"}):
+            for method in (client.get, client.post):
+                response = method(url, headers=headers)
+                assert response.status_code == 401, (name, response.status_code)
+                assert response.json() == {"detail": "请先验证手机号码"}
         checked += 1
     assert checked >= 1

@@ -6,9 +6,14 @@ constraint stops it, the row that is already there is read back. Nothing is chec
 """
 
 import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
 
+import psycopg
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +22,7 @@ from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import IdNumberError, check_id
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import active_membership
+from xiuhua.core.scoping import active_membership, covers, require
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.identity import identity_hash
 from xiuhua.residents.models import Household, LivingStatus, Resident, ResidentTag, Tag
@@ -32,7 +37,6 @@ from ..models import (
     ReservationStatus,
     RoundStatus,
 )
-from ._common import covers, require
 
 # Tags that put a household in the special group served first from each day's reserve.
 SPECIAL_TAGS = frozenset(
@@ -50,7 +54,12 @@ RESERVATION_TRANSITIONS: dict[str, frozenset[str]] = {
     ReservationStatus.REJECTED: frozenset(),
     ReservationStatus.CANCELLED: frozenset(),
 }
-LIVE = (ReservationStatus.VERIFYING, ReservationStatus.QUEUED, ReservationStatus.ISSUED, ReservationStatus.REDEEMED)
+
+# A phone may hold this many live reservations per round on the resident's own channels: the
+# resident's and one more (typically an elderly relative without a phone). Staff entries are not
+# counted: the desk is where a family with more members without phones is helped.
+PHONE_ROUND_LIMIT = 2
+RESIDENT_CHANNELS = (Channel.ONLINE, Channel.SMS)
 
 # Channels whose order time was fixed before the service runs (the provider's receive time, the
 # paper serial): a message received before the deadline counts even if processed after it.
@@ -64,7 +73,7 @@ def household_is_special(household_id: int | None) -> bool:
 
 
 def _live(qs):
-    return qs.filter(status__in=LIVE)
+    return qs.filter(live=True)  # matches the partial unique indexes
 
 
 def _household_taken(existing: Reservation, *, actor) -> ValidationError:
@@ -105,8 +114,22 @@ def _check_round_open(mask_round: MaskRound, order_at: dt.datetime, fixed: bool)
         raise ValidationError(_("本轮预约已截止"))
 
 
+def reservation_submit(*, actor, round: MaskRound, channel: str, **fields) -> Reservation:
+    """Reserve for one person's household; the same call again returns the same reservation.
+
+    `actor` is the staff member for desk and phone (and paper) registrations; for online and SMS
+    it is the resident's session user or None (the view or SMS gateway has authenticated them).
+    A person found in the roster is QUEUED for their household; anyone else waits in the
+    committee's verification queue (VERIFYING, household empty, the typed address kept), unless
+    staff at the desk have matched them to a household of their own committee. Residents' own
+    online and SMS reservations go through reservation_submit_resident, which adds the per-phone
+    limit.
+    """
+    return _submit(actor=actor, round=round, channel=channel, **fields)[0]
+
+
 @transaction.atomic
-def reservation_submit(
+def _submit(
     *,
     actor,
     round: MaskRound,
@@ -122,15 +145,9 @@ def reservation_submit(
     paper_serial: str = "",
     paper_book: PaperFormBook | None = None,
     now: dt.datetime | None = None,
-) -> Reservation:
-    """Reserve for one person's household; the same call again returns the same reservation.
-
-    `actor` is the staff member for desk and phone (and paper) registrations; for online and SMS
-    it is the resident's session user or None (the view or SMS gateway has authenticated them).
-    A person found in the roster is QUEUED for their household; anyone else waits in the
-    committee's verification queue (VERIFYING, household empty, the typed address kept), unless
-    staff at the desk have matched them to a household of their own committee.
-    """
+    per_phone_limit: bool = False,
+) -> tuple[Reservation, bool]:
+    """reservation_submit, also saying whether the reservation was made now (False: it existed)."""
     now = now or timezone.now()
     if channel not in Channel.values:
         raise ValidationError({"channel": _("未知的登记渠道")})
@@ -222,7 +239,16 @@ def reservation_submit(
         status=status,
         created_by=actor if actor is not None and actor.pk else None,
     )
-    for _attempt in range(5):
+    for _attempt in range(8):
+        if per_phone_limit:
+            reservation.phone_slot = _free_phone_slot(mask_round.pk, phone)
+            if reservation.phone_slot is None:
+                existing = _live(Reservation.objects.filter(round=mask_round, person_hash=person_hash)).first()
+                if existing is not None:
+                    return existing, False
+                raise ValidationError(
+                    _("同一手机号本轮最多预约%(n)s人,如需帮助请联系居委会") % {"n": PHONE_ROUND_LIMIT}
+                )
         reservation.number = new_reservation_number(mask_round.pk)
         try:
             with transaction.atomic():
@@ -231,7 +257,7 @@ def reservation_submit(
             reservation.pk = None
             existing = _live(Reservation.objects.filter(round=mask_round, person_hash=person_hash)).first()
             if existing is not None:
-                return existing  # the same person again: the same reservation
+                return existing, False  # the same person again: the same reservation
             if household is not None:
                 existing = _live(Reservation.objects.filter(round=mask_round, household=household)).first()
                 if existing is not None:
@@ -240,9 +266,9 @@ def reservation_submit(
                 round=mask_round, committee=committee, paper_serial=serial
             ).exists():
                 raise ValidationError({"paper_serial": _("该纸质登记单编号已使用")}) from None
-            continue  # the random number was taken: draw another
+            continue  # the random number or the phone slot was taken meanwhile: try again
         break
-    else:  # pragma: no cover - five collisions in a row
+    else:  # pragma: no cover - eight collisions in a row
         raise RuntimeError("could not allocate a reservation number")
     audit(
         actor=actor,
@@ -252,7 +278,16 @@ def reservation_submit(
         subject_label=reservation.number,
         detail={"channel": channel, "status": status, "special": reservation.special},
     )
-    return reservation
+    return reservation, True
+
+
+def _free_phone_slot(round_id: int, phone: str) -> int | None:
+    taken = set(
+        Reservation.objects.filter(round_id=round_id, phone=phone, live=True, phone_slot__isnull=False).values_list(
+            "phone_slot", flat=True
+        )
+    )
+    return next((slot for slot in range(1, PHONE_ROUND_LIMIT + 1) if slot not in taken), None)
 
 
 def _unit(pk: int) -> OrgUnit:
@@ -324,3 +359,186 @@ def reservation_reject(*, actor, reservation: Reservation, reason: str) -> Reser
         reason=reason,
     )
     return locked
+
+
+@dataclass
+class Outcome:
+    reservation: Reservation
+    created: bool  # False: the same person had reserved already
+    own: bool  # the reservation was made from this phone (only then is its number shown)
+
+
+def reservation_submit_resident(
+    *,
+    round: MaskRound,
+    phone: str,
+    channel: str,
+    name: str,
+    id_type: str,
+    id_number: str,
+    committee: OrgUnit,
+    household: Household | None = None,
+    address_text: str = "",
+    received_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+    one_statement: bool = True,
+) -> Outcome:
+    """A resident's own reservation, online or by SMS, from a phone already proven (one-time code
+    or the SMS sender), held to PHONE_ROUND_LIMIT per phone. Raises ValidationError like
+    reservation_submit.
+
+    The common case on the busiest day, a person in the roster reserving for the first time, is
+    one SQL statement on PostgreSQL (reservation_submit_one_statement); everything else, and
+    SQLite, goes through reservation_submit, which also explains every refusal. A caller that
+    has just tried the one statement itself passes one_statement=False.
+    """
+    now = now or timezone.now()
+    if channel not in RESIDENT_CHANNELS:
+        raise ValidationError({"channel": _("未知的登记渠道")})
+    if one_statement:
+        made = reservation_submit_one_statement(
+            round_id=round.pk, committee_code=committee.code, phone=phone, channel=channel, name=name,
+            id_type=id_type, id_number=id_number, received_at=received_at, now=now,
+        )
+        if made is not None:
+            return Outcome(made, created=True, own=True)
+    reservation, created = _submit(
+        actor=None, round=round, channel=channel, name=name, id_type=id_type, id_number=id_number, phone=phone,
+        household=household, address_text=address_text, committee=committee, received_at=received_at, now=now,
+        per_phone_limit=True,
+    )
+    return Outcome(reservation, created=created, own=reservation.phone == phone)
+
+
+# Reads the round, the person's household and committee, the committee's pharmacy, the special
+# tags and a free phone slot, inserts the reservation and its audit event: one round trip, atomic
+# as one statement. Any conflict or anything missing inserts nothing and returns no row.
+_ONE_STATEMENT = """
+WITH rnd AS (
+    SELECT r.id, s.path AS scope_path
+    FROM masks_maskround r JOIN places_orgunit s ON s.id = r.scope_id
+    WHERE r.id = %(round)s AND r.status = ANY(%(statuses)s) AND r.opens_at <= %(order_at)s
+      AND %(order_at)s < r.closes_at
+      AND EXISTS (SELECT 1 FROM places_orgunit q WHERE q.code = %(committee_code)s AND q.kind = 'committee')
+), person AS (
+    SELECT p.id AS resident_id, p.household_id, h.committee_id
+    FROM residents_resident p JOIN residents_household h ON h.id = p.household_id
+    WHERE p.id_hash = %(person_hash)s AND p.living_status = ANY(%(living)s)
+    LIMIT 1
+), target AS (
+    SELECT person.*, link.pharmacy_id, EXISTS (
+        SELECT 1 FROM residents_residenttag t JOIN residents_resident m ON m.id = t.resident_id
+        WHERE m.household_id = person.household_id AND t.tag = ANY(%(special_tags)s)
+    ) AS special
+    FROM person
+    JOIN places_orgunit c ON c.id = person.committee_id AND c.kind = 'committee'
+    JOIN rnd ON starts_with(c.path, rnd.scope_path)
+    JOIN LATERAL (
+        SELECT pharmacy_id FROM masks_pharmacycommittee WHERE committee_id = person.committee_id LIMIT 1
+    ) link ON true
+), slot AS (
+    SELECT v.slot FROM generate_series(1, %(limit)s::int) AS v(slot)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM masks_reservation x
+        WHERE x.round_id = %(round)s AND x.phone = %(phone)s AND x.phone_slot = v.slot AND x.live
+    )
+    ORDER BY v.slot LIMIT 1
+), created AS (
+    INSERT INTO masks_reservation (
+        round_id, committee_id, pharmacy_id, household_id, resident_id, person_hash, id_masked, id_last4,
+        name, phone, phone_slot, address_text, channel, order_at, paper_serial, number, special, status,
+        status_reason, created_by_id, created_at)
+    SELECT %(round)s, t.committee_id, t.pharmacy_id, t.household_id, t.resident_id, %(person_hash)s,
+        %(id_masked)s, %(id_last4)s, %(name)s, %(phone)s, slot.slot, '', %(channel)s, %(order_at)s, '',
+        %(number)s, t.special, 'queued', '', NULL, %(written_at)s
+    FROM target t, slot
+    ON CONFLICT DO NOTHING
+    RETURNING {columns}
+), logged AS (
+    INSERT INTO core_auditevent (
+        at, actor_id, actor_role, action, personal, object_type, object_id, committee_id, subject_label,
+        reason, detail)
+    SELECT %(written_at)s, NULL, '', 'reservation_submit', false, 'masks.reservation', created.id,
+        created.committee_id, created.number, '',
+        jsonb_build_object('channel', created.channel, 'status', created.status, 'special', created.special)
+    FROM created
+)
+SELECT {columns} FROM created
+"""
+
+
+def reservation_submit_one_statement(
+    *,
+    round_id: int,
+    committee_code: str,
+    phone: str,
+    channel: str,
+    name: str,
+    id_type: str,
+    id_number: str,
+    received_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Reservation | None:
+    """A resident's own new, roster-matched reservation in one statement (PostgreSQL), or None
+    when anything is unusual (SQLite, bad input, closed round, unknown committee code, not in the
+    roster, already reserved, phone limit, a number collision): the caller then takes
+    reservation_submit_resident. `committee_code` is the committee whose page or code the resident
+    used; as on the general path, a roster person is served by their household's committee.
+    Writes the same rows as the general path (tests/test_reservations.py)."""
+    if connection.vendor != "postgresql" or channel not in RESIDENT_CHANNELS:
+        return None
+    now = now or timezone.now()
+    name = (name or "").strip()
+    try:
+        number = check_id(id_type, id_number).number
+    except IdNumberError:
+        return None
+    # The phone was proven (code, SMS sender), so it is already normalised; anything else takes
+    # the general path, which normalises it.
+    if not name or len(name) > 50 or not _NORMALISED_MOBILE.fullmatch(phone or ""):
+        return None
+    fixed = channel in _FIXED_ORDER_CHANNELS
+    if fixed and received_at is None:
+        return None
+    sql, attnames = _one_statement_sql()
+    params: dict[str, Any] = {
+        "round": round_id,
+        "committee_code": committee_code,
+        # Plain str values: psycopg would send an Enum member's name, not its value.
+        "statuses": [RoundStatus.OPEN.value, RoundStatus.CLOSED.value] if fixed else [RoundStatus.OPEN.value],
+        "order_at": received_at if fixed else now,
+        "person_hash": identity_hash(id_type, number),
+        "living": [LivingStatus.HERE.value, LivingStatus.AWAY.value],
+        "special_tags": sorted(tag.value for tag in SPECIAL_TAGS),
+        "limit": PHONE_ROUND_LIMIT,
+        "phone": phone,
+        "id_masked": mask_identity(number),
+        "id_last4": number[-4:],
+        "name": name,
+        "channel": str(Channel(channel).value),
+        "number": new_reservation_number(round_id),
+        "written_at": timezone.now(),  # as auto_now_add would
+    }
+    # Planning this statement costs several times executing it. A server-side binding cursor
+    # (Django's own are client-side) lets psycopg prepare it once per connection, after
+    # prepare_threshold uses, and with persistent connections (CONN_MAX_AGE) every later
+    # reservation skips the planner. Wrapped as Django wraps its cursors, so query logging and
+    # execute wrappers still see it.
+    connection.ensure_connection()
+    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:  # type: ignore[attr-defined]
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Reservation.from_db(connection.alias, attnames, list(row))
+
+
+_NORMALISED_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+@functools.cache
+def _one_statement_sql() -> tuple[str, list[str]]:
+    """The statement returning every concrete column of Reservation, in model order (from_db)."""
+    fields = Reservation._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    return _ONE_STATEMENT.format(columns=columns), [f.attname for f in fields]

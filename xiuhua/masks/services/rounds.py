@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.audit import audit
+from xiuhua.core.scoping import covers, require
 from xiuhua.places.models import KIND_RANK, Kind, OrgUnit
 
 from ..models import AllocationMode, MaskRound, PaperFormBook, Pharmacy, PharmacyCommittee, RoundStatus
-from ._common import covers, require
 
 # The round's state machine, declared once; round_transition is the only code that moves it.
 ROUND_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import normalise as normalise_id
+from xiuhua.core.scoping import require
 
 from ..codes import is_valid, new_voucher_number, normalise
 from ..models import (
@@ -52,7 +53,6 @@ from ..models import (
     Voucher,
     VoucherStatus,
 )
-from ._common import require
 
 
 def lottery_key(seed: str, reservation_number: str) -> str:
@@ -120,7 +120,10 @@ def stock_delivery_record(
 def _queue_ids(mask_round: MaskRound, pharmacy_id: int, *, special_only: bool, limit: int) -> list[int]:
     if limit <= 0:
         return []
-    queued = Reservation.objects.filter(round=mask_round, pharmacy_id=pharmacy_id, status=ReservationStatus.QUEUED)
+    # live=True lets the planner use the partial queue index (status alone does not imply it).
+    queued = Reservation.objects.filter(
+        round=mask_round, pharmacy_id=pharmacy_id, live=True, status=ReservationStatus.QUEUED
+    )
     if special_only:
         queued = queued.filter(special=True)
     if mask_round.allocation_mode == AllocationMode.LOTTERY:

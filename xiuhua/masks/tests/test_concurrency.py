@@ -141,14 +141,14 @@ def test_same_delivery_form_sent_32_times_is_recorded_once(world):
 
 def test_one_phone_reserving_for_many_households_at_once_stops_at_the_limit(world):
     from xiuhua.core.idnumbers import IdType
-    from xiuhua.masks.sms_channel import PHONE_ROUND_LIMIT, resident_reserve
+    from xiuhua.masks.services.reservations import PHONE_ROUND_LIMIT, reservation_submit_resident
 
     m = build_masks(world)
     people = [new_household(world, name=f"户{i}") for i in range(CLIENTS)]
 
     def submit(i):
         resident = people[i]
-        return resident_reserve(
+        return reservation_submit_resident(
             round=m.round, phone="13955556666", channel="online", name=resident.name,
             id_type=IdType.RESIDENT_ID, id_number=resident.plain_id, committee=world.committee_a1,
             household=resident.household, address_text="",
@@ -160,3 +160,31 @@ def test_one_phone_reserving_for_many_households_at_once_stops_at_the_limit(worl
     assert len(numbers) == PHONE_ROUND_LIMIT and len(refusals) == CLIENTS - PHONE_ROUND_LIMIT, results
     assert all(e.messages == [f"同一手机号本轮最多预约{PHONE_ROUND_LIMIT}人,如需帮助请联系居委会"] for e in refusals)
     assert Reservation.objects.filter(round=m.round, phone="13955556666").count() == PHONE_ROUND_LIMIT
+
+
+def test_residents_own_path_at_once_one_reservation_per_person_and_household(world):
+    """The one-statement path under a burst: the same person from 16 phones, and 16 members of
+    one household from their own phones, at the same moment."""
+    from xiuhua.core.idnumbers import IdType
+    from xiuhua.masks.services.reservations import reservation_submit_resident
+
+    m = build_masks(world)
+    household = new_household(world, name="户主").household
+    members = [make_resident(household, f"成员{i}") for i in range(CLIENTS // 2)]
+
+    def submit(i):
+        person = world.resident_a1 if i % 2 == 0 else members[i // 2]
+        return reservation_submit_resident(
+            round=m.round, phone=f"1390000{i:04d}", channel="online", name=person.name,
+            id_type=IdType.RESIDENT_ID, id_number=person.plain_id, committee=world.committee_a1,
+        ).reservation.number
+
+    results = run_parallel(submit)
+    same_person = {results[i] for i in range(0, CLIENTS, 2)}
+    assert len(same_person) == 1 and all(isinstance(n, str) for n in same_person), results
+    household_refusals = [r for r in results[1::2] if isinstance(r, ValidationError)]
+    household_numbers = [r for r in results[1::2] if isinstance(r, str)]
+    assert len(household_numbers) == 1 and len(household_refusals) == CLIENTS // 2 - 1, results
+    assert all(e.messages == ["本户本轮已有家庭成员预约,如需查询预约号请联系居委会"] for e in household_refusals)
+    assert Reservation.objects.filter(round=m.round).count() == 2
+    assert Reservation.objects.filter(round=m.round, household=household).count() == 1

@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.utils import timezone
 from xiuhua.core.idnumbers import IdType
 from xiuhua.masks import services
 from xiuhua.masks.models import Channel, MaskRound, Reservation, ReservationStatus, Voucher
-from xiuhua.masks.sms_channel import PHONE_ROUND_LIMIT
+from xiuhua.masks.services.reservations import PHONE_ROUND_LIMIT
 from xiuhua.masks.views_public import SESSION_PHONE, VERIFIED_FOR
 from xiuhua.sms.models import OutboundSms
 from xiuhua.testing import acting
@@ -334,7 +335,11 @@ def test_open_data_has_figures_and_no_personal_data(client, world, masks):
     for url, response in outputs.items():
         text = response.content.decode("utf-8-sig")
         for value in forbidden:
-            assert value not in text, (url, value)
+            if value.isdigit() and len(value) <= 4:
+                # The last 4 of an ID on their own, not as digits of a timestamp or a count.
+                assert not re.search(rf"(?<![0-9]){value}(?![0-9])", text), (url, value)
+            else:
+                assert value not in text, (url, value)
 
     rid = masks.round.pk
     data = json.loads(outputs[reverse("masks:public_open_committees", kwargs={"round_id": rid, "fmt": "json"})].content)

@@ -252,3 +252,52 @@ def test_paper_books_must_not_overlap(world, masks):
             actor=acting(world.staff_b1), round=masks.round, committee=world.committee_a1, first_serial=100,
             last_serial=200,
         )
+
+
+@pytest.mark.postgres
+def test_one_statement_path_writes_what_the_general_path_writes(world, masks):
+    """A roster resident's own reservation is one SQL statement on PostgreSQL; its rows (the
+    reservation and the audit event) are the general path's, field for field."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from xiuhua.masks.services.reservations import _submit, reservation_submit_resident
+
+    officer = acting(world.district_officer)
+    at = timezone.now()
+    other_round = services.round_create(  # a second round of the district, for the general path
+        actor=officer, scope=world.district, name="第2轮",
+        opens_at=masks.round.opens_at, closes_at=masks.round.closes_at,
+    )
+    services.round_open(actor=officer, round=other_round)
+    resident = world.resident_a1
+    common = dict(
+        phone="13900001234", name=resident.name, id_type=IdType.RESIDENT_ID, id_number=resident.plain_id, now=at
+    )
+    for channel, received in ((Channel.ONLINE, None), (Channel.SMS, at - dt.timedelta(seconds=3))):
+        with CaptureQueriesContext(connection) as queries:
+            fast = reservation_submit_resident(
+                round=masks.round, channel=channel, committee=world.committee_a1, received_at=received, **common
+            )
+        assert len(queries) == 1 and fast.created and fast.own
+        general, created = _submit(
+            actor=None, round=other_round, channel=channel, received_at=received, per_phone_limit=True, **common
+        )
+        assert created
+
+        def row(r):
+            values = Reservation.objects.filter(pk=r.pk).values().get()
+            return {k: v for k, v in values.items() if k not in ("id", "round_id", "number", "created_at")}
+
+        assert row(fast.reservation) == row(general)
+        assert fast.reservation.phone_slot == 1 and fast.reservation.special is True
+
+        def event(r):
+            e = AuditEvent.objects.filter(object_id=r.pk, action="reservation_submit").values().get()
+            return {k: v for k, v in e.items() if k not in ("id", "at", "object_id", "subject_label")}
+
+        assert event(fast.reservation) == event(general)
+        # Both rounds are done for this person; the next channel starts afresh.
+        Reservation.objects.filter(pk__in=[fast.reservation.pk, general.pk]).update(
+            status=ReservationStatus.CANCELLED
+        )

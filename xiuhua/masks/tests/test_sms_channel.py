@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from xiuhua.core.idnumbers import guess_id_type
 from xiuhua.masks import services
 from xiuhua.masks.models import Channel, Reservation, ReservationStatus
-from xiuhua.masks.sms_channel import PHONE_ROUND_LIMIT, guess_id_type, parse_sms
+from xiuhua.masks.services.reservations import PHONE_ROUND_LIMIT
+from xiuhua.masks.sms_channel import parse_sms
 from xiuhua.places.models import CompoundType, Kind
 from xiuhua.sms.models import InboundSms, OutboundSms
 from xiuhua.sms.services import inbound_receive

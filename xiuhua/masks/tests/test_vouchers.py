@@ -233,3 +233,23 @@ def test_deliveries_only_by_the_pharmacys_clerk_or_its_officers(world, plain, us
     deliver(world, plain, 10, actor=world.street_officer)
     deliver(world, plain, 10, actor=world.district_officer)
     assert stock(plain).delivered == 20
+
+
+@pytest.mark.postgres
+def test_issuing_updates_reservations_heap_only(world, plain):
+    """No index covers a reservation's status, so moving a page full of reservations to ISSUED
+    writes no index entries (bench/allocation.py depends on it)."""
+    from django.db import connection
+
+    queue(world, plain, 40)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'masks_reservation'")
+        assert cursor.fetchone()[0] == ["fillfactor=50"]
+        counts = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'masks_reservation'"
+        cursor.execute(counts)
+        updated_before, hot_before = cursor.fetchone()
+        deliver(world, plain, 200)
+        cursor.execute(counts)
+        updated, hot = cursor.fetchone()
+    assert Reservation.objects.filter(status=ReservationStatus.ISSUED).count() == 40
+    assert (updated - updated_before, hot - hot_before) == (40, 40)

@@ -24,6 +24,7 @@ from xiuhua.accounts.roles import Role
 from xiuhua.core.crypto import decrypt_text, mask_identity
 from xiuhua.core.idnumbers import IdType, check_id
 from xiuhua.core.phones import normalise_mobile
+from xiuhua.isolation.models import Alert, Arrival, CaseStep, Contact, IsolationCase
 from xiuhua.places.demo_data import (
     DEMO_PASSWORD,
     REFERENCE_DATE,
@@ -40,8 +41,11 @@ from xiuhua.places.management.commands.seed_scale import (
 from xiuhua.places.models import CompoundType, Grid, Kind, OrgUnit
 from xiuhua.residents.identity import identity_hash
 from xiuhua.residents.models import Household, LivingStatus, Relation, Resident, ResidentTag, Tag
+from xiuhua.tracing.models import BatchProblem, EntryStatus, ListEntry, TracingBatch
 
-MODELS = (OrgUnit, Grid, Household, Resident, ResidentTag, User, Membership)
+MODELS = (
+    OrgUnit, Grid, Household, Resident, ResidentTag, User, Membership, TracingBatch, ListEntry, Arrival, Contact,
+)
 ROLES = {
     "district": (Role.DISTRICT_OFFICER, Kind.DISTRICT),
     "street": (Role.STREET_OFFICER, Kind.STREET),
@@ -52,6 +56,7 @@ ROLES = {
     "pharmacy": (Role.PHARMACY_CLERK, Kind.STREET),
     "groupbuy": (Role.GROUPBUY_LEADER, Kind.COMPOUND),
     "business": (Role.BUSINESS_CONTACT, Kind.STREET),
+    "health": (Role.HEALTH_CENTRE, Kind.STREET),
     "admin": (Role.SYSADMIN, Kind.CITY),
 }
 
@@ -294,6 +299,28 @@ def test_command_output_and_docs_list_every_account(demo):
     for username in ROLES:
         assert re.search(rf"^\| {username} \|.*\| {DEMO_PASSWORD} \|$", demo, re.M), username
         assert re.search(rf"^\| {username} \|.*\| {DEMO_PASSWORD} \|$", doc, re.M), username
+
+
+def test_demo_tracing_list(street):
+    """Today's list for the demo street: 30 roster people and 5 from elsewhere, one bad row, and
+    two of the demo committee's people already reported controlled."""
+    batch = TracingBatch.objects.get(street=street)
+    entries = ListEntry.objects.filter(batch=batch)
+    assert (batch.rows_total, batch.rows_bad, entries.count()) == (36, 1, 35)
+    assert list(BatchProblem.objects.filter(batch=batch).values_list("row", "column")) == [(37, "name")]
+    assert entries.filter(match_method="id").count() == 15
+    assert entries.exclude(status=EntryStatus.TRIAGE).count() == 30  # every roster person found
+    assert entries.filter(status=EntryStatus.CONTROLLED, committee__name="国和一村居委会").count() == 2
+    assert {e.name for e in entries.filter(status=EntryStatus.TRIAGE, match_method="")} >= {
+        f"外来人员{i}" for i in range(1, 6)}
+
+
+def test_demo_isolation_cases(street):
+    cases = IsolationCase.objects.filter(committee__name="国和一村居委会", status="open")
+    assert sorted(c.arrival.name for c in cases) == ["孙佳怡", "钱志远", "马国庆"]
+    assert CaseStep.objects.filter(case__in=cases, done_at__isnull=False).count() == 6
+    assert sorted(Alert.objects.values_list("kind", flat=True)) == ["fever", "symptoms"]
+    assert all(a.id_masked and a.id_encrypted for a in Arrival.objects.all())
 
 
 def test_second_run_changes_nothing(street):

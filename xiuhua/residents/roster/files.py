@@ -1,4 +1,7 @@
-"""Opening an uploaded roster file (xlsx with python-calamine, or CSV) into a Table."""
+"""Opening an uploaded table file (xlsx with python-calamine, or CSV) into a Table.
+
+The header is found by a HeaderSpec: the roster's (the default), or another module's (tracing
+lists use the same hardened reader with their own columns)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import logging
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,9 +98,30 @@ class Table:
     file_format: str
 
 
-def _find_header(rows: list[tuple[int, list]]) -> tuple[int, dict[str, int]] | None:
+@dataclass(frozen=True)
+class HeaderSpec:
+    """How to recognise a table's header: `index` maps squashed header texts to column keys;
+    `required` keys must all be there; `label` names a key in messages."""
+
+    index: Callable[[], dict[str, str]]
+    required: frozenset[str]
+    label: Callable[[str], str]
+    order: tuple[str, ...]  # keys in the template's order, for the "missing columns" message
+    not_found: Callable[[], str]  # the message when no header is found at all
+
+
+ROSTER_HEADERS = HeaderSpec(
+    index=header_index,
+    required=frozenset(REQUIRED_KEYS),
+    label=lambda key: str(COLUMN_BY_KEY[key].header),
+    order=tuple(c.key for c in COLUMNS),
+    not_found=lambda: _("没有找到表头(小区、楼栋、室号、姓名、证件号码……)。请使用花名册模板。"),
+)
+
+
+def _find_header(rows: list[tuple[int, list]], spec: HeaderSpec) -> tuple[int, dict[str, int]] | None:
     """Look at the first ten rows for the header (a title row above it is common)."""
-    index = header_index()
+    index = spec.index()
     best: tuple[int, dict[str, int], list[str]] | None = None
     for number, values in rows[:10]:
         columns: dict[str, int] = {}
@@ -106,17 +131,17 @@ def _find_header(rows: list[tuple[int, list]]) -> tuple[int, dict[str, int]] | N
             if key is None:
                 continue
             if key in columns:
-                repeated.append(str(COLUMN_BY_KEY[key].header))
+                repeated.append(spec.label(key))
             columns.setdefault(key, position)
         if len(columns) >= 3 and (best is None or len(columns) > len(best[1])):
             best = (number, columns, repeated)
-        if columns.keys() >= REQUIRED_KEYS:
+        if columns.keys() >= spec.required:
             if repeated:
                 raise RosterFileError(_("表头中“%(col)s”列出现了不止一次") % {"col": repeated[0]})
             return number, columns
     if best is not None:
-        missing = [str(c.header) for c in COLUMNS if c.required and c.key not in best[1]]
-        raise RosterFileError(_("表头缺少以下列:%(cols)s。请使用花名册模板。") % {"cols": "、".join(missing)})
+        missing = [spec.label(key) for key in spec.order if key in spec.required and key not in best[1]]
+        raise RosterFileError(_("表头缺少以下列:%(cols)s。请使用模板。") % {"cols": "、".join(missing)})
     return None
 
 
@@ -125,7 +150,7 @@ def _filled(values: list) -> bool:
     return any(values) or any(value is not None and value != "" for value in values)
 
 
-def _open_xlsx(data: bytes) -> Table:
+def _open_xlsx(data: bytes, spec: HeaderSpec) -> Table:
     """The first worksheet with a roster header, read with calamine.
 
     Values are as calamine gives them: text, numbers as float, dates as date/datetime,
@@ -158,12 +183,12 @@ def _open_xlsx(data: bytes) -> Table:
             logger.info("unreadable xlsx sheet", exc_info=True)
             raise RosterFileError(_("无法读取该Excel文件:工作表内容已损坏")) from None
         rows = [(number, values) for number, values in enumerate(grid, start=1) if _filled(values)]
-        found = _find_header(rows)
+        found = _find_header(rows, spec)
         if found is None:
             continue
         header_row, columns = found
         return Table(columns, header_row, [item for item in rows if item[0] > header_row], "xlsx")
-    raise RosterFileError(_("没有找到表头(小区、楼栋、室号、姓名、证件号码……)。请使用花名册模板。"))
+    raise RosterFileError(spec.not_found())
 
 
 def _decode_text(data: bytes) -> str:
@@ -182,7 +207,7 @@ def _decode_text(data: bytes) -> str:
     raise RosterFileError(_("无法识别文件编码,请另存为UTF-8或GBK编码的CSV文件"))
 
 
-def _open_csv(data: bytes) -> Table:
+def _open_csv(data: bytes, spec: HeaderSpec) -> Table:
     text = _decode_text(data)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
@@ -191,24 +216,24 @@ def _open_csv(data: bytes) -> Table:
         rows = [(number, values) for number, values in enumerate(reader, start=1) if any(values)]
     except csv.Error:
         raise RosterFileError(_("CSV文件格式不正确,无法读取")) from None
-    found = _find_header(rows)
+    found = _find_header(rows, spec)
     if found is None:
-        raise RosterFileError(_("没有找到表头(小区、楼栋、室号、姓名、证件号码……)。请使用花名册模板。"))
+        raise RosterFileError(spec.not_found())
     header_row, columns = found
     return Table(columns, header_row, [item for item in rows if item[0] > header_row], "csv")
 
 
-def open_table(data: bytes, filename: str) -> Table:
-    """The roster table of an uploaded file, or RosterFileError with a message for the user."""
+def open_table(data: bytes, filename: str, spec: HeaderSpec = ROSTER_HEADERS) -> Table:
+    """The table of an uploaded file, or RosterFileError with a message for the user."""
     if not data:
         raise RosterFileError(_("文件是空的"))
     suffix = Path(filename or "").suffix.lower()
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-        return _open_xlsx(data)
+        return _open_xlsx(data, spec)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise RosterFileError(_("不支持旧版Excel(.xls)文件,请在Excel中另存为.xlsx或CSV后上传"))
     if suffix == ".xlsx":
         raise RosterFileError(_("无法读取该文件:文件已损坏或不是xlsx格式"))
     if suffix in (".csv", ".txt"):
-        return _open_csv(data)
+        return _open_csv(data, spec)
     raise RosterFileError(_("只能上传Excel(.xlsx)或CSV文件"))

@@ -5,6 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from xiuhua.isolation.demo import ensure_demo_cases
 from xiuhua.places.demo_data import (
     DEMO_PASSWORD,
     SEED,
@@ -13,6 +14,7 @@ from xiuhua.places.demo_data import (
     demo_account_specs,
     ensure_accounts,
 )
+from xiuhua.tracing.demo import ensure_demo_batch
 
 
 class Command(BaseCommand):
@@ -51,5 +53,11 @@ class Command(BaseCommand):
                                reset_passwords=options["reset_passwords"])
         self.stdout.write("")
         self.stdout.write(accounts_table(rows))
+        batch = ensure_demo_batch()
+        if batch is not None:
+            self.stdout.write(f"Tracing list: {batch.reference}, {batch.entries.count()} people.")
+        cases = ensure_demo_cases()
+        if cases:
+            self.stdout.write(f"Home isolation: {cases} cases in the demo committee.")
         self.stdout.write("")
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")

@@ -1,0 +1,574 @@
+"""Mask reservations over HTTP at a round's opening burst, against an empty endpoint of the same stack.
+
+    .venv/bin/python bench/reservation_burst.py [--duration 10] [--connections 64] [--threads 2] [--workers 6]
+        [--worker-class sync|gthread] [--worker-threads 1] [--runs 3] [--max-requests 0]
+
+Goal (the issue): at least 2,000 reservations/s, and at least half the rate of an empty endpoint
+served the same way (ratio >= 0.5), on a 2-core machine that also runs PostgreSQL and the load
+generator.
+
+The app runs as in production: `gunicorn config.wsgi` with `--workers` workers (sync by default) on 127.0.0.1
+(no access log, DEBUG off, HTTPS off, PostgreSQL, persistent connections as configured), started
+here in its own process group and always stopped at the end. Load comes from wrk (apt install
+wrk) with `--threads` threads and `--connections` connections for `--duration` seconds, latency
+measured up to a 10 s timeout. Each run measures, on the same server and settings:
+
+- empty: GET /healthz (the whole middleware stack, no database);
+- reservations: POST /masks/api/reservations, each request a different resident of the roster
+  from a different phone: `Authorization: Bearer <xiuhua.masks.phone_tokens.issue(phone)>` and
+  {"round", "committee", "name", "id_type": "resident_id", "id_number"}. The server checks the
+  token (an HMAC, no database read), checks the number, finds the person in the roster by keyed
+  hash, takes a free per-phone slot, and inserts the reservation (queued for the household's
+  pharmacy) with its audit event; the answer is 201 {"number", "status": "queued",
+  "created": true, ...}. wrk reads the prepared requests from a file, one line each, every
+  thread its own slice (bench/reservation_burst.lua); no line is sent twice.
+
+After each reservation run the database must hold exactly one reservation per 2xx answer, plus
+one per request wrk left on the wire when the time ran out (sent, then completed by the server,
+but never counted by wrk: up to one per connection), one per person and per phone, all queued
+with their household; and no answer may be non-2xx. Anything else ends the script with an error
+and the counts.
+
+Set-up (not timed): the database is `DATABASE_URL`, else xiuhua_bench_burst on localhost (created
+and migrated by _db.use_bench_database). A district 预约压测区 with one street, four committees,
+one compound each, buildings of 1,000 households with one resident each (every reservation needs
+its own household), written with COPY; residents already there from an earlier run are reused
+(reserving does not change them) and only missing ones are added. Each run empties the masks
+tables and the audit log, then creates one pharmacy per committee and an open round over the
+district. SECRET_KEY and XIUHUA_DATA_KEY are fixed bench values shared with the server, so the
+tokens and the roster's identity hashes made here are the server's.
+
+Details go to stderr; the last line is the medians over `--runs` runs:
+`reservations_per_s=… p50_ms=… p99_ms=… empty_per_s=… ratio=…`.
+"""
+
+import argparse
+import base64
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from _db import REPO_ROOT, use_bench_database
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/xiuhua_bench_burst"
+BENCH_ENV = {
+    "SECRET_KEY": "xiuhua-bench-burst-secret-key-not-for-production-0123456789",
+    "XIUHUA_DATA_KEY": base64.urlsafe_b64encode(b"xiuhua-bench-burst-data-key-0001").decode(),
+    "XIUHUA_VAR_DIR": str(REPO_ROOT / "var" / "bench_burst"),
+    "DEBUG": "0",
+    "HTTPS": "0",
+}
+RATE_CEILING = 6000  # requests/s no 2-core machine reaches; prepared lines = ceiling x duration x 1.25
+LUA = Path(__file__).resolve().parent / "reservation_burst.lua"
+RESERVE_PATH = "/masks/api/reservations"
+
+# The bench world. Resident i lives alone in room i % 1000 + 1 of building i // 1000 + 1, whose
+# committee is (i // 1000) % COMMITTEES; their number is fixed by i, so a later run knows them.
+DISTRICT_NAME = "预约压测区"
+CODE_PREFIX = "310197001"  # street 310197001000, committees 310197001001..; a county Shanghai does not use
+COMMITTEES = 4
+PER_BUILDING = 1000
+REGION = "310197"
+FIRST_BIRTH = dt.date(1940, 1, 1)
+SURNAMES = "王张陈李徐朱周沈陆顾吴杨黄赵钱孙"
+GIVEN = ["秀英", "建国", "桂英", "志强", "丽华", "海燕", "国平", "美玲", "伟", "敏", "静", "磊", "芳", "军"]
+PROBE_PHONE = "13800138000"  # the one request sent before the runs, to check the endpoint answers
+
+
+def resident_number(i: int) -> str:
+    from xiuhua.core.idnumbers import make_resident_id
+
+    return make_resident_id(REGION, FIRST_BIRTH + dt.timedelta(days=i // PER_BUILDING), i % PER_BUILDING)
+
+
+def resident_name(i: int) -> str:
+    return SURNAMES[i % len(SURNAMES)] + GIVEN[i // len(SURNAMES) % len(GIVEN)]
+
+
+def phone_of_line(i: int) -> str:
+    return f"139{i:08d}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per measurement")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    # Sync workers wait on the database for most of a reservation; on 2 cores 6 served most
+    # (4: ~1,130/s, 6: ~1,190/s, 10: ~890/s, 16: ~750/s).
+    parser.add_argument("--workers", type=int, default=6, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="gunicorn worker class")
+    parser.add_argument("--worker-threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--runs", type=int, default=3, help="empty + reservation measurements; medians reported")
+    parser.add_argument("--max-requests", type=int, default=0,
+                        help="gunicorn --max-requests (the README suggests 2000 in production; 0: off)")
+    args = parser.parse_args()
+    if min(args.duration, args.connections, args.threads, args.workers, args.runs) < 1:
+        raise SystemExit("--duration, --connections, --threads, --workers and --runs must be at least 1")
+    if args.connections < args.threads:
+        raise SystemExit("wrk needs at least one connection per thread")
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk not found: apt install wrk")
+
+    os.environ.update(BENCH_ENV)  # before Django reads its settings: the server gets the same
+    Path(BENCH_ENV["XIUHUA_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+    use_bench_database(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    from django.db import connection
+
+    lines = math.ceil(RATE_CEILING * args.duration * 1.25)
+    t_setup = time.perf_counter()
+    world = build_roster(lines + 1)  # the last one is the probe's
+    print(f"setup: roster of {lines + 1} residents ready in {time.perf_counter() - t_setup:.1f} s", file=sys.stderr)
+    connection.close()
+
+    tmp = Path(tempfile.mkdtemp(prefix="xiuhua_bench_burst_"))  # the request file and the server's log
+    server = Server(
+        workers=args.workers, worker_class=args.worker_class, worker_threads=args.worker_threads,
+        max_requests=args.max_requests, log=tmp / "gunicorn.log",
+    )
+    runs: list[dict[str, float]] = []
+
+    def on_sigterm(signum, frame):
+        sys.exit(128 + signum)  # so that `finally` stops the server
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        server.start()
+        print(
+            f"server: gunicorn on 127.0.0.1:{server.port}, workers={args.workers} ({args.worker_class}, "
+            f"{args.worker_threads} thread(s) each), "
+            f"max_requests={args.max_requests}; wrk threads={args.threads} connections={args.connections} "
+            f"duration={args.duration}s; {lines} prepared requests per run; load average "
+            + " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (anything else running skews the figures)",
+            file=sys.stderr,
+        )
+        for k in range(args.runs):
+            mask_round = new_round(world)
+            probe(server, mask_round, world, lines)
+            requests_file = tmp / "requests.txt"
+            t0 = time.perf_counter()
+            write_requests(requests_file, mask_round.pk, world, lines)
+            print(f"run {k + 1}: round {mask_round.pk}, {lines} requests written in "
+                  f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            connection.close()  # nothing of ours stays open while the server is measured
+
+            empty = run_wrk(wrk, args, f"{server.url}/healthz")
+            report(f"run {k + 1} empty", empty)
+            burst = run_wrk(wrk, args, server.url + RESERVE_PATH,
+                            script_args=[str(requests_file), str(lines), str(args.threads)])
+            report(f"run {k + 1} reservations", burst)
+            verify(mask_round.pk, burst, args.threads)
+            connection.close()
+            runs.append({
+                "reservations_per_s": burst["rps"], "p50_ms": burst["p50_ms"], "p99_ms": burst["p99_ms"],
+                "empty_per_s": empty["rps"],
+            })
+    except (Exception, SystemExit):
+        if server.process is not None and server.tail():
+            print(f"gunicorn log (last lines):\n{server.tail()}", file=sys.stderr)
+        raise
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    print(f"workers={args.workers} connections={args.connections} threads={args.threads} "
+          f"duration={args.duration}s runs={args.runs}", file=sys.stderr)
+    for key in med:
+        print(f"  {key}: " + " ".join(f"{r[key]:.1f}" for r in runs) + f" (median {med[key]:.1f})", file=sys.stderr)
+    print(
+        f"reservations_per_s={med['reservations_per_s']:.0f} p50_ms={med['p50_ms']:.1f} p99_ms={med['p99_ms']:.1f} "
+        f"empty_per_s={med['empty_per_s']:.0f} ratio={med['reservations_per_s'] / med['empty_per_s']:.2f}"
+    )
+
+
+# ---------------------------------------------------------------- the roster
+
+
+class World:
+    def __init__(self, district, street, committees):
+        self.district = district
+        self.street = street
+        self.committees = committees  # index -> OrgUnit
+
+
+def build_roster(needed: int) -> World:
+    """The bench district with at least `needed` residents 0..needed-1 (see resident_number)."""
+    from django.db import connection, transaction
+
+    from xiuhua.core.idnumbers import IdType
+    from xiuhua.places.models import CompoundType, Kind, OrgUnit
+    from xiuhua.residents.identity import identity_hash
+    from xiuhua.residents.models import Resident
+
+    def unit(kind, name, parent, **extra):
+        found = OrgUnit.objects.filter(kind=kind, name=name, parent=parent).first()
+        if found is None:
+            found = OrgUnit(kind=kind, name=name, parent=parent, **extra)
+            found.full_clean()
+            found.save()
+        return found
+
+    city = OrgUnit.objects.filter(kind=Kind.CITY).first() or unit(Kind.CITY, "上海市", None)
+    district = unit(Kind.DISTRICT, DISTRICT_NAME, city)
+    street = unit(Kind.STREET, "预约压测街道", district, code=f"{CODE_PREFIX}000")
+    committees = [unit(Kind.COMMITTEE, f"预约压测第{c + 1}居委会", street, code=f"{CODE_PREFIX}{c + 1:03d}")
+                  for c in range(COMMITTEES)]
+    compounds = [unit(Kind.COMPOUND, f"预约压测{c + 1}村", committees[c], compound_type=CompoundType.ENCLOSED)
+                 for c in range(COMMITTEES)]
+    world = World(district, street, committees)
+
+    ids = [c.pk for c in committees]
+    have = Resident.objects.filter(committee_id__in=ids).count()
+    # Reusable only if they are residents 0..have-1 as made here, hashed with this data key.
+    probes = [identity_hash(IdType.RESIDENT_ID, resident_number(i)) for i in {0, have - 1}]
+    if have and Resident.objects.filter(committee_id__in=ids, id_hash__in=probes).count() != len(probes):
+        print(f"roster: the {have} residents there are not this bench's: replacing them", file=sys.stderr)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("TRUNCATE masks_voucher, masks_reservation")
+            cursor.execute("DELETE FROM residents_residenttag WHERE committee_id = ANY(%s)", [ids])
+            cursor.execute("DELETE FROM residents_resident WHERE committee_id = ANY(%s)", [ids])
+            cursor.execute("DELETE FROM residents_household WHERE committee_id = ANY(%s)", [ids])
+        have = 0
+    if have >= needed:
+        print(f"roster: reusing {have} residents", file=sys.stderr)
+        return world
+
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        buildings = {}
+        for b in range(have // PER_BUILDING, math.ceil(needed / PER_BUILDING)):
+            c = b % COMMITTEES
+            buildings[b] = unit(Kind.BUILDING, f"{b + 1}号", compounds[c])
+        copy_residents(range(have, needed), buildings)
+    with connection.cursor() as cursor:  # planner statistics and visibility map, as autovacuum would leave them
+        cursor.execute("VACUUM ANALYZE residents_household")
+        cursor.execute("VACUUM ANALYZE residents_resident")
+    print(f"roster: added residents {have}..{needed - 1} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return world
+
+
+def copy_residents(indexes: range, buildings: dict) -> None:
+    """Households and residents by COPY, with the identity columns the services would store."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from xiuhua.core.idnumbers import IdType
+    from xiuhua.residents.identity import identity_fields
+    from xiuhua.residents.models import LivingStatus, Relation
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('residents_household', 'id')) FROM generate_series(1, %s)",
+            [len(indexes)],
+        )
+        household_ids = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(
+            "COPY residents_household (id, room, is_rental, landlord_name, landlord_phone, created_at, "
+            "updated_at, building_id, committee_id, compound_id) FROM STDIN"
+        ) as copy:
+            for hid, i in zip(household_ids, indexes, strict=True):
+                building = buildings[i // PER_BUILDING]
+                copy.write_row((hid, str(i % PER_BUILDING + 1), False, "", "", now, now, building.pk,
+                                building.committee_id, building.parent_id))
+        with cursor.cursor.copy(
+            "COPY residents_resident (name, sex, birth_date, id_type, id_encrypted, id_hash, id_masked, "
+            "id_last4, mobile, relation, living_status, away_until, language, specialty, skills, created_at, "
+            "updated_at, committee_id, household_id) FROM STDIN"
+        ) as copy:
+            for hid, i in zip(household_ids, indexes, strict=True):
+                number = resident_number(i)
+                f = identity_fields(IdType.RESIDENT_ID, number)
+                copy.write_row((
+                    resident_name(i), "M" if int(number[16]) % 2 else "F",
+                    FIRST_BIRTH + dt.timedelta(days=i // PER_BUILDING), f["id_type"], f["id_encrypted"],
+                    f["id_hash"], f["id_masked"], f["id_last4"], "", Relation.HEAD, LivingStatus.HERE, None,
+                    "", "", "", now, now, buildings[i // PER_BUILDING].committee_id, hid,
+                ))
+
+
+# ---------------------------------------------------------------- each run
+
+
+def new_round(world: World):
+    """Empty masks tables and audit log; one pharmacy per committee and an open round."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from xiuhua.accounts.models import User
+    from xiuhua.masks.models import MaskRound, Pharmacy, PharmacyCommittee, RoundStatus
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE masks_voucher, masks_reservation, masks_pharmacystock, masks_stockdelivery, "
+            "masks_paperformbook, masks_pharmacycommittee, masks_pharmacy_clerks, masks_pharmacy, "
+            "masks_maskround, core_auditevent"
+        )
+    officer = User.objects.filter(username="bench_burst").first() or User.objects.create_user(
+        username="bench_burst", password=None
+    )
+    pharmacies = Pharmacy.objects.bulk_create(
+        [Pharmacy(street=world.street, name=f"预约压测药店{c + 1}", address="压测路")
+         for c in range(len(world.committees))]
+    )
+    PharmacyCommittee.objects.bulk_create(
+        [PharmacyCommittee(pharmacy=p, committee=c) for p, c in zip(pharmacies, world.committees, strict=True)]
+    )
+    now = timezone.now()
+    return MaskRound.objects.create(
+        name=f"预约压测轮{now:%H%M%S}", scope=world.district, opens_at=now - dt.timedelta(hours=1),
+        closes_at=now + dt.timedelta(days=1), status=RoundStatus.OPEN, created_by=officer,
+    )
+
+
+def body(round_id: int, world: World, i: int) -> str:
+    return json.dumps({
+        "round": round_id, "committee": world.committees[i // PER_BUILDING % COMMITTEES].code,
+        "name": resident_name(i), "id_type": "resident_id", "id_number": resident_number(i),
+    }, ensure_ascii=False)
+
+
+def write_requests(path: Path, round_id: int, world: World, lines: int) -> None:
+    """Line i: the token of phone 139<i> and resident i's reservation. Tokens live 30 minutes, so
+    each run writes its own."""
+    from xiuhua.masks.phone_tokens import issue
+
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(lines):
+            out.write(f"{issue(phone_of_line(i))}\t{body(round_id, world, i)}\n")
+
+
+def probe(server: "Server", mask_round, world: World, lines: int) -> None:
+    """One reservation (the spare resident, another phone) before the load: the endpoint must answer
+    201 with a new queued reservation, else there is nothing to measure."""
+    from xiuhua.masks.phone_tokens import issue
+
+    request = urllib.request.Request(
+        server.url + RESERVE_PATH, data=body(mask_round.pk, world, lines).encode(), method="POST",
+        headers={"Authorization": f"Bearer {issue(PROBE_PHONE)}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, text = exc.code, exc.read().decode(errors="replace")
+    answer = None
+    with contextlib.suppress(ValueError):
+        answer = json.loads(text)
+    if status != 201 or not isinstance(answer, dict) or answer.get("created") is not True \
+            or answer.get("status") != "queued":
+        raise SystemExit(f"POST {RESERVE_PATH} answered {status} {text[:300]!r}; expected 201 with a new "
+                         "queued reservation")
+
+
+# ---------------------------------------------------------------- load and figures
+
+
+def run_wrk(wrk: str, args, url: str, script_args: list[str] | None = None) -> dict:
+    command = [wrk, "--threads", str(args.threads), "--connections", str(args.connections),
+               "--duration", f"{args.duration}s", "--timeout", "10s", "--latency"]
+    if script_args is not None:
+        command += ["--script", str(LUA), url, "--", *script_args]
+    else:
+        command.append(url)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+    return parse_wrk(done.stdout)
+
+
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def parse_wrk(text: str) -> dict:
+    def number(pattern: str, default: str | None = None) -> str:
+        found = re.search(pattern, text, re.MULTILINE)
+        if found is None:
+            if default is None:
+                raise SystemExit(f"unexpected wrk output (no {pattern!r}):\n{text}")
+            return default
+        return found.group(1)
+
+    def latency(percent: str) -> float:
+        found = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s|m|h)\s*$", text, re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"unexpected wrk output (no {percent}% latency):\n{text}")
+        return float(found.group(1)) * UNITS_MS[found.group(2)]
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    threads = [
+        {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+        for line in re.findall(r"^burst-thread (\d+ .*)$", text, re.MULTILINE)
+    ]
+    for thread, index in zip(threads, re.findall(r"^burst-thread (\d+) ", text, re.MULTILINE), strict=True):
+        thread["index"] = int(index)
+    return {
+        "rps": float(number(r"^Requests/sec:\s+([\d.]+)")),
+        "completed": int(number(r"^\s*(\d+) requests in ")),
+        "non2xx": int(number(r"Non-2xx or 3xx responses:\s+(\d+)", "0")),
+        "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
+        "socket_detail": errors.group(0) if errors else "Socket errors: none",
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "threads": threads,
+        "text": text,
+    }
+
+
+def report(label: str, result: dict) -> None:
+    print(
+        f"{label}: {result['rps']:.0f}/s, {result['completed']} completed, non-2xx {result['non2xx']}, "
+        f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['socket_detail']}",
+        file=sys.stderr,
+    )
+
+
+def verify(round_id: int, burst: dict, threads: int) -> None:
+    """One reservation per 2xx answer, per person and per phone, all from lines that were sent."""
+    from django.db import connection
+
+    answered = burst["completed"] - burst["non2xx"]
+    sent = sum(t["used"] for t in burst["threads"])
+    out_of_lines = sum(t["out_of_lines"] for t in burst["threads"])
+    # wrk (4.1) calls request() once before the run to check what it returns: thread 0's first line
+    # is taken but never sent. Requests still on the wire when the time is up were sent and are
+    # completed by the server, but wrk never counts their answers: each must have made its
+    # reservation too (exactly so when there were no socket errors).
+    left_on_wire = max(0, sent - 1 - burst["completed"])
+    expected = answered + left_on_wire
+    with connection.cursor() as cursor:
+        # Wait for the server to finish the requests wrk left behind.
+        rows, steady, deadline = -1, 0, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM masks_reservation WHERE round_id = %s AND phone <> %s",
+                           [round_id, PROBE_PHONE])
+            count = cursor.fetchone()[0]
+            steady, rows = (steady + 1 if count == rows else 0), count
+            if rows >= expected or steady >= 8:
+                break
+            time.sleep(0.25)
+        cursor.execute(
+            "SELECT count(*), count(DISTINCT person_hash), count(DISTINCT phone), "
+            "count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE household_id IS NULL) "
+            "FROM masks_reservation WHERE round_id = %s AND phone <> %s",
+            [round_id, PROBE_PHONE],
+        )
+        rows, persons, phones, queued, no_household = cursor.fetchone()
+        cursor.execute("SELECT phone FROM masks_reservation WHERE round_id = %s AND phone <> %s",
+                       [round_id, PROBE_PHONE])
+        indexes = [int(phone[3:]) for (phone,) in cursor.fetchall()]
+    slices = [(t["first"], t["first"] + t["used"]) for t in burst["threads"]]
+    stray = sum(1 for i in indexes if not any(a <= i < b for a, b in slices))
+    print(
+        f"verify: reservations={rows} answered_2xx={answered} left_on_wire={left_on_wire} "
+        f"(sent {sent} - 1 checked by wrk - {burst['completed']} answered) persons={persons} phones={phones} "
+        f"queued={queued} without_household={no_household} from_unsent_lines={stray} non2xx={burst['non2xx']} "
+        f"socket_errors={burst['socket_errors']} out_of_lines={out_of_lines} wrk_threads={len(burst['threads'])}",
+        file=sys.stderr,
+    )
+    problems = []
+    if len(burst["threads"]) != threads:
+        problems.append("the wrk script did not report every thread")
+    if burst["non2xx"]:
+        problems.append(f"{burst['non2xx']} non-2xx answers")
+    if out_of_lines:
+        problems.append(f"{out_of_lines} requests found no prepared line left (raise RATE_CEILING)")
+    if rows != expected and not (burst["socket_errors"] and answered <= rows <= expected):
+        problems.append(f"{rows} reservations for {answered} 2xx answers and {left_on_wire} requests left on the wire")
+    if persons != rows or phones != rows:
+        problems.append("a person or a phone holds more than one reservation")
+    if queued != rows or no_household:
+        problems.append(f"{rows - queued} reservations not queued, {no_household} without a household")
+    if stray:
+        problems.append(f"{stray} reservations from lines never sent")
+    if problems:
+        print(burst["text"], file=sys.stderr)
+        raise SystemExit("verification failed: " + "; ".join(problems))
+
+
+# ---------------------------------------------------------------- the server
+
+
+class Server:
+    """gunicorn config.wsgi on a free port of 127.0.0.1, in its own process group."""
+
+    def __init__(self, *, workers: int, worker_class: str, worker_threads: int, max_requests: int, log: Path):
+        self.workers = workers
+        self.worker_class = worker_class
+        self.worker_threads = worker_threads
+        self.max_requests = max_requests
+        self.log = log
+        self.process: subprocess.Popen | None = None
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [
+            str(REPO_ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+            "--worker-class", self.worker_class, "--threads", str(self.worker_threads),
+            "--max-requests", str(self.max_requests),
+            "--no-control-socket",  # gunicorn 27's ~/.gunicorn/gunicorn.ctl: not needed, and shared by every gunicorn
+        ]  # no --access-logfile: gunicorn writes no access log
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(  # env: ours, with DATABASE_URL and BENCH_ENV set above
+                command, cwd=REPO_ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, process_group=0,
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited ({self.process.returncode}):\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not answer /healthz within 60 s:\n{self.tail()}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+
+    def tail(self) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+        except OSError:
+            return ""
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:  # the server was stopped on the way out
+        raise SystemExit(130) from None

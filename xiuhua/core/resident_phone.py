@@ -1,0 +1,154 @@
+"""A resident's phone, proven by a one-time SMS code, kept in the session for 30 minutes.
+
+Residents have no User. Once a page has checked the code (xiuhua.sms.otp.otp_verify) it calls
+`mark_verified(request, phone)`; views that need the phone are wrapped in `@resident_phone`,
+which declares the "resident_phone" policy for the URL walk (no staff login is involved) and
+sends an unverified visitor back to the page where the phone is proven.
+
+The session keys are shared by every resident page (they keep the names the mask pages gave
+them), so a phone proven on the mask pages counts on the arrival pages and the other way round.
+
+    @resident_phone(start="arrive:committee", template="isolation/public/need_phone.html")
+    def register(request, code): ...   # request.resident_phone is the proven phone
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import overload
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .policy import POLICY_ATTR
+
+SESSION_PHONE = "masks_phone"  # {"phone": "138...", "until": ISO datetime}
+SESSION_PENDING = "masks_pending_phone"  # the phone a code was sent to, until it is checked
+SESSION_PENDING_PURPOSE = "resident_pending_purpose"  # the OTP purpose of that code
+VERIFIED_FOR = dt.timedelta(minutes=30)
+NEED_PHONE_TEMPLATE = "core/need_phone.html"
+
+
+def verified_phone(request) -> str | None:
+    """The phone proven in this session in the last 30 minutes, or None."""
+    data = request.session.get(SESSION_PHONE)
+    if not isinstance(data, dict):
+        return None
+    try:
+        until = dt.datetime.fromisoformat(data["until"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if timezone.now() >= until:
+        request.session.pop(SESSION_PHONE, None)
+        return None
+    return str(data.get("phone") or "") or None
+
+
+def mark_pending(request, phone: str, purpose: str) -> None:
+    """A code for `purpose` was sent to `phone`: the code page checks it against this phone."""
+    request.session[SESSION_PENDING] = phone
+    request.session[SESSION_PENDING_PURPOSE] = purpose
+
+
+def pending_phone(request, purpose: str) -> str | None:
+    """The phone waiting for its code, if the code was sent for `purpose` (or for an unknown one)."""
+    phone = request.session.get(SESSION_PENDING)
+    if not phone:
+        return None
+    recorded = request.session.get(SESSION_PENDING_PURPOSE)
+    if recorded and recorded != purpose:
+        return None
+    return str(phone)
+
+
+def send_login_code(request, phone: str, purpose: str) -> bool:
+    """Send a one-time code for `purpose` to `phone` and remember the phone as pending; True when
+    a code went out. A second request for the phone already pending, inside the waiting time, is
+    no error: the code sent before still works, the wait is shown as a message, and the result is
+    False. Any other refusal raises OtpError with a message for the form."""
+    from xiuhua.sms.otp import OtpError, otp_request
+
+    try:
+        otp_request(phone=phone, purpose=purpose, ip=client_ip(request))
+    except OtpError as exc:
+        if exc.code == "too_soon" and pending_phone(request, purpose) == phone:
+            messages.info(request, exc.messages[0])
+            return False
+        raise
+    mark_pending(request, phone, purpose)
+    return True
+
+
+def mark_verified(request, phone: str) -> None:
+    """The code for `phone` was right: a new session id, and the phone counts for 30 minutes."""
+    request.session.cycle_key()
+    request.session.pop(SESSION_PENDING, None)
+    request.session.pop(SESSION_PENDING_PURPOSE, None)
+    request.session[SESSION_PHONE] = {"phone": phone, "until": (timezone.now() + VERIFIED_FOR).isoformat()}
+
+
+def forget_phone(request) -> None:
+    for key in (SESSION_PHONE, SESSION_PENDING, SESSION_PENDING_PURPOSE):
+        request.session.pop(key, None)
+
+
+@overload
+def resident_phone(view: Callable, /) -> Callable: ...
+
+
+@overload
+def resident_phone(
+    *, start: str = "", code_session_key: str = "", template: str = NEED_PHONE_TEMPLATE
+) -> Callable[[Callable], Callable]: ...
+
+
+def resident_phone(
+    view: Callable | None = None,
+    /,
+    *,
+    start: str = "",
+    code_session_key: str = "",
+    template: str = NEED_PHONE_TEMPLATE,
+):
+    """A resident whose phone was verified by SMS code in the last 30 minutes (no User).
+
+    Unverified: redirected to the URL named `start` for the view's committee `code` (from the
+    URL, else from the session key `code_session_key`), or shown `template` with status 403 when
+    there is no committee to go back to. Used bare (`@resident_phone`), it always shows the page.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            phone = verified_phone(request)
+            if phone is None:
+                messages.info(request, _("请先验证手机号码"))
+                code = kwargs.get("code") or (request.session.get(code_session_key) if code_session_key else None)
+                if start and code:
+                    return redirect(start, code=code)
+                return render(request, template, status=403)
+            request.resident_phone = phone
+            return view(request, *args, **kwargs)
+
+        # No staff login: the verified phone above is the gate.
+        setattr(wrapped, POLICY_ATTR, "resident_phone")
+        return wrapped
+
+    if view is not None:
+        return decorate(view)
+    return decorate
+
+
+def client_ip(request) -> str:
+    """The caller's address for rate limits: REMOTE_ADDR, or the address the trusted proxies saw."""
+    count = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None)
+    if count:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if len(forwarded) >= count:
+            return forwarded[-count]
+    return request.META.get("REMOTE_ADDR", "") or ""

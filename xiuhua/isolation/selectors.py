@@ -1,0 +1,76 @@
+"""Reads of the isolation module, scoped to the user's membership (grid workers: their grid)."""
+
+import datetime as dt
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from xiuhua.core.scoping import active_membership
+from xiuhua.places.models import Kind, OrgUnit
+
+from .models import Alert, Arrival, CaseStatus, Channel, Contact, IsolationCase
+
+
+def overdue_contacts(user, *, now: dt.datetime) -> QuerySet[Contact]:
+    """Contacts due by now and not recorded, oldest first: the first thing staff see."""
+    return (
+        Contact.objects.visible_to(user)
+        .filter(outcome="", due_at__lte=now, case__status=CaseStatus.OPEN)
+        .select_related("case__arrival", "case__household__building", "case__household__compound")
+        .order_by("due_at", "pk")
+    )
+
+
+def open_alerts(user) -> QuerySet[Alert]:
+    cases = IsolationCase.objects.visible_to(user).values("pk")
+    return Alert.objects.filter(case__in=cases, handled_at__isnull=True).select_related("case__arrival", "contact")
+
+
+def open_cases(user) -> QuerySet[IsolationCase]:
+    """The user's open cases, the soonest to end first, with how many of the five steps are done."""
+    return (
+        IsolationCase.objects.visible_to(user)
+        .filter(status=CaseStatus.OPEN)
+        .select_related("arrival", "household__building", "household__compound")
+        .annotate(steps_done=Count("steps", filter=Q(steps__done_at__isnull=False)))
+        .order_by("ends_on", "pk")
+    )
+
+
+def _count_per_committee(queryset: QuerySet) -> Coalesce:
+    """A correlated count of `queryset`'s rows for the outer committee."""
+    counted = (
+        queryset.filter(committee=OuterRef("pk")).order_by().values("committee").annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(counted[:1], output_field=IntegerField()), Value(0))
+
+
+def committee_figures(user, *, now: dt.datetime) -> QuerySet[OrgUnit]:
+    """For a street or district officer: each committee of their unit with its open cases,
+    overdue contacts and open alerts (annotated `cases_open`, `overdue`, `alerts`), in one query."""
+    membership = active_membership(user)
+    if membership is None or membership.org_unit.kind == Kind.COMMITTEE:
+        return OrgUnit.objects.none()
+    return (
+        OrgUnit.objects.filter(kind=Kind.COMMITTEE, path__startswith=membership.org_unit.path)
+        .select_related("parent")
+        .annotate(
+            cases_open=_count_per_committee(IsolationCase.objects.visible_to(user).filter(status=CaseStatus.OPEN)),
+            overdue=_count_per_committee(
+                Contact.objects.visible_to(user).filter(outcome="", due_at__lte=now, case__status=CaseStatus.OPEN)
+            ),
+            alerts=_count_per_committee(open_alerts(user)),
+        )
+        .order_by("code", "name")
+    )
+
+
+def arrivals_awaiting_case(user) -> QuerySet[Arrival]:
+    """Arrivals people registered themselves (QR page) that have no case yet, newest first:
+    staff verify them, then open the case."""
+    return (
+        Arrival.objects.visible_to(user)
+        .filter(channel=Channel.SELF, case__isnull=True)
+        .select_related("household__building", "household__compound")
+        .order_by("-created_at", "-pk")
+    )

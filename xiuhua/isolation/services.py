@@ -1,0 +1,447 @@
+"""Every write of the isolation module: arrivals, cases, the five steps, contacts, alerts.
+
+Contacts are written as a schedule when a case opens (from the opening moment to the end of the
+period, at the rule's daily times), so the overdue list is a query and the sweep only has to
+mark what passed its grace time as missed. Alerts: a temperature at or above the rule's fever
+line, any symptom or an "unwell" contact, and two contacts in a row not reached or missed. One
+alert per contact and kind (a unique constraint), however often the sweep runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.audit import audit
+from xiuhua.core.idnumbers import IdNumberError, check_id
+from xiuhua.core.phones import PhoneError, normalise_mobile
+from xiuhua.core.scoping import covers, require
+from xiuhua.places.models import OrgUnit
+from xiuhua.residents.identity import identity_fields
+from xiuhua.residents.models import Household, Resident
+
+from .models import (
+    STEP_ORDER,
+    Alert,
+    AlertKind,
+    Arrival,
+    CaseStatus,
+    CaseStep,
+    Channel,
+    Contact,
+    ContactOutcome,
+    ContactVia,
+    IsolationCase,
+    IsolationRule,
+    KeyRegion,
+    Purchase,
+    Step,
+    Transport,
+)
+
+MISSED_OUTCOMES = (ContactOutcome.NOT_REACHED, ContactOutcome.MISSED)
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDE = 2000
+
+
+def clean_photo(upload) -> ContentFile:
+    """A phone photo as a fresh JPEG: checked to be an image, turned upright, at most 2000 px a
+    side, re-encoded without EXIF (a phone's EXIF holds where the photo was taken)."""
+    if upload.size > MAX_PHOTO_BYTES:
+        raise ValidationError({"pledge_photo": _("照片超过10MB,请重新拍摄")})
+    try:
+        with Image.open(upload) as probe:
+            probe.verify()
+        upload.seek(0)
+        with Image.open(upload) as image:
+            picture = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise ValidationError({"pledge_photo": _("无法识别该照片,请上传JPG或PNG照片")}) from None
+    picture.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=85)
+    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")
+
+
+def _require(actor, cap: str, committee_id: int | None = None):
+    """require(), and the committee (when given) must be within the membership's unit."""
+    membership = require(actor, cap)
+    if committee_id is not None and not covers(membership, OrgUnit.objects.get(pk=committee_id)):
+        raise PermissionDenied
+    return membership
+
+
+def rule_in_effect(day: dt.date) -> IsolationRule:
+    """The newest rule effective on `day`; the default rule (14 days, 09:00 and 16:00) when none."""
+    rule = IsolationRule.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
+    if rule is None:
+        rule, _created = IsolationRule.objects.get_or_create(effective_from=dt.date(2020, 1, 1))
+    return rule
+
+
+# ---------------------------------------------------------------- arrivals
+
+
+@transaction.atomic
+def arrival_register(
+    *,
+    actor,
+    household: Household,
+    name: str,
+    id_type: str,
+    id_number: str,
+    phone: str,
+    origin_text: str,
+    transport: str,
+    arrival_date: dt.date,
+    household_size: int = 1,
+    transport_number: str = "",
+    origin: KeyRegion | None = None,
+    channel: str = Channel.STAFF,
+    now: dt.datetime | None = None,
+) -> Arrival:
+    """Register an arrival at a roster household; the same person and arrival day again returns
+    the same arrival. Staff need MANAGE_ISOLATION over the household; a self-registration
+    (channel SELF, actor None) comes from a phone page that proved the phone."""
+    now = now or timezone.now()
+    if channel == Channel.STAFF or actor is not None:
+        _require(actor, Cap.MANAGE_ISOLATION, household.committee_id)
+    errors: dict[str, str] = {}
+    name = (name or "").strip()[:50]
+    if not name:
+        errors["name"] = _("请填写姓名")
+    fields: dict[str, str] = {}
+    if id_number:
+        try:
+            fields = identity_fields(id_type, check_id(id_type, id_number).number)
+        except IdNumberError as exc:
+            errors["id_number"] = str(exc)
+    try:
+        phone = normalise_mobile(phone or "")
+    except PhoneError as exc:
+        errors["phone"] = str(exc)
+    if not phone and "phone" not in errors:
+        errors["phone"] = _("请填写手机号码,每日联系要用")
+    if transport not in Transport.values:
+        errors["transport"] = _("请选择交通方式")
+    if arrival_date > timezone.localdate(now):
+        errors["arrival_date"] = _("抵沪日期不能晚于今天")
+    if not (origin_text or "").strip() and origin is None:
+        errors["origin_text"] = _("请填写从哪里来")
+    if not 1 <= int(household_size or 0) <= 20:
+        errors["household_size"] = _("同住人数应在1到20之间")
+    if errors:
+        raise ValidationError(errors)
+    if fields:
+        existing = Arrival.objects.filter(id_hash=fields["id_hash"], arrival_date=arrival_date).first()
+        if existing is not None:
+            if existing.committee_id != household.committee_id:
+                # Never hand another committee's record to this caller.
+                raise ValidationError({"id_number": _("此人当天的抵沪登记已在其他居委会,请与街道核实")})
+            return existing
+    resident = (
+        Resident.objects.filter(household=household, id_hash=fields["id_hash"]).first() if fields else None
+    )
+    arrival = Arrival(
+        household=household, resident=resident, name=name, phone=phone, origin=origin,
+        origin_text=(origin_text or str(origin)).strip()[:60], household_size=int(household_size),
+        transport=transport, transport_number=(transport_number or "").strip().upper()[:20],
+        arrival_date=arrival_date, channel=channel, created_by=actor if actor is not None and actor.pk else None,
+        **{k: v for k, v in fields.items() if k != "id_last4"},
+    )
+    try:
+        with transaction.atomic():
+            arrival.save()
+    except IntegrityError:
+        return Arrival.objects.get(id_hash=fields["id_hash"], arrival_date=arrival_date)
+    audit(actor=actor, action="arrival_register", obj=arrival, committee_id=arrival.committee_id,
+          subject_label=arrival.name, detail={"channel": channel, "origin": arrival.origin_text})
+    return arrival
+
+
+# ---------------------------------------------------------------- cases
+
+
+def _schedule(case: IsolationCase, rule: IsolationRule, *, start: dt.datetime, end_day: dt.date) -> list[Contact]:
+    """The contacts due from `start` to the end of `end_day - 1` (local time), at the rule's times."""
+    tz = timezone.get_current_timezone()
+    out: list[Contact] = []
+    day = timezone.localtime(start).date()
+    while day < end_day:
+        for t in rule.times():
+            due = dt.datetime.combine(day, t, tzinfo=tz)
+            if due >= start:
+                out.append(Contact(case=case, committee_id=case.committee_id, due_at=due))
+        day += dt.timedelta(days=1)
+    return out
+
+
+@transaction.atomic
+def case_open(
+    *, actor, arrival: Arrival, starts_on: dt.date | None = None, contact_worker=None, now: dt.datetime | None = None
+) -> IsolationCase:
+    """Open home isolation for an arrival (once): the period from the rule in effect, the five
+    steps, and the contact schedule from now to the end of the period."""
+    _require(actor, Cap.MANAGE_ISOLATION, arrival.committee_id)
+    now = now or timezone.now()
+    existing = IsolationCase.objects.filter(arrival=arrival).first()
+    if existing is not None:
+        return existing
+    starts_on = starts_on or arrival.arrival_date
+    rule = rule_in_effect(starts_on)
+    ends_on = starts_on + dt.timedelta(days=rule.period_days)
+    if ends_on <= timezone.localdate(now):
+        raise ValidationError({"starts_on": _("隔离期已过,无需再开隔离")})
+    case = IsolationCase.objects.create(
+        arrival=arrival, household_id=arrival.household_id, committee_id=arrival.committee_id, rule=rule,
+        starts_on=starts_on, ends_on=ends_on, contact_worker=contact_worker,
+    )
+    CaseStep.objects.bulk_create([CaseStep(case=case, step=step) for step in STEP_ORDER])
+    Contact.objects.bulk_create(_schedule(case, rule, start=now, end_day=ends_on))
+    audit(actor=actor, action="isolation_case_open", obj=case, committee_id=case.committee_id,
+          subject_label=arrival.name, detail={"starts_on": str(starts_on), "ends_on": str(ends_on)})
+    return case
+
+
+@transaction.atomic
+def step_complete(
+    *,
+    actor,
+    case: IsolationCase,
+    step: str,
+    note: str = "",
+    health_form: bool = False,
+    pledge_signed: bool = False,
+    kit_given: bool = False,
+    pledge_photo=None,
+    now: dt.datetime | None = None,
+) -> CaseStep:
+    """Tick one of the five steps, with who and when. The door visit needs the health form, the
+    signed pledge (and a photo of it: an uploaded file) and the kit."""
+    _require(actor, Cap.MANAGE_ISOLATION, case.committee_id)
+    now = now or timezone.now()
+    if step not in Step.values:
+        raise ValidationError({"step": _("未知的步骤")})
+    if step == Step.DOOR_VISIT and not (health_form and pledge_signed and kit_given):
+        raise ValidationError({"step": _("上门时须填写健康登记表、签署隔离承诺书并发放防疫包")})
+    if step == Step.DOOR_VISIT and pledge_photo is None:
+        raise ValidationError({"pledge_photo": _("请拍下签好的隔离承诺书上传")})
+    photo = clean_photo(pledge_photo) if step == Step.DOOR_VISIT else None
+    locked = CaseStep.objects.select_for_update().get(case=case, step=step)
+    if locked.done_at is not None:
+        return locked
+    locked.done_at, locked.done_by, locked.note = now, actor, (note or "").strip()[:200]
+    locked.health_form, locked.pledge_signed, locked.kit_given = health_form, pledge_signed, kit_given
+    if photo is not None:
+        locked.pledge_photo.save(photo.name, photo, save=False)
+    locked.save()
+    audit(actor=actor, action="isolation_step", obj=case, committee_id=case.committee_id,
+          subject_label=case.arrival.name, detail={"step": step})
+    return locked
+
+
+def _temperature(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        t = Decimal(str(value)).quantize(Decimal("0.1"))
+    except InvalidOperation:
+        raise ValidationError({"temperature": _("体温请填数字,如36.5")}) from None
+    if not Decimal("34.0") <= t <= Decimal("43.0"):
+        raise ValidationError({"temperature": _("体温应在34到43℃之间,请核对")})
+    return t
+
+
+@transaction.atomic
+def contact_record(
+    *,
+    actor,
+    contact: Contact,
+    outcome: str,
+    temperature=None,
+    symptoms: str = "",
+    via: str = ContactVia.PHONE,
+    now: dt.datetime | None = None,
+) -> Contact:
+    """Record one scheduled contact. Recording it again with the same outcome changes nothing;
+    a recorded contact is not rewritten (a later one is recorded instead)."""
+    if via != ContactVia.SMS:
+        _require(actor, Cap.RECORD_CONTACT, contact.committee_id)
+    now = now or timezone.now()
+    if outcome not in (ContactOutcome.WELL, ContactOutcome.UNWELL, ContactOutcome.NOT_REACHED):
+        raise ValidationError({"outcome": _("请选择联系结果")})
+    t = _temperature(temperature)
+    symptoms = (symptoms or "").strip()[:200]
+    if outcome == ContactOutcome.NOT_REACHED and (t is not None or symptoms):
+        raise ValidationError({"outcome": _("未联系上时不能填写体温和症状")})
+    if outcome == ContactOutcome.UNWELL and t is None and not symptoms:
+        raise ValidationError({"symptoms": _("身体不适时请填写体温或症状")})
+    locked = Contact.objects.select_for_update().select_related("case").get(pk=contact.pk)
+    if locked.outcome:
+        if locked.outcome == outcome:
+            return locked
+        raise ValidationError(_("该次联系已记录过,请记录下一次联系"))
+    if locked.case.status != CaseStatus.OPEN:
+        raise ValidationError(_("该隔离已结束"))
+    if locked.due_at > now + dt.timedelta(hours=6):
+        raise ValidationError(_("还没到这次联系的时间"))
+    locked.outcome, locked.temperature, locked.symptoms, locked.via = outcome, t, symptoms, via
+    locked.recorded_at, locked.recorded_by = now, actor if actor is not None and actor.pk else None
+    locked.save()
+    _raise_alerts(locked, now)
+    return locked
+
+
+def _raise_alerts(contact: Contact, now: dt.datetime) -> list[Alert]:
+    rule = contact.case.rule
+    kinds = []
+    if contact.temperature is not None and contact.temperature >= rule.fever_celsius:
+        kinds.append(AlertKind.FEVER)
+    # Symptoms written down, or "unwell" for a reason other than a fever.
+    if contact.symptoms or (contact.outcome == ContactOutcome.UNWELL and AlertKind.FEVER not in kinds):
+        kinds.append(AlertKind.SYMPTOMS)
+    if contact.outcome in MISSED_OUTCOMES:
+        previous = (
+            Contact.objects.filter(case=contact.case_id, due_at__lt=contact.due_at).exclude(outcome="")
+            .order_by("-due_at").values_list("outcome", flat=True).first()
+        )
+        if previous in MISSED_OUTCOMES:
+            kinds.append(AlertKind.MISSES)
+    alerts = []
+    for kind in kinds:
+        alert, created = Alert.objects.get_or_create(
+            contact=contact, kind=kind,
+            defaults={"case_id": contact.case_id, "committee_id": contact.committee_id, "raised_at": now},
+        )
+        if created:
+            alerts.append(alert)
+    return alerts
+
+
+def contacts_sweep(*, now: dt.datetime | None = None) -> int:
+    """Mark contacts past their grace time as missed (in due order, so two in a row raise the
+    alert); returns how many. Run every few minutes (manage.py isolation_sweep)."""
+    now = now or timezone.now()
+    marked = 0
+    due = (
+        Contact.objects.filter(outcome="", case__status=CaseStatus.OPEN, due_at__lte=now)
+        .select_related("case__rule")
+        .order_by("case_id", "due_at")
+    )
+    for contact in due:
+        if contact.due_at + dt.timedelta(minutes=contact.case.rule.grace_minutes) > now:
+            continue
+        with transaction.atomic():
+            updated = Contact.objects.filter(pk=contact.pk, outcome="").update(
+                outcome=ContactOutcome.MISSED, via=ContactVia.SYSTEM, recorded_at=now
+            )
+            if updated:
+                contact.outcome = ContactOutcome.MISSED
+                _raise_alerts(contact, now)
+                marked += 1
+    return marked
+
+
+@transaction.atomic
+def case_close(*, actor, case: IsolationCase, status: str, note: str = "", now: dt.datetime | None = None):
+    """Release on or after the end day, or transfer / send to hospital at any time (with a note).
+    Contacts not yet due are removed; the recorded ones stay."""
+    _require(actor, Cap.MANAGE_ISOLATION, case.committee_id)
+    now = now or timezone.now()
+    locked = IsolationCase.objects.select_for_update().get(pk=case.pk)
+    if locked.status != CaseStatus.OPEN:
+        if locked.status == status:
+            return locked
+        raise ValidationError(_("该隔离已结束"))
+    if status == CaseStatus.RELEASED and timezone.localdate(now) < locked.ends_on:
+        raise ValidationError(_("未到解除日期(%(day)s)") % {"day": locked.ends_on})
+    if status in (CaseStatus.TRANSFERRED, CaseStatus.HOSPITAL) and not (note or "").strip():
+        raise ValidationError({"note": _("请写明转往何处")})
+    if status not in (CaseStatus.RELEASED, CaseStatus.TRANSFERRED, CaseStatus.HOSPITAL):
+        raise ValidationError({"status": _("请选择结束方式")})
+    locked.status, locked.closed_at, locked.closed_note = status, now, (note or "").strip()[:200]
+    locked.save(update_fields=["status", "closed_at", "closed_note"])
+    Contact.objects.filter(case=locked, outcome="", due_at__gt=now).delete()
+    audit(actor=actor, action="isolation_case_close", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.arrival.name, detail={"status": status})
+    return locked
+
+
+@transaction.atomic
+def case_extend(*, actor, case: IsolationCase, days: int, note: str, now: dt.datetime | None = None):
+    """Extend an open case by `days` (a reason is required); the extra contacts are scheduled."""
+    _require(actor, Cap.MANAGE_ISOLATION, case.committee_id)
+    now = now or timezone.now()
+    if not 1 <= int(days) <= 28:
+        raise ValidationError({"days": _("延长天数应在1到28之间")})
+    if not (note or "").strip():
+        raise ValidationError({"note": _("请写明延长原因")})
+    locked = IsolationCase.objects.select_for_update().select_related("rule").get(pk=case.pk)
+    if locked.status != CaseStatus.OPEN:
+        raise ValidationError(_("该隔离已结束"))
+    old_end = locked.ends_on
+    locked.ends_on = old_end + dt.timedelta(days=int(days))
+    locked.save(update_fields=["ends_on"])
+    tz = timezone.get_current_timezone()
+    start = max(now, dt.datetime.combine(old_end, dt.time.min, tzinfo=tz))
+    Contact.objects.bulk_create(_schedule(locked, locked.rule, start=start, end_day=locked.ends_on),
+                                ignore_conflicts=True)
+    audit(actor=actor, action="isolation_case_extend", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.arrival.name, reason=note.strip()[:200],
+          detail={"from": str(old_end), "to": str(locked.ends_on)})
+    return locked
+
+
+@transaction.atomic
+def alert_handle(*, actor, alert: Alert, note: str, now: dt.datetime | None = None) -> Alert:
+    """Close an alert with what was done (a call, a doctor's visit, sent to hospital)."""
+    _require(actor, Cap.RECORD_CONTACT, alert.committee_id)
+    now = now or timezone.now()
+    note = (note or "").strip()[:200]
+    if not note:
+        raise ValidationError({"note": _("请写明如何处置")})
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.handled_at is not None:
+        return locked
+    locked.handled_at, locked.handled_by, locked.handled_note = now, actor, note
+    locked.save(update_fields=["handled_at", "handled_by", "handled_note"])
+    audit(actor=actor, action="isolation_alert_handle", obj=locked.case, committee_id=locked.committee_id,
+          subject_label=locked.get_kind_display(), detail={"alert": locked.pk})
+    return locked
+
+
+@transaction.atomic
+def purchase_log(
+    *, actor, case: IsolationCase, items: str, amount=None, settled: bool = False, now: dt.datetime | None = None
+) -> Purchase:
+    """Log a purchase made on the person's behalf (what, how much, whether they have paid)."""
+    _require(actor, Cap.RECORD_CONTACT, case.committee_id)
+    now = now or timezone.now()
+    items = (items or "").strip()[:200]
+    if not items:
+        raise ValidationError({"items": _("请填写代购了什么")})
+    value = None
+    if amount not in (None, ""):
+        try:
+            value = Decimal(str(amount)).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            raise ValidationError({"amount": _("金额请填数字,如 58.5")}) from None
+        if not Decimal("0") <= value <= Decimal("99999"):
+            raise ValidationError({"amount": _("金额应在0到99999元之间")})
+    if IsolationCase.objects.filter(pk=case.pk).values_list("status", flat=True).get() != CaseStatus.OPEN:
+        raise ValidationError(_("该隔离已结束"))
+    purchase = Purchase.objects.create(case=case, items=items, amount=value, settled=settled, bought_at=now,
+                                       bought_by=actor)
+    audit(actor=actor, action="isolation_purchase", obj=case, committee_id=case.committee_id,
+          subject_label=case.arrival.name, detail={"purchase": purchase.pk})
+    return purchase

@@ -1,0 +1,251 @@
+"""Arrivals, cases, the five steps, the contact schedule, the overdue list and alerts."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.utils import timezone
+
+from xiuhua.core.idnumbers import make_resident_id
+from xiuhua.core.models import AuditEvent
+from xiuhua.isolation import selectors, services
+from xiuhua.isolation.models import (
+    Alert,
+    AlertKind,
+    Arrival,
+    CaseStatus,
+    CaseStep,
+    Contact,
+    ContactOutcome,
+    IsolationRule,
+    Step,
+)
+from xiuhua.testing import acting
+
+pytestmark = pytest.mark.django_db
+
+TZ = timezone.get_fixed_timezone(8 * 60)
+OPENED = dt.datetime(2020, 2, 10, 11, 30, tzinfo=TZ)  # arrived on the 10th, case opened at 11:30
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2020, 2, day, hour, minute, tzinfo=TZ)
+
+
+def register(w, *, actor=None, number=None, **extra):
+    data = dict(
+        household=w.household_a1, name="周来沪", id_type="resident_id",
+        id_number=number or make_resident_id("420102", dt.date(1985, 4, 2), 321), phone="13911112222",
+        origin_text="湖北省武汉市", transport="train", transport_number="g1722", arrival_date=dt.date(2020, 2, 10),
+        now=OPENED,
+    ) | extra
+    return services.arrival_register(actor=acting(actor or w.staff_a1), **data)
+
+
+def open_case(w, **extra):
+    arrival = register(w)
+    return services.case_open(actor=acting(w.staff_a1), arrival=arrival, now=OPENED, **extra)
+
+
+def test_arrival_is_registered_once_and_audited(world):
+    first = register(world)
+    again = register(world)
+    assert again.pk == first.pk and Arrival.objects.count() == 1
+    assert (first.committee, first.transport_number, first.id_masked[:3]) == (world.committee_a1, "G1722", "420")
+    assert "1985" not in first.id_masked and first.id_encrypted
+    assert AuditEvent.objects.filter(action="arrival_register").count() == 1
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"id_number": "420102198504023210"}, "id_number"),
+        ({"phone": "12345"}, "phone"),
+        ({"phone": ""}, "phone"),
+        ({"transport": "boat"}, "transport"),
+        ({"arrival_date": dt.date(2020, 2, 11)}, "arrival_date"),
+        ({"origin_text": ""}, "origin_text"),
+        ({"name": " "}, "name"),
+    ],
+)
+def test_bad_arrival_input_is_refused_and_writes_nothing(world, change, field):
+    with pytest.raises(ValidationError) as caught:
+        register(world, **change)
+    assert field in caught.value.message_dict
+    assert not Arrival.objects.exists()
+
+
+def test_only_staff_of_the_households_committee_register(world):
+    for user in (world.staff_a2, world.grid_worker, world.street_officer):
+        with pytest.raises(PermissionDenied):
+            register(world, actor=user)
+    assert not Arrival.objects.exists()
+
+
+def test_case_opens_with_the_rule_the_steps_and_the_contact_schedule(world):
+    case = open_case(world)
+    assert (case.starts_on, case.ends_on, case.status) == (dt.date(2020, 2, 10), dt.date(2020, 2, 24), "open")
+    assert list(CaseStep.objects.filter(case=case).values_list("step", flat=True).order_by("pk")) == [
+        "verify", "disinfect", "door_visit", "garbage", "contacts",
+    ]
+    dues = [timezone.localtime(c.due_at, TZ) for c in Contact.objects.filter(case=case)]
+    # 09:00 on the 10th has passed when the case opens at 11:30; then twice a day to the 23rd.
+    assert dues[0] == at(10, 16) and dues[1] == at(11, 9) and dues[-1] == at(23, 16)
+    assert len(dues) == 27
+    assert services.case_open(actor=acting(world.staff_a1), arrival=case.arrival, now=OPENED).pk == case.pk
+
+
+def test_a_changed_rule_applies_to_cases_opened_after_it(world):
+    IsolationRule.objects.create(effective_from=dt.date(2020, 2, 1), period_days=7, contact_times="08:00, 20:00")
+    case = open_case(world)
+    assert case.ends_on == dt.date(2020, 2, 17)
+    dues = [timezone.localtime(c.due_at, TZ) for c in Contact.objects.filter(case=case)]
+    assert dues[0] == at(10, 20) and dues[-1] == at(16, 20) and len(dues) == 13
+
+
+def photo():
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 1000), "white").save(buffer, format="PNG")
+    return SimpleUploadedFile("pledge.png", buffer.getvalue(), content_type="image/png")
+
+
+def test_door_visit_needs_form_pledge_and_kit(world):
+    case = open_case(world)
+    staff = acting(world.staff_a1)
+    with pytest.raises(ValidationError):
+        services.step_complete(actor=staff, case=case, step=Step.DOOR_VISIT, health_form=True, kit_given=True)
+    with pytest.raises(ValidationError) as caught:  # ticked, but no photo of the pledge
+        services.step_complete(actor=staff, case=case, step=Step.DOOR_VISIT, health_form=True, pledge_signed=True,
+                               kit_given=True)
+    assert caught.value.message_dict == {"pledge_photo": ["请拍下签好的隔离承诺书上传"]}
+    step = services.step_complete(
+        actor=staff, case=case, step=Step.DOOR_VISIT, health_form=True, pledge_signed=True, kit_given=True,
+        pledge_photo=photo(), note="居委、民警、社区卫生服务中心三人上门", now=at(10, 14),
+    )
+    assert step.pledge_photo.name.startswith("pledges/") and step.pledge_photo.name.endswith(".jpg")
+    assert (step.done_by, step.done_at) == (world.staff_a1, at(10, 14))
+
+
+def test_overdue_list_and_recording_a_contact(world):
+    open_case(world)
+    grid = acting(world.grid_worker)  # the household is in the grid worker's grid
+    overdue = selectors.overdue_contacts(grid, now=at(11, 10))
+    assert [timezone.localtime(c.due_at, TZ) for c in overdue] == [at(10, 16), at(11, 9)]
+    assert not selectors.overdue_contacts(acting(world.staff_a2), now=at(11, 10)).exists()
+    first = overdue[0]
+    services.contact_record(
+        actor=grid, contact=first, outcome=ContactOutcome.WELL, temperature="36.6", now=at(11, 10)
+    )
+    assert [timezone.localtime(c.due_at, TZ) for c in selectors.overdue_contacts(grid, now=at(11, 10))] == [at(11, 9)]
+    first.refresh_from_db()
+    assert (first.temperature, first.recorded_by) == (Decimal("36.6"), world.grid_worker)
+    assert not Alert.objects.exists()
+
+
+def test_fever_and_symptoms_raise_alerts(world):
+    case = open_case(world)
+    staff = acting(world.staff_a1)
+    contacts = list(Contact.objects.filter(case=case))
+    services.contact_record(actor=staff, contact=contacts[0], outcome=ContactOutcome.UNWELL, temperature="37.8",
+                            symptoms="咳嗽", now=at(10, 16, 5))
+    assert sorted(Alert.objects.values_list("kind", flat=True)) == [AlertKind.FEVER, AlertKind.SYMPTOMS]
+    with pytest.raises(ValidationError):
+        services.contact_record(actor=staff, contact=contacts[1], outcome=ContactOutcome.UNWELL, now=at(11, 9))
+    with pytest.raises(ValidationError):
+        services.contact_record(actor=staff, contact=contacts[1], outcome=ContactOutcome.WELL, temperature="3.65",
+                                now=at(11, 9))
+    assert [a.case_id for a in selectors.open_alerts(acting(world.street_officer))] == [case.pk, case.pk]
+
+
+def test_two_misses_in_a_row_raise_one_alert(world):
+    case = open_case(world)
+    staff = acting(world.staff_a1)
+    contacts = list(Contact.objects.filter(case=case))
+    services.contact_record(actor=staff, contact=contacts[0], outcome=ContactOutcome.NOT_REACHED, now=at(10, 16, 5))
+    assert not Alert.objects.exists()
+    # The 09:00 contact of the 11th is never recorded: the sweep after its 2-hour grace marks it.
+    assert services.contacts_sweep(now=at(11, 10, 59)) == 0
+    assert services.contacts_sweep(now=at(11, 11, 1)) == 1
+    missed = Contact.objects.get(pk=contacts[1].pk)
+    assert missed.outcome == ContactOutcome.MISSED
+    assert list(Alert.objects.values_list("kind", "contact_id")) == [(AlertKind.MISSES, missed.pk)]
+    assert services.contacts_sweep(now=at(11, 11, 30)) == 0 and Alert.objects.count() == 1
+
+
+def test_sweep_command(world):
+    open_case(world)
+    call_command("isolation_sweep")  # now is long after February 2020: every contact is missed
+    assert not Contact.objects.filter(outcome="").exists()
+    assert Alert.objects.filter(kind=AlertKind.MISSES).count() == Contact.objects.count() - 1
+
+
+def test_release_on_the_end_day_extend_and_transfer(world):
+    case = open_case(world)
+    staff = acting(world.staff_a1)
+    with pytest.raises(ValidationError):
+        services.case_close(actor=staff, case=case, status=CaseStatus.RELEASED, now=at(20, 10))
+    services.case_extend(actor=staff, case=case, days=2, note="同住人出现症状", now=at(20, 10))
+    case.refresh_from_db()
+    assert case.ends_on == dt.date(2020, 2, 26)
+    assert timezone.localtime(Contact.objects.filter(case=case).last().due_at, TZ) == at(25, 16)
+    with pytest.raises(ValidationError):
+        services.case_close(actor=staff, case=case, status=CaseStatus.HOSPITAL, now=at(21, 10))
+    services.case_close(actor=staff, case=case, status=CaseStatus.HOSPITAL, note="120送市公卫中心", now=at(21, 10))
+    assert not Contact.objects.filter(case=case, due_at__gt=at(21, 10)).exists()
+    assert not selectors.overdue_contacts(staff, now=at(22, 10)).exists()
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="isolation_case").order_by("pk").values_list("action", flat=True)
+    )
+    assert actions == ["isolation_case_open", "isolation_case_extend", "isolation_case_close"]
+
+
+def test_health_centre_follows_alerts_and_records_contacts_of_its_street(world):
+    from xiuhua.accounts.roles import Role
+    from xiuhua.testing import make_user
+
+    centre = acting(make_user("health_a", Role.HEALTH_CENTRE, world.street_a))
+    other = acting(make_user("health_b", Role.HEALTH_CENTRE, world.street_b))
+    case = open_case(world)
+    first = Contact.objects.filter(case=case).first()
+    services.contact_record(actor=centre, contact=first, outcome=ContactOutcome.UNWELL, temperature="38.2",
+                            now=at(10, 16, 30))
+    assert [a.kind for a in selectors.open_alerts(centre)] == [AlertKind.FEVER]
+    assert not selectors.open_alerts(other).exists()
+    with pytest.raises(PermissionDenied):
+        services.contact_record(actor=other, contact=Contact.objects.filter(case=case)[1],
+                                outcome=ContactOutcome.WELL, now=at(11, 9))
+    with pytest.raises(PermissionDenied):
+        register(world, actor=centre)
+
+
+def test_same_person_same_day_in_another_committee_is_refused(world):
+    register(world)
+    with pytest.raises(ValidationError) as caught:
+        register(world, actor=world.staff_a2, household=world.household_a2)
+    assert caught.value.message_dict == {"id_number": ["此人当天的抵沪登记已在其他居委会,请与街道核实"]}
+    assert Arrival.objects.count() == 1
+
+
+def test_unwell_without_fever_or_symptoms_still_alerts_and_alerts_are_handled(world):
+    case = open_case(world)
+    staff = acting(world.staff_a1)
+    first = Contact.objects.filter(case=case).first()
+    services.contact_record(actor=staff, contact=first, outcome=ContactOutcome.UNWELL, temperature="36.9",
+                            now=at(10, 16, 5))
+    [alert] = Alert.objects.all()
+    assert alert.kind == AlertKind.SYMPTOMS
+    with pytest.raises(ValidationError):
+        services.alert_handle(actor=staff, alert=alert, note=" ")
+    with pytest.raises(PermissionDenied):
+        services.alert_handle(actor=acting(world.staff_a2), alert=alert, note="电话回访")
+    services.alert_handle(actor=staff, alert=alert, note="电话回访,社区医生上门", now=at(10, 17))
+    alert.refresh_from_db()
+    assert (alert.handled_at, alert.handled_by) == (at(10, 17), world.staff_a1)
+    assert not selectors.open_alerts(staff).exists()

@@ -1,0 +1,210 @@
+"""Self-registration of arrivals (来沪人员自主登记): a phone page reached by the committee's QR code.
+
+    /arrive/c/<code>/           what it is for, and the phone number       (public)
+    /arrive/c/<code>/code/      sends the one-time SMS code (POST)         (public)
+    /arrive/c/<code>/verify/    the code                                   (public)
+    /arrive/c/<code>/register/  the form                                   (resident_phone)
+    /arrive/c/<code>/done/      what was registered, the ID number masked  (resident_phone)
+    /arrive/c/<code>/qr.svg     the printable QR code of the first page    (public)
+
+The phone is proven as on the mask pages and kept in the same session keys
+(xiuhua.core.resident_phone), so a phone proven there counts here. The registration is
+`services.arrival_register` with channel SELF and no actor; the address must be a roster
+household of this committee. No case is opened: the committee verifies first and sees these
+arrivals in `selectors.arrivals_awaiting_case`.
+"""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from xiuhua.core.crypto import mask_phone
+from xiuhua.core.idnumbers import IdType
+from xiuhua.core.policy import public
+from xiuhua.core.resident_phone import (
+    forget_phone,
+    mark_verified,
+    pending_phone,
+    resident_phone,
+    send_login_code,
+    verified_phone,
+)
+from xiuhua.masks.forms_public import CodeForm, PhoneForm
+from xiuhua.places.models import Kind, OrgUnit
+from xiuhua.sms.otp import OtpError, otp_verify
+
+from . import services
+from .forms_public import SelfArrivalForm
+from .models import Arrival, Channel
+
+OTP_PURPOSE = "arrival_login"
+# The arrival this session registered last, for the confirmation page.
+SESSION_DONE = "arrive_done"
+
+phone_required = resident_phone(start="arrive:committee")
+
+
+def _committee(code: str) -> OrgUnit:
+    return get_object_or_404(OrgUnit, kind=Kind.COMMITTEE, code=code)
+
+
+def _committee_page(request, committee: OrgUnit, form: PhoneForm, status: int = 200):
+    phone = verified_phone(request)
+    return render(
+        request,
+        "isolation/public/committee.html",
+        {"committee": committee, "form": form, "phone": phone, "phone_masked": mask_phone(phone or "")},
+        status=status,
+    )
+
+
+@public
+@require_GET
+def committee_page(request, code: str):
+    return _committee_page(request, _committee(code), PhoneForm())
+
+
+@public
+@require_GET
+def committee_qr(request, code: str):
+    committee = _committee(code)
+    url = request.build_absolute_uri(reverse("arrive:committee", kwargs={"code": committee.code}))
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=10, border=4, title=f"{committee.name} 来沪人员登记")
+    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+
+
+@public
+@require_POST
+def otp_send(request, code: str):
+    committee = _committee(code)
+    form = PhoneForm(request.POST)
+    if form.is_valid():
+        try:
+            send_login_code(request, form.cleaned_data["phone"], OTP_PURPOSE)
+        except OtpError as exc:
+            form.add_error("phone", exc.messages[0])
+        else:
+            return redirect("arrive:verify", code=committee.code)
+    return _committee_page(request, committee, form, status=400)
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def otp_check(request, code: str):
+    committee = _committee(code)
+    phone = pending_phone(request, OTP_PURPOSE)
+    if not phone:
+        messages.info(request, _("请先填写手机号码获取验证码"))
+        return redirect("arrive:committee", code=committee.code)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            otp_verify(phone=phone, purpose=OTP_PURPOSE, code=form.cleaned_data["code"])
+        except OtpError as exc:
+            form.add_error("code", exc.messages[0])
+        else:
+            mark_verified(request, phone)
+            return redirect("arrive:register", code=committee.code)
+    return render(
+        request,
+        "isolation/public/verify.html",
+        {"committee": committee, "form": form, "phone_masked": mask_phone(phone)},
+        status=400 if form.errors else 200,
+    )
+
+
+@public
+@require_POST
+def phone_logout(request, code: str):
+    committee = _committee(code)
+    forget_phone(request)
+    request.session.pop(SESSION_DONE, None)
+    messages.info(request, _("已退出"))
+    return redirect("arrive:committee", code=committee.code)
+
+
+def _apply_errors(form: SelfArrivalForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@phone_required
+@require_http_methods(["GET", "POST"])
+def register(request, code: str):
+    committee = _committee(code)
+    phone = request.resident_phone
+    form = SelfArrivalForm(request.POST or None, committee=committee)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        started = timezone.now()
+        try:
+            arrival = services.arrival_register(
+                actor=None,
+                channel=Channel.SELF,
+                household=data["household"],
+                name=data["name"],
+                id_type=IdType.RESIDENT_ID,
+                id_number=data["id_number"],
+                phone=phone,
+                origin_text=data["origin_text"],
+                transport=data["transport"],
+                transport_number=data["transport_number"],
+                arrival_date=data["arrival_date"],
+                household_size=data["household_size"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            if arrival.phone != phone:
+                # Registered already by staff or from another phone: not this caller's to see.
+                form.add_error(
+                    "id_number",
+                    _("此身份证号码在该抵沪日期已有登记。如需更正,请联系%(committee)s。")
+                    % {"committee": committee.name},
+                )
+            else:
+                if arrival.created_at < started:
+                    messages.info(request, _("您已登记过,无需重复登记。如需更正,请联系居委会。"))
+                request.session[SESSION_DONE] = arrival.pk
+                return redirect("arrive:done", code=committee.code)
+    return render(
+        request,
+        "isolation/public/register.html",
+        {"committee": committee, "form": form, "phone_masked": mask_phone(phone)},
+        status=400 if form.errors else 200,
+    )
+
+
+@phone_required
+@require_GET
+def done(request, code: str):
+    committee = _committee(code)
+    arrival_id = request.session.get(SESSION_DONE)
+    arrival = (
+        Arrival.objects.filter(pk=arrival_id, committee=committee, phone=request.resident_phone)
+        .select_related("household__compound", "household__building")
+        .first()
+        if isinstance(arrival_id, int)
+        else None
+    )
+    if arrival is None:
+        return redirect("arrive:register", code=committee.code)
+    return render(
+        request,
+        "isolation/public/done.html",
+        {"committee": committee, "arrival": arrival, "phone_masked": mask_phone(arrival.phone)},
+    )

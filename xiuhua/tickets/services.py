@@ -1,0 +1,281 @@
+"""Every write of the work-order module: intake and the moves of one declared state table.
+
+TRANSITIONS is the whole workflow: for each action, the states it may start from, the state it
+leads to and the capability it needs. `ticket_move` is the only way a ticket changes state; it
+checks the table, the actor's scope, the action's own data (a dispatch target, a reply, a
+satisfaction score, a reason to reopen), and writes a TicketEvent and an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.audit import audit
+from xiuhua.core.phones import PhoneError, normalise_mobile
+from xiuhua.core.scoping import covers, require
+from xiuhua.places.models import Kind, OrgUnit
+from xiuhua.residents.models import Household
+
+from .calendar import DeadlineClass, WorkCalendar
+from .models import (
+    MEDICAL_CATEGORIES,
+    Category,
+    Department,
+    RoutingRule,
+    Source,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    Urgency,
+)
+
+S = TicketStatus
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str
+    cap: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "accept": Transition(frozenset({S.RECEIVED}), S.ACCEPTED, Cap.RECORD_TICKET),
+    "dispatch": Transition(frozenset({S.ACCEPTED, S.REOPENED}), S.DISPATCHED, Cap.RECORD_TICKET),
+    "start": Transition(frozenset({S.DISPATCHED}), S.HANDLING, Cap.HANDLE_TICKET),
+    "reply": Transition(frozenset({S.HANDLING}), S.REPLIED, Cap.HANDLE_TICKET),
+    "close": Transition(frozenset({S.REPLIED}), S.CLOSED, Cap.RECORD_TICKET),
+    "call_back": Transition(frozenset({S.CLOSED}), S.CALLED_BACK, Cap.RECORD_TICKET),
+    "reopen": Transition(frozenset({S.CLOSED, S.CALLED_BACK}), S.REOPENED, Cap.RECORD_TICKET),
+}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _covers(membership, ticket: Ticket) -> bool:
+    """The committee's or street's own tickets, or those dispatched to the member's department."""
+    if membership.role == "department_staff":
+        department = ticket.department
+        return department is not None and department.members.filter(pk=membership.pk).exists()
+    return covers(membership, ticket.committee) or (
+        ticket.assigned_committee_id is not None and ticket.assigned_committee_id == membership.org_unit_id
+    )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor,
+    source: str,
+    category: str,
+    urgency: str,
+    description: str,
+    committee: OrgUnit,
+    household: Household | None = None,
+    requester_name: str = "",
+    requester_phone: str = "",
+    external_number: str = "",
+    deadline_class: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Ticket, str]:
+    """Take in a request; returns the ticket and the secret of the resident's follow-up link
+    (shown or texted once; only its hash is kept). A 12345 order sent again (same external number)
+    returns the same ticket and no new secret ("")."""
+    now = now or timezone.now()
+    if source == Source.DOOR_QR:
+        if actor is not None and getattr(actor, "pk", None):
+            raise ValidationError({"source": _("门牌二维码由居民本人提交")})
+        if household is None:
+            raise ValidationError({"household": _("缺少门牌信息")})
+    else:
+        if not covers(require(actor, Cap.RECORD_TICKET), committee):
+            raise PermissionDenied
+    errors: dict[str, str] = {}
+    if source not in Source.values:
+        errors["source"] = _("未知的来源")
+    if category not in Category.values:
+        errors["category"] = _("请选择类别")
+    if urgency not in Urgency.values:
+        errors["urgency"] = _("请选择紧急程度")
+    description = (description or "").strip()
+    if not description:
+        errors["description"] = _("请写明需要什么帮助")
+    if committee.kind != Kind.COMMITTEE:
+        errors["committee"] = _("请选择居委会")
+    if household is not None and household.committee_id != committee.pk:
+        errors["household"] = _("门牌与居委会不符")
+    try:
+        requester_phone = normalise_mobile(requester_phone or "")
+    except PhoneError as exc:
+        errors["requester_phone"] = str(exc)
+    external_number = (external_number or "").strip()[:40]
+    if source == Source.HOTLINE and not external_number:
+        errors["external_number"] = _("请填写12345工单号")
+    if deadline_class is None:
+        urgent_medical = urgency == Urgency.URGENT and category in MEDICAL_CATEGORIES
+        deadline_class = DeadlineClass.EMERGENCY if urgent_medical else DeadlineClass.HELP
+    if deadline_class not in DeadlineClass.values:
+        errors["deadline_class"] = _("请选择办理时限类别")
+    if errors:
+        raise ValidationError(errors)
+    if external_number:
+        existing = Ticket.objects.filter(external_number=external_number).first()
+        if existing is not None:
+            return existing, ""
+    token = secrets.token_urlsafe(18)
+    ticket = Ticket(
+        source=source, external_number=external_number, category=category, urgency=urgency,
+        deadline_class=deadline_class, description=description[:2000], committee=committee, household=household,
+        requester_name=(requester_name or "").strip()[:50], requester_phone=requester_phone, received_at=now,
+        deadline_at=WorkCalendar().deadline(now, deadline_class), follow_token_hash=token_hash(token),
+        created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+    )
+    for _attempt in range(5):
+        ticket.number = f"GD{timezone.localtime(now):%y%m%d}{secrets.randbelow(10**5):05d}"
+        try:
+            with transaction.atomic():
+                ticket.save()
+        except IntegrityError:
+            if external_number and Ticket.objects.filter(external_number=external_number).exists():
+                return Ticket.objects.get(external_number=external_number), ""
+            ticket.pk = None
+            continue  # the random number was taken
+        break
+    TicketEvent.objects.create(ticket=ticket, at=now, actor=ticket.created_by, action="create", to_status=S.RECEIVED)
+    audit(actor=actor, action="ticket_create", obj=ticket, committee_id=committee.pk, subject_label=ticket.number,
+          detail={"source": source, "category": category, "urgency": urgency})
+    return ticket, token
+
+
+@transaction.atomic
+def ticket_move(
+    *,
+    actor,
+    ticket: Ticket,
+    action: str,
+    note: str = "",
+    department: Department | None = None,
+    committee: OrgUnit | None = None,
+    reply: str = "",
+    satisfaction: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Apply one action of TRANSITIONS."""
+    now = now or timezone.now()
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise ValidationError({"action": _("未知的操作")})
+    membership = require(actor, transition.cap)
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
+    if not _covers(membership, locked):
+        raise PermissionDenied
+    if locked.status not in transition.sources:
+        raise ValidationError(
+            _("工单当前为“%(status)s”,不能%(action)s")
+            % {"status": S(locked.status).label, "action": ACTION_LABELS[action]}
+        )
+    note = (note or "").strip()[:500]
+    if action == "dispatch":
+        if department is not None and committee is not None:
+            raise ValidationError({"to": _("请选择派往的部门或居委会")})
+        if department is None and committee is None:
+            department, committee = route_for(locked)  # the street's routing rules
+        street = locked.committee.parent
+        if department is not None and department.street_id != (street.pk if street else None):
+            raise ValidationError({"to": _("只能派往本街道的部门")})
+        same_street = committee is not None and committee.parent_id == locked.committee.parent_id
+        if committee is not None and (committee.kind != Kind.COMMITTEE or not same_street):
+            raise ValidationError({"to": _("只能派往本街道的居委会")})
+        locked.department, locked.assigned_committee = department, committee
+    elif action == "reply":
+        reply = (reply or "").strip()[:500]
+        if not reply:
+            raise ValidationError({"reply": _("请填写给居民的答复")})
+        locked.reply_text = reply
+    elif action == "close":
+        locked.closed_at = now
+    elif action == "call_back":
+        if satisfaction not in (1, 2, 3, 4, 5):
+            raise ValidationError({"satisfaction": _("请选择满意度(1-5)")})
+        locked.satisfaction = satisfaction
+    elif action == "reopen":
+        if not note:
+            raise ValidationError({"note": _("请写明重新打开的原因")})
+        locked.reopened_count += 1
+        locked.closed_at, locked.satisfaction = None, None
+    before = locked.status
+    locked.status = transition.target
+    locked.save()
+    TicketEvent.objects.create(
+        ticket=locked, at=now, actor=actor, action=action, from_status=before, to_status=locked.status,
+        note=note or reply,
+    )
+    audit(actor=actor, action=f"ticket_{action}", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.number, detail={"from": before, "to": locked.status})
+    return locked
+
+
+ACTION_LABELS = {
+    "accept": gettext_lazy("受理"),
+    "dispatch": gettext_lazy("派单"),
+    "start": gettext_lazy("开始办理"),
+    "reply": gettext_lazy("答复"),
+    "close": gettext_lazy("办结"),
+    "call_back": gettext_lazy("回访"),
+    "reopen": gettext_lazy("重新打开"),
+}
+
+
+def route_for(ticket: Ticket) -> tuple[Department | None, OrgUnit | None]:
+    """The dispatch target of the street's rules: (department, None), or (None, the ticket's own
+    committee) when no rule covers its category there."""
+    rules = RoutingRule.objects.filter(street_id=ticket.committee.parent_id, category=ticket.category)
+    rule = rules.filter(committee=ticket.committee).first() or rules.filter(committee__isnull=True).first()
+    if rule is not None:
+        return rule.department, None
+    return None, ticket.committee
+
+
+@transaction.atomic
+def routing_rule_set(
+    *, actor, street: OrgUnit, category: str, department: Department | None, committee: OrgUnit | None = None
+) -> RoutingRule | None:
+    """A street officer sets (or, with no department, removes) where a category goes."""
+    membership = require(actor, Cap.RECORD_TICKET)
+    if membership.org_unit.kind == Kind.COMMITTEE:
+        raise PermissionDenied
+    if street.kind != Kind.STREET or not covers(membership, street):
+        raise PermissionDenied
+    if category not in Category.values:
+        raise ValidationError({"category": _("请选择类别")})
+    if committee is not None and committee.parent_id != street.pk:
+        raise ValidationError({"committee": _("请选择本街道的居委会")})
+    if department is not None and department.street_id != street.pk:
+        raise ValidationError({"department": _("只能派往本街道的部门")})
+    existing = RoutingRule.objects.filter(street=street, category=category, committee=committee)
+    before = existing.first()
+    if department is None:
+        existing.delete()
+        rule = None
+    elif before is None:
+        rule = RoutingRule.objects.create(street=street, category=category, committee=committee, department=department)
+    else:
+        before.department = department
+        before.save(update_fields=["department"])
+        rule = before
+    audit(actor=actor, action="routing_rule_set", obj=rule, subject_label=f"{category}",
+          detail={"street": street.pk, "committee": committee.pk if committee else None,
+                  "department": department.pk if department else None})
+    return rule

@@ -1,0 +1,204 @@
+"""Tracing lists (大数据清单): batches of people from ports, shipping, telecoms and pharmacies, each
+person matched to the roster, assigned to a committee and reported on, the same day.
+
+A ListedPerson is one person across batches (by identity number, else by mobile): the same person
+in two batches is one person with two ListEntry rows. Identity numbers are kept as the roster
+keeps them: Fernet ciphertext, keyed hash for lookup, masked copy and last four.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.scoping import active_membership
+from xiuhua.places.models import Kind, OrgUnit
+
+
+class ListSource(models.TextChoices):
+    PORT = "port", _("口岸/机场/铁路")
+    SHIPPING = "shipping", _("航运")
+    TELECOM = "telecom", _("通信大数据")
+    PHARMACY = "pharmacy", _("药店购药登记")
+    OTHER = "other", _("其他")
+
+
+class TracingBatch(models.Model):
+    street = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="+", limit_choices_to={"kind": Kind.STREET}
+    )
+    source = models.CharField(_("来源"), max_length=16, choices=ListSource.choices)
+    reference = models.CharField(_("批次名称"), max_length=100)
+    received_at = models.DateTimeField(_("清单到达时间"))
+    filename = models.CharField(_("文件名"), max_length=200, blank=True)
+    # Re-uploading the same file (a double click, a resent e-mail) makes no second batch.
+    file_hash = models.CharField(max_length=64)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_bad = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("清单批次")
+        verbose_name_plural = _("清单批次")
+        constraints = [models.UniqueConstraint(fields=["street", "file_hash"], name="tracing_batch_file_once")]
+        indexes = [models.Index(fields=["street", "-received_at"], name="tracing_batch_street")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def received_day(self):
+        return timezone.localdate(self.received_at)
+
+
+class BatchProblem(models.Model):
+    """A row of the file that could not be taken, with why (the good rows went ahead)."""
+
+    batch = models.ForeignKey(TracingBatch, on_delete=models.CASCADE, related_name="problems")
+    row = models.PositiveIntegerField(_("行号"))
+    column = models.CharField(_("列"), max_length=32, blank=True)
+    message = models.CharField(_("问题"), max_length=200)
+
+    class Meta:
+        ordering = ["row", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.row}: {self.message}"
+
+
+class ListedPerson(models.Model):
+    name = models.CharField(_("姓名"), max_length=50)
+    id_type = models.CharField(max_length=20, blank=True)
+    id_encrypted = models.TextField(blank=True, editable=False)
+    id_hash = models.CharField(max_length=64, blank=True, editable=False)
+    id_masked = models.CharField(_("证件号码"), max_length=24, blank=True, editable=False)
+    id_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("清单人员")
+        verbose_name_plural = _("清单人员")
+        constraints = [
+            models.UniqueConstraint(fields=["id_hash"], condition=~Q(id_hash=""), name="listed_person_id_once"),
+            # Without an identity number, the mobile is what makes two entries the same person.
+            models.UniqueConstraint(
+                fields=["phone"], condition=Q(id_hash="") & ~Q(phone=""), name="listed_person_phone_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EntryStatus(models.TextChoices):
+    TRIAGE = "triage", _("待街道分派")
+    ASSIGNED = "assigned", _("待居委会落实")
+    CONTROLLED = "controlled", _("已落实管控")
+    NOT_HERE = "not_here", _("不在该地址")
+    WRONG_INFO = "wrong_info", _("信息有误")
+
+
+OPEN_STATUSES = (EntryStatus.TRIAGE, EntryStatus.ASSIGNED)
+OUTCOME_STATUSES = (EntryStatus.CONTROLLED, EntryStatus.NOT_HERE, EntryStatus.WRONG_INFO)
+
+
+class MatchMethod(models.TextChoices):
+    ID = "id", _("证件号码")
+    PHONE = "phone", _("手机号")
+    ADDRESS = "address", _("地址")
+    MANUAL = "manual", _("人工分派")
+    NONE = "", _("未匹配")
+
+
+class ListEntryQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ListEntryQuerySet":
+        """Committee staff: entries assigned to their committee. Street and district officers:
+        entries whose responsible street is in their unit (the triage queue included), and every
+        entry of the lists their streets imported, wherever the people turned out to live."""
+        membership = active_membership(user)
+        if membership is None or not membership.has(Cap.VIEW_TRACING) or membership.grid_id:
+            return self.none()
+        unit = membership.org_unit
+        if unit.kind == Kind.COMMITTEE:
+            return self.filter(committee_id=unit.pk)
+        if unit.kind in (Kind.CITY, Kind.DISTRICT, Kind.STREET):
+            return self.filter(Q(street__path__startswith=unit.path) | Q(batch__street__path__startswith=unit.path))
+        return self.none()
+
+
+class ListEntry(models.Model):
+    batch = models.ForeignKey(TracingBatch, on_delete=models.PROTECT, related_name="entries")
+    person = models.ForeignKey(ListedPerson, on_delete=models.PROTECT, related_name="entries")
+    row = models.PositiveIntegerField(_("行号"))
+    name = models.CharField(_("姓名"), max_length=50)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    address_text = models.CharField(_("清单地址"), max_length=200, blank=True)
+    arrival_date = models.DateField(_("抵沪日期"), null=True, blank=True)
+    # The street now responsible: the importing street while in triage, else the committee's.
+    street = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    committee = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(
+        "residents.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resident = models.ForeignKey(
+        "residents.Resident", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    match_method = models.CharField(_("匹配方式"), max_length=8, choices=MatchMethod.choices, blank=True)
+    match_confidence = models.PositiveSmallIntegerField(_("匹配可信度"), default=0)  # 0-100
+    match_note = models.CharField(_("匹配说明"), max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=EntryStatus.choices)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    outcome_at = models.DateTimeField(_("落实时间"), null=True, blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    objects = ListEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("清单条目")
+        verbose_name_plural = _("清单条目")
+        constraints = [models.UniqueConstraint(fields=["batch", "row"], name="list_entry_row_once")]
+        indexes = [
+            models.Index(fields=["committee", "status"], name="list_entry_committee"),
+            models.Index(fields=["street", "status"], name="list_entry_street"),
+            models.Index(fields=["batch", "committee"], name="list_entry_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.row}"
+
+    @property
+    def controlled_same_day(self) -> bool:
+        return (
+            self.status == EntryStatus.CONTROLLED
+            and self.outcome_at is not None
+            and timezone.localdate(self.outcome_at) == timezone.localdate(self.batch.received_at)
+        )
+
+
+class EntryEvent(models.Model):
+    """The history of an entry: matched, assigned, re-assigned (to another committee or street),
+    outcome reported. Kept when the entry moves, so the trail survives transfers."""
+
+    entry = models.ForeignKey(ListEntry, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=32)
+    from_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=EntryStatus.choices)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} {self.action}"

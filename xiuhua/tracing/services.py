@@ -1,0 +1,540 @@
+"""Every write of the tracing module: import a list, match it to the roster, assign, report.
+
+Import (batch_import): the file is read with the roster's hardened reader and its own columns;
+each row is checked on its own. A row without a name, or with nothing to find the person by
+(identity number, mobile, address), is reported and skipped; a wrong identity number or mobile is
+reported and dropped while the row goes on with what is left, because the person must still be
+found. The same file uploaded again to the same street is the same batch.
+
+Matching (_match), set-based, in this order, each step only for entries still unmatched:
+1. identity number: the roster's keyed hash, one query for the whole batch (confidence 100);
+2. mobile: residents with that mobile; one household only (80), several households: no match,
+   noted for triage;
+3. address: the compound, building and room read from the free text (xiuhua.places.addresses),
+   then the household (60; 75 when a resident of it has the listed name, who is then the match).
+A matched entry is assigned to the household's committee; the rest wait in the importing street's
+triage queue. Every move is an EntryEvent, and the import an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.audit import audit
+from xiuhua.core.idnumbers import IdNumberError, check_id, guess_id_type
+from xiuhua.core.phones import PhoneError, normalise_mobile
+from xiuhua.core.scoping import covers, require
+from xiuhua.places import addresses
+from xiuhua.places.models import Kind, OrgUnit
+from xiuhua.residents.identity import identity_fields, identity_hash
+from xiuhua.residents.models import Household, LivingStatus, Resident
+from xiuhua.residents.roster.columns import cell_text, squash
+from xiuhua.residents.roster.files import HeaderSpec, RosterFileError, open_table
+
+from .models import (
+    OUTCOME_STATUSES,
+    BatchProblem,
+    EntryEvent,
+    EntryStatus,
+    ListedPerson,
+    ListEntry,
+    ListSource,
+    MatchMethod,
+    TracingBatch,
+)
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 20_000
+
+CONFIDENCE_ID = 100
+CONFIDENCE_PHONE = 80
+CONFIDENCE_ADDRESS_AND_NAME = 75
+CONFIDENCE_ADDRESS = 60
+
+# Column keys and the header texts lists use for them (telecom, port and pharmacy lists differ).
+COLUMN_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "名字", "人员姓名", "Name"),
+    "id_number": ("证件号码", "身份证号", "身份证号码", "证件号", "公民身份号码", "ID number"),
+    "phone": ("手机号", "手机号码", "联系电话", "电话", "手机", "Mobile", "Phone"),
+    "address": ("地址", "住址", "现住址", "居住地址", "在沪地址", "详细地址", "Address"),
+    "arrival_date": ("抵沪日期", "到达日期", "来沪日期", "抵达日期", "入境日期", "Arrival date"),
+}
+COLUMN_LABELS = {
+    "name": gettext_lazy("姓名"),
+    "id_number": gettext_lazy("证件号码"),
+    "phone": gettext_lazy("手机号"),
+    "address": gettext_lazy("地址"),
+    "arrival_date": gettext_lazy("抵沪日期"),
+}
+
+
+def _header_index() -> dict[str, str]:
+    return {squash(text): key for key, texts in COLUMN_HEADERS.items() for text in texts}
+
+
+LIST_HEADERS = HeaderSpec(
+    index=_header_index,
+    required=frozenset({"name"}),
+    label=lambda key: str(COLUMN_LABELS[key]),
+    order=tuple(COLUMN_HEADERS),
+    not_found=lambda: _("没有找到表头:清单至少要有“姓名”列,以及证件号码、手机号或地址中的一列"),
+)
+
+
+def _require(actor, cap: str):
+    """require(), and never through a grid membership: lists are the committee's and street's work."""
+    membership = require(actor, cap)
+    if membership.grid_id:
+        raise PermissionDenied
+    return membership
+
+
+# ---------------------------------------------------------------- reading rows
+
+
+@dataclass
+class ListRow:
+    row: int
+    name: str
+    id_type: str = ""
+    id_number: str = ""
+    phone: str = ""
+    address: str = ""
+    arrival_date: dt.date | None = None
+
+
+_DATE_FORMS = (
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def _parse_date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = cell_text(value).replace(" ", "")
+    if not text:
+        return None
+    text = text.split("T")[0].split(" ")[0]
+    for form in _DATE_FORMS:
+        found = form.match(text)
+        if found:
+            try:
+                return dt.date(int(found[1]), int(found[2]), int(found[3]))
+            except ValueError:
+                break
+    raise ValueError(text)
+
+
+def read_rows(table) -> tuple[list[ListRow], list[tuple[int, str, str]]]:
+    """The rows that can be used, and the problems as (row, column key, message)."""
+    rows: list[ListRow] = []
+    problems: list[tuple[int, str, str]] = []
+
+    def cell(values: list, key: str):
+        position = table.columns.get(key)
+        return values[position] if position is not None and position < len(values) else ""
+
+    for number, values in table.rows:
+        item = ListRow(row=number, name=cell_text(cell(values, "name")).strip()[:50])
+        raw_id = cell_text(cell(values, "id_number")).strip()
+        if raw_id:
+            id_type = guess_id_type(raw_id)
+            try:
+                item.id_number = check_id(id_type, raw_id).number
+                item.id_type = id_type
+            except IdNumberError as exc:
+                problems.append((number, "id_number", _("证件号码有误(%(why)s),已按其他信息查找") % {"why": exc}))
+        raw_phone = cell_text(cell(values, "phone")).strip()
+        if raw_phone:
+            try:
+                item.phone = normalise_mobile(raw_phone)
+            except PhoneError:
+                problems.append((number, "phone", _("手机号格式不正确,已按其他信息查找")))
+        item.address = cell_text(cell(values, "address")).strip()[:200]
+        try:
+            item.arrival_date = _parse_date(cell(values, "arrival_date"))
+        except ValueError:
+            problems.append((number, "arrival_date", _("日期无法识别,请写成 2020-02-10")))
+        if not item.name:
+            problems.append((number, "name", _("缺少姓名,该行未导入")))
+            continue
+        if not (item.id_number or item.phone or item.address):
+            problems.append((number, "", _("没有可用的证件号码、手机号或地址,该行未导入")))
+            continue
+        rows.append(item)
+    return rows, problems
+
+
+# ---------------------------------------------------------------- import
+
+
+def batch_import(
+    *,
+    actor,
+    street: OrgUnit,
+    source: str,
+    reference: str,
+    received_at: dt.datetime,
+    data: bytes,
+    filename: str,
+    now: dt.datetime | None = None,
+) -> TracingBatch:
+    """Take a list into a street: good rows become entries (matched and assigned at once), bad
+    rows are reported by row. The same file again for the same street returns the same batch."""
+    membership = _require(actor, Cap.IMPORT_TRACING)
+    if street.kind != Kind.STREET or not covers(membership, street):
+        raise PermissionDenied
+    if source not in ListSource.values:
+        raise ValidationError({"source": _("请选择清单来源")})
+    reference = (reference or "").strip()[:100]
+    if not reference:
+        raise ValidationError({"reference": _("请填写批次名称")})
+    if len(data) > MAX_FILE_BYTES:
+        raise ValidationError({"file": _("文件超过10MB,请拆分后上传")})
+    now = now or timezone.now()
+    if received_at > now + dt.timedelta(minutes=5):
+        raise ValidationError({"received_at": _("清单到达时间不能晚于现在")})
+    file_hash = hashlib.sha256(data).hexdigest()
+    existing = TracingBatch.objects.filter(street=street, file_hash=file_hash).first()
+    if existing is not None:
+        return existing
+    try:
+        table = open_table(data, filename, LIST_HEADERS)
+    except RosterFileError as exc:
+        raise ValidationError({"file": exc.messages}) from None
+    if len(table.rows) > MAX_ROWS:
+        raise ValidationError({"file": _("一个文件最多%(n)s行,请拆分后上传") % {"n": MAX_ROWS}})
+    if not ({"id_number", "phone", "address"} & table.columns.keys()):
+        raise ValidationError({"file": LIST_HEADERS.not_found()})
+    rows, problems = read_rows(table)
+    for attempt in range(3):
+        try:
+            return _write_batch(
+                actor=actor, street=street, source=source, reference=reference, received_at=received_at,
+                filename=filename, file_hash=file_hash, rows_total=len(table.rows), rows=rows, problems=problems,
+                now=now,
+            )
+        except IntegrityError:
+            # Another import wrote the same file or the same person meanwhile: read again.
+            existing = TracingBatch.objects.filter(street=street, file_hash=file_hash).first()
+            if existing is not None:
+                return existing
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _write_batch(
+    *, actor, street, source, reference, received_at, filename, file_hash, rows_total, rows, problems, now
+) -> TracingBatch:
+    batch = TracingBatch.objects.create(
+        street=street, source=source, reference=reference, received_at=received_at, filename=filename[:200],
+        file_hash=file_hash, rows_total=rows_total, rows_bad=rows_total - len(rows), created_by=actor,
+    )
+    BatchProblem.objects.bulk_create(
+        [BatchProblem(batch=batch, row=r, column=c, message=m[:200]) for r, c, m in problems]
+    )
+    hashes = [identity_hash(r.id_type, r.id_number) if r.id_number else "" for r in rows]
+    matches, notes = _match(rows, hashes)
+    entries = _create_entries(batch, rows, street, matches, notes, now)
+    matched = _record_matches(entries, matches, actor=actor, now=now)
+    audit(
+        actor=actor,
+        action="tracing_batch_import",
+        obj=batch,
+        subject_label=reference,
+        personal=True,
+        detail={"rows": rows_total, "entries": len(entries), "bad": batch.rows_bad, "matched": matched},
+    )
+    return batch
+
+
+def _create_entries(
+    batch: TracingBatch,
+    rows: list[ListRow],
+    street: OrgUnit,
+    matches: list[_Match | None],
+    notes: list[str],
+    now: dt.datetime,
+) -> list[ListEntry]:
+    """The entries, written once with their match and assignment (no second pass to update)."""
+    persons = _persons_for(rows)
+    streets = dict(
+        OrgUnit.objects.filter(pk__in={m.committee_id for m in matches if m}).values_list("pk", "parent_id")
+    )
+    entries = []
+    for r, person, m, note in zip(rows, persons, matches, notes, strict=True):
+        entry = ListEntry(
+            batch=batch, person=person, row=r.row, name=r.name, phone=r.phone, address_text=r.address,
+            arrival_date=r.arrival_date, street=street, status=EntryStatus.TRIAGE, match_note=note,
+        )
+        if m is not None:
+            entry.household_id, entry.resident_id, entry.committee_id = m.household_id, m.resident_id, m.committee_id
+            entry.street_id = streets[m.committee_id]
+            entry.match_method, entry.match_confidence, entry.match_note = m.method, m.confidence, m.note
+            entry.status, entry.assigned_at = EntryStatus.ASSIGNED, now
+        entries.append(entry)
+    return ListEntry.objects.bulk_create(entries, batch_size=2000)
+
+
+def _persons_for(rows: list[ListRow]) -> list[ListedPerson]:
+    """One ListedPerson per row: the existing one with the same identity number (else the same
+    mobile, for rows without a number), or a new one; new ones are written in one statement."""
+    fields_by_row = [identity_fields(r.id_type, r.id_number) if r.id_number else None for r in rows]
+    hashes = {f["id_hash"] for f in fields_by_row if f}
+    phones = {r.phone for r, f in zip(rows, fields_by_row, strict=True) if f is None and r.phone}
+    by_hash = {p.id_hash: p for p in ListedPerson.objects.filter(id_hash__in=hashes)} if hashes else {}
+    by_phone = (
+        {p.phone: p for p in ListedPerson.objects.filter(id_hash="", phone__in=phones)} if phones else {}
+    )
+    out: list[ListedPerson] = []
+    new: list[ListedPerson] = []
+    for r, fields in zip(rows, fields_by_row, strict=True):
+        if fields is not None:
+            person = by_hash.get(fields["id_hash"])
+            if person is None:
+                person = by_hash[fields["id_hash"]] = ListedPerson(name=r.name, phone=r.phone, **fields)
+                new.append(person)
+        elif r.phone:
+            person = by_phone.get(r.phone)
+            if person is None:
+                person = by_phone[r.phone] = ListedPerson(name=r.name, phone=r.phone)
+                new.append(person)
+        else:
+            person = ListedPerson(name=r.name)
+            new.append(person)
+        out.append(person)
+    # A concurrent import of the same person waits on the unique index, then fails with an
+    # IntegrityError and batch_import runs again, finding that person.
+    ListedPerson.objects.bulk_create(new, batch_size=2000)
+    return out
+
+
+# ---------------------------------------------------------------- matching
+
+_LIVING = (LivingStatus.HERE, LivingStatus.AWAY)
+
+
+@dataclass
+class _Match:
+    household_id: int
+    committee_id: int
+    resident_id: int | None
+    method: str
+    confidence: int
+    note: str = ""
+
+
+def _match(rows: list[ListRow], id_hashes: list[str]) -> tuple[list[_Match | None], list[str]]:
+    """Each row's match (or None) and a note for the unmatched ones (id_hashes: each row's
+    identity hash, or "")."""
+    found: list[_Match | None] = [None] * len(rows)
+    notes: list[str] = [""] * len(rows)
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    for i, id_hash in enumerate(id_hashes):
+        if id_hash:
+            by_hash[id_hash].append(i)
+    if by_hash:
+        for rid, hid, cid, h in Resident.objects.filter(id_hash__in=list(by_hash)).values_list(
+            "pk", "household_id", "committee_id", "id_hash"
+        ):
+            for i in by_hash[h]:
+                found[i] = _Match(hid, cid, rid, MatchMethod.ID, CONFIDENCE_ID)
+
+    by_phone: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        if found[i] is None and r.phone:
+            by_phone[r.phone].append(i)
+    if by_phone:
+        households: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
+        for rid, hid, cid, mobile in Resident.objects.filter(
+            mobile__in=list(by_phone), living_status__in=_LIVING
+        ).values_list("pk", "household_id", "committee_id", "mobile"):
+            households[mobile][hid] = (cid, rid)
+        for phone, listed in by_phone.items():
+            homes = households.get(phone, {})
+            if len(homes) == 1:
+                (hid, (cid, rid)), = homes.items()
+                for i in listed:
+                    found[i] = _Match(hid, cid, rid, MatchMethod.PHONE, CONFIDENCE_PHONE)
+            elif len(homes) > 1:
+                for i in listed:
+                    notes[i] = _("手机号对应%(n)s户,需人工确认") % {"n": len(homes)}
+
+    pending = [i for i, r in enumerate(rows) if found[i] is None and r.address]
+    if pending:
+        for i, match in zip(pending, _match_addresses([rows[i] for i in pending]), strict=True):
+            if match is not None:
+                found[i] = match
+            elif not notes[i]:
+                notes[i] = _("地址未能对应到花名册中的住户")
+    for i, m in enumerate(found):
+        if m is None and not notes[i]:
+            notes[i] = _("未匹配到花名册")
+    return found, notes
+
+
+def _record_matches(entries: list[ListEntry], matches: list[_Match | None], *, actor, now: dt.datetime) -> int:
+    events = [
+        EntryEvent(
+            entry=e, at=now, actor=actor, action="matched", to_unit_id=m.committee_id, status=EntryStatus.ASSIGNED,
+            note=str(MatchMethod(m.method).label),
+        )
+        for e, m in zip(entries, matches, strict=True)
+        if m is not None
+    ]
+    EntryEvent.objects.bulk_create(events, batch_size=2000)
+    return len(events)
+
+
+def _gazetteer() -> addresses.CompoundGazetteer:
+    compounds = OrgUnit.objects.filter(kind=Kind.COMPOUND).values_list(
+        "pk", "name", "aliases", "committee__parent__parent__name", "committee__parent__name"
+    )
+    return addresses.CompoundGazetteer(list(compounds))
+
+
+def _match_addresses(entries: list[ListRow]) -> list[_Match | None]:
+    gazetteer = _gazetteer()
+    parsed = [gazetteer.parse(e.address) for e in entries]
+    compound_ids = {cid for p in parsed if p is not None for cid in p.compound_ids}
+    if not compound_ids:
+        return [None] * len(entries)
+    buildings: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for bid, compound_id, name in OrgUnit.objects.filter(kind=Kind.BUILDING, parent_id__in=compound_ids).values_list(
+        "pk", "parent_id", "name"
+    ):
+        buildings[(compound_id, addresses.building_key(name))].append(bid)
+    wanted_buildings = set()
+    for p in parsed:
+        if p is not None:
+            for cid in p.compound_ids:
+                wanted_buildings.update(buildings.get((cid, p.building), []))
+    homes: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    for hid, bid, room, cid in Household.objects.filter(building_id__in=wanted_buildings).values_list(
+        "pk", "building_id", "room", "committee_id"
+    ):
+        homes[(bid, addresses.room_key(room))].append((hid, cid))
+    candidates: list[list[tuple[int, int]]] = []
+    for p in parsed:
+        if p is None:
+            candidates.append([])
+            continue
+        found: list[tuple[int, int]] = []
+        for cid in p.compound_ids:
+            for bid in buildings.get((cid, p.building), []):
+                found.extend(homes.get((bid, p.room), []))
+        candidates.append(found)
+    household_ids = {hid for found in candidates if len(found) == 1 for hid, _cid in found}
+    members: dict[int, dict[str, int]] = defaultdict(dict)
+    living = Resident.objects.filter(household_id__in=household_ids, living_status__in=_LIVING)
+    for rid, hid, name in living.values_list("pk", "household_id", "name"):
+        members[hid][name] = rid
+    out: list[_Match | None] = []
+    for e, found in zip(entries, candidates, strict=True):
+        if len(found) != 1:
+            out.append(None)
+            continue
+        hid, cid = found[0]
+        rid = members[hid].get(e.name)
+        if rid is not None:
+            out.append(_Match(hid, cid, rid, MatchMethod.ADDRESS, CONFIDENCE_ADDRESS_AND_NAME, _("地址与姓名相符")))
+        else:
+            out.append(_Match(hid, cid, None, MatchMethod.ADDRESS, CONFIDENCE_ADDRESS, _("地址相符,姓名不在该户")))
+    return out
+
+
+# ---------------------------------------------------------------- assignment and outcomes
+
+
+def _locked_entry(actor, entry: ListEntry) -> ListEntry:
+    return ListEntry.objects.visible_to(actor).select_for_update().select_related("batch").get(pk=entry.pk)
+
+
+@transaction.atomic
+def entry_assign(*, actor, entry: ListEntry, to: OrgUnit, note: str = "", now: dt.datetime | None = None) -> ListEntry:
+    """A street officer sends an entry to a committee of their street, or to another street (its
+    triage queue). Any open entry, or one reported "not at this address", can be sent on; the
+    history stays with it."""
+    membership = _require(actor, Cap.IMPORT_TRACING)
+    now = now or timezone.now()
+    locked = _locked_entry(actor, entry)
+    if not covers(membership, locked.street):
+        raise PermissionDenied  # the importing street sees the entry, but its new street acts on it
+    if locked.status not in (EntryStatus.TRIAGE, EntryStatus.ASSIGNED, EntryStatus.NOT_HERE):
+        raise ValidationError(_("该人员已落实或已反馈信息有误,不能再分派"))
+    before = locked.committee or locked.street
+    if to.kind == Kind.COMMITTEE:
+        street = to.parent
+        if street is None or not covers(membership, to):
+            raise ValidationError({"to": _("只能分派给本街道的居委会")})
+        locked.committee, locked.street, locked.status, locked.assigned_at = to, street, EntryStatus.ASSIGNED, now
+        if locked.match_method == MatchMethod.NONE:
+            locked.match_method = MatchMethod.MANUAL
+    elif to.kind == Kind.STREET:
+        if to.pk == locked.street_id and locked.committee_id is None:
+            return locked
+        locked.committee, locked.street, locked.status, locked.assigned_at = None, to, EntryStatus.TRIAGE, None
+    else:
+        raise ValidationError({"to": _("请选择居委会或街道")})
+    locked.outcome_at, locked.outcome_by, locked.outcome_note = None, None, ""
+    locked.save()
+    EntryEvent.objects.create(
+        entry=locked, at=now, actor=actor, action="assigned" if to.kind == Kind.COMMITTEE else "transferred",
+        from_unit=before, to_unit=to, status=locked.status, note=(note or "").strip()[:200],
+    )
+    audit(actor=actor, action="tracing_entry_assign", obj=locked, committee_id=locked.committee_id,
+          subject_label=f"{locked.batch.reference} #{locked.row}", detail={"to": to.pk})
+    return locked
+
+
+NOTE_REQUIRED = {
+    EntryStatus.NOT_HERE: gettext_lazy("请写明此人现在何处(或已离沪)"),
+    EntryStatus.WRONG_INFO: gettext_lazy("请写明哪项信息有误"),
+}
+
+
+@transaction.atomic
+def entry_report(
+    *, actor, entry: ListEntry, status: str, note: str = "", now: dt.datetime | None = None
+) -> ListEntry:
+    """The committee reports what it found. Reporting the same outcome again changes nothing."""
+    _require(actor, Cap.REPORT_TRACING)
+    now = now or timezone.now()
+    if status not in OUTCOME_STATUSES:
+        raise ValidationError({"status": _("请选择落实结果")})
+    note = (note or "").strip()[:200]
+    if status in NOTE_REQUIRED and not note:
+        raise ValidationError({"note": str(NOTE_REQUIRED[EntryStatus(status)])})
+    locked = _locked_entry(actor, entry)
+    if locked.status == status and locked.outcome_note == note:
+        return locked  # a resubmitted form
+    if locked.status != EntryStatus.ASSIGNED:
+        raise ValidationError(_("该人员已反馈过落实结果"))
+    locked.status, locked.outcome_at, locked.outcome_by, locked.outcome_note = status, now, actor, note
+    locked.save(update_fields=["status", "outcome_at", "outcome_by", "outcome_note"])
+    EntryEvent.objects.create(
+        entry=locked, at=now, actor=actor, action="reported", from_unit_id=locked.committee_id, status=status,
+        note=note,
+    )
+    audit(actor=actor, action="tracing_entry_report", obj=locked, committee_id=locked.committee_id,
+          subject_label=f"{locked.batch.reference} #{locked.row}", detail={"status": status})
+    return locked
+
+
+__all__ = ["LIST_HEADERS", "batch_import", "entry_assign", "entry_report", "read_rows"]

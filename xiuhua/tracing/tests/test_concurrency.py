@@ -1,0 +1,65 @@
+"""Parallel imports on PostgreSQL: the same file is one batch, the same person one person."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from xiuhua.testing import acting
+from xiuhua.tracing import services
+from xiuhua.tracing.models import ListedPerson, ListEntry, TracingBatch
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+CLIENTS = 16
+ARRIVED = timezone.make_aware(dt.datetime(2020, 2, 10, 9, 0))
+
+
+def run_parallel(fn, count=CLIENTS) -> list:
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertions
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _import(world, data: bytes, reference: str):
+    return services.batch_import(
+        actor=acting(world.street_officer), street=world.street_a, source="port", reference=reference,
+        received_at=ARRIVED, data=data, filename="list.csv",
+    )
+
+
+def test_same_file_sent_16_times_at_once_is_one_batch(world):
+    data = f"姓名,身份证号\n张秀英,{world.resident_a1.plain_id}\n".encode()
+    results = run_parallel(lambda i: _import(world, data, "第1批").pk)
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 1
+    assert TracingBatch.objects.count() == 1 and ListEntry.objects.count() == 1
+
+
+def test_same_person_in_16_different_lists_at_once_is_one_person(world):
+    def submit(i):
+        data = f"姓名,身份证号,备注\n张秀英,{world.resident_a1.plain_id},{i}\n".encode()
+        return _import(world, data, f"第{i}批").pk
+
+    results = run_parallel(submit)
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == CLIENTS
+    assert ListedPerson.objects.count() == 1
+    assert ListEntry.objects.filter(person=ListedPerson.objects.get()).count() == CLIENTS

@@ -1,0 +1,282 @@
+"""Pages of the tracing module (大数据清单): the committee's worklist, the street's batches,
+import, the batch figures, the street's triage queue and one entry with its history.
+
+Views are thin: parse the form, find the object within the user's scope (404 for missing and
+for not-yours alike), call one service, render. Services raise ValidationError with messages in
+Chinese; those are shown on the form, and nothing is written.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.policy import requires
+from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.places.models import Kind, OrgUnit
+
+from . import services
+from .forms import ASSIGNABLE, AssignForm, ImportForm, ReportForm
+from .models import EntryStatus, ListEntry, MatchMethod, TracingBatch
+from .selectors import batch_figures, batch_totals, batches_visible_to, committee_worklist, triage_queue
+
+ENTRIES_PER_PAGE = 100
+BATCHES_PER_PAGE = 50
+WORKLIST_PER_PAGE = 100
+COMMITTEE_RECENT_BATCHES = 10
+PROBLEMS_SHOWN = 500
+
+ACTION_LABELS = {
+    "matched": gettext_lazy("匹配并分派"),
+    "assigned": gettext_lazy("分派"),
+    "transferred": gettext_lazy("转街道"),
+    "reported": gettext_lazy("反馈落实结果"),
+}
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _batch_or_404(user, batch_id: int) -> TracingBatch:
+    try:
+        return batches_visible_to(user).select_related("street", "created_by").get(pk=batch_id)
+    except TracingBatch.DoesNotExist:
+        raise Http404 from None
+
+
+def _entry_or_404(user, entry_id: int) -> ListEntry:
+    return get_visible_or_404(
+        ListEntry.objects.select_related(
+            "batch", "person", "street", "committee", "household__compound", "household__building", "resident",
+            "outcome_by",
+        ),
+        user,
+        pk=entry_id,
+    )
+
+
+def _own_street(user) -> OrgUnit:
+    """The street an officer imports into: their membership's unit (a district officer has none)."""
+    membership = active_membership(user)
+    if membership is None or membership.org_unit.kind != Kind.STREET:
+        raise PermissionDenied
+    return membership.org_unit
+
+
+def _assign_targets(user) -> tuple[list[OrgUnit], list[OrgUnit]]:
+    """The committees of the officer's street, and the other streets of its district."""
+    unit = active_membership(user).org_unit
+    committees = list(OrgUnit.objects.filter(kind=Kind.COMMITTEE, path__startswith=unit.path).order_by("code", "name"))
+    district_id = unit.parent_id if unit.kind == Kind.STREET else unit.pk
+    streets = list(
+        OrgUnit.objects.filter(kind=Kind.STREET, parent_id=district_id).exclude(pk=unit.pk).order_by("code", "name")
+    )
+    return committees, streets
+
+
+def _assign_form(user, *args, **kwargs) -> AssignForm:
+    committees, streets = _assign_targets(user)
+    return AssignForm(*args, committees=committees, streets=streets, **kwargs)
+
+
+# Home and import
+
+
+def _home(request, *, import_form=None):
+    membership = active_membership(request.user)
+    can_report = membership.has(Cap.REPORT_TRACING)
+    can_import = membership.has(Cap.IMPORT_TRACING)
+    context = {"can_report": can_report, "can_import": can_import, "today": timezone.localdate()}
+    batches = batches_visible_to(request.user).select_related("street").order_by("-received_at", "-pk")
+    if can_report:
+        worklist = Paginator(committee_worklist(request.user), WORKLIST_PER_PAGE)
+        context["worklist"] = worklist.get_page(request.GET.get("page"))
+        batch_rows = list(batches[:COMMITTEE_RECENT_BATCHES])
+    else:
+        page = Paginator(batches, BATCHES_PER_PAGE).get_page(request.GET.get("page"))
+        context["batch_page"] = page
+        batch_rows = list(page.object_list)
+    totals = batch_totals(request.user, [b.pk for b in batch_rows])
+    empty = {"entries": 0, "same_day": 0, "open": 0}
+    context["batches"] = [(b, totals.get(b.pk, empty)) for b in batch_rows]
+    if can_import:
+        context["triage_count"] = triage_queue(request.user).count()
+        context["import_form"] = import_form or ImportForm(
+            initial={"received_at": timezone.localtime().replace(second=0, microsecond=0)}
+        )
+        context["street"] = membership.org_unit
+    return render(request, "tracing/home.html", context)
+
+
+@requires(Cap.VIEW_TRACING)
+def home(request):
+    return _home(request)
+
+
+@requires(Cap.IMPORT_TRACING)
+@require_POST
+def batch_import(request):
+    street = _own_street(request.user)
+    form = ImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        upload = data["file"]
+        try:
+            batch = services.batch_import(
+                actor=request.user,
+                street=street,
+                source=data["source"],
+                reference=data["reference"],
+                received_at=data["received_at"],
+                data=b"".join(upload.chunks()),
+                filename=upload.name,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已导入清单“%(reference)s”") % {"reference": batch.reference})
+            return redirect("tracing:batch", batch_id=batch.pk)
+    return _home(request, import_form=form)
+
+
+# Batches
+
+
+@requires(Cap.VIEW_TRACING)
+def batch_detail(request, batch_id: int):
+    batch = _batch_or_404(request.user, batch_id)
+    figures = batch_figures(batch=batch, user=request.user)
+    methods = [(str(m.label), figures.by_method[m.value]) for m in MatchMethod if figures.by_method.get(m.value)]
+    entries = (
+        ListEntry.objects.visible_to(request.user).filter(batch=batch).select_related("committee").order_by("row")
+    )
+    page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    # The rows that could not be taken are the importing street's work.
+    membership = active_membership(request.user)
+    own_list = batch.street.path.startswith(membership.org_unit.path)
+    problems = list(batch.problems.all()[:PROBLEMS_SHOWN]) if own_list else []
+    problem_count = batch.problems.count() if own_list else 0
+    labels = services.COLUMN_LABELS
+    return render(
+        request,
+        "tracing/batch.html",
+        {
+            "batch": batch,
+            "figures": figures,
+            "methods": methods,
+            "page": page,
+            "own_list": own_list,
+            "problem_count": problem_count,
+            "problems": [(p, labels.get(p.column, p.column)) for p in problems],
+        },
+    )
+
+
+# Triage and assignment
+
+
+@requires(Cap.IMPORT_TRACING)
+def triage(request):
+    queue = Paginator(triage_queue(request.user), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    committees, streets = _assign_targets(request.user)
+    rows = [
+        (e, AssignForm(auto_id=f"e{e.pk}_%s", committees=committees, streets=streets)) for e in queue.object_list
+    ]
+    return render(request, "tracing/triage.html", {"page": queue, "rows": rows})
+
+
+def _can_assign(user, entry: ListEntry) -> bool:
+    membership = active_membership(user)
+    return (
+        membership.has(Cap.IMPORT_TRACING)
+        and entry.status in ASSIGNABLE
+        and entry.street.path.startswith(membership.org_unit.path)
+    )
+
+
+def _can_report(user, entry: ListEntry) -> bool:
+    membership = active_membership(user)
+    return (
+        membership.has(Cap.REPORT_TRACING)
+        and entry.status == EntryStatus.ASSIGNED
+        and entry.committee_id == membership.org_unit.pk
+    )
+
+
+def _entry_page(request, entry: ListEntry, *, report_form=None, assign_form=None):
+    # A form sent back with errors is shown even if the entry moved on meanwhile, with why.
+    if report_form is None and _can_report(request.user, entry):
+        report_form = ReportForm()
+    if assign_form is None and _can_assign(request.user, entry):
+        assign_form = _assign_form(request.user)
+    events = [
+        (e, ACTION_LABELS.get(e.action, e.action))
+        for e in entry.events.select_related("actor", "from_unit", "to_unit").order_by("at", "pk")
+    ]
+    return render(
+        request,
+        "tracing/entry.html",
+        {
+            "entry": entry,
+            "events": events,
+            "report_form": report_form,
+            "assign_form": assign_form,
+        },
+    )
+
+
+@requires(Cap.VIEW_TRACING)
+def entry_detail(request, entry_id: int):
+    return _entry_page(request, _entry_or_404(request.user, entry_id))
+
+
+@requires(Cap.IMPORT_TRACING)
+@require_POST
+def entry_assign(request, entry_id: int):
+    entry = _entry_or_404(request.user, entry_id)
+    form = _assign_form(request.user, request.POST)
+    if form.is_valid():
+        try:
+            services.entry_assign(actor=request.user, entry=entry, **form.cleaned_data)
+        except ListEntry.DoesNotExist:
+            raise Http404 from None
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request, _("已将%(name)s分派给%(unit)s") % {"name": entry.name, "unit": form.cleaned_data["to"].name}
+            )
+            if request.POST.get("back") == "triage":
+                return redirect("tracing:triage")
+            return redirect("tracing:entry", entry_id=entry.pk)
+    return _entry_page(request, entry, assign_form=form)
+
+
+@requires(Cap.REPORT_TRACING)
+@require_POST
+def entry_report(request, entry_id: int):
+    entry = _entry_or_404(request.user, entry_id)
+    form = ReportForm(request.POST)
+    if form.is_valid():
+        try:
+            services.entry_report(actor=request.user, entry=entry, **form.cleaned_data)
+        except ListEntry.DoesNotExist:
+            raise Http404 from None
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            label = EntryStatus(form.cleaned_data["status"]).label
+            messages.success(request, _("已反馈:%(name)s %(status)s") % {"name": entry.name, "status": label})
+            return redirect("tracing:home")
+    return _entry_page(request, entry, report_form=form)
