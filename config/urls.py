@@ -16,6 +16,10 @@ urlpatterns = [
     path("tracing/", include("xiuhua.tracing.urls")),
     path("isolation/", include("xiuhua.isolation.urls")),
     path("arrive/", include("xiuhua.isolation.urls_public")),
+    path("tickets/office/", include("xiuhua.tickets.urls_office")),
+    path("tickets/doors/", include("xiuhua.tickets.urls_doors")),
+    path("tickets/", include("xiuhua.tickets.urls")),
+    path("help/", include("xiuhua.tickets.urls_public")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

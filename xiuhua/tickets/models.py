@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from xiuhua.core.scoping import active_membership, unit_scope_q
 from xiuhua.places.models import OrgUnit
 
 
@@ -111,6 +112,30 @@ class Extension(models.TextChoices):
     REFUSED = "refused", _("延期未批准")
 
 
+OPEN_STATUSES = (
+    TicketStatus.RECEIVED, TicketStatus.ACCEPTED, TicketStatus.DISPATCHED, TicketStatus.HANDLING,
+    TicketStatus.REPLIED, TicketStatus.REOPENED,
+)
+
+
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "TicketQuerySet":
+        """Department staff: what was dispatched to their departments. A committee: its own
+        requests and those dispatched to it. A street or district: its committees' requests."""
+        membership = active_membership(user)
+        if membership is None or not membership.has("view_tickets"):
+            return self.none()
+        if membership.role == "department_staff":
+            return self.filter(department__members=membership)
+        q = unit_scope_q(membership, committee="committee", building=None, grid=None, micro_grid=None)
+        if membership.org_unit.kind == "committee":
+            q |= models.Q(assigned_committee_id=membership.org_unit_id)
+        return self.filter(q)
+
+    def open(self) -> "TicketQuerySet":
+        return self.filter(status__in=OPEN_STATUSES)
+
+
 class Ticket(models.Model):
     number = models.CharField(_("编号"), max_length=20, unique=True)
     source = models.CharField(_("来源"), max_length=10, choices=Source.choices)
@@ -153,6 +178,8 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = TicketQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("工单")
         verbose_name_plural = _("工单")
@@ -166,6 +193,10 @@ class Ticket(models.Model):
             models.Index(fields=["department", "status", "deadline_at"], name="ticket_department"),
             models.Index(fields=["assigned_committee", "status", "deadline_at"], name="ticket_assigned"),
             models.Index(fields=["received_at"], name="ticket_received"),
+            # The escalation sweep reads open orders by deadline.
+            models.Index(
+                fields=["deadline_at"], condition=models.Q(status__in=OPEN_STATUSES), name="ticket_open_deadline"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,15 +22,19 @@ from django.utils.translation import gettext_lazy
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import covers, require
+from xiuhua.core.scoping import active_membership, covers, require
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
 
+from . import notify
 from .calendar import DeadlineClass, WorkCalendar
 from .models import (
     MEDICAL_CATEGORIES,
+    OPEN_STATUSES,
     Category,
     Department,
+    Escalation,
+    Extension,
     RoutingRule,
     Source,
     Ticket,
@@ -156,6 +160,7 @@ def ticket_create(
     TicketEvent.objects.create(ticket=ticket, at=now, actor=ticket.created_by, action="create", to_status=S.RECEIVED)
     audit(actor=actor, action="ticket_create", obj=ticket, committee_id=committee.pk, subject_label=ticket.number,
           detail={"source": source, "category": category, "urgency": urgency})
+    notify.send_confirmation(ticket, token)
     return ticket, token
 
 
@@ -204,6 +209,7 @@ def ticket_move(
         if not reply:
             raise ValidationError({"reply": _("请填写给居民的答复")})
         locked.reply_text = reply
+        locked.replied_at = now
     elif action == "close":
         locked.closed_at = now
     elif action == "call_back":
@@ -215,6 +221,9 @@ def ticket_move(
             raise ValidationError({"note": _("请写明重新打开的原因")})
         locked.reopened_count += 1
         locked.closed_at, locked.satisfaction = None, None
+        # Redone work gets a fresh deadline of its class; the reopening itself stays on record.
+        locked.deadline_at = WorkCalendar().deadline(now, locked.deadline_class)
+        locked.escalation = Escalation.NONE
     before = locked.status
     locked.status = transition.target
     locked.save()
@@ -224,6 +233,85 @@ def ticket_move(
     )
     audit(actor=actor, action=f"ticket_{action}", obj=locked, committee_id=locked.committee_id,
           subject_label=locked.number, detail={"from": before, "to": locked.status})
+    if action == "reply":
+        replies = TicketEvent.objects.filter(ticket=locked, action="reply").count()
+        notify.send_replied(locked, replies)
+    return locked
+
+
+MAX_EXTENSION_DAYS = 15
+
+
+@transaction.atomic
+def ticket_extension_request(
+    *, actor, ticket: Ticket, days: int, reason: str, now: dt.datetime | None = None
+) -> Ticket:
+    """Whoever handles a complex order asks the street for more working days, before it is due."""
+    now = now or timezone.now()
+    membership = active_membership(actor)
+    if membership is None or not (membership.has(Cap.HANDLE_TICKET) or membership.has(Cap.RECORD_TICKET)):
+        raise PermissionDenied
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
+    if not _covers(membership, locked):
+        raise PermissionDenied
+    reason = (reason or "").strip()[:300]
+    errors: dict[str, str] = {}
+    if locked.deadline_class != DeadlineClass.COMPLEX:
+        errors["days"] = _("只有复杂事项可以申请延期")
+    elif locked.status not in OPEN_STATUSES:
+        errors["days"] = _("工单已办结,无需延期")
+    elif locked.extension in (Extension.REQUESTED, Extension.APPROVED):
+        errors["days"] = _("已申请过延期")
+    elif now > locked.deadline_at:
+        errors["days"] = _("已超过办理时限,不能再申请延期")
+    if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+        errors.setdefault("days", _("延期天数为1-%(max)d个工作日") % {"max": MAX_EXTENSION_DAYS})
+    if not reason:
+        errors["reason"] = _("请写明延期理由")
+    if errors:
+        raise ValidationError(errors)
+    locked.extension, locked.extension_days, locked.extension_reason = Extension.REQUESTED, days, reason
+    locked.save(update_fields=["extension", "extension_days", "extension_reason"])
+    TicketEvent.objects.create(ticket=locked, at=now, actor=actor, action="extension_request",
+                               from_status=locked.status, to_status=locked.status,
+                               note=_("申请延期%(days)d个工作日:%(reason)s") % {"days": days, "reason": reason})
+    audit(actor=actor, action="ticket_extension_request", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.number, detail={"days": days})
+    return locked
+
+
+@transaction.atomic
+def ticket_extension_decide(
+    *, actor, ticket: Ticket, approve: bool, note: str = "", now: dt.datetime | None = None
+) -> Ticket:
+    """The street approves (the deadline moves by the working days asked) or refuses."""
+    now = now or timezone.now()
+    membership = require(actor, Cap.RECORD_TICKET)
+    if membership.org_unit.kind == Kind.COMMITTEE:
+        raise PermissionDenied  # the committee may hold the order; approving is the street's
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee").get(pk=ticket.pk)
+    if not covers(membership, locked.committee):
+        raise PermissionDenied
+    if locked.extension != Extension.REQUESTED:
+        raise ValidationError(_("没有待审批的延期申请"))
+    note = (note or "").strip()[:300]
+    if approve:
+        calendar = WorkCalendar()
+        last_day = calendar.add_working_days(timezone.localtime(locked.deadline_at).date(), locked.extension_days or 1)
+        locked.original_deadline_at = locked.original_deadline_at or locked.deadline_at
+        locked.deadline_at = dt.datetime.combine(last_day, dt.time(23, 59, 59), tzinfo=timezone.get_current_timezone())
+        locked.extension = Extension.APPROVED
+        locked.escalation = Escalation.NONE  # reminders start again against the new deadline
+    else:
+        if not note:
+            raise ValidationError({"note": _("请写明不批准的理由")})
+        locked.extension = Extension.REFUSED
+    locked.save(update_fields=["deadline_at", "original_deadline_at", "extension", "escalation"])
+    action = "extension_approve" if approve else "extension_refuse"
+    TicketEvent.objects.create(ticket=locked, at=now, actor=actor, action=action, from_status=locked.status,
+                               to_status=locked.status, note=note)
+    audit(actor=actor, action=f"ticket_{action}", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.number, detail={"deadline": locked.deadline_at.isoformat()})
     return locked
 
 

@@ -1,0 +1,73 @@
+"""Text messages of the work-order module: the resident's confirmation (with the follow-up link)
+and answer, and the reminders sent to staff as orders near or pass their deadline. All go
+through the SMS queue, so the task worker sends them and retries; nothing is sent in a request."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from xiuhua.core.phones import PhoneError
+from xiuhua.sms.services import sms_send
+from xiuhua.sms.texts import register_template
+
+from .models import Category, Ticket
+
+# The token is a secret: it is dropped from the outbox once the message is out.
+RECEIVED = register_template(
+    "XH_TICKET_RECEIVED", "您的求助已登记,编号{number}。查看进度:{base}/help/t/{token}", secret_params=("token",)
+)
+REPLIED = register_template("XH_TICKET_REPLIED", "您的求助{number}已有答复,请点登记短信中的链接查看。")
+REMINDER = register_template("XH_TICKET_REMIND", "工单{number}({category}){state},时限{deadline},请尽快办理。")
+
+
+def follow_path(token: str) -> str:
+    return f"/help/t/{token}/"
+
+
+def public_base_url() -> str:
+    return str(getattr(settings, "PUBLIC_BASE_URL", "")).rstrip("/")
+
+
+def send_confirmation(ticket: Ticket, token: str) -> bool:
+    """Text the requester the ticket number and the follow-up link (queued; False without a mobile)."""
+    if not ticket.requester_phone or not token:
+        return False
+    sms_send(
+        to=ticket.requester_phone, template=RECEIVED.code,
+        params={"number": ticket.number, "base": public_base_url(), "token": token},
+        purpose="ticket_received", idempotency_key=f"ticket-received-{ticket.pk}", committee=ticket.committee,
+    )
+    return True
+
+
+def send_replied(ticket: Ticket, reply_count: int) -> bool:
+    if not ticket.requester_phone:
+        return False
+    sms_send(
+        to=ticket.requester_phone, template=REPLIED.code, params={"number": ticket.number},
+        purpose="ticket_replied", idempotency_key=f"ticket-replied-{ticket.pk}-{reply_count}",
+        committee=ticket.committee,
+    )
+    return True
+
+
+def send_reminder(ticket: Ticket, user, level: int, state: str) -> bool:
+    """One reminder to one member of staff; False when they have no usable mobile."""
+    mobile = getattr(user, "mobile", "")
+    if not mobile:
+        return False
+    deadline = timezone.localtime(ticket.deadline_at).strftime("%m-%d %H:%M")
+    try:
+        sms_send(
+            to=mobile, template=REMINDER.code,
+            params={"number": ticket.number, "category": str(Category(ticket.category).label), "state": state,
+                    "deadline": deadline},
+            purpose="ticket_reminder",
+            # Per deadline: after an approved extension the same level may be reached again.
+            idempotency_key=f"ticket-remind-{ticket.pk}-{level}-{user.pk}-{ticket.deadline_at:%Y%m%d%H%M}",
+            committee=ticket.committee,
+        )
+    except PhoneError:
+        return False
+    return True
