@@ -5,8 +5,11 @@ An open order is, by its deadline:
   (its deadline's own date, Asia/Shanghai): the people handling it are reminded;
 - overdue: past its deadline: the department head is told (for an order held by a committee,
   the committee's staff);
-- long overdue: past its deadline by more than a grace (2 hours for an emergency, otherwise the
-  next working day has begun): the street's officers are told.
+- long overdue: past its deadline by more than a grace, which gives the head time to act: 2 hours
+  for an emergency; otherwise the whole first working day after the deadline's date (an order due
+  Thursday is overdue on Friday and long overdue from Monday 00:00; one due before the Spring
+  Festival stays overdue through the holiday and its first working day): the street's officers are
+  told.
 
 `tickets_escalate` (run every few minutes by `manage.py tickets_sweep`) moves each order up at
 most once per level and deadline: the level is raised with a conditional UPDATE, so two sweeps
@@ -51,8 +54,10 @@ def deadline_state(ticket: Ticket, now: dt.datetime, calendar: WorkCalendar) -> 
             return DeadlineState.OVERDUE
         return DeadlineState.SOON if deadline - now <= EMERGENCY_SOON else DeadlineState.OK
     if now > deadline:
-        # The grace ends when the next working day after the deadline's date begins.
-        grace_day = calendar.add_working_days(timezone.localtime(deadline).date(), 1)
+        # The grace is the first working day after the deadline's date: it ends when the second
+        # one begins. (Ending it when the first begins left a weekday deadline, due at 23:59:59,
+        # one second of "overdue", so the department head was never told.)
+        grace_day = calendar.add_working_days(timezone.localtime(deadline).date(), 2)
         return DeadlineState.LONG_OVERDUE if timezone.localdate(now) >= grace_day else DeadlineState.OVERDUE
     return DeadlineState.SOON if timezone.localdate(now) == timezone.localtime(deadline).date() else DeadlineState.OK
 
@@ -120,7 +125,10 @@ def tickets_escalate(*, now: dt.datetime | None = None, batch: int = 500) -> dic
             continue
         with transaction.atomic():
             # The conditional UPDATE is the claim: a concurrent sweep that lost it sends nothing.
-            claimed = Ticket.objects.filter(pk=ticket.pk, escalation__lt=level, deadline_at=ticket.deadline_at)
+            # It also re-checks that the order is still open and still has the same deadline.
+            claimed = Ticket.objects.open().filter(
+                pk=ticket.pk, escalation__lt=level, deadline_at=ticket.deadline_at
+            )
             if not claimed.update(escalation=level):
                 continue
             ticket.escalation = level

@@ -10,6 +10,13 @@ from xiuhua.core.scoping import active_membership, unit_scope_q
 from xiuhua.places.models import OrgUnit
 
 
+def private_storage():
+    """Files outside any URL (settings.PRIVATE_FILES_ROOT), served only by audited views."""
+    from django.core.files.storage import FileSystemStorage
+
+    return FileSystemStorage(location=settings.PRIVATE_FILES_ROOT, base_url=None)
+
+
 class DayKind(models.TextChoices):
     HOLIDAY = "holiday", _("法定节假日(休)")
     WORKDAY = "workday", _("调休上班日")
@@ -174,6 +181,16 @@ class Ticket(models.Model):
     original_deadline_at = models.DateTimeField(null=True, blank=True)
     # The resident's follow-up link carries a random token; only its hash is kept.
     follow_token_hash = models.CharField(max_length=64, unique=True)
+    # Door requests (views_public): the hidden key of the rendered form, so a double tap or a
+    # resubmitted form finds the ticket it made instead of making a second one.
+    submission_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    # The resident's photo, re-encoded as JPEG without EXIF, kept outside any URL; staff see it
+    # through the audited view in views_doors.
+    photo = models.FileField(
+        _("照片"), upload_to="tickets/%Y/%m/", storage=private_storage, blank=True, max_length=200
+    )
+    # A keyed hash of the client address of a door request, for the per-address limit.
+    client_hash = models.CharField(max_length=64, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -193,6 +210,10 @@ class Ticket(models.Model):
             models.Index(fields=["department", "status", "deadline_at"], name="ticket_department"),
             models.Index(fields=["assigned_committee", "status", "deadline_at"], name="ticket_assigned"),
             models.Index(fields=["received_at"], name="ticket_received"),
+            # The per-address limit of door requests counts one address's recent tickets.
+            models.Index(
+                fields=["client_hash", "received_at"], condition=~models.Q(client_hash=""), name="ticket_client_recent"
+            ),
             # The escalation sweep reads open orders by deadline.
             models.Index(
                 fields=["deadline_at"], condition=models.Q(status__in=OPEN_STATUSES), name="ticket_open_deadline"
@@ -209,13 +230,17 @@ class TicketEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    action = models.CharField(max_length=16)
+    action = models.CharField(max_length=32)
     from_status = models.CharField(max_length=12, choices=TicketStatus.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=TicketStatus.choices)
     note = models.CharField(max_length=500, blank=True)
+    # The score of a call-back, kept here too: reopening clears the ticket's own score, and the
+    # report must still count an unhappy call-back that led to it.
+    satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["at"], name="ticket_event_at")]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.action}"

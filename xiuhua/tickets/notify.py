@@ -21,6 +21,12 @@ REPLIED = register_template("XH_TICKET_REPLIED", "您的求助{number}已有答�
 REMINDER = register_template("XH_TICKET_REMIND", "工单{number}({category}){state},时限{deadline},请尽快办理。")
 
 
+def is_mobile(stored_phone: str) -> bool:
+    """Stored phones are a mainland mobile (1...), a foreign one in E.164 (+...), or a landline
+    taken by staff (0...-..., or the local number alone), which cannot receive texts."""
+    return stored_phone[:1] in ("1", "+")
+
+
 def follow_path(token: str) -> str:
     return f"/help/t/{token}/"
 
@@ -31,7 +37,7 @@ def public_base_url() -> str:
 
 def send_confirmation(ticket: Ticket, token: str) -> bool:
     """Text the requester the ticket number and the follow-up link (queued; False without a mobile)."""
-    if not ticket.requester_phone or not token:
+    if not is_mobile(ticket.requester_phone) or not token:
         return False
     sms_send(
         to=ticket.requester_phone, template=RECEIVED.code,
@@ -42,7 +48,7 @@ def send_confirmation(ticket: Ticket, token: str) -> bool:
 
 
 def send_replied(ticket: Ticket, reply_count: int) -> bool:
-    if not ticket.requester_phone:
+    if not is_mobile(ticket.requester_phone):
         return False
     sms_send(
         to=ticket.requester_phone, template=REPLIED.code, params={"number": ticket.number},

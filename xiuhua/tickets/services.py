@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -78,6 +80,26 @@ def _covers(membership, ticket: Ticket) -> bool:
     )
 
 
+def _holds(membership, ticket: Ticket) -> bool:
+    """Whether the member's unit is the one working on the order now: its department when it was
+    dispatched to one, else the committee it was dispatched to. Handling (start, reply) is theirs
+    alone; the requester's committee and the street follow and close it."""
+    if ticket.department_id is not None:
+        return membership.role == "department_staff" and _covers(membership, ticket)
+    return ticket.assigned_committee_id is not None and ticket.assigned_committee_id == membership.org_unit_id
+
+
+def may_act(membership, ticket: Ticket, action: str) -> bool:
+    """Whether this membership may take `action` on the ticket as it is now, by capability and
+    scope (not by state): the one check the pages and ticket_move share."""
+    transition = TRANSITIONS.get(action)
+    if membership is None or transition is None or not membership.has(transition.cap):
+        return False
+    if transition.cap == Cap.HANDLE_TICKET:
+        return _holds(membership, ticket)
+    return _covers(membership, ticket)
+
+
 @transaction.atomic
 def ticket_create(
     *,
@@ -93,10 +115,16 @@ def ticket_create(
     external_number: str = "",
     deadline_class: str | None = None,
     now: dt.datetime | None = None,
+    calendar: WorkCalendar | None = None,
+    send_sms: bool = True,
 ) -> tuple[Ticket, str]:
     """Take in a request; returns the ticket and the secret of the resident's follow-up link
     (shown or texted once; only its hash is kept). A 12345 order sent again (same external number)
-    returns the same ticket and no new secret ("")."""
+    returns the same ticket and no new secret ("").
+
+    Staff-taken orders may carry a landline; only a mobile gets the confirmation SMS, and only
+    when `send_sms` (an import of old hotline orders passes False: the hotline has told them).
+    `calendar` lets a bulk import load the working-day calendar once."""
     now = now or timezone.now()
     if source == Source.DOOR_QR:
         if actor is not None and getattr(actor, "pk", None):
@@ -123,7 +151,11 @@ def ticket_create(
     try:
         requester_phone = normalise_mobile(requester_phone or "")
     except PhoneError as exc:
-        errors["requester_phone"] = str(exc)
+        landline = _landline(requester_phone)
+        if source == Source.DOOR_QR or landline is None:
+            errors["requester_phone"] = str(exc)
+        else:
+            requester_phone = landline
     external_number = (external_number or "").strip()[:40]
     if source == Source.HOTLINE and not external_number:
         errors["external_number"] = _("请填写12345工单号")
@@ -143,7 +175,7 @@ def ticket_create(
         source=source, external_number=external_number, category=category, urgency=urgency,
         deadline_class=deadline_class, description=description[:2000], committee=committee, household=household,
         requester_name=(requester_name or "").strip()[:50], requester_phone=requester_phone, received_at=now,
-        deadline_at=WorkCalendar().deadline(now, deadline_class), follow_token_hash=token_hash(token),
+        deadline_at=(calendar or WorkCalendar()).deadline(now, deadline_class), follow_token_hash=token_hash(token),
         created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
     )
     for _attempt in range(5):
@@ -160,8 +192,22 @@ def ticket_create(
     TicketEvent.objects.create(ticket=ticket, at=now, actor=ticket.created_by, action="create", to_status=S.RECEIVED)
     audit(actor=actor, action="ticket_create", obj=ticket, committee_id=committee.pk, subject_label=ticket.number,
           detail={"source": source, "category": category, "urgency": urgency})
-    notify.send_confirmation(ticket, token)
+    if send_sms:
+        notify.send_confirmation(ticket, token)
     return ticket, token
+
+
+_LANDLINE = re.compile(r"(0\d{2,3})?-?([2-9]\d{6,7})")
+
+
+def _landline(raw: str) -> str | None:
+    """A fixed-line number as callers give it to the hotline (021-65431234, 65431234), or None."""
+    text = re.sub(r"[\s()()]", "", unicodedata.normalize("NFKC", raw or ""))
+    match = _LANDLINE.fullmatch(text)
+    if match is None:
+        return None
+    area, number = match.groups()
+    return f"{area}-{number}" if area else number
 
 
 @transaction.atomic
@@ -184,7 +230,7 @@ def ticket_move(
         raise ValidationError({"action": _("未知的操作")})
     membership = require(actor, transition.cap)
     locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
-    if not _covers(membership, locked):
+    if not may_act(membership, locked, action):
         raise PermissionDenied
     if locked.status not in transition.sources:
         raise ValidationError(
@@ -229,7 +275,7 @@ def ticket_move(
     locked.save()
     TicketEvent.objects.create(
         ticket=locked, at=now, actor=actor, action=action, from_status=before, to_status=locked.status,
-        note=note or reply,
+        note=note or reply, satisfaction=satisfaction if action == "call_back" else None,
     )
     audit(actor=actor, action=f"ticket_{action}", obj=locked, committee_id=locked.committee_id,
           subject_label=locked.number, detail={"from": before, "to": locked.status})
@@ -294,6 +340,8 @@ def ticket_extension_decide(
         raise PermissionDenied
     if locked.extension != Extension.REQUESTED:
         raise ValidationError(_("没有待审批的延期申请"))
+    if locked.status not in OPEN_STATUSES:
+        raise ValidationError(_("工单已办结,延期申请不再审批"))
     note = (note or "").strip()[:300]
     if approve:
         calendar = WorkCalendar()

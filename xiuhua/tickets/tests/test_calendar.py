@@ -92,3 +92,22 @@ def test_working_days_between(cal):
         cal.add_working_days(dt.date(2020, 2, 7), 0)
     with pytest.raises(ValueError):
         cal.deadline(at(2020, 2, 7), "whenever")
+
+
+def test_the_2026_calendar_is_loaded():
+    # 3 + 9 + 3 + 5 + 3 + 3 + 7 days off, 6 weekend days worked.
+    assert CalendarDay.objects.filter(date__year=2026, kind="holiday").count() == 33
+    assert CalendarDay.objects.filter(date__year=2026, kind="workday").count() == 6
+
+
+def test_2026_national_day_with_its_adjusted_sunday(cal):
+    # Friday 18 September, evening: Sunday 20 September is worked, so five working days end on
+    # Thursday the 24th rather than Friday the 25th (the first day of the Mid-Autumn break).
+    assert cal.deadline(at(2026, 9, 18, 20), DeadlineClass.HELP) == end_of(2026, 9, 24)
+    # A complex order from the 24th: 25-27 Sep and 1-7 Oct off, Saturday 10 Oct worked.
+    assert cal.deadline(at(2026, 9, 24, 9), DeadlineClass.COMPLEX) == end_of(2026, 10, 22)
+
+
+def test_2026_spring_festival(cal):
+    # Friday 13 February: Saturday the 14th is worked, then nine days off (15-23 February).
+    assert cal.deadline(at(2026, 2, 13, 16), DeadlineClass.SUPERVISION) == end_of(2026, 2, 25)

@@ -85,6 +85,8 @@ def test_the_whole_way_with_reopen_and_history(world, department):
     services.ticket_move(actor=street, ticket=ticket, action="dispatch", department=department)
     with pytest.raises(PermissionDenied):  # a committee member cannot handle what went to a department
         services.ticket_move(actor=acting(world.staff_a2), ticket=ticket, action="start")
+    with pytest.raises(PermissionDenied):  # not even the requester's own committee: it follows and closes
+        services.ticket_move(actor=staff, ticket=ticket, action="start")
     services.ticket_move(actor=worker, ticket=ticket, action="start")
     with pytest.raises(ValidationError):
         services.ticket_move(actor=worker, ticket=ticket, action="reply", reply=" ")
@@ -146,3 +148,26 @@ def test_routing_rules_choose_the_dispatch_target(world, department):
     with pytest.raises(PermissionDenied):
         services.routing_rule_set(actor=acting(world.street_officer_b), street=world.street_a, category="food",
                                   department=food)
+
+
+def test_handling_belongs_to_the_unit_the_order_was_dispatched_to(world, department):
+    ticket, _token = door_request(world, category="food", urgency="normal")
+    staff_a1, staff_a2 = acting(world.staff_a1), acting(world.staff_a2)
+    worker = acting(department.members.get().user)
+    services.ticket_move(actor=staff_a1, ticket=ticket, action="accept")
+    with pytest.raises(PermissionDenied):  # accepted, not yet dispatched: nobody holds it
+        services.ticket_move(actor=staff_a1, ticket=ticket, action="start")
+    ticket = services.ticket_move(actor=acting(world.street_officer), ticket=ticket, action="dispatch",
+                                  committee=world.committee_a2)
+    for someone in (staff_a1, worker):
+        assert not services.may_act(someone.active_membership, ticket, "start")
+        with pytest.raises(PermissionDenied):
+            services.ticket_move(actor=someone, ticket=ticket, action="start")
+    assert services.may_act(staff_a2.active_membership, ticket, "start")
+    services.ticket_move(actor=staff_a2, ticket=ticket, action="start")
+    services.ticket_move(actor=staff_a2, ticket=ticket, action="reply", reply="已送到")
+    # Closing stays with the requester's committee (and the street), not the helper committee.
+    assert services.may_act(staff_a1.active_membership, ticket, "close")
+    services.ticket_move(actor=staff_a1, ticket=ticket, action="close")
+    assert list(TicketEvent.objects.filter(ticket=ticket).values_list("action", flat=True)) == [
+        "create", "accept", "dispatch", "start", "reply", "close"]
