@@ -1,6 +1,14 @@
-"""URLs of the work-order module (help)."""
+"""The resident's door QR pages and follow-up page, included at /help/ in the "help" namespace."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from . import views_public as v
 
 app_name = "help"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", v.start, name="start"),
+    path("d/<str:key>/", v.door, name="door"),
+    path("d/<str:key>/code/", v.otp_send, name="otp_send"),
+    path("d/<str:key>/verify/", v.otp_check, name="verify"),
+    path("t/<str:token>/", v.follow, name="follow"),
+]

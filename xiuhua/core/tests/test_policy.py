@@ -83,3 +83,49 @@ def test_resident_token_views_answer_401_without_a_valid_token(client):
                 assert response.json() == {"detail": "请先验证手机号码"}
         checked += 1
     assert checked >= 1
+
+
+def _made_up(pattern) -> dict:
+    """Arguments nobody was given: 1 for numbers, "1" for codes, a token-shaped string for tokens."""
+    made_up: dict = {}
+    for key, converter in pattern.pattern.converters.items():
+        if type(converter).__name__ == "IntConverter":
+            made_up[key] = 1
+        else:
+            made_up[key] = "x" * 24 if key == "token" else "1"
+    return made_up
+
+
+@pytest.mark.django_db
+def test_public_views_answer_made_up_arguments_with_404(client):
+    """Committee codes, door codes, follow-up tokens: a guess is a 404 (or 405 for the method
+    the view does not take), never a page; the resident help pages' 404 is the plain one of a
+    missing page, so a guessed door or token cannot be told from a wrong URL."""
+    missing = client.get("/no-such-page/").content
+    checked = helps = 0
+    for name, pattern in app_patterns():
+        if getattr(pattern.callback, POLICY_ATTR) != "public" or not pattern.pattern.converters:
+            continue
+        url = reverse(name, kwargs=_made_up(pattern))
+        responses = [client.get(url), client.post(url)]
+        statuses = {r.status_code for r in responses}
+        assert 404 in statuses and statuses <= {404, 405}, (name, statuses)
+        if name.startswith("help:"):
+            assert all(r.content == missing for r in responses if r.status_code == 404), name
+            helps += 1
+        checked += 1
+    assert checked >= 4 and helps >= 4
+
+
+@pytest.mark.django_db
+def test_the_resident_help_pages_open_without_login(client, world):
+    from xiuhua.tickets.door import door_path
+
+    assert client.get(reverse("help:start")).status_code == 200
+    response = client.get(door_path(world.household_a1.pk))
+    assert response.status_code == 200
+    assert response["Referrer-Policy"] == "no-referrer" and "noindex" in response["X-Robots-Tag"]
+    code = door_path(world.household_a1.pk).rstrip("/").rsplit("-", 1)[1]
+    guessed = "A" * 8 if code != "A" * 8 else "B" * 8
+    assert client.get(f"/help/d/{world.household_a1.pk}-{guessed}/").status_code == 404
+    assert client.get(f"/help/d/{world.household_b1.pk}-{code}/").status_code == 404

@@ -1,0 +1,104 @@
+"""Staff pages of the door QR channel.
+
+    /tickets/doors/                  buildings of the committees the user covers (record_ticket)
+    /tickets/doors/b/<pk>.pdf        the building's door sheet, one card per household
+    /tickets/doors/photo/<pk>.jpg    the photo a resident sent with a request (view_tickets, audited)
+
+A building outside the user's unit is the same 404 as a missing one.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.audit import audit
+from xiuhua.core.policy import requires
+from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.places.models import Kind, OrgUnit
+from xiuhua.residents.models import Household
+
+from .models import Ticket
+from .printing import cards_for, door_sheet_pdf
+
+
+def _units(user):
+    """(buildings, committees) the active membership covers."""
+    membership = active_membership(user)
+    if membership is None:
+        raise Http404
+    unit = membership.org_unit
+    buildings = OrgUnit.objects.filter(kind=Kind.BUILDING, path__startswith=unit.path)
+    committees = OrgUnit.objects.filter(kind=Kind.COMMITTEE, pk__in=buildings.values("committee_id"))
+    return buildings, committees
+
+
+@requires(Cap.RECORD_TICKET)
+@require_GET
+def building_list(request):
+    buildings, committees = _units(request.user)
+    committee_list = list(committees.order_by("path"))
+    chosen = None
+    if len(committee_list) == 1:
+        chosen = committee_list[0]
+    elif request.GET.get("c", "").isdigit():
+        chosen = next((c for c in committee_list if c.pk == int(request.GET["c"])), None)
+        if chosen is None:
+            raise Http404
+    rows = []
+    if chosen is not None:
+        rows = list(
+            buildings.filter(committee=chosen)
+            .select_related("parent")
+            .annotate(household_count=Count("households"))
+            .order_by("parent__name", "name")
+        )
+    counts = dict(buildings.order_by().values("committee_id").annotate(n=Count("pk")).values_list("committee_id", "n"))
+    return render(
+        request,
+        "tickets/doors/list.html",
+        {
+            "committees": [(c, counts.get(c.pk, 0)) for c in committee_list],
+            "chosen": chosen,
+            "buildings": rows,
+        },
+    )
+
+
+@requires(Cap.RECORD_TICKET)
+@require_GET
+def building_sheet(request, building_pk: int):
+    buildings, _committees = _units(request.user)
+    building = buildings.select_related("parent").filter(pk=building_pk).first()
+    if building is None:
+        raise Http404
+    households = (
+        Household.objects.visible_to(request.user).filter(building=building).select_related("compound", "building")
+    )
+    cards = cards_for(households)
+    title = f"{building.parent.name if building.parent else ''}{building.name}"
+    audit(actor=request.user, action="ticket_door_sheet", obj=building, committee_id=building.committee_id,
+          subject_label=title, detail={"households": len(cards)})
+    response = HttpResponse(door_sheet_pdf(cards, title=title), content_type="application/pdf")
+    stamp = timezone.localtime().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'inline; filename="doors-{building.pk}-{stamp}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@requires(Cap.VIEW_TICKETS)
+@require_GET
+def request_photo(request, ticket_id: int):
+    """The photo of a request: personal, so every view of it is audited."""
+    ticket = get_visible_or_404(Ticket.objects, request.user, pk=ticket_id)
+    if not ticket.photo:
+        raise Http404
+    audit(actor=request.user, action="ticket_photo_view", obj=ticket, committee_id=ticket.committee_id,
+          subject_label=ticket.number, personal=True)
+    response = FileResponse(ticket.photo.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,381 @@
+"""The resident's side of emergency care (紧急关怀): the door QR page and the follow-up page.
+
+    /help/                       type the code printed on the door card          (public)
+    /help/d/<pk>-<code>/         the request form, address filled in              (public)
+    /help/d/<pk>-<code>/code/    sends a one-time SMS code (POST)                 (public)
+    /help/d/<pk>-<code>/verify/  the code                                         (public)
+    /help/t/<token>/             the follow-up page of one request                (public)
+
+No login for an urgent medical request: the door code is the gate, and the limits below hold
+per household and per client address. Any other request needs a phone proven by SMS code
+(xiuhua.core.resident_phone, shared with the mask and arrival pages). A wrong door code, a
+missing household and an unknown token are all the same 404.
+
+Every submitted form carries a hidden key; the ticket keeps it in a unique column, so a double
+tap or a resubmitted form finds the ticket it made instead of making a second. The household
+row is locked while the key is looked up, the limits are counted and the ticket is written, so
+two requests of one door are taken one after the other (design rule 4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from xiuhua.core.crypto import mask_phone
+from xiuhua.core.policy import public
+from xiuhua.core.resident_phone import client_ip, mark_verified, pending_phone, send_login_code, verified_phone
+from xiuhua.masks.forms_public import CodeForm, PhoneForm
+from xiuhua.residents.models import Household
+from xiuhua.sms.models import OtpThrottle
+from xiuhua.sms.otp import OtpError, otp_verify
+
+from . import services
+from .door import check_door_code, door_key, parse_door_key
+from .forms_public import DoorCodeForm, DoorRequestForm
+from .models import MEDICAL_CATEGORIES, Category, Source, Ticket, TicketEvent, TicketStatus, Urgency
+from .notify import follow_path
+
+OTP_PURPOSE = "help_login"
+
+# Limits on door requests. A household in real trouble may need a few things at once (dialysis,
+# medicine, food), so three an hour and six a day; more than that from one door is a prank or a
+# script, and the committee is better reached by phone. Many households share one address on
+# mobile networks (carrier NAT) and compound Wi-Fi, so the address limit is only a backstop
+# against floods. Counted in the database: they hold across gunicorn workers and machines.
+HOUSEHOLD_PER_HOUR = 3
+HOUSEHOLD_PER_DAY = 6
+ADDRESS_PER_HOUR = 20
+ADDRESS_PER_DAY = 60
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+# submission key -> follow-up token of the requests this session made (the token is not stored
+# anywhere else), so a resubmitted form can go to the same follow-up page.
+SESSION_FOLLOW = "help_follow"
+SESSION_FOLLOW_KEEP = 5
+
+EMERGENCY_HINT = gettext_lazy("情况危急请直接拨打120(急救)或12345(市民热线)。")
+
+
+class Refused(Exception):
+    """A request that is not taken: the message says why, the status is the response's."""
+
+    def __init__(self, message: str, status: int = 429):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """The URLs of these pages are secrets (door code, follow-up token): not cached, not indexed,
+    not sent on as a referrer."""
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _household(key: str) -> Household:
+    """The household of a door key; a wrong code is the same 404 as a missing household, and
+    is decided before the database is asked."""
+    parsed = parse_door_key(key)
+    if parsed is None or not check_door_code(*parsed):
+        raise Http404
+    household = Household.objects.select_related("compound", "building", "committee").filter(pk=parsed[0]).first()
+    if household is None:
+        raise Http404
+    return household
+
+
+def client_hash(request) -> str:
+    """A keyed hash of the caller's address (the address itself is not kept)."""
+    ip = client_ip(request)
+    return salted_hmac("xiuhua.tickets.client", ip, algorithm="sha256").hexdigest() if ip else ""
+
+
+# ---------------------------------------------------------------- the code typed from the card
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def start(request):
+    form = DoorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        parsed = parse_door_key(form.cleaned_data["code"])
+        if parsed is not None and check_door_code(*parsed) and Household.objects.filter(pk=parsed[0]).exists():
+            return redirect("help:door", key=door_key(parsed[0]))
+        form.add_error("code", _("求助码不正确,请核对门上卡片上的求助码。") + str(EMERGENCY_HINT))
+    response = render(request, "tickets/public/start.html", {"form": form}, status=400 if form.errors else 200)
+    return _private(response)
+
+
+# ---------------------------------------------------------------- the door page
+
+
+def _door_page(
+    request, household: Household, form: DoorRequestForm, *, status: int = 200, refusal: str = "",
+    phone_form: PhoneForm | None = None,
+):
+    phone = verified_phone(request)
+    radios = list(form["category"])
+    context = {
+        "household": household,
+        "key": door_key(household.pk),
+        "form": form,
+        "medical_radios": [r for r in radios if r.data["value"] in MEDICAL_CATEGORIES],
+        "other_radios": [r for r in radios if r.data["value"] not in MEDICAL_CATEGORIES],
+        "phone": phone,
+        "phone_masked": mask_phone(phone or ""),
+        "phone_form": phone_form or PhoneForm(),
+        "refusal": refusal,
+    }
+    return _private(render(request, "tickets/public/door.html", context, status=status))
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def door(request, key: str):
+    household = _household(key)
+    phone = verified_phone(request)
+    if request.method != "POST":
+        form = DoorRequestForm(initial={"submission_key": secrets.token_urlsafe(18), "phone": phone or ""})
+        return _door_page(request, household, form)
+    form = DoorRequestForm(request.POST, request.FILES)
+    if not form.is_valid():
+        if "submission_key" in form.errors:  # a form without its key: give it a fresh one
+            data = request.POST.copy()
+            data["submission_key"] = secrets.token_urlsafe(18)
+            form = DoorRequestForm(data, request.FILES)
+            form.is_valid()
+            form.add_error(None, _("页面已过期,请核对后再提交一次"))
+        return _door_page(request, household, form, status=400)
+    data = form.cleaned_data
+    urgent_medical = data["urgency"] == Urgency.URGENT and data["category"] in MEDICAL_CATEGORIES
+    if not urgent_medical:
+        if phone is None:
+            refusal = _("除紧急医疗求助外,其他求助须先验证手机号码:请在下方获取短信验证码,验证后再提交。")
+            return _door_page(request, household, form, status=403, refusal=refusal + str(EMERGENCY_HINT),
+                              phone_form=PhoneForm(initial={"phone": data["phone"]}))
+        if data["phone"] != phone:
+            form.add_error(
+                "phone", _("请填写已验证的手机号 %(phone)s,或先验证这个号码") % {"phone": mask_phone(phone)}
+            )
+            return _door_page(request, household, form, status=400)
+    try:
+        ticket, token, created = _submit(request, household, data)
+    except Refused as refused:
+        return _door_page(request, household, form, status=refused.status, refusal=refused.message)
+    except ValidationError as exc:
+        for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+            form.add_error(field if field in form.fields else None, errors)
+        return _door_page(request, household, form, status=400)
+    follow: dict[str, str] = dict(request.session.get(SESSION_FOLLOW) or {})
+    if created:
+        follow[data["submission_key"]] = token
+        request.session[SESSION_FOLLOW] = dict(list(follow.items())[-SESSION_FOLLOW_KEEP:])
+        messages.success(request, _("已收到您的求助,编号%(number)s。") % {"number": ticket.number})
+        return redirect(follow_path(token))
+    token = follow.get(data["submission_key"], "")
+    if token:
+        messages.info(request, _("这条求助已经提交过了,不会重复登记。"))
+        return redirect(follow_path(token))
+    return _private(render(request, "tickets/public/already.html", {"ticket": ticket, "household": household}))
+
+
+def _check_limits(household: Household, address: str, now: dt.datetime) -> None:
+    """Refused when the door or the address reached a limit (the household row is locked)."""
+    door_tickets = Ticket.objects.filter(household=household, source=Source.DOOR_QR)
+    if door_tickets.filter(received_at__gt=now - HOUR).count() >= HOUSEHOLD_PER_HOUR:
+        raise Refused(
+            _("这一户1小时内已提交%(count)d次求助,请耐心等待工作人员联系,稍后再提交。") % {"count": HOUSEHOLD_PER_HOUR}
+            + str(EMERGENCY_HINT)
+        )
+    if door_tickets.filter(received_at__gt=now - DAY).count() >= HOUSEHOLD_PER_DAY:
+        raise Refused(
+            _("这一户今天已提交%(count)d次求助,请等待工作人员联系,或致电居委会。") % {"count": HOUSEHOLD_PER_DAY}
+            + str(EMERGENCY_HINT)
+        )
+    if not address:
+        return
+    # One lock row per address (the table the SMS codes use for theirs), so that two doors behind
+    # one address cannot both pass its limit.
+    lock_key = f"help:{address}"
+    OtpThrottle.objects.get_or_create(key=lock_key)
+    OtpThrottle.objects.select_for_update().filter(key=lock_key).update(touched_at=now)
+    from_address = Ticket.objects.filter(client_hash=address)
+    if (
+        from_address.filter(received_at__gt=now - HOUR).count() >= ADDRESS_PER_HOUR
+        or from_address.filter(received_at__gt=now - DAY).count() >= ADDRESS_PER_DAY
+    ):
+        raise Refused(_("当前网络提交求助过于频繁,请稍后再试。") + str(EMERGENCY_HINT))
+
+
+def _submit(request, household: Household, data: dict) -> tuple[Ticket, str, bool]:
+    """(ticket, follow-up token, True) for a new request; (ticket, "", False) when this form's
+    key already made one. Raises Refused or the service's ValidationError; writes nothing then."""
+    key = data["submission_key"]
+    address = client_hash(request)
+    photo = data.get("photo")
+    saved = ""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # One door's requests are taken one at a time (SQLite: the IMMEDIATE transaction).
+            Household.objects.select_for_update().filter(pk=household.pk).values_list("pk", flat=True).first()
+            existing = Ticket.objects.filter(submission_key=key).first()
+            if existing is not None:
+                if existing.household_id != household.pk:
+                    raise Refused(_("页面已过期,请重新提交"), status=400)
+                return existing, "", False
+            _check_limits(household, address, now)
+            ticket, token = services.ticket_create(
+                actor=None, source=Source.DOOR_QR, category=data["category"], urgency=data["urgency"],
+                description=data["description"], committee=household.committee, household=household,
+                requester_phone=data["phone"], now=now,
+            )
+            ticket.submission_key, ticket.client_hash = key, address
+            if photo is not None:
+                ticket.photo.save(photo.name, photo, save=False)
+                saved = ticket.photo.name
+            ticket.save(update_fields=["submission_key", "client_hash", "photo"])
+    except IntegrityError:
+        # The same key, committed by a parallel request after we looked.
+        _delete_file(saved)
+        existing = Ticket.objects.filter(submission_key=key, household=household).first()
+        if existing is None:
+            raise Refused(_("页面已过期,请重新提交"), status=400) from None
+        return existing, "", False
+    except BaseException:
+        _delete_file(saved)
+        raise
+    return ticket, token, True
+
+
+def _delete_file(name: str) -> None:
+    if name:
+        Ticket._meta.get_field("photo").storage.delete(name)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- proving the phone
+
+
+@public
+@require_POST
+def otp_send(request, key: str):
+    household = _household(key)
+    form = PhoneForm(request.POST)
+    if form.is_valid():
+        try:
+            send_login_code(request, form.cleaned_data["phone"], OTP_PURPOSE)
+        except OtpError as exc:
+            form.add_error("phone", exc.messages[0])
+        else:
+            return redirect("help:verify", key=door_key(household.pk))
+    request_form = DoorRequestForm(initial={"submission_key": secrets.token_urlsafe(18)})
+    return _door_page(request, household, request_form, status=400, phone_form=form)
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def otp_check(request, key: str):
+    household = _household(key)
+    phone = pending_phone(request, OTP_PURPOSE)
+    if not phone:
+        messages.info(request, _("请先填写手机号码获取验证码"))
+        return redirect("help:door", key=door_key(household.pk))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            otp_verify(phone=phone, purpose=OTP_PURPOSE, code=form.cleaned_data["code"])
+        except OtpError as exc:
+            form.add_error("code", exc.messages[0])
+        else:
+            mark_verified(request, phone)
+            messages.success(request, _("手机号已验证,请填写求助内容"))
+            return redirect("help:door", key=door_key(household.pk))
+    context = {"household": household, "key": door_key(household.pk), "form": form, "phone_masked": mask_phone(phone)}
+    return _private(render(request, "tickets/public/verify.html", context, status=400 if form.errors else 200))
+
+
+# ---------------------------------------------------------------- the follow-up page
+
+
+def timeline(ticket: Ticket) -> list[dict]:
+    """The steps so far in the resident's words. Staff names and staff notes are never shown:
+    only the action, its time, where the request went (the latest dispatch) and the answer (the
+    latest reply, from the ticket's reply text, since a reply event's note may be a staff note)."""
+    events = list(TicketEvent.objects.filter(ticket=ticket).order_by("at", "pk").values_list("action", "at"))
+    last_dispatch = max((i for i, (action, _at) in enumerate(events) if action == "dispatch"), default=-1)
+    last_reply = max((i for i, (action, _at) in enumerate(events) if action == "reply"), default=-1)
+    department, committee = ticket.department, ticket.assigned_committee
+    target = department.name if department is not None else committee.name if committee is not None else ""
+    words = {
+        "create": _("已收到您的求助"),
+        "accept": _("已受理"),
+        "start": _("正在办理"),
+        "close": _("已办结"),
+        "call_back": _("已回访"),
+        "reopen": _("重新办理"),
+        "extension_approve": _("办理时限已延长"),
+    }
+    steps = []
+    for index, (action, at) in enumerate(events):
+        text = ""
+        if action == "dispatch":
+            title = _("已派往%(to)s") % {"to": target} if index == last_dispatch and target else _("已派单")
+        elif action == "reply":
+            title = _("已答复")
+            if index == last_reply:
+                text = ticket.reply_text
+        elif action in words:
+            title = words[action]
+        else:
+            continue  # reminders, extension requests: staff matters
+        steps.append({"action": action, "at": at, "title": title, "text": text})
+    return steps
+
+
+STATUS_WORDS = {
+    TicketStatus.RECEIVED: gettext_lazy("已收到,等待受理"),
+    TicketStatus.ACCEPTED: gettext_lazy("已受理"),
+    TicketStatus.DISPATCHED: gettext_lazy("已派单,等待办理"),
+    TicketStatus.HANDLING: gettext_lazy("正在办理"),
+    TicketStatus.REPLIED: gettext_lazy("已答复"),
+    TicketStatus.CLOSED: gettext_lazy("已办结"),
+    TicketStatus.CALLED_BACK: gettext_lazy("已办结并回访"),
+    TicketStatus.REOPENED: gettext_lazy("重新办理中"),
+}
+
+
+@public
+@require_GET
+def follow(request, token: str):
+    if not 16 <= len(token) <= 64:
+        raise Http404
+    ticket = (
+        Ticket.objects.select_related("department", "assigned_committee")
+        .filter(follow_token_hash=services.token_hash(token))
+        .first()
+    )
+    if ticket is None:
+        raise Http404
+    context = {
+        "ticket": ticket,
+        "category": Category(ticket.category).label,
+        "urgent": ticket.urgency == Urgency.URGENT,
+        "status_words": STATUS_WORDS.get(TicketStatus(ticket.status), ""),
+        "steps": timeline(ticket),
+    }
+    return _private(render(request, "tickets/public/follow.html", context))
