@@ -31,12 +31,15 @@ def home(request):
 
 
 def _waiting_work(user) -> dict[str, int] | None:
-    """What is waiting for the user now (contacts due, alerts, list people to report on), so the
-    first page after login points at it; None when the user holds none of that work."""
+    """What is waiting for the user now (contacts due, alerts, list people to report on, work
+    orders overdue or due soon and extensions to approve), so the first page after login points
+    at it; None when the user holds none of that work."""
     from django.utils import timezone
 
-    from xiuhua.accounts.roles import Cap
+    from xiuhua.accounts.roles import Cap, Role
     from xiuhua.isolation.selectors import open_alerts, overdue_contacts
+    from xiuhua.tickets.models import Ticket
+    from xiuhua.tickets.selectors import board_counts
     from xiuhua.tracing.selectors import committee_worklist
 
     membership = active_membership(user)
@@ -48,6 +51,12 @@ def _waiting_work(user) -> dict[str, int] | None:
         work["alerts"] = open_alerts(user).count()
     if membership.has(Cap.REPORT_TRACING):
         work["list"] = committee_worklist(user).count()
+    if membership.has(Cap.VIEW_TICKETS):
+        counts = board_counts(Ticket.objects.visible_to(user).open())
+        work["tickets_overdue"] = counts.overdue
+        work["tickets_soon"] = counts.soon
+        if membership.role == Role.STREET_OFFICER:
+            work["tickets_extension"] = counts.extension_requested
     return work or None
 
 

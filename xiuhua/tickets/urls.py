@@ -1,6 +1,20 @@
-"""URLs of the work-order module (tickets)."""
+"""URLs of the work-order staff pages (tickets)."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from . import views as v
 
 app_name = "tickets"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", v.board, name="board"),
+    path("new/", v.new, name="new"),
+    path("<int:pk>/", v.detail, name="detail"),
+    path("<int:pk>/move/", v.move, name="move"),
+    path("<int:pk>/extension/", v.extension_request, name="extension"),
+    path("<int:pk>/extension/decide/", v.extension_decide, name="extension_decide"),
+    path("rules/", v.rules, name="rules"),
+    path("departments/", v.departments, name="departments"),
+    path("departments/<int:pk>/members/", v.department_member_add, name="department_member_add"),
+    path("departments/<int:pk>/members/remove/", v.department_member_remove, name="department_member_remove"),
+    path("departments/<int:pk>/head/", v.department_head, name="department_head"),
+]
