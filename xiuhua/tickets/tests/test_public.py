@@ -113,7 +113,7 @@ def test_right_code_opens_the_page_wrong_code_is_404(client, world):
     assert response.status_code == 200
     text = response.content.decode()
     assert "国和一村" in text and "5号" in text and "302" in text and world.committee_a1.name in text
-    assert '<meta name="robots" content="noindex' in text and response["Referrer-Policy"] == "no-referrer"
+    assert '<meta name="robots" content="noindex' in text and response["Referrer-Policy"] == "same-origin"
     assert "<script" not in text  # the main flow needs no JavaScript
     assert text.index("透析") < text.index("食品")  # medical needs first
     # Lower case, as typed, opens it too.
@@ -329,7 +329,7 @@ def test_the_follow_up_page_tells_the_steps_in_plain_words(client, world, depart
     url = f"/help/t/{token}/"
     page = client.get(url)
     text = page.content.decode()
-    assert page["Referrer-Policy"] == "no-referrer" and '<meta name="robots" content="noindex' in text
+    assert page["Referrer-Policy"] == "same-origin" and '<meta name="robots" content="noindex' in text
     assert "已收到您的求助" in text and "已受理" not in text
     staff, street = acting(world.staff_a1), acting(world.street_officer)
     worker = acting(department.members.get().user)
