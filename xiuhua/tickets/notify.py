@@ -35,14 +35,16 @@ def public_base_url() -> str:
     return str(getattr(settings, "PUBLIC_BASE_URL", "")).rstrip("/")
 
 
-def send_confirmation(ticket: Ticket, token: str) -> bool:
-    """Text the requester the ticket number and the follow-up link (queued; False without a mobile)."""
+def send_confirmation(ticket: Ticket, token: str, sequence: int = 0) -> bool:
+    """Text the requester the ticket number and the follow-up link (queued; False without a
+    mobile). `sequence` numbers a re-issued link, which is a new message."""
     if not is_mobile(ticket.requester_phone) or not token:
         return False
     sms_send(
         to=ticket.requester_phone, template=RECEIVED.code,
         params={"number": ticket.number, "base": public_base_url(), "token": token},
-        purpose="ticket_received", idempotency_key=f"ticket-received-{ticket.pk}", committee=ticket.committee,
+        purpose="ticket_received", committee=ticket.committee,
+        idempotency_key=f"ticket-received-{ticket.pk}" + (f"-{sequence}" if sequence else ""),
     )
     return True
 

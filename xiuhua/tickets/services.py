@@ -285,6 +285,28 @@ def ticket_move(
     return locked
 
 
+@transaction.atomic
+def ticket_follow_link_reissue(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> tuple[Ticket, str]:
+    """A resident lost the follow-up link (no SMS, a new phone): the requester's committee or
+    street makes a new one. The old link stops working; the new secret is returned once and
+    texted to the requester's mobile, if any."""
+    now = now or timezone.now()
+    membership = require(actor, Cap.RECORD_TICKET)
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee").get(pk=ticket.pk)
+    if not covers(membership, locked.committee):
+        raise PermissionDenied
+    token = secrets.token_urlsafe(18)
+    locked.follow_token_hash = token_hash(token)
+    locked.save(update_fields=["follow_token_hash"])
+    reissues = TicketEvent.objects.filter(ticket=locked, action="link_reissue").count() + 1
+    TicketEvent.objects.create(ticket=locked, at=now, actor=actor, action="link_reissue",
+                               from_status=locked.status, to_status=locked.status)
+    audit(actor=actor, action="ticket_link_reissue", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.number)
+    notify.send_confirmation(locked, token, sequence=reissues)
+    return locked, token
+
+
 MAX_EXTENSION_DAYS = 15
 
 

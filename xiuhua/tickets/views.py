@@ -64,6 +64,7 @@ EVENT_LABELS = {
     "extension_request": gettext_lazy("申请延期"),
     "extension_approve": gettext_lazy("批准延期"),
     "extension_refuse": gettext_lazy("不批准延期"),
+    "link_reissue": gettext_lazy("重发进度链接"),
 }
 
 
@@ -320,6 +321,7 @@ def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
         "actions": actions,
         "extension_form": extension_form,
         "decide_form": decide_form,
+        "can_reissue": membership.has(Cap.RECORD_TICKET) and covers(membership, ticket.committee),
     })
 
 
@@ -392,6 +394,19 @@ def extension_decide(request, pk: int):
                 messages.success(request, _("已不批准延期"))
             return redirect("tickets:detail", pk=ticket.pk)
     return _detail_page(request, _ticket_or_404(request.user, pk), bound={"decide": form})
+
+
+@requires(Cap.RECORD_TICKET)
+@require_POST
+def follow_link_reissue(request, pk: int):
+    """A new follow-up link for a resident who lost theirs; shown once, texted to a mobile."""
+    ticket = _ticket_or_404(request.user, pk)
+    ticket, token = services.ticket_follow_link_reissue(actor=request.user, ticket=ticket)
+    text = _("新的进度链接(旧链接已失效,只显示这一次):%(link)s") % {"link": _follow_link(request, token)}
+    if notify.is_mobile(ticket.requester_phone):
+        text += _(";已短信发送至%(phone)s") % {"phone": mask_phone(ticket.requester_phone)}
+    messages.success(request, text, extra_tags="follow-link")
+    return redirect("tickets:detail", pk=ticket.pk)
 
 
 # The street's departments and routing rules

@@ -171,3 +171,24 @@ def test_handling_belongs_to_the_unit_the_order_was_dispatched_to(world, departm
     services.ticket_move(actor=staff_a1, ticket=ticket, action="close")
     assert list(TicketEvent.objects.filter(ticket=ticket).values_list("action", flat=True)) == [
         "create", "accept", "dispatch", "start", "reply", "close"]
+
+
+def test_a_lost_follow_up_link_is_reissued_and_the_old_one_stops(world, client):
+    from xiuhua.sms.models import OutboundSms
+
+    ticket, old = door_request(world)
+    with pytest.raises(PermissionDenied):  # another committee
+        services.ticket_follow_link_reissue(actor=acting(world.staff_a2), ticket=ticket)
+    with pytest.raises(PermissionDenied):  # no record_ticket capability
+        services.ticket_follow_link_reissue(actor=acting(world.grid_worker), ticket=ticket)
+    assert Ticket.objects.get(pk=ticket.pk).follow_token_hash == token_hash(old)
+
+    ticket, new = services.ticket_follow_link_reissue(actor=acting(world.staff_a1), ticket=ticket)
+    assert new != old and ticket.follow_token_hash == token_hash(new)
+    assert client.get(f"/help/t/{old}/").status_code == 404
+    assert ticket.number in client.get(f"/help/t/{new}/").content.decode()
+    texts = list(OutboundSms.objects.filter(template="XH_TICKET_RECEIVED").order_by("pk").values_list(
+        "idempotency_key", flat=True))
+    assert texts == [f"ticket-received-{ticket.pk}", f"ticket-received-{ticket.pk}-1"]
+    assert list(TicketEvent.objects.filter(ticket=ticket).values_list("action", flat=True)) == [
+        "create", "link_reissue"]

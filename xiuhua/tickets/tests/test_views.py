@@ -34,7 +34,7 @@ def as_user(client, user):
 def snapshot():
     return (
         sorted(Ticket.objects.values_list("pk", "status", "department_id", "assigned_committee_id", "deadline_at",
-                                          "extension", "reply_text", "satisfaction")),
+                                          "extension", "reply_text", "satisfaction", "follow_token_hash")),
         TicketEvent.objects.count(),
         AuditEvent.objects.count(),
         sorted(RoutingRule.objects.values_list("pk", "category", "committee_id", "department_id")),
@@ -94,6 +94,7 @@ def urls(o, depts):
         "move": reverse("tickets:move", args=[pk]),
         "extension": reverse("tickets:extension", args=[pk]),
         "extension_decide": reverse("tickets:extension_decide", args=[pk]),
+        "follow_link_reissue": reverse("tickets:follow_link_reissue", args=[pk]),
         "rules": reverse("tickets:rules"),
         "departments": reverse("tickets:departments"),
         "department_member_add": reverse("tickets:department_member_add", args=[depts["health"].pk]),
@@ -109,6 +110,7 @@ NEEDS = {
     "extension": "view_tickets",
     "new": "record_ticket",
     "extension_decide": "record_ticket",
+    "follow_link_reissue": "record_ticket",
     "rules": "street",
     "departments": "street",
     "department_member_add": "street",
@@ -185,6 +187,8 @@ def test_other_committee_street_or_department_gets_404_and_writes_nothing(client
         if user in (w.street_officer_b,):
             url = reverse("tickets:extension_decide", args=[ticket.pk])
             assert client.post(url, {"decision": "approve"}).status_code == 404
+        if user in (w.staff_a2, w.staff_b1, w.street_officer_b, w.staff_a1):
+            assert client.post(reverse("tickets:follow_link_reissue", args=[ticket.pk])).status_code == 404
     assert snapshot() == before
     # The board does not list them either.
     for user, hidden in ((depts["dept_b"], held), (w.staff_a2, late), (w.street_officer_b, held)):
@@ -705,3 +709,24 @@ def test_a_double_click_on_postgres_makes_one_ticket(world):
         t.join()
     ticket = Ticket.objects.get()
     assert results == [reverse("tickets:detail", args=[ticket.pk])] * 8
+
+
+def test_the_follow_up_link_is_reissued_from_the_detail_page(client, world):
+    from xiuhua.tickets.services import token_hash
+
+    w = world
+    ticket, old = services.ticket_create(
+        actor=None, source="door_qr", category="medicine", urgency="urgent", description="降压药",
+        committee=w.committee_a1, household=w.household_a1,
+    )
+    url = f"/tickets/{ticket.pk}/link/"
+    client.force_login(w.staff_a2)  # another committee: the order is not there
+    assert client.post(url).status_code == 404
+    client.force_login(w.grid_worker)  # no tickets at all
+    assert client.post(url).status_code == 403
+    assert Ticket.objects.get(pk=ticket.pk).follow_token_hash == token_hash(old)
+    client.force_login(w.staff_a1)
+    assert 'id="reissue-form"' in client.get(f"/tickets/{ticket.pk}/").content.decode()
+    page = client.post(url, follow=True).content.decode()
+    assert "旧链接已失效" in page and old not in page
+    assert Ticket.objects.get(pk=ticket.pk).follow_token_hash != token_hash(old)
