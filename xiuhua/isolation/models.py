@@ -13,14 +13,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from xiuhua.core.files import private_storage
 from xiuhua.core.scoping import ScopedQuerySet
 from xiuhua.places.models import OrgUnit
-
-
-def private_storage():
-    from django.core.files.storage import FileSystemStorage
-
-    return FileSystemStorage(location=settings.PRIVATE_FILES_ROOT, base_url=None)
 
 
 class KeyRegion(models.Model):

@@ -9,27 +9,17 @@ uses ReportLab's built-in CID font STSong-Light, so no font file is needed on cl
 import io
 from collections.abc import Iterable
 
-import segno
 from django.utils import timezone
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
+
+from xiuhua.core.pdf import cjk_font as _font
+from xiuhua.core.pdf import draw_qr as _draw_qr
+from xiuhua.core.pdf import fit_text as _fit
 
 from .codes import format_voucher_number
 from .models import Voucher
-
-FONT = "STSong-Light"
-_registered = False
-
-
-def _font() -> str:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-        _registered = True
-    return FONT
 
 
 def mask_name(name: str) -> str:
@@ -52,29 +42,6 @@ def _address(reservation) -> str:
 
 def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
-def _draw_qr(c: canvas.Canvas, payload: str, x: float, y: float, size: float) -> None:
-    qr = segno.make(payload, error="m")
-    matrix = [list(row) for row in qr.matrix]
-    border = 2
-    count = len(matrix) + 2 * border
-    cell = size / count
-    c.setFillColorRGB(0, 0, 0)
-    for r, row in enumerate(matrix):
-        for col, dark in enumerate(row):
-            if dark:
-                c.rect(x + (col + border) * cell, y + size - (r + border + 1) * cell, cell, cell, stroke=0, fill=1)
-
-
-def _fit(c: canvas.Canvas, text: str, size: float, width: float) -> str:
-    """Cut text to the width, ending with … when it was longer."""
-    font = _font()
-    if c.stringWidth(text, font, size) <= width:
-        return text
-    while text and c.stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
 
 
 def _draw_voucher(c: canvas.Canvas, v: Voucher, x: float, y: float, w: float, h: float) -> None:

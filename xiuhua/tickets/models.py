@@ -6,15 +6,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from xiuhua.core.files import private_storage
 from xiuhua.core.scoping import active_membership, unit_scope_q
 from xiuhua.places.models import OrgUnit
-
-
-def private_storage():
-    """Files outside any URL (settings.PRIVATE_FILES_ROOT), served only by audited views."""
-    from django.core.files.storage import FileSystemStorage
-
-    return FileSystemStorage(location=settings.PRIVATE_FILES_ROOT, base_url=None)
 
 
 class DayKind(models.TextChoices):

@@ -18,9 +18,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from xiuhua.masks.pdf import _draw_qr as draw_qr
-from xiuhua.masks.pdf import _fit as fit
-from xiuhua.masks.pdf import _font as cjk_font
+from xiuhua.core.pdf import cjk_font, draw_qr
+from xiuhua.core.pdf import fit_text as fit
 
 from .door import door_key, door_url
 from .notify import public_base_url

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from xiuhua.accounts.models import User
+from xiuhua.core import pdf as core_pdf
 from xiuhua.core.audit import AuditEvent
 from xiuhua.core.idnumbers import IdType
 from xiuhua.masks import pdf as voucher_pdf_module
@@ -617,13 +618,13 @@ def test_redeem_page_is_ready_for_a_scanner(client, scene):
 
 def test_voucher_pdf_holds_the_number_in_the_qr_code(client, scene, monkeypatch):
     payloads = []
-    real_make = voucher_pdf_module.segno.make
+    real_make = core_pdf.segno.make
 
     def spy(content, *args, **kwargs):
         payloads.append(content)
         return real_make(content, *args, **kwargs)
 
-    monkeypatch.setattr(voucher_pdf_module.segno, "make", spy)
+    monkeypatch.setattr(core_pdf.segno, "make", spy)
     as_user(client, scene.w.staff_a1)
     response = client.get(reverse("masks:staff_voucher_pdf", args=[scene.voucher_a.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
