@@ -61,6 +61,13 @@ ADDRESS_PER_DAY = 60
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 
+
+def client_hashes_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget the hashed client address of door requests once the per-address limit no longer
+    needs it (a day); run by `manage.py tickets_sweep`. Returns how many were blanked."""
+    now = now or timezone.now()
+    return Ticket.objects.filter(received_at__lt=now - DAY).exclude(client_hash="").update(client_hash="")
+
 # submission key -> follow-up token of the requests this session made (the token is not stored
 # anywhere else), so a resubmitted form can go to the same follow-up page.
 SESSION_FOLLOW = "help_follow"

@@ -409,3 +409,22 @@ def test_parallel_submissions_respect_the_key_and_the_limit(world) -> None:
     run([f"distinct-key-number-{i:04d}" for i in range(clients)])
     assert Ticket.objects.count() == views_public.HOUSEHOLD_PER_HOUR
     assert statuses.count(302) == views_public.HOUSEHOLD_PER_HOUR and statuses.count(429) == clients - 3
+
+
+def test_client_addresses_are_forgotten_after_a_day(world):
+    from django.core.management import call_command
+
+    from xiuhua.tickets.views_public import client_hashes_prune
+
+    old, _t = services.ticket_create(actor=None, source="door_qr", category="food", urgency="urgent",
+                                     description="缺米", committee=world.committee_a1, household=world.household_a1)
+    new, _t = services.ticket_create(actor=None, source="door_qr", category="food", urgency="urgent",
+                                     description="缺油", committee=world.committee_a1, household=world.household_a1)
+    now = timezone.now()
+    Ticket.objects.filter(pk=old.pk).update(client_hash="a" * 64, received_at=now - dt.timedelta(hours=25))
+    Ticket.objects.filter(pk=new.pk).update(client_hash="b" * 64, received_at=now - dt.timedelta(hours=23))
+    assert client_hashes_prune(now=now) == 1
+    assert dict(Ticket.objects.values_list("pk", "client_hash")) == {old.pk: "", new.pk: "b" * 64}
+    out = io.StringIO()
+    call_command("tickets_sweep", stdout=out)
+    assert "addresses_forgotten=0" in out.getvalue()
