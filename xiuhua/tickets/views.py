@@ -164,6 +164,8 @@ def board(request):
         "calendar_ok": selectors.calendar_is_maintained(timezone.localdate(now).year),
         "year": timezone.localdate(now).year,
         "can_record": membership.has(Cap.RECORD_TICKET),
+        "is_department": membership.role == Role.DEPARTMENT_STAFF,
+        "can_report": membership.role != Role.DEPARTMENT_STAFF,
         "street_admin": membership.has(Cap.RECORD_TICKET) and membership.org_unit.kind == Kind.STREET,
         "filtered": bool(filters),
     })

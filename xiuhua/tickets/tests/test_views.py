@@ -730,3 +730,17 @@ def test_the_follow_up_link_is_reissued_from_the_detail_page(client, world):
     page = client.post(url, follow=True).content.decode()
     assert "旧链接已失效" in page and old not in page
     assert Ticket.objects.get(pk=ticket.pk).follow_token_hash != token_hash(old)
+
+
+def test_the_board_links_to_the_other_pages_by_role(client, world, orders, depts):
+    expected = {
+        world.staff_a1: {"ticket-new", "daily-link", "doors-link"},
+        world.street_officer: {"ticket-new", "daily-link", "doors-link", "import-link", "rules-link",
+                               "departments-link"},
+        depts["dept_a"]: set(),
+    }
+    links = ("ticket-new", "daily-link", "doors-link", "import-link", "rules-link", "departments-link")
+    for user, shown in expected.items():
+        as_user(client, user)
+        body = client.get(reverse("tickets:board")).content.decode()
+        assert {name for name in links if f'id="{name}"' in body} == shown, user
