@@ -497,7 +497,7 @@ def hotline_import(
     if not (set(TIME_KEYS) & table.columns.keys()):
         raise ValidationError({"file": _("表头缺少以下列:%(cols)s。") % {"cols": _label("accepted_at")}})
     if len(table.rows) > MAX_ROWS:
-        raise ValidationError({"file": _("一次最多导入 %(n)d 行,请拆分文件") % {"n": MAX_ROWS}})
+        raise ValidationError({"file": _("每个文件最多%(n)d条工单,请拆分后再导入") % {"n": MAX_ROWS}})
     calendar = WorkCalendar()
     places = StreetPlaces(street)
     rows = read_rows(table, places=places, calendar=calendar, now=now)
@@ -514,7 +514,7 @@ def hotline_import(
     for year in years:
         if not calendar_is_maintained(year):
             result.warnings.append(
-                _("%(year)d年的节假日尚未维护,办理时限只按周末计算;请管理员补录后核对时限") % {"year": year}
+                _("%(year)d年的节假日尚未维护,办理时限暂按周一至周五计算(未扣除节假日);请管理员补录后核对时限") % {"year": year}
             )
     return result
 

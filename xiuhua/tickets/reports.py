@@ -191,7 +191,7 @@ COUNT_LABELS: dict[str, tuple] = {
         gettext_lazy("当日回访中记录了满意度的次数"),
     ),
     "unscored": (
-        gettext_lazy("满意度已无记录的回访"),
+        gettext_lazy("未记录评分的回访"),
         gettext_lazy("回访记录中没有评分,无法计入"),
     ),
 }

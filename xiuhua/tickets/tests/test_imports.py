@@ -197,7 +197,7 @@ def test_oversized_and_overlong_files_are_refused(world, monkeypatch):
     monkeypatch.setattr(imports, "MAX_ROWS", 2)
     with pytest.raises(ValidationError) as caught:
         run(world, xlsx_bytes(GOOD_AND_BAD))
-    assert caught.value.message_dict == {"file": ["一次最多导入 2 行,请拆分文件"]}
+    assert caught.value.message_dict == {"file": ["每个文件最多2条工单,请拆分后再导入"]}
     assert snapshot() == before
 
 
@@ -225,7 +225,7 @@ def test_only_a_street_officer_of_that_street_imports(world, monkeypatch):
 def test_a_year_without_holidays_on_file_is_pointed_out(world):
     row = ["12345-2023-0001", "2023-04-03 10:00", "咨询", "", "", "咨询", "", "", "", "国和一村"]
     result = run(world, xlsx_bytes([row]), now=at(2023, 4, 4))
-    assert result.warnings == ["2023年的节假日尚未维护,办理时限只按周末计算;请管理员补录后核对时限"]
+    assert result.warnings == ["2023年的节假日尚未维护,办理时限暂按周一至周五计算(未扣除节假日);请管理员补录后核对时限"]
 
 
 @pytest.mark.parametrize(
