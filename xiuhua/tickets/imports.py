@@ -513,9 +513,9 @@ def hotline_import(
     years = sorted({c.received_at.astimezone(SHANGHAI).year for c in result.created})
     for year in years:
         if not calendar_is_maintained(year):
-            result.warnings.append(
-                _("%(year)d年的节假日尚未维护,办理时限暂按周一至周五计算(未扣除节假日);请管理员补录后核对时限") % {"year": year}
-            )
+            result.warnings.append(_(
+                "%(year)d年的节假日尚未维护,办理时限暂按周一至周五计算(未扣除节假日);请管理员补录后核对时限"
+            ) % {"year": year})
     return result
 
 
