@@ -41,10 +41,17 @@ from xiuhua.places.management.commands.seed_scale import (
 from xiuhua.places.models import CompoundType, Grid, Kind, OrgUnit
 from xiuhua.residents.identity import identity_hash
 from xiuhua.residents.models import Household, LivingStatus, Relation, Resident, ResidentTag, Tag
+from xiuhua.sms.models import OutboundSms
+from xiuhua.testing import acting
+from xiuhua.tickets import selectors
+from xiuhua.tickets.calendar import WorkCalendar
+from xiuhua.tickets.escalation import DeadlineState, deadline_state
+from xiuhua.tickets.models import MEDICAL_CATEGORIES, Department, RoutingRule, Ticket, TicketEvent
 from xiuhua.tracing.models import BatchProblem, EntryStatus, ListEntry, TracingBatch
 
 MODELS = (
     OrgUnit, Grid, Household, Resident, ResidentTag, User, Membership, TracingBatch, ListEntry, Arrival, Contact,
+    Department, RoutingRule, Ticket, TicketEvent, OutboundSms,
 )
 ROLES = {
     "district": (Role.DISTRICT_OFFICER, Kind.DISTRICT),
@@ -58,6 +65,9 @@ ROLES = {
     "business": (Role.BUSINESS_CONTACT, Kind.STREET),
     "health": (Role.HEALTH_CENTRE, Kind.STREET),
     "admin": (Role.SYSADMIN, Kind.CITY),
+    "dept": (Role.DEPARTMENT_STAFF, Kind.STREET),
+    "dept_head": (Role.DEPARTMENT_STAFF, Kind.STREET),
+    "dept2": (Role.DEPARTMENT_STAFF, Kind.STREET),
 }
 
 
@@ -321,6 +331,63 @@ def test_demo_isolation_cases(street):
     assert CaseStep.objects.filter(case__in=cases, done_at__isnull=False).count() == 6
     assert sorted(Alert.objects.values_list("kind", flat=True)) == ["fever", "symptoms"]
     assert all(a.id_masked and a.id_encrypted for a in Arrival.objects.all())
+
+
+def test_demo_departments_and_rules(street):
+    departments = {d.name: d for d in Department.objects.filter(street=street)}
+    assert set(departments) == {"社区卫生服务中心", "城运中心"}
+    health, city_ops = departments["社区卫生服务中心"], departments["城运中心"]
+    assert sorted(health.members.values_list("user__username", flat=True)) == ["dept", "dept_head"]
+    assert list(city_ops.members.values_list("user__username", flat=True)) == ["dept2"]
+    assert (health.head.user.username, city_ops.head.user.username) == ("dept_head", "dept2")
+    rules = dict(RoutingRule.objects.filter(street=street, committee=None).values_list("category", "department"))
+    assert rules == {category: health.pk for category in MEDICAL_CATEGORIES} | {"utilities": city_ops.pk}
+    assert not RoutingRule.objects.exclude(committee=None).exists()
+    assert set(User.objects.filter(username__in=["street", "dept", "dept2"]).values_list("mobile", flat=True)) == {
+        "13900210001", "13900210004", "13900210006"}
+
+
+def test_demo_tickets(street):
+    """30 orders of the last two weeks in every state, through the services: their histories, one
+    overdue (reported to the street), one emergency due within the hour, one reopened, one complex
+    order waiting for the street to approve an extension."""
+    tickets = Ticket.objects.filter(committee__parent=street)
+    assert tickets.count() == Ticket.objects.count() == 30
+    assert Counter(tickets.values_list("status", flat=True)) == {
+        "received": 3, "accepted": 2, "dispatched": 2, "handling": 8, "replied": 2, "closed": 2,
+        "called_back": 10, "reopened": 1}
+    assert Counter(tickets.values_list("source", flat=True)) == {"hotline": 12, "door_qr": 9, "call": 6,
+                                                                "walk_in": 3}
+    assert tickets.filter(source="hotline").exclude(external_number__startswith="12345-").count() == 0
+    assert tickets.filter(deadline_class="emergency").count() == 8
+    assert tickets.filter(department__name="社区卫生服务中心").count() == 12
+    assert tickets.filter(department__name="城运中心").count() == 5
+    assert Counter(tickets.values_list("extension", flat=True)) == {"": 28, "requested": 1, "approved": 1}
+    assert tickets.filter(reopened_count=1, status="reopened").count() == 1
+    assert not tickets.filter(status="called_back", satisfaction=None).exists()
+    now = timezone.now()
+    states = Counter(deadline_state(t, now, WorkCalendar()) for t in tickets.open())
+    assert states == {DeadlineState.OK: 16, DeadlineState.SOON: 1, DeadlineState.LONG_OVERDUE: 1}
+    # Every order's history starts with its intake and follows the declared moves in time order.
+    events = TicketEvent.objects.filter(ticket__in=tickets)
+    assert events.count() == 150
+    assert events.filter(action="create").count() == 30
+    for ticket in tickets:
+        times = list(ticket.events.values_list("at", flat=True))
+        assert times == sorted(times) and times[0] == ticket.received_at and times[-1] <= now
+    # The sweep ran once: the overdue 12345 order went to the street, the emergency to the centre.
+    escalated = dict(events.filter(action="escalate").values_list("ticket__deadline_class", "ticket__escalation"))
+    assert escalated == {"consultation": 3, "emergency": 1}
+    reminders = sorted(OutboundSms.objects.filter(purpose="ticket_reminder").values_list("phone", flat=True))
+    assert reminders == ["13900210001", "13900210004", "13900210005"]
+    # What each demo account's board shows: (orders visible, open, overdue, due soon, extension asked).
+    for username, figures in (("street", (30, 18, 1, 1, 1)), ("committee", (12, 6, 0, 1, 1)),
+                              ("committee2", (9, 6, 1, 0, 0)), ("dept", (12, 5, 0, 1, 0)),
+                              ("dept_head", (12, 5, 0, 1, 0)), ("dept2", (5, 3, 1, 0, 1))):
+        user = acting(User.objects.get(username=username))
+        counts = selectors.board_counts(selectors.board_queryset(user), now)
+        assert (Ticket.objects.visible_to(user).count(), counts.open, counts.overdue, counts.soon,
+                counts.extension_requested) == figures, username
 
 
 def test_second_run_changes_nothing(street):

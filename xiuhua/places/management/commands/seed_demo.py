@@ -1,5 +1,6 @@
-"""`manage.py seed_demo`: the demo street (长海路街道) with ~20,000 residents, and one account
-per role. Idempotent: a second run writes nothing. See docs/demo-accounts.md."""
+"""`manage.py seed_demo`: the demo street (长海路街道) with ~20,000 residents, one account per role
+(and its departments' staff), tracing, isolation and work-order data. Idempotent: a second run
+writes nothing. See docs/demo-accounts.md."""
 
 import time
 
@@ -14,6 +15,7 @@ from xiuhua.places.demo_data import (
     demo_account_specs,
     ensure_accounts,
 )
+from xiuhua.tickets.demo import ensure_demo_tickets, ticket_account_specs
 from xiuhua.tracing.demo import ensure_demo_batch
 
 
@@ -49,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Shares: {shares}")
         else:
             self.stdout.write("The demo street already has compounds: places and residents left as they are.")
-        rows = ensure_accounts(demo_account_specs(), options["password"],
+        rows = ensure_accounts(demo_account_specs() + ticket_account_specs(), options["password"],
                                reset_passwords=options["reset_passwords"])
         self.stdout.write("")
         self.stdout.write(accounts_table(rows))
@@ -59,5 +61,9 @@ class Command(BaseCommand):
         cases = ensure_demo_cases()
         if cases:
             self.stdout.write(f"Home isolation: {cases} cases in the demo committee.")
+        tickets = ensure_demo_tickets()
+        if tickets is not None and tickets.created:
+            escalated = " ".join(f"{key}={value}" for key, value in tickets.escalated.items())
+            self.stdout.write(f"Work orders: {tickets.created} in the demo street; reminders: {escalated}.")
         self.stdout.write("")
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
