@@ -34,6 +34,7 @@ from xiuhua.core.scoping import active_membership
 from xiuhua.places.api import GridOut, PlaceOut
 from xiuhua.places.api import router as places_router
 from xiuhua.residents.api import router as residents_router
+from xiuhua.tickets.api import router as tickets_router
 
 TOKEN_PREFIX = "xh_"
 TOKEN_MAX_LENGTH = 100
@@ -288,3 +289,4 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 api.add_router("", places_router)
 api.add_router("", residents_router)
+api.add_router("", tickets_router)

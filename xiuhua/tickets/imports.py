@@ -432,7 +432,11 @@ def read_rows(table: Table, *, places: StreetPlaces, calendar: WorkCalendar, now
         try:
             item.requester_phone = normalise_mobile(raw_phone)
         except PhoneError:
-            problem("requester_phone", _("联系电话不是有效的手机号码"))
+            fixed_line = services.landline(raw_phone)
+            if fixed_line is None:
+                problem("requester_phone", _("联系电话不是有效的手机号码或固定电话"))
+            else:
+                item.requester_phone = fixed_line
         item.address = cell_text(cell(values, "address")).strip()[:200]
         item.committee_name = cell_text(cell(values, "committee")).strip()[:60]
         out.append(item)

@@ -151,11 +151,11 @@ def ticket_create(
     try:
         requester_phone = normalise_mobile(requester_phone or "")
     except PhoneError as exc:
-        landline = _landline(requester_phone)
-        if source == Source.DOOR_QR or landline is None:
+        fixed_line = landline(requester_phone)
+        if source == Source.DOOR_QR or fixed_line is None:
             errors["requester_phone"] = str(exc)
         else:
-            requester_phone = landline
+            requester_phone = fixed_line
     external_number = (external_number or "").strip()[:40]
     if source == Source.HOTLINE and not external_number:
         errors["external_number"] = _("请填写12345工单号")
@@ -200,7 +200,7 @@ def ticket_create(
 _LANDLINE = re.compile(r"(0\d{2,3})?-?([2-9]\d{6,7})")
 
 
-def _landline(raw: str) -> str | None:
+def landline(raw: str) -> str | None:
     """A fixed-line number as callers give it to the hotline (021-65431234, 65431234), or None."""
     text = re.sub(r"[\s()()]", "", unicodedata.normalize("NFKC", raw or ""))
     match = _LANDLINE.fullmatch(text)
