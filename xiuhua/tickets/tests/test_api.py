@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from xiuhua.core.models import AuditEvent
 from xiuhua.accounts.models import ApiToken, Membership
+from xiuhua.core.models import AuditEvent
 from xiuhua.residents.tests.test_api import JsonClient, as_session, as_token, key_for
 from xiuhua.sms.models import OutboundSms
 from xiuhua.testing import acting
