@@ -5,9 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from xiuhua.core.idnumbers import IdType
 from xiuhua.core.phones import PhoneError, normalise_mobile
+from xiuhua.places.addresses import room_key
 from xiuhua.places.models import Kind, OrgUnit
-
-from .sms_channel import find_building, find_household, room_key
+from xiuhua.residents.selectors import find_building, find_household
 
 _BIG = {"class": "big"}
 

@@ -36,8 +36,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
 from xiuhua.core.idnumbers import guess_id_type
+from xiuhua.places.addresses import room_key
 from xiuhua.places.models import Kind, OrgUnit
-from xiuhua.residents.models import Household
+from xiuhua.residents.selectors import find_building, find_household
 from xiuhua.sms.handlers import InboundMessage, Reply
 
 from .models import Channel, MaskRound, ReservationStatus, RoundStatus
@@ -64,39 +65,6 @@ def current_round(committee: OrgUnit, *, at: dt.datetime) -> MaskRound | None:
         if r.status in (RoundStatus.OPEN, RoundStatus.CLOSED) and r.opens_at <= at < r.closes_at:
             return r
     return rounds[0] if rounds else None
-
-
-_BUILDING_SUFFIX = re.compile(r"(?:号楼|号|幢|栋|楼|座)$")
-_ROOM_SUFFIX = re.compile(r"(?:室|号|房)$")
-
-
-def building_key(text: str) -> str:
-    """'5号楼', '５幢', '5栋', '5' -> '5'."""
-    text = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "").upper()
-    return _BUILDING_SUFFIX.sub("", text)
-
-
-def room_key(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "").upper()
-    return _ROOM_SUFFIX.sub("", text)
-
-
-def find_building(compound: OrgUnit, text: str) -> OrgUnit | None:
-    key = building_key(text)
-    if not key:
-        return None
-    for building in OrgUnit.objects.filter(parent=compound, kind=Kind.BUILDING):
-        if building_key(building.name) == key:
-            return building
-    return None
-
-
-def find_household(building: OrgUnit, room: str) -> Household | None:
-    key = room_key(room)
-    for household in Household.objects.filter(building=building):
-        if room_key(household.room) == key:
-            return household
-    return None
 
 
 # --- SMS ----------------------------------------------------------------------------------
@@ -216,7 +184,7 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
             purpose="masks_reply",
         )
     room = room_key(parts[1])
-    household = find_household(building, room)
+    household = find_household(building, parts[1])
     mask_round = current_round(committee, at=message.received_at)
     if mask_round is None:
         return Reply(text="目前没有进行中的口罩预约。", committee=committee, purpose="masks_reply")

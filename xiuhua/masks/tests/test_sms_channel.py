@@ -63,6 +63,8 @@ def test_roster_resident_reserves_by_sms_ordered_by_receive_time(world, masks):
         "kz 张秀英 {id} 国和一村5号302",
         "ＫＺ张秀英 {id} 国和一村 5号 302",
         "口罩 310110012001 张秀英 {id} 5 302",  # the committee's short form, compound left out
+        "口罩 张秀英 {id} 国和一村 五号楼 三〇二",  # Chinese numerals, as older people type them
+        "口罩 张秀英 {id} 国和一村 第5幢 3楼302",  # with the floor said before the room
     ],
 )
 def test_grammar_variants(world, masks, template):
