@@ -108,14 +108,23 @@ class StepForm(forms.Form):
         label=_("承诺书照片"), required=False,
         widget=forms.FileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
+    # The person's signature drawn on the staff member's screen: the page's script puts the canvas
+    # here as a PNG data URL on submit (services.clean_signature checks it). Without the script the
+    # field stays empty and the photo is the way.
+    pledge_signature = forms.CharField(label=_("本人签名"), required=False, widget=forms.HiddenInput)
 
-    DOOR_VISIT_FIELDS = ("health_form", "pledge_signed", "kit_given", "pledge_photo")
+    DOOR_VISIT_FIELDS = ("health_form", "pledge_signed", "kit_given", "pledge_photo", "pledge_signature")
+    CHECKS = ("health_form", "pledge_signed", "kit_given")
 
     def __init__(self, *args, door_visit: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if not door_visit:
             for name in self.DOOR_VISIT_FIELDS:
                 del self.fields[name]
+
+    def checks(self):
+        """The door visit's three ticks, in order (the template lays the pledge out by itself)."""
+        return [self[name] for name in self.CHECKS if name in self.fields]
 
 
 class ExtendForm(forms.Form):

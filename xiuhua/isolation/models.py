@@ -175,6 +175,11 @@ class Step(models.TextChoices):
 STEP_ORDER = [Step.VERIFY, Step.DISINFECT, Step.DOOR_VISIT, Step.GARBAGE, Step.CONTACTS]
 
 
+class PledgeKind(models.TextChoices):
+    PHOTO = "photo", _("承诺书照片")
+    SIGNATURE = "signature", _("屏幕签名")
+
+
 class CaseStep(models.Model):
     case = models.ForeignKey(IsolationCase, on_delete=models.CASCADE, related_name="steps")
     step = models.CharField(max_length=16, choices=Step.choices)
@@ -188,11 +193,13 @@ class CaseStep(models.Model):
     health_form = models.BooleanField(_("健康登记表"), default=False)
     pledge_signed = models.BooleanField(_("隔离承诺书已签"), default=False)
     kit_given = models.BooleanField(_("防疫包已发放"), default=False)
-    # A photo of the signed pledge, re-encoded on upload (no EXIF, so no location), kept in the
-    # private files directory and shown only through the audited view.
+    # The proof of the pledge: a photo of the signed paper or the person's signature drawn on the
+    # staff member's screen, either way re-encoded as a JPEG without metadata (a photo's EXIF holds
+    # the location), kept in the private files directory and shown only through the audited view.
     pledge_photo = models.FileField(
         _("承诺书照片"), upload_to="pledges/%Y/%m/", storage=private_storage, blank=True, max_length=200
     )
+    pledge_kind = models.CharField(_("承诺方式"), max_length=10, choices=PledgeKind.choices, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "step"], name="case_step_once")]

@@ -9,6 +9,8 @@ alert per contact and kind (a unique constraint), however often the sweep runs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import io
 import uuid
@@ -44,6 +46,7 @@ from .models import (
     IsolationCase,
     IsolationRule,
     KeyRegion,
+    PledgeKind,
     Purchase,
     Step,
     Transport,
@@ -52,6 +55,24 @@ from .models import (
 MISSED_OUTCOMES = (ContactOutcome.NOT_REACHED, ContactOutcome.MISSED)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_MAX_SIDE = 2000
+# A signature drawn on a phone screen, sent as a PNG data URL: a canvas of a few hundred CSS pixels
+# at up to 3 device pixels each is far below these.
+SIGNATURE_PREFIX = "data:image/png;base64,"
+MAX_SIGNATURE_BYTES = 1024 * 1024
+SIGNATURE_MIN_SIDE = 100
+SIGNATURE_MAX_SIDE = 2000
+# Ink: a pixel this dark once flattened onto white; a signature has at least this many of them,
+# spread over at least this many pixels one way or the other (a stray tap is not a signature).
+INK_LEVEL = 160
+MIN_INK_PIXELS = 50
+MIN_INK_SPAN = 20
+
+
+def _as_jpeg(picture: Image.Image) -> ContentFile:
+    """A fresh JPEG of an RGB picture: nothing of the original file (EXIF, text chunks) survives."""
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=85)
+    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")
 
 
 def clean_photo(upload) -> ContentFile:
@@ -68,9 +89,47 @@ def clean_photo(upload) -> ContentFile:
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
         raise ValidationError({"pledge_photo": _("无法识别该照片,请上传JPG或PNG照片")}) from None
     picture.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-    out = io.BytesIO()
-    picture.save(out, format="JPEG", quality=85)
-    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")
+    return _as_jpeg(picture)
+
+
+def clean_signature(data_url: str) -> ContentFile:
+    """A signature drawn on the screen (a canvas sent as a PNG data URL) as a fresh JPEG: only
+    `data:image/png;base64,` with strict base64, at most 1 MB decoded, a real PNG of 100 to 2000
+    px a side, flattened onto white (a canvas is transparent where nobody drew) and not blank."""
+
+    def refuse(message):
+        return ValidationError({"pledge_signature": message})
+
+    unreadable = _("无法识别该签名,请点“重写”后重新签名")
+    if not data_url.startswith(SIGNATURE_PREFIX):
+        raise refuse(unreadable)
+    encoded = data_url[len(SIGNATURE_PREFIX):]
+    # Checked before decoding, so an oversized field costs no memory beyond what arrived.
+    if len(encoded) > (MAX_SIGNATURE_BYTES + 2) // 3 * 4:
+        raise refuse(_("签名图片超过1MB,请点“重写”后重新签名"))
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise refuse(unreadable) from None
+    if len(raw) > MAX_SIGNATURE_BYTES:
+        raise refuse(_("签名图片超过1MB,请点“重写”后重新签名"))
+    try:
+        with Image.open(io.BytesIO(raw), formats=["PNG"]) as probe:
+            width, height = probe.size
+            if min(width, height) < SIGNATURE_MIN_SIDE or max(width, height) > SIGNATURE_MAX_SIDE:
+                raise refuse(_("签名区大小异常,请刷新页面后重新签名"))
+            probe.verify()
+        with Image.open(io.BytesIO(raw), formats=["PNG"]) as image:
+            rgba = image.convert("RGBA")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise refuse(unreadable) from None
+    picture = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    ink = picture.convert("L").point(lambda level: 255 if level < INK_LEVEL else 0)
+    box = ink.getbbox()
+    inked = ink.histogram()[255]
+    if box is None or inked < MIN_INK_PIXELS or max(box[2] - box[0], box[3] - box[1]) < MIN_INK_SPAN:
+        raise refuse(_("签名区是空白的,请本人在框内签名"))
+    return _as_jpeg(picture)
 
 
 def _require(actor, cap: str, committee_id: int | None = None):
@@ -224,29 +283,42 @@ def step_complete(
     pledge_signed: bool = False,
     kit_given: bool = False,
     pledge_photo=None,
+    pledge_signature: str = "",
     now: dt.datetime | None = None,
 ) -> CaseStep:
     """Tick one of the five steps, with who and when. The door visit needs the health form, the
-    signed pledge (and a photo of it: an uploaded file) and the kit."""
+    signed pledge and the kit, and proof of the pledge: either a photo of the signed paper (an
+    uploaded file) or the person's signature drawn on the staff member's screen (a PNG data URL),
+    not both. Either is stored the same way, as a JPEG without metadata in private storage."""
     _require(actor, Cap.MANAGE_ISOLATION, case.committee_id)
     now = now or timezone.now()
     if step not in Step.values:
         raise ValidationError({"step": _("未知的步骤")})
-    if step == Step.DOOR_VISIT and not (health_form and pledge_signed and kit_given):
-        raise ValidationError({"step": _("上门时须填写健康登记表、签署隔离承诺书并发放防疫包")})
-    if step == Step.DOOR_VISIT and pledge_photo is None:
-        raise ValidationError({"pledge_photo": _("请拍下签好的隔离承诺书上传")})
-    photo = clean_photo(pledge_photo) if step == Step.DOOR_VISIT else None
+    proof, kind = None, ""
+    if step == Step.DOOR_VISIT:
+        if not (health_form and pledge_signed and kit_given):
+            raise ValidationError({"step": _("上门时须填写健康登记表、签署隔离承诺书并发放防疫包")})
+        pledge_signature = (pledge_signature or "").strip()
+        if pledge_photo is None and not pledge_signature:
+            raise ValidationError({"pledge_photo": _("请拍下签好的隔离承诺书上传,或请本人在屏幕上签名")})
+        if pledge_photo is not None and pledge_signature:
+            raise ValidationError({"pledge_signature": _("照片和屏幕签名只需一种,请去掉其中一种")})
+        if pledge_photo is not None:
+            proof, kind = clean_photo(pledge_photo), PledgeKind.PHOTO
+        else:
+            proof, kind = clean_signature(pledge_signature), PledgeKind.SIGNATURE
     locked = CaseStep.objects.select_for_update().get(case=case, step=step)
     if locked.done_at is not None:
         return locked
     locked.done_at, locked.done_by, locked.note = now, actor, (note or "").strip()[:200]
     locked.health_form, locked.pledge_signed, locked.kit_given = health_form, pledge_signed, kit_given
-    if photo is not None:
-        locked.pledge_photo.save(photo.name, photo, save=False)
+    if proof is not None:
+        locked.pledge_photo.save(proof.name, proof, save=False)
+        locked.pledge_kind = kind
     locked.save()
+    detail = {"step": step} | ({"pledge": kind} if kind else {})
     audit(actor=actor, action="isolation_step", obj=case, committee_id=case.committee_id,
-          subject_label=case.arrival.name, detail={"step": step})
+          subject_label=case.arrival.name, detail=detail)
     return locked
 
 

@@ -182,6 +182,20 @@ def arrival_new(request):
 # Cases
 
 
+def _signature_to_redraw(form) -> str:
+    """A signature sent with a door-visit form refused for another reason (a tick missing) is
+    drawn on the pad again, so the person need not sign twice; a refused signature is not."""
+    if form is None or not form.is_bound or "pledge_signature" not in form.fields:
+        return ""
+    if form.errors.get("pledge_signature"):
+        return ""
+    value = form.data.get("pledge_signature", "")
+    limit = len(services.SIGNATURE_PREFIX) + (services.MAX_SIGNATURE_BYTES + 2) // 3 * 4
+    if not value.startswith(services.SIGNATURE_PREFIX) or len(value) > limit:
+        return ""
+    return value
+
+
 def _case_page(
     request, case: IsolationCase, *, step_form=None, step_name="", extend_form=None, close_form=None,
     purchase_form=None,
@@ -233,6 +247,9 @@ def _case_page(
             "close_form": close_form,
             "purchases": case.purchases.select_related("bought_by"),
             "purchase_form": purchase_form,
+            # The pledge the person signs on the screen: the whole period, to the end day.
+            "period_days": (case.ends_on - case.starts_on).days,
+            "signature_again": _signature_to_redraw(step_form),
         },
     )
 
@@ -364,13 +381,14 @@ def purchase_log(request, case_id: int):
 
 @requires(Cap.VIEW_ISOLATION)
 def pledge_photo(request, case_id: int):
-    """The photo of the signed pledge: personal, so every view of it is audited."""
+    """The proof of the pledge (a photo of the signed paper or the signature drawn on the screen,
+    both stored as JPEG): personal, so every view of it is audited."""
     case = _case_or_404(request.user, case_id)
     step = CaseStep.objects.filter(case=case, step=Step.DOOR_VISIT).exclude(pledge_photo="").first()
     if step is None:
         raise Http404
     audit(actor=request.user, action="isolation_pledge_view", obj=case, committee_id=case.committee_id,
-          subject_label=case.arrival.name, personal=True)
+          subject_label=case.arrival.name, personal=True, detail={"pledge": step.pledge_kind or "photo"})
     response = FileResponse(step.pledge_photo.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response

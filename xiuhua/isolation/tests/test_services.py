@@ -124,7 +124,7 @@ def test_door_visit_needs_form_pledge_and_kit(world):
     with pytest.raises(ValidationError) as caught:  # ticked, but no photo of the pledge
         services.step_complete(actor=staff, case=case, step=Step.DOOR_VISIT, health_form=True, pledge_signed=True,
                                kit_given=True)
-    assert caught.value.message_dict == {"pledge_photo": ["请拍下签好的隔离承诺书上传"]}
+    assert caught.value.message_dict == {"pledge_photo": ["请拍下签好的隔离承诺书上传,或请本人在屏幕上签名"]}
     step = services.step_complete(
         actor=staff, case=case, step=Step.DOOR_VISIT, health_form=True, pledge_signed=True, kit_given=True,
         pledge_photo=photo(), note="居委、民警、社区卫生服务中心三人上门", now=at(10, 14),
