@@ -32,6 +32,7 @@ from xiuhua.places.models import OrgUnit
 from xiuhua.residents.identity import identity_fields
 from xiuhua.residents.models import Household, Resident
 
+from . import notify
 from .models import (
     STEP_ORDER,
     Alert,
@@ -397,6 +398,7 @@ def _raise_alerts(contact: Contact, now: dt.datetime) -> list[Alert]:
         )
         if created:
             alerts.append(alert)
+            notify.send_alert(alert)  # queued; goes out when the transaction commits
     return alerts
 
 

@@ -249,3 +249,33 @@ def test_unwell_without_fever_or_symptoms_still_alerts_and_alerts_are_handled(wo
     alert.refresh_from_db()
     assert (alert.handled_at, alert.handled_by) == (at(10, 17), world.staff_a1)
     assert not selectors.open_alerts(staff).exists()
+
+
+def test_alerts_are_texted_to_the_committee_and_the_health_centre_naming_no_one(world):
+    from xiuhua.accounts.models import User
+    from xiuhua.accounts.roles import Role
+    from xiuhua.sms.models import OutboundSms
+    from xiuhua.testing import make_user
+
+    centre = make_user("health_a", Role.HEALTH_CENTRE, world.street_a)
+    other_street = make_user("health_b", Role.HEALTH_CENTRE, world.street_b)
+    for user, mobile in ((world.staff_a1, "13900000001"), (centre, "13900000002"), (other_street, "13900000003"),
+                         (world.staff_a2, "13900000004")):
+        User.objects.filter(pk=user.pk).update(mobile=mobile)
+    case = open_case(world)
+    contact = Contact.objects.filter(case=case).first()
+    services.contact_record(actor=acting(world.staff_a1), contact=contact, outcome=ContactOutcome.UNWELL,
+                            temperature="38.4", symptoms="咳嗽", now=at(10, 16, 5))
+    sent = list(OutboundSms.objects.filter(template="XH_ISOLATION_ALERT").order_by("phone", "pk").values_list(
+        "phone", "text"))
+    # Two alerts (fever, symptoms), each to committee A1's staff and street A's health centre only.
+    assert [phone for phone, _text in sent] == ["13900000001", "13900000001", "13900000002", "13900000002"]
+    committee = world.committee_a1.name
+    assert {text for _phone, text in sent} == {
+        f"【绣花针】居家隔离预警:{committee}第{case.pk}号隔离对象发热,请尽快处置。",
+        f"【绣花针】居家隔离预警:{committee}第{case.pk}号隔离对象出现症状,请尽快处置。",
+    }
+    assert all(case.arrival.name not in text for _phone, text in sent)
+    # Recording the same contact's alerts again sends nothing new.
+    services._raise_alerts(Contact.objects.get(pk=contact.pk), at(10, 16, 30))
+    assert OutboundSms.objects.filter(template="XH_ISOLATION_ALERT").count() == 4
