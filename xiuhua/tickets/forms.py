@@ -344,9 +344,18 @@ class ReopenForm(NoteForm):
         self.fields["note"].label = _("重新打开的原因")
 
 
+class UrgeForm(forms.Form):
+    note = forms.CharField(
+        label=_("催办要求"), max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("如:请今天18点前联系居民并反馈")}),
+        error_messages={"required": _("请写明催办的要求")},
+    )
+
+
 ACTION_FORMS: dict[str, type[forms.Form]] = {
     "accept": NoteForm,
     "dispatch": DispatchForm,
+    "redispatch": DispatchForm,
     "start": NoteForm,
     "reply": ReplyForm,
     "close": NoteForm,

@@ -18,6 +18,7 @@ RECEIVED = register_template(
     "XH_TICKET_RECEIVED", "您的求助已登记,编号{number}。查看进度:{base}/help/t/{token}", secret_params=("token",)
 )
 REPLIED = register_template("XH_TICKET_REPLIED", "您的求助{number}已有答复,请点登记短信中的链接查看。")
+URGE = register_template("XH_TICKET_URGE", "工单{number}催办:{note}")
 REMINDER = register_template("XH_TICKET_REMIND", "工单{number}({category}){state},时限{deadline},请尽快办理。")
 
 
@@ -74,6 +75,22 @@ def send_reminder(ticket: Ticket, user, level: int, state: str) -> bool:
             purpose="ticket_reminder",
             # Per deadline: after an approved extension the same level may be reached again.
             idempotency_key=f"ticket-remind-{ticket.pk}-{level}-{user.pk}-{ticket.deadline_at:%Y%m%d%H%M}",
+            committee=ticket.committee,
+        )
+    except PhoneError:
+        return False
+    return True
+
+
+def send_urge(ticket: Ticket, user, note: str, sequence: int) -> bool:
+    """The street's 催办 note to one of the order's handlers; False without a usable mobile."""
+    mobile = getattr(user, "mobile", "")
+    if not mobile:
+        return False
+    try:
+        sms_send(
+            to=mobile, template=URGE.code, params={"number": ticket.number, "note": note[:60]},
+            purpose="ticket_urge", idempotency_key=f"ticket-urge-{ticket.pk}-{sequence}-{user.pk}",
             committee=ticket.committee,
         )
     except PhoneError:

@@ -58,6 +58,8 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     "accept": Transition(frozenset({S.RECEIVED}), S.ACCEPTED, Cap.RECORD_TICKET),
     "dispatch": Transition(frozenset({S.ACCEPTED, S.REOPENED}), S.DISPATCHED, Cap.RECORD_TICKET),
+    # Sent to the wrong place, or stuck there: the requester's committee or the street sends it on.
+    "redispatch": Transition(frozenset({S.DISPATCHED, S.HANDLING}), S.DISPATCHED, Cap.RECORD_TICKET),
     "start": Transition(frozenset({S.DISPATCHED}), S.HANDLING, Cap.HANDLE_TICKET),
     "reply": Transition(frozenset({S.HANDLING}), S.REPLIED, Cap.HANDLE_TICKET),
     "close": Transition(frozenset({S.REPLIED}), S.CLOSED, Cap.RECORD_TICKET),
@@ -97,7 +99,9 @@ def may_act(membership, ticket: Ticket, action: str) -> bool:
         return False
     if transition.cap == Cap.HANDLE_TICKET:
         return _holds(membership, ticket)
-    return _covers(membership, ticket)
+    # Accepting, dispatching, closing, calling back and reopening stay with the requester's
+    # committee and its street, even while another committee handles the order.
+    return membership.role != "department_staff" and covers(membership, ticket.committee)
 
 
 @transaction.atomic
@@ -238,11 +242,15 @@ def ticket_move(
             % {"status": S(locked.status).label, "action": ACTION_LABELS[action]}
         )
     note = (note or "").strip()[:500]
-    if action == "dispatch":
+    if action in ("dispatch", "redispatch"):
         if department is not None and committee is not None:
             raise ValidationError({"to": _("请选择派往的部门或居委会")})
         if department is None and committee is None:
             department, committee = route_for(locked)  # the street's routing rules
+        if action == "redispatch" and (department, committee) == (locked.department, locked.assigned_committee):
+            raise ValidationError({"to": _("工单已在该处办理,请选择另一个部门或居委会")})
+        if action == "redispatch" and not note:
+            raise ValidationError({"note": _("请写明改派的原因")})
         street = locked.committee.parent
         if department is not None and department.street_id != (street.pk if street else None):
             raise ValidationError({"to": _("只能派往本街道的部门")})
@@ -305,6 +313,33 @@ def ticket_follow_link_reissue(*, actor, ticket: Ticket, now: dt.datetime | None
           subject_label=locked.number)
     notify.send_confirmation(locked, token, sequence=reissues)
     return locked, token
+
+
+@transaction.atomic
+def ticket_urge(*, actor, ticket: Ticket, note: str, now: dt.datetime | None = None) -> int:
+    """The street (or the requester's committee) presses whoever holds an open order (催办): the
+    note goes to its history and, by SMS, to its handlers with a mobile. Returns how many texts
+    were queued."""
+    from .escalation import handlers
+
+    now = now or timezone.now()
+    membership = require(actor, Cap.RECORD_TICKET)
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
+    if not covers(membership, locked.committee):
+        raise PermissionDenied
+    if locked.status not in OPEN_STATUSES:
+        raise ValidationError(_("工单已办结,无需催办"))
+    if locked.department_id is None and locked.assigned_committee_id is None:
+        raise ValidationError(_("工单尚未派出,请先派单"))
+    note = (note or "").strip()[:200]
+    if not note:
+        raise ValidationError({"note": _("请写明催办的要求")})
+    urges = TicketEvent.objects.filter(ticket=locked, action="urge").count() + 1
+    TicketEvent.objects.create(ticket=locked, at=now, actor=actor, action="urge", from_status=locked.status,
+                               to_status=locked.status, note=note)
+    audit(actor=actor, action="ticket_urge", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.number)
+    return sum(notify.send_urge(locked, user, note, urges) for user in handlers(locked))
 
 
 MAX_EXTENSION_DAYS = 15
@@ -388,6 +423,7 @@ def ticket_extension_decide(
 ACTION_LABELS = {
     "accept": gettext_lazy("受理"),
     "dispatch": gettext_lazy("派单"),
+    "redispatch": gettext_lazy("改派"),
     "start": gettext_lazy("开始办理"),
     "reply": gettext_lazy("答复"),
     "close": gettext_lazy("办结"),

@@ -46,6 +46,7 @@ from .forms import (
     RemoveMemberForm,
     RoutingRulesForm,
     State,
+    UrgeForm,
     intake_key,
     intake_key_issued,
 )
@@ -65,6 +66,7 @@ EVENT_LABELS = {
     "extension_approve": gettext_lazy("批准延期"),
     "extension_refuse": gettext_lazy("不批准延期"),
     "link_reissue": gettext_lazy("重发进度链接"),
+    "urge": gettext_lazy("催办"),
 }
 
 
@@ -324,7 +326,15 @@ def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
         "extension_form": extension_form,
         "decide_form": decide_form,
         "can_reissue": membership.has(Cap.RECORD_TICKET) and covers(membership, ticket.committee),
+        "urge_form": bound.get("urge") or (UrgeForm(auto_id="urge_%s") if _may_urge(membership, ticket) else None),
     })
+
+
+def _may_urge(membership, ticket: Ticket) -> bool:
+    return (
+        membership.has(Cap.RECORD_TICKET) and covers(membership, ticket.committee) and ticket.status in OPEN_STATUSES
+        and (ticket.department_id is not None or ticket.assigned_committee_id is not None)
+    )
 
 
 @requires(Cap.VIEW_TICKETS)
@@ -396,6 +406,25 @@ def extension_decide(request, pk: int):
                 messages.success(request, _("已不批准延期"))
             return redirect("tickets:detail", pk=ticket.pk)
     return _detail_page(request, _ticket_or_404(request.user, pk), bound={"decide": form})
+
+
+@requires(Cap.RECORD_TICKET)
+@require_POST
+def urge(request, pk: int):
+    """催办: a note to whoever holds the order, in its history and by SMS."""
+    ticket = _ticket_or_404(request.user, pk)
+    if not _may_urge(active_membership(request.user), ticket):
+        raise PermissionDenied
+    form = UrgeForm(request.POST, auto_id="urge_%s")
+    if form.is_valid():
+        try:
+            texts = services.ticket_urge(actor=request.user, ticket=ticket, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已催办,短信通知%(n)d人") % {"n": texts})
+            return redirect("tickets:detail", pk=ticket.pk)
+    return _detail_page(request, _ticket_or_404(request.user, pk), bound={"urge": form})
 
 
 @requires(Cap.RECORD_TICKET)

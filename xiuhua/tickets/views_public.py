@@ -326,7 +326,9 @@ def timeline(ticket: Ticket) -> list[dict]:
     only the action, its time, where the request went (the latest dispatch) and the answer (the
     latest reply, from the ticket's reply text, since a reply event's note may be a staff note)."""
     events = list(TicketEvent.objects.filter(ticket=ticket).order_by("at", "pk").values_list("action", "at"))
-    last_dispatch = max((i for i, (action, _at) in enumerate(events) if action == "dispatch"), default=-1)
+    last_dispatch = max(
+        (i for i, (action, _at) in enumerate(events) if action in ("dispatch", "redispatch")), default=-1
+    )
     last_reply = max((i for i, (action, _at) in enumerate(events) if action == "reply"), default=-1)
     department, committee = ticket.department, ticket.assigned_committee
     target = department.name if department is not None else committee.name if committee is not None else ""
@@ -342,7 +344,7 @@ def timeline(ticket: Ticket) -> list[dict]:
     steps = []
     for index, (action, at) in enumerate(events):
         text = ""
-        if action == "dispatch":
+        if action in ("dispatch", "redispatch"):
             title = _("已派往%(to)s") % {"to": target} if index == last_dispatch and target else _("已派单")
         elif action == "reply":
             title = _("已答复")

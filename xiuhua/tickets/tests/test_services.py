@@ -192,3 +192,42 @@ def test_a_lost_follow_up_link_is_reissued_and_the_old_one_stops(world, client):
     assert texts == [f"ticket-received-{ticket.pk}", f"ticket-received-{ticket.pk}-1"]
     assert list(TicketEvent.objects.filter(ticket=ticket).values_list("action", flat=True)) == [
         "create", "link_reissue"]
+
+
+def test_a_wrongly_dispatched_order_is_sent_on_with_a_reason(world, department):
+    ticket, _token = door_request(world, category="food", urgency="normal")
+    staff, street = acting(world.staff_a1), acting(world.street_officer)
+    worker = acting(department.members.get().user)
+    services.ticket_move(actor=staff, ticket=ticket, action="accept")
+    ticket = services.ticket_move(actor=street, ticket=ticket, action="dispatch", department=department)
+    services.ticket_move(actor=worker, ticket=ticket, action="start")
+    with pytest.raises(PermissionDenied):  # the department cannot send it elsewhere itself
+        services.ticket_move(actor=worker, ticket=ticket, action="redispatch", committee=world.committee_a1,
+                             note="不是我们的事")
+    with pytest.raises(ValidationError) as same:
+        services.ticket_move(actor=street, ticket=ticket, action="redispatch", department=department, note="x")
+    assert same.value.message_dict == {"to": ["工单已在该处办理,请选择另一个部门或居委会"]}
+    with pytest.raises(ValidationError) as no_reason:
+        services.ticket_move(actor=street, ticket=ticket, action="redispatch", committee=world.committee_a1)
+    assert no_reason.value.message_dict == {"note": ["请写明改派的原因"]}
+    moved = services.ticket_move(actor=street, ticket=ticket, action="redispatch", committee=world.committee_a1,
+                                 note="食品由居委会配送")
+    assert (moved.status, moved.department, moved.assigned_committee) == (
+        TicketStatus.DISPATCHED, None, world.committee_a1)
+    assert not services.may_act(worker.active_membership, moved, "reply")
+    services.ticket_move(actor=staff, ticket=moved, action="start")
+
+
+def test_urging_needs_an_open_dispatched_order_and_the_requester_side(world, department):
+    ticket, _token = door_request(world, category="food", urgency="normal")
+    street = acting(world.street_officer)
+    with pytest.raises(ValidationError):  # nobody holds it yet
+        services.ticket_urge(actor=street, ticket=ticket, note="快")
+    services.ticket_move(actor=street, ticket=ticket, action="accept")
+    ticket = services.ticket_move(actor=street, ticket=ticket, action="dispatch", department=department)
+    with pytest.raises(PermissionDenied):
+        services.ticket_urge(actor=acting(world.street_officer_b), ticket=ticket, note="快")
+    with pytest.raises(ValidationError):
+        services.ticket_urge(actor=street, ticket=ticket, note="  ")
+    assert services.ticket_urge(actor=street, ticket=ticket, note="请今天处理") == 0  # no mobile on file
+    assert TicketEvent.objects.filter(ticket=ticket, action="urge").count() == 1

@@ -95,6 +95,7 @@ def urls(o, depts):
         "extension": reverse("tickets:extension", args=[pk]),
         "extension_decide": reverse("tickets:extension_decide", args=[pk]),
         "follow_link_reissue": reverse("tickets:follow_link_reissue", args=[pk]),
+        "urge": reverse("tickets:urge", args=[pk]),
         "rules": reverse("tickets:rules"),
         "departments": reverse("tickets:departments"),
         "department_member_add": reverse("tickets:department_member_add", args=[depts["health"].pk]),
@@ -111,6 +112,7 @@ NEEDS = {
     "new": "record_ticket",
     "extension_decide": "record_ticket",
     "follow_link_reissue": "record_ticket",
+    "urge": "record_ticket",
     "rules": "street",
     "departments": "street",
     "department_member_add": "street",
@@ -189,6 +191,7 @@ def test_other_committee_street_or_department_gets_404_and_writes_nothing(client
             assert client.post(url, {"decision": "approve"}).status_code == 404
         if user in (w.staff_a2, w.staff_b1, w.street_officer_b, w.staff_a1):
             assert client.post(reverse("tickets:follow_link_reissue", args=[ticket.pk])).status_code == 404
+            assert client.post(reverse("tickets:urge", args=[ticket.pk]), {"note": "快"}).status_code == 404
     assert snapshot() == before
     # The board does not list them either.
     for user, hidden in ((depts["dept_b"], held), (w.staff_a2, late), (w.street_officer_b, held)):
@@ -414,7 +417,7 @@ def test_the_whole_way_through_the_pages(client, world, orders, depts):
                                        f"c{w.committee_a2.pk}": "国和二村居委会"}
     assert post_move(street, late, "dispatch", to=f"d{depts['health'].pk}").status_code == 302
 
-    assert offered(worker, late) == ["start"] and offered(street, late) == []
+    assert offered(worker, late) == ["start"] and offered(street, late) == ["redispatch"]
     assert post_move(worker, late, "start").status_code == 302
     assert offered(worker, late) == ["reply"]
     assert post_move(worker, late, "reply", reply="已安排救护车周三7:00接送").status_code == 302
@@ -744,3 +747,27 @@ def test_the_board_links_to_the_other_pages_by_role(client, world, orders, depts
         as_user(client, user)
         body = client.get(reverse("tickets:board")).content.decode()
         assert {name for name in links if f'id="{name}"' in body} == shown, user
+
+
+def test_the_street_urges_whoever_holds_an_order(client, world, orders, depts):
+    from xiuhua.sms.models import OutboundSms
+
+    w = world
+    held = orders["held"]  # dispatched to the health centre
+    User.objects.filter(pk=depts["dept_a"].pk).update(mobile="13900000011")
+    as_user(client, w.street_officer)
+    page = client.get(reverse("tickets:detail", args=[held.pk])).content.decode()
+    assert 'id="urge-form"' in page
+    before = TicketEvent.objects.filter(ticket=held).count()
+    refused = client.post(reverse("tickets:urge", args=[held.pk]), {"note": " "})
+    assert refused.status_code == 200 and "请写明催办的要求" in refused.content.decode()
+    assert TicketEvent.objects.filter(ticket=held).count() == before
+    done = client.post(reverse("tickets:urge", args=[held.pk]), {"note": "请今天联系居民"}, follow=True)
+    assert "已催办,短信通知1人" in done.content.decode()
+    event = TicketEvent.objects.filter(ticket=held).latest("pk")
+    assert (event.action, event.note, event.actor) == ("urge", "请今天联系居民", w.street_officer)
+    assert list(OutboundSms.objects.filter(template="XH_TICKET_URGE").values_list("phone", "text")) == [
+        ("13900000011", f"【绣花针】工单{held.number}催办:请今天联系居民")]
+    # The department that holds it is urged, it does not urge.
+    as_user(client, depts["dept_a"])
+    assert client.post(reverse("tickets:urge", args=[held.pk]), {"note": "x"}).status_code == 403
