@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
+from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import active_membership, get_visible_or_404
 from xiuhua.places.models import Kind, OrgUnit
@@ -50,14 +51,6 @@ ALERTS_SHOWN = 50
 # Contacts can be recorded this long before they are due (services.contact_record).
 RECORD_AHEAD = dt.timedelta(hours=6)
 
-
-def _apply_errors(form, exc: ValidationError, *, rename: dict[str, str] | None = None) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            field = (rename or {}).get(field, field)
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _case_or_404(user, case_id: int) -> IsolationCase:

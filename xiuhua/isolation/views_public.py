@@ -16,12 +16,8 @@ arrivals in `selectors.arrivals_awaiting_case`.
 
 from __future__ import annotations
 
-import io
-
-import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,8 +25,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xiuhua.core.crypto import mask_phone
+from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.idnumbers import IdType
 from xiuhua.core.policy import public
+from xiuhua.core.qr import qr_svg_response
 from xiuhua.core.resident_phone import (
     forget_phone,
     mark_verified,
@@ -79,9 +77,7 @@ def committee_page(request, code: str):
 def committee_qr(request, code: str):
     committee = _committee(code)
     url = request.build_absolute_uri(reverse("arrive:committee", kwargs={"code": committee.code}))
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=10, border=4, title=f"{committee.name} 来沪人员登记")
-    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+    return qr_svg_response(url, f"{committee.name} 来沪人员登记")
 
 
 @public
@@ -133,13 +129,6 @@ def phone_logout(request, code: str):
     messages.info(request, _("已退出"))
     return redirect("arrive:committee", code=committee.code)
 
-
-def _apply_errors(form: SelfArrivalForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @phone_required

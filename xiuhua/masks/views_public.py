@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.policy import public
+from xiuhua.core.qr import qr_svg_response
 from xiuhua.core.resident_phone import SESSION_PENDING as SESSION_PENDING
 from xiuhua.core.resident_phone import SESSION_PHONE as SESSION_PHONE
 from xiuhua.core.resident_phone import VERIFIED_FOR as VERIFIED_FOR
@@ -139,9 +140,7 @@ def committee_page(request, code: str):
 def committee_qr(request, code: str):
     committee = _committee(code)
     url = request.build_absolute_uri(reverse("masks:public_committee", kwargs={"code": committee.code}))
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=10, border=4, title=f"{committee.name} 口罩预约")
-    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+    return qr_svg_response(url, f"{committee.name} 口罩预约")
 
 
 @public

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import logged_in, requires
 from xiuhua.core.scoping import active_membership, get_visible_or_404
 from xiuhua.places.models import Kind, OrgUnit
@@ -47,13 +48,6 @@ BAND_LABELS = {
     "none": gettext_lazy("无货"),
 }
 
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _round_or_404(user, round_id: int) -> MaskRound:

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import get_visible_or_404
 from xiuhua.places.models import Kind
@@ -17,10 +18,6 @@ from .selectors import filter_unit, household_list, resident_search
 
 PAGE_SIZE = 50
 
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @requires(Cap.VIEW_RESIDENTS)

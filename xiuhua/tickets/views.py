@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.crypto import mask_phone
+from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import active_membership, covers, get_visible_or_404
 from xiuhua.places.models import Kind, OrgUnit
@@ -69,13 +70,6 @@ EVENT_LABELS = {
     "urge": gettext_lazy("催办"),
 }
 
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def remaining_text(delta: dt.timedelta) -> str:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap, Role
+from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import KIND_RANK, Kind, OrgUnit
@@ -72,13 +73,6 @@ def _import_unit(user) -> tuple[OrgUnit, list[OrgUnit]]:
         return unit, []
     return unit, list(OrgUnit.objects.filter(kind=Kind.STREET, path__startswith=unit.path).order_by("code", "name"))
 
-
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @requires(Cap.RECORD_TICKET)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import active_membership, get_visible_or_404
 from xiuhua.places.models import Kind, OrgUnit
@@ -39,13 +40,6 @@ ACTION_LABELS = {
     "reported": gettext_lazy("反馈落实结果"),
 }
 
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _batch_or_404(user, batch_id: int) -> TracingBatch:
