@@ -114,3 +114,30 @@ def acting(user: User) -> User:
         .first()
     )
     return user
+
+
+def run_parallel(fn, count: int) -> list:
+    """Run fn(i) in `count` threads released together by a barrier, each closing its own database
+    connection; returns each call's result, or the exception it raised (for the assertions)."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertions
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

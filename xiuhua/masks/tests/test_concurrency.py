@@ -1,17 +1,16 @@
 """Exactly-once under real concurrency: 32 parallel clients, each with its own connection."""
 
 import datetime as dt
-import threading
 import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from xiuhua.masks import services
 from xiuhua.masks.models import PharmacyStock, Reservation, ReservationStatus, Voucher, VoucherStatus
 from xiuhua.testing import acting, make_resident
+from xiuhua.testing import run_parallel as _run_parallel
 
 from .fixtures import build_masks, new_household, reserve
 
@@ -21,25 +20,7 @@ CLIENTS = 32
 
 
 def run_parallel(fn, count=CLIENTS) -> list:
-    """Run fn(i) in `count` threads released together by a barrier; returns the results or errors."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return _run_parallel(fn, count)
 
 
 def test_same_person_on_every_channel_at_once_gets_one_reservation(world):

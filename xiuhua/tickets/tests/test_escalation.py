@@ -2,19 +2,17 @@
 
 import datetime as dt
 import io
-import threading
 from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
-from django.db import connection
 
 from xiuhua.accounts.models import Membership, User
 from xiuhua.accounts.roles import Role
 from xiuhua.core.models import AuditEvent
 from xiuhua.sms.models import OutboundSms
-from xiuhua.testing import acting, make_user
+from xiuhua.testing import acting, make_user, run_parallel
 from xiuhua.tickets import escalation, services
 from xiuhua.tickets.calendar import DeadlineClass, WorkCalendar
 from xiuhua.tickets.escalation import DeadlineState, deadline_state, tickets_escalate
@@ -397,26 +395,6 @@ def test_reopen_gives_a_fresh_deadline_and_fresh_reminders(world, people):
 # Two sweeps at once (PostgreSQL)
 # ---------------------------------------------------------------------------------------------
 
-
-def run_parallel(fn, count: int) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.mark.postgres

@@ -1,13 +1,12 @@
 """Parallel imports on PostgreSQL: the same file is one batch, the same person one person."""
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from xiuhua.testing import acting
+from xiuhua.testing import run_parallel as _run_parallel
 from xiuhua.tracing import services
 from xiuhua.tracing.models import ListedPerson, ListEntry, TracingBatch
 
@@ -18,24 +17,7 @@ ARRIVED = timezone.make_aware(dt.datetime(2020, 2, 10, 9, 0))
 
 
 def run_parallel(fn, count=CLIENTS) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return _run_parallel(fn, count)
 
 
 def _import(world, data: bytes, reference: str):
