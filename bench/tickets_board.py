@@ -17,7 +17,8 @@ would have done.
 
 Timed: the board as each user gets it, a GET of `/tickets/` (url name "tickets:board") through
 Django's test client (middleware, session, active membership, form, counts, one page of 50
-rows, template), for a street officer (every open order of the street), a committee staff member
+rows, template), for a district officer (all 10,000 open orders), a street officer (every open
+order of the street), a committee staff member
 (their committee's own and those dispatched to it) and a department member (the health centre's).
 If "tickets:board" is not a page yet, the script measures the selectors the page is built on
 (board_queryset, board_counts, board_rows for page 1) and says so (`--selectors` forces that).
@@ -168,6 +169,7 @@ def load(args) -> dict:
 
     departments: dict[tuple[int, str], Department] = {}
     handlers: dict[int, User] = {}  # department id -> a member
+    user("bench_district", Role.DISTRICT_OFFICER, district)
     for street in streets:
         user(f"bench_street_{street.pk}", Role.STREET_OFFICER, street)
         for key, name in (("health", "社区卫生服务中心"), ("ops", "城运中心"), ("affairs", "社区事务受理服务中心")):
@@ -320,6 +322,7 @@ def load(args) -> dict:
     return {
         "events": events,
         "roles": [
+            ("district", User.objects.get(username="bench_district"), open_qs.count()),
             ("street", User.objects.get(username=f"bench_street_{first_street.pk}"),
              open_qs.filter(committee__parent=first_street).count()),
             ("committee", staff[first_committee.pk],
