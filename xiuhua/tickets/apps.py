@@ -6,3 +6,8 @@ class TicketsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "xiuhua.tickets"
     verbose_name = _("紧急关怀与工单")
+
+    def ready(self) -> None:
+        from .sms_help import register
+
+        register()

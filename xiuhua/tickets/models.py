@@ -60,6 +60,7 @@ class Source(models.TextChoices):
     CALL = "call", _("来电")
     WALK_IN = "walk_in", _("来访")
     HOTLINE = "hotline", _("12345热线")
+    SMS = "sms", _("短信")
 
 
 class Urgency(models.TextChoices):

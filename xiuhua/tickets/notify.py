@@ -18,6 +18,8 @@ RECEIVED = register_template(
     "XH_TICKET_RECEIVED", "您的求助已登记,编号{number}。查看进度:{base}/help/t/{token}", secret_params=("token",)
 )
 REPLIED = register_template("XH_TICKET_REPLIED", "您的求助{number}已有答复,请点登记短信中的链接查看。")
+# A request sent by SMS (often from a phone that cannot open links) gets the answer itself.
+REPLIED_TEXT = register_template("XH_TICKET_REPLY_TEXT", "您的求助{number}答复:{reply}")
 URGE = register_template("XH_TICKET_URGE", "工单{number}催办:{note}")
 REMINDER = register_template("XH_TICKET_REMIND", "工单{number}({category}){state},时限{deadline},请尽快办理。")
 
@@ -53,8 +55,12 @@ def send_confirmation(ticket: Ticket, token: str, sequence: int = 0) -> bool:
 def send_replied(ticket: Ticket, reply_count: int) -> bool:
     if not is_mobile(ticket.requester_phone):
         return False
+    if ticket.source == "sms":
+        template, params = REPLIED_TEXT.code, {"number": ticket.number, "reply": ticket.reply_text[:120]}
+    else:
+        template, params = REPLIED.code, {"number": ticket.number}
     sms_send(
-        to=ticket.requester_phone, template=REPLIED.code, params={"number": ticket.number},
+        to=ticket.requester_phone, template=template, params=params,
         purpose="ticket_replied", idempotency_key=f"ticket-replied-{ticket.pk}-{reply_count}",
         committee=ticket.committee,
     )

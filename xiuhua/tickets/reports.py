@@ -96,6 +96,7 @@ class Figures:
     received_call: int = 0
     received_walk_in: int = 0
     received_hotline: int = 0
+    received_sms: int = 0
     accepted: int = 0
     dispatched: int = 0
     replied: int = 0
@@ -146,6 +147,7 @@ COUNT_LABELS: dict[str, tuple] = {
     "received_call": (gettext_lazy("其中:来电"), ""),
     "received_walk_in": (gettext_lazy("其中:来访"), ""),
     "received_hotline": (gettext_lazy("其中:12345热线"), ""),
+    "received_sms": (gettext_lazy("其中:短信"), ""),
     "accepted": (
         gettext_lazy("受理"),
         gettext_lazy("当日的受理操作次数"),
@@ -205,7 +207,7 @@ RATE_LABELS: dict[str, tuple] = {
 CATEGORY_COLUMNS = ("received", "accepted", "dispatched", "replied", "closed", "closed_on_time", "closed_late",
                     "closed_reopened", "overdue_open", "reopened", "called_back", "scored")
 SOURCE_FIELDS = {Source.DOOR_QR: "received_door_qr", Source.CALL: "received_call", Source.WALK_IN: "received_walk_in",
-                 Source.HOTLINE: "received_hotline"}
+                 Source.HOTLINE: "received_hotline", Source.SMS: "received_sms"}
 
 
 @dataclass

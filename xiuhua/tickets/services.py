@@ -135,6 +135,10 @@ def ticket_create(
             raise ValidationError({"source": _("门牌二维码由居民本人提交")})
         if household is None:
             raise ValidationError({"household": _("缺少门牌信息")})
+    elif source == Source.SMS:
+        # Sent by the resident from a roster phone (sms_help); the provider vouches for the number.
+        if actor is not None and getattr(actor, "pk", None):
+            raise ValidationError({"source": _("短信求助由居民本人发送")})
     else:
         if not covers(require(actor, Cap.RECORD_TICKET), committee):
             raise PermissionDenied
@@ -156,7 +160,7 @@ def ticket_create(
         requester_phone = normalise_mobile(requester_phone or "")
     except PhoneError as exc:
         fixed_line = landline(requester_phone)
-        if source == Source.DOOR_QR or fixed_line is None:
+        if source in (Source.DOOR_QR, Source.SMS) or fixed_line is None:
             errors["requester_phone"] = str(exc)
         else:
             requester_phone = fixed_line
