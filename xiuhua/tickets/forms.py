@@ -344,6 +344,12 @@ class ReopenForm(NoteForm):
         self.fields["note"].label = _("重新打开的原因")
 
 
+class ReclassifyForm(forms.Form):
+    category = forms.ChoiceField(label=_("类别"), choices=Category.choices)
+    urgency = forms.ChoiceField(label=_("紧急程度"), choices=Urgency.choices)
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)
+
+
 class UrgeForm(forms.Form):
     note = forms.CharField(
         label=_("催办要求"), max_length=200,

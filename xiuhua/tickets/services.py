@@ -346,6 +346,41 @@ def ticket_urge(*, actor, ticket: Ticket, note: str, now: dt.datetime | None = N
     return sum(notify.send_urge(locked, user, note, urges) for user in handlers(locked))
 
 
+@transaction.atomic
+def ticket_reclassify(
+    *, actor, ticket: Ticket, category: str, urgency: str, note: str = "", now: dt.datetime | None = None
+) -> Ticket:
+    """Correct what a resident picked, or what an SMS's words suggested (the requester's committee
+    or street, while the order is open). The deadline already running stays as it is; a dispatch
+    after this follows the routing rule of the new category."""
+    now = now or timezone.now()
+    membership = require(actor, Cap.RECORD_TICKET)
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee").get(pk=ticket.pk)
+    if not covers(membership, locked.committee):
+        raise PermissionDenied
+    if locked.status not in OPEN_STATUSES:
+        raise ValidationError(_("工单已办结,不能更改类别"))
+    errors: dict[str, str] = {}
+    if category not in Category.values:
+        errors["category"] = _("请选择类别")
+    if urgency not in Urgency.values:
+        errors["urgency"] = _("请选择紧急程度")
+    if errors:
+        raise ValidationError(errors)
+    if (category, urgency) == (locked.category, locked.urgency):
+        raise ValidationError({"category": _("类别和紧急程度没有变化")})
+    before = f"{Category(locked.category).label}/{Urgency(locked.urgency).label}"
+    locked.category, locked.urgency = category, urgency
+    locked.save(update_fields=["category", "urgency"])
+    after = f"{Category(category).label}/{Urgency(urgency).label}"
+    text = f"{before} → {after}" + (f":{note.strip()[:200]}" if note and note.strip() else "")
+    TicketEvent.objects.create(ticket=locked, at=now, actor=actor, action="reclassify", from_status=locked.status,
+                               to_status=locked.status, note=text)
+    audit(actor=actor, action="ticket_reclassify", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.number, detail={"category": category, "urgency": urgency})
+    return locked
+
+
 MAX_EXTENSION_DAYS = 15
 
 

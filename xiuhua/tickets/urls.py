@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/extension/decide/", v.extension_decide, name="extension_decide"),
     path("<int:pk>/link/", v.follow_link_reissue, name="follow_link_reissue"),
     path("<int:pk>/urge/", v.urge, name="urge"),
+    path("<int:pk>/category/", v.reclassify, name="reclassify"),
     path("rules/", v.rules, name="rules"),
     path("departments/", v.departments, name="departments"),
     path("departments/<int:pk>/members/", v.department_member_add, name="department_member_add"),

@@ -44,6 +44,7 @@ from .forms import (
     HeadForm,
     IntakeForm,
     MemberForm,
+    ReclassifyForm,
     RemoveMemberForm,
     RoutingRulesForm,
     State,
@@ -68,6 +69,7 @@ EVENT_LABELS = {
     "extension_refuse": gettext_lazy("不批准延期"),
     "link_reissue": gettext_lazy("重发进度链接"),
     "urge": gettext_lazy("催办"),
+    "reclassify": gettext_lazy("更正类别"),
 }
 
 
@@ -321,7 +323,17 @@ def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
         "decide_form": decide_form,
         "can_reissue": membership.has(Cap.RECORD_TICKET) and covers(membership, ticket.committee),
         "urge_form": bound.get("urge") or (UrgeForm(auto_id="urge_%s") if _may_urge(membership, ticket) else None),
+        "reclassify_form": bound.get("reclassify") or (
+            ReclassifyForm(auto_id="reclassify_%s", initial={"category": ticket.category, "urgency": ticket.urgency})
+            if _may_reclassify(membership, ticket) else None
+        ),
     })
+
+
+def _may_reclassify(membership, ticket: Ticket) -> bool:
+    return (
+        membership.has(Cap.RECORD_TICKET) and covers(membership, ticket.committee) and ticket.status in OPEN_STATUSES
+    )
 
 
 def _may_urge(membership, ticket: Ticket) -> bool:
@@ -400,6 +412,25 @@ def extension_decide(request, pk: int):
                 messages.success(request, _("已不批准延期"))
             return redirect("tickets:detail", pk=ticket.pk)
     return _detail_page(request, _ticket_or_404(request.user, pk), bound={"decide": form})
+
+
+@requires(Cap.RECORD_TICKET)
+@require_POST
+def reclassify(request, pk: int):
+    """Correct the category or urgency a resident chose (or an SMS's words suggested)."""
+    ticket = _ticket_or_404(request.user, pk)
+    if not _may_reclassify(active_membership(request.user), ticket):
+        raise PermissionDenied
+    form = ReclassifyForm(request.POST, auto_id="reclassify_%s")
+    if form.is_valid():
+        try:
+            services.ticket_reclassify(actor=request.user, ticket=ticket, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("已更正类别"))
+            return redirect("tickets:detail", pk=ticket.pk)
+    return _detail_page(request, _ticket_or_404(request.user, pk), bound={"reclassify": form})
 
 
 @requires(Cap.RECORD_TICKET)

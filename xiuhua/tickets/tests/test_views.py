@@ -96,6 +96,7 @@ def urls(o, depts):
         "extension_decide": reverse("tickets:extension_decide", args=[pk]),
         "follow_link_reissue": reverse("tickets:follow_link_reissue", args=[pk]),
         "urge": reverse("tickets:urge", args=[pk]),
+        "reclassify": reverse("tickets:reclassify", args=[pk]),
         "rules": reverse("tickets:rules"),
         "departments": reverse("tickets:departments"),
         "department_member_add": reverse("tickets:department_member_add", args=[depts["health"].pk]),
@@ -113,6 +114,7 @@ NEEDS = {
     "extension_decide": "record_ticket",
     "follow_link_reissue": "record_ticket",
     "urge": "record_ticket",
+    "reclassify": "record_ticket",
     "rules": "street",
     "departments": "street",
     "department_member_add": "street",
@@ -192,6 +194,8 @@ def test_other_committee_street_or_department_gets_404_and_writes_nothing(client
         if user in (w.staff_a2, w.staff_b1, w.street_officer_b, w.staff_a1):
             assert client.post(reverse("tickets:follow_link_reissue", args=[ticket.pk])).status_code == 404
             assert client.post(reverse("tickets:urge", args=[ticket.pk]), {"note": "快"}).status_code == 404
+            data = {"category": "food", "urgency": "normal"}
+            assert client.post(reverse("tickets:reclassify", args=[ticket.pk]), data).status_code == 404
     assert snapshot() == before
     # The board does not list them either.
     for user, hidden in ((depts["dept_b"], held), (w.staff_a2, late), (w.street_officer_b, held)):
@@ -771,3 +775,29 @@ def test_the_street_urges_whoever_holds_an_order(client, world, orders, depts):
     # The department that holds it is urged, it does not urge.
     as_user(client, depts["dept_a"])
     assert client.post(reverse("tickets:urge", args=[held.pk]), {"note": "x"}).status_code == 403
+
+
+def test_staff_correct_a_category_and_the_next_dispatch_follows_it(client, world, orders, depts):
+    w = world
+    services.routing_rule_set(actor=acting(w.street_officer), street=w.street_a, category="medicine",
+                              department=depts["health"])
+    ticket, _t = services.ticket_create(actor=None, source="sms", category="other", urgency="normal",
+                                        description="老伴的降压药吃完了", committee=w.committee_a1,
+                                        requester_phone="13812345678")
+    deadline = ticket.deadline_at
+    url = reverse("tickets:reclassify", args=[ticket.pk])
+    as_user(client, w.staff_a1)
+    assert 'id="reclassify-form"' in client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    same = client.post(url, {"category": "other", "urgency": "normal"})
+    assert same.status_code == 200 and "类别和紧急程度没有变化" in same.content.decode()
+    assert client.post(url, {"category": "medicine", "urgency": "normal", "note": "是配药"}).status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.category, ticket.urgency, ticket.deadline_at) == ("medicine", "normal", deadline)
+    event = TicketEvent.objects.filter(ticket=ticket).latest("pk")
+    assert (event.action, event.note) == ("reclassify", "其他/一般 → 配药/一般:是配药")
+    services.ticket_move(actor=acting(w.staff_a1), ticket=ticket, action="accept")
+    dispatched = services.ticket_move(actor=acting(w.staff_a1), ticket=ticket, action="dispatch")
+    assert dispatched.department == depts["health"]  # medicine goes to the health centre by rule
+    # A department member may not change it.
+    as_user(client, depts["dept_a"])
+    assert client.post(url, {"category": "food", "urgency": "normal"}).status_code == 403
