@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -374,82 +375,75 @@ def move(request, pk: int):
     return _detail_page(request, _ticket_or_404(request.user, pk), bound={action: form})
 
 
-@requires(Cap.VIEW_TICKETS)
-@require_POST
-def extension_request(request, pk: int):
+def _post_on_ticket(request, pk: int, *, name: str, form_class, allowed, act, done) -> HttpResponse:
+    """One form posted about one order, beside the workflow moves: refused before the form is
+    read when `allowed(membership, ticket)` says no; `act(ticket, form)` calls the service and
+    returns what `done(result)` turns into the success message; errors go back on the detail page."""
     ticket = _ticket_or_404(request.user, pk)
-    if not _may_handle(active_membership(request.user), ticket):
+    if not allowed(active_membership(request.user), ticket):
         raise PermissionDenied
-    form = ExtensionRequestForm(request.POST, auto_id="extension_%s")
+    form = form_class(request.POST, auto_id=f"{name}_%s")
     if form.is_valid():
         try:
-            services.ticket_extension_request(actor=request.user, ticket=ticket, **form.service_kwargs())
+            result = act(ticket, form)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, _("已申请延期,等待街道审批"))
+            messages.success(request, done(result))
             return redirect("tickets:detail", pk=ticket.pk)
-    return _detail_page(request, _ticket_or_404(request.user, pk), bound={"extension": form})
+    return _detail_page(request, _ticket_or_404(request.user, pk), bound={name: form})
+
+
+@requires(Cap.VIEW_TICKETS)
+@require_POST
+def extension_request(request, pk: int):
+    return _post_on_ticket(
+        request, pk, name="extension", form_class=ExtensionRequestForm, allowed=_may_handle,
+        act=lambda ticket, form: services.ticket_extension_request(
+            actor=request.user, ticket=ticket, **form.service_kwargs()),
+        done=lambda _ticket: _("已申请延期,等待街道审批"),
+    )
+
+
+def _decided(ticket: Ticket) -> str:
+    if ticket.extension == Extension.APPROVED:
+        return _("已批准延期,新的办理时限:%(deadline)s") % {
+            "deadline": timezone.localtime(ticket.deadline_at).strftime("%Y-%m-%d %H:%M")}
+    return _("已不批准延期")
 
 
 @requires(Cap.RECORD_TICKET)
 @require_POST
 def extension_decide(request, pk: int):
-    ticket = _ticket_or_404(request.user, pk)
-    if not _street_over(active_membership(request.user), ticket):
-        raise PermissionDenied
-    form = ExtensionDecideForm(request.POST, auto_id="decide_%s")
-    if form.is_valid():
-        try:
-            ticket = services.ticket_extension_decide(actor=request.user, ticket=ticket, **form.service_kwargs())
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            if ticket.extension == Extension.APPROVED:
-                messages.success(request, _("已批准延期,新的办理时限:%(deadline)s") % {
-                    "deadline": timezone.localtime(ticket.deadline_at).strftime("%Y-%m-%d %H:%M")})
-            else:
-                messages.success(request, _("已不批准延期"))
-            return redirect("tickets:detail", pk=ticket.pk)
-    return _detail_page(request, _ticket_or_404(request.user, pk), bound={"decide": form})
+    return _post_on_ticket(
+        request, pk, name="decide", form_class=ExtensionDecideForm, allowed=_street_over,
+        act=lambda ticket, form: services.ticket_extension_decide(
+            actor=request.user, ticket=ticket, **form.service_kwargs()),
+        done=_decided,
+    )
 
 
 @requires(Cap.RECORD_TICKET)
 @require_POST
 def reclassify(request, pk: int):
     """Correct the category or urgency a resident chose (or an SMS's words suggested)."""
-    ticket = _ticket_or_404(request.user, pk)
-    if not _may_reclassify(active_membership(request.user), ticket):
-        raise PermissionDenied
-    form = ReclassifyForm(request.POST, auto_id="reclassify_%s")
-    if form.is_valid():
-        try:
-            services.ticket_reclassify(actor=request.user, ticket=ticket, **form.cleaned_data)
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("已更正类别"))
-            return redirect("tickets:detail", pk=ticket.pk)
-    return _detail_page(request, _ticket_or_404(request.user, pk), bound={"reclassify": form})
+    return _post_on_ticket(
+        request, pk, name="reclassify", form_class=ReclassifyForm, allowed=_may_reclassify,
+        act=lambda ticket, form: services.ticket_reclassify(actor=request.user, ticket=ticket, **form.cleaned_data),
+        done=lambda _ticket: _("已更正类别"),
+    )
 
 
 @requires(Cap.RECORD_TICKET)
 @require_POST
 def urge(request, pk: int):
     """催办: a note to whoever holds the order, in its history and by SMS."""
-    ticket = _ticket_or_404(request.user, pk)
-    if not _may_urge(active_membership(request.user), ticket):
-        raise PermissionDenied
-    form = UrgeForm(request.POST, auto_id="urge_%s")
-    if form.is_valid():
-        try:
-            texts = services.ticket_urge(actor=request.user, ticket=ticket, note=form.cleaned_data["note"])
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("已催办,短信通知%(n)d人") % {"n": texts})
-            return redirect("tickets:detail", pk=ticket.pk)
-    return _detail_page(request, _ticket_or_404(request.user, pk), bound={"urge": form})
+    return _post_on_ticket(
+        request, pk, name="urge", form_class=UrgeForm, allowed=_may_urge,
+        act=lambda ticket, form: services.ticket_urge(
+            actor=request.user, ticket=ticket, note=form.cleaned_data["note"]),
+        done=lambda texts: _("已催办,短信通知%(n)d人") % {"n": texts},
+    )
 
 
 @requires(Cap.RECORD_TICKET)
