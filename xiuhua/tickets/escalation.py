@@ -34,6 +34,8 @@ from .calendar import DeadlineClass, WorkCalendar
 from .models import Escalation, Ticket, TicketEvent
 
 EMERGENCY_SOON = dt.timedelta(hours=1)
+# "Accept immediately": an urgent request still not accepted after this is texted to the committee.
+ACCEPT_WITHIN = dt.timedelta(minutes=15)
 EMERGENCY_GRACE = dt.timedelta(hours=2)
 
 
@@ -143,5 +145,34 @@ def tickets_escalate(*, now: dt.datetime | None = None, batch: int = 500) -> dic
             audit(actor=None, action="ticket_escalate", obj=ticket, committee_id=ticket.committee_id,
                   subject_label=ticket.number, detail={"level": level, "notified": len(people), "sms": sent})
         counts[names[level]] += 1
+        counts["messages"] += sent
+    return counts
+
+
+def unaccepted_remind(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Text the committee's staff about urgent requests still waiting to be accepted after
+    ACCEPT_WITHIN, once per request (a conditional UPDATE claims it); returns counts."""
+    now = now or timezone.now()
+    waiting = (
+        Ticket.objects.filter(status="received", urgency="urgent", received_at__lte=now - ACCEPT_WITHIN,
+                              accept_reminded_at__isnull=True)
+        .select_related("committee").order_by("received_at")
+    )
+    counts = {"waiting": 0, "messages": 0}
+    for ticket in waiting.iterator(chunk_size=200):
+        with transaction.atomic():
+            claimed = Ticket.objects.filter(pk=ticket.pk, status="received", accept_reminded_at__isnull=True)
+            if not claimed.update(accept_reminded_at=now):
+                continue
+            minutes = int((now - ticket.received_at).total_seconds() // 60)
+            people = handlers(ticket)
+            sent = sum(notify.send_waiting(ticket, user, minutes) for user in people)
+            TicketEvent.objects.create(
+                ticket=ticket, at=now, actor=None, action="remind_accept", from_status=ticket.status,
+                to_status=ticket.status,
+                note=_("紧急求助%(minutes)d分钟未受理:通知%(people)d人,短信%(sent)d条")
+                % {"minutes": minutes, "people": len(people), "sent": sent},
+            )
+        counts["waiting"] += 1
         counts["messages"] += sent
     return counts

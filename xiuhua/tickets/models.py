@@ -170,6 +170,8 @@ class Ticket(models.Model):
     escalation = models.PositiveSmallIntegerField(
         _("督办"), choices=Escalation.choices, default=Escalation.NONE
     )
+    # When committee staff were texted that an urgent request still waits to be accepted.
+    accept_reminded_at = models.DateTimeField(null=True, blank=True)
     extension = models.CharField(_("延期"), max_length=10, choices=Extension.choices, blank=True, default="")
     extension_days = models.PositiveSmallIntegerField(null=True, blank=True)
     extension_reason = models.CharField(max_length=300, blank=True)
@@ -208,6 +210,11 @@ class Ticket(models.Model):
             # The per-address limit of door requests counts one address's recent tickets.
             models.Index(
                 fields=["client_hash", "received_at"], condition=~models.Q(client_hash=""), name="ticket_client_recent"
+            ),
+            # The sweep finds urgent requests nobody has accepted yet.
+            models.Index(
+                fields=["received_at"], condition=models.Q(status="received", urgency="urgent"),
+                name="ticket_waiting_accept",
             ),
             # The escalation sweep reads open orders by deadline.
             models.Index(

@@ -20,6 +20,7 @@ RECEIVED = register_template(
 REPLIED = register_template("XH_TICKET_REPLIED", "您的求助{number}已有答复,请点登记短信中的链接查看。")
 # A request sent by SMS (often from a phone that cannot open links) gets the answer itself.
 REPLIED_TEXT = register_template("XH_TICKET_REPLY_TEXT", "您的求助{number}答复:{reply}")
+WAITING = register_template("XH_TICKET_WAITING", "紧急求助{number}({category})已等待{minutes}分钟未受理,请立即处理。")
 URGE = register_template("XH_TICKET_URGE", "工单{number}催办:{note}")
 REMINDER = register_template("XH_TICKET_REMIND", "工单{number}({category}){state},时限{deadline},请尽快办理。")
 
@@ -97,6 +98,23 @@ def send_urge(ticket: Ticket, user, note: str, sequence: int) -> bool:
         sms_send(
             to=mobile, template=URGE.code, params={"number": ticket.number, "note": note[:60]},
             purpose="ticket_urge", idempotency_key=f"ticket-urge-{ticket.pk}-{sequence}-{user.pk}",
+            committee=ticket.committee,
+        )
+    except PhoneError:
+        return False
+    return True
+
+
+def send_waiting(ticket: Ticket, user, minutes: int) -> bool:
+    """An urgent request nobody has accepted yet, to one of the committee's staff."""
+    mobile = getattr(user, "mobile", "")
+    if not mobile:
+        return False
+    try:
+        sms_send(
+            to=mobile, template=WAITING.code,
+            params={"number": ticket.number, "category": str(Category(ticket.category).label), "minutes": minutes},
+            purpose="ticket_waiting", idempotency_key=f"ticket-waiting-{ticket.pk}-{user.pk}",
             committee=ticket.committee,
         )
     except PhoneError:

@@ -71,6 +71,7 @@ EVENT_LABELS = {
     "link_reissue": gettext_lazy("重发进度链接"),
     "urge": gettext_lazy("催办"),
     "reclassify": gettext_lazy("更正类别"),
+    "remind_accept": gettext_lazy("未受理提醒"),
 }
 
 

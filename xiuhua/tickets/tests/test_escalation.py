@@ -254,11 +254,29 @@ def test_an_order_closed_while_the_sweep_runs_is_not_escalated(world, people):
 
 
 def test_the_sweep_command(world, people):
-    door_request(world)  # received in 2020: long overdue by now
+    door_request(world)  # received in 2020: long overdue by now, and never accepted
     out = io.StringIO()
     call_command("tickets_sweep", stdout=out)
-    assert out.getvalue().startswith("near=0 head=0 street=1 messages=1")
+    # One reminder to the street, one "not accepted" text to committee A1's staff.
+    assert out.getvalue() == "near=0 head=0 street=1 messages=2 unaccepted=1 addresses_forgotten=0\n"
     assert len(reminders()) == 1
+
+
+def test_an_urgent_request_not_accepted_in_15_minutes_is_texted_to_the_committee_once(world, people):
+    ticket = door_request(world)  # received 5 Feb 2020 21:00
+    normal = door_request(world, category="food", urgency="normal")
+    assert escalation.unaccepted_remind(now=at(2020, 2, 5, 21, 14)) == {"waiting": 0, "messages": 0}
+    assert escalation.unaccepted_remind(now=at(2020, 2, 5, 21, 16)) == {"waiting": 1, "messages": 1}
+    texts = list(OutboundSms.objects.filter(purpose="ticket_waiting").values_list("phone", "text"))
+    assert texts == [("13900000006", f"【绣花针】紧急求助{ticket.number}(透析)已等待16分钟未受理,请立即处理。")]
+    event = TicketEvent.objects.get(ticket=ticket, action="remind_accept")
+    assert event.note == "紧急求助16分钟未受理:通知1人,短信1条"
+    # Once only; an accepted request or a normal one is never texted.
+    assert escalation.unaccepted_remind(now=at(2020, 2, 5, 22)) == {"waiting": 0, "messages": 0}
+    other = door_request(world, now=at(2020, 2, 5, 22))
+    services.ticket_move(actor=acting(world.staff_a1), ticket=other, action="accept", now=at(2020, 2, 5, 22, 5))
+    assert escalation.unaccepted_remind(now=at(2020, 2, 5, 23)) == {"waiting": 0, "messages": 0}
+    assert not TicketEvent.objects.filter(ticket=normal, action="remind_accept").exists()
 
 
 # ---------------------------------------------------------------------------------------------
