@@ -36,8 +36,10 @@ class State:
     SOON = "soon"
     OK = "ok"
     EXTENSION = "extension"
+    WAITING = "waiting"
     CHOICES = [
         ("", _("全部")),
+        (WAITING, _("紧急待受理")),
         (OVERDUE, _("已超时")),
         (SOON, _("即将到期")),
         (OK, _("未到期")),

@@ -13,6 +13,8 @@ from .escalation import EMERGENCY_SOON, deadline_state
 from .models import Department, Ticket
 
 BOARD_PAGE_SIZE = 50
+# Urgent requests nobody has accepted yet: the first thing to act on.
+WAITING_Q = Q(status="received", urgency="urgent")
 
 
 def board_queryset(user, *, department: Department | None = None, committee_id: int | None = None) -> QuerySet:
@@ -44,6 +46,7 @@ class BoardCounts:
     overdue: int
     soon: int
     extension_requested: int
+    waiting: int = 0
 
 
 def board_counts(qs: QuerySet, now: dt.datetime | None = None) -> BoardCounts:
@@ -54,6 +57,7 @@ def board_counts(qs: QuerySet, now: dt.datetime | None = None) -> BoardCounts:
         overdue=Count("pk", filter=Q(deadline_at__lt=now)),
         soon=Count("pk", filter=soon_q(now)),
         extension_requested=Count("pk", filter=Q(extension="requested")),
+        waiting=Count("pk", filter=WAITING_Q),
     )
     return BoardCounts(**row)
 

@@ -122,6 +122,8 @@ def _state_q(state: str, now: dt.datetime) -> Q:
         return selectors.soon_q(now)
     if state == State.OK:
         return Q(deadline_at__gte=now) & ~selectors.soon_q(now)
+    if state == State.WAITING:
+        return selectors.WAITING_Q
     return Q(extension=Extension.REQUESTED)
 
 

@@ -244,8 +244,10 @@ def test_board_orders_by_deadline_with_counts_colours_and_labels(client, world, 
     response = client.get(reverse("tickets:board"))
     assert rows_of(response) == [held.pk, late.pk, soon.pk, fine.pk]
     c = response.context["counts"]
-    assert (c.open, c.overdue, c.soon, c.extension_requested) == (4, 2, 1, 0)
+    assert (c.open, c.overdue, c.soon, c.extension_requested, c.waiting) == (4, 2, 1, 0, 2)
     assert [r.state for r in response.context["rows"]] == ["long_overdue", "overdue", "soon", "ok"]
+    # Urgent and not yet accepted: late and soon (held was accepted, fine is not urgent).
+    assert rows_of(client.get(reverse("tickets:board"), {"state": "waiting"})) == [late.pk, soon.pk]
     body = response.content.decode()
     row = re.search(rf'<tr id="ticket-{late.pk}" class="([^"]+)">(.*?)</tr>', body, re.S)
     assert row and "deadline-row-overdue" in row.group(1)
@@ -257,7 +259,7 @@ def test_board_orders_by_deadline_with_counts_colours_and_labels(client, world, 
     assert "社区卫生服务中心" in held_row and "严重超时" in held_row
     fine_row = re.search(rf'<tr id="ticket-{fine.pk}"[^>]*>(.*?)</tr>', body, re.S).group(1)
     assert "deadline-ok" in fine_row and "正常" in fine_row and "剩余" in fine_row
-    assert 'id="count-overdue">2<' in body and 'id="count-open">4<' in body
+    assert 'id="count-overdue">2<' in body and 'id="count-open">4<' in body and 'id="count-waiting">2<' in body
     # An escalated order carries its badge.
     Ticket.objects.filter(pk=late.pk).update(escalation=Escalation.HEAD)
     body = client.get(reverse("tickets:board")).content.decode()
