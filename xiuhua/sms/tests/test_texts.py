@@ -90,3 +90,17 @@ def test_registry_adds_lists_and_removes(inbound_handler):
         handlers.register_inbound_handler(r"预约|YY", lambda m: "x")
     handlers.unregister_inbound_handler(r"预约|YY")
     assert handlers.find_handler("预约") is None
+
+
+def test_the_templates_to_register_with_the_provider_are_listed():
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("sms_templates", stdout=out)
+    lines = dict(line.split("\t", 1) for line in out.getvalue().splitlines())
+    assert lines["XH_OTP"] == "验证码{code},5分钟内有效,请勿告诉他人。"
+    assert lines["XH_TICKET_REPLY_TEXT"] == "您的求助{number}答复:{reply}"
+    assert {"XH_CHECKIN", "XH_ISOLATION_ALERT", "XH_TICKET_RECEIVED", "XH_TICKET_REMIND"} <= set(lines)
+    assert list(lines) == sorted(lines)
