@@ -121,6 +121,7 @@ def ticket_create(
     now: dt.datetime | None = None,
     calendar: WorkCalendar | None = None,
     send_sms: bool = True,
+    submission_key: str | None = None,
 ) -> tuple[Ticket, str]:
     """Take in a request; returns the ticket and the secret of the resident's follow-up link
     (shown or texted once; only its hash is kept). A 12345 order sent again (same external number)
@@ -128,7 +129,9 @@ def ticket_create(
 
     Staff-taken orders may carry a landline; only a mobile gets the confirmation SMS, and only
     when `send_sms` (an import of old hotline orders passes False: the hotline has told them).
-    `calendar` lets a bulk import load the working-day calendar once."""
+    `calendar` lets a bulk import load the working-day calendar once. `submission_key` (a door
+    form's hidden key, an inbound SMS) makes a resident's channel idempotent the same way as the
+    external number: the same key again returns the ticket it made and no new secret."""
     now = now or timezone.now()
     if source == Source.DOOR_QR:
         if actor is not None and getattr(actor, "pk", None):
@@ -174,10 +177,9 @@ def ticket_create(
         errors["deadline_class"] = _("请选择办理时限类别")
     if errors:
         raise ValidationError(errors)
-    if external_number:
-        existing = Ticket.objects.filter(external_number=external_number).first()
-        if existing is not None:
-            return existing, ""
+    existing = _taken(external_number, submission_key)
+    if existing is not None:
+        return existing, ""
     token = secrets.token_urlsafe(18)
     ticket = Ticket(
         source=source, external_number=external_number, category=category, urgency=urgency,
@@ -185,6 +187,7 @@ def ticket_create(
         requester_name=(requester_name or "").strip()[:50], requester_phone=requester_phone, received_at=now,
         deadline_at=(calendar or WorkCalendar()).deadline(now, deadline_class), follow_token_hash=token_hash(token),
         created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+        submission_key=submission_key or None,
     )
     for _attempt in range(5):
         ticket.number = f"GD{timezone.localtime(now):%y%m%d}{secrets.randbelow(10**5):05d}"
@@ -192,8 +195,9 @@ def ticket_create(
             with transaction.atomic():
                 ticket.save()
         except IntegrityError:
-            if external_number and Ticket.objects.filter(external_number=external_number).exists():
-                return Ticket.objects.get(external_number=external_number), ""
+            existing = _taken(external_number, submission_key)  # committed by a parallel call
+            if existing is not None:
+                return existing, ""
             ticket.pk = None
             continue  # the random number was taken
         break
@@ -203,6 +207,17 @@ def ticket_create(
     if send_sms:
         notify.send_confirmation(ticket, token)
     return ticket, token
+
+
+def _taken(external_number: str, submission_key: str | None) -> Ticket | None:
+    """The ticket this hotline number or submission key already made, if any."""
+    if external_number:
+        existing = Ticket.objects.filter(external_number=external_number).first()
+        if existing is not None:
+            return existing
+    if submission_key:
+        return Ticket.objects.filter(submission_key=submission_key).first()
+    return None
 
 
 _LANDLINE = re.compile(r"(0\d{2,3})?-?([2-9]\d{6,7})")

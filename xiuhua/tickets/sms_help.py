@@ -23,7 +23,6 @@ import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 
 from xiuhua.places.models import OrgUnit
 from xiuhua.residents.models import Household, Resident
@@ -93,16 +92,14 @@ def handle_help_sms(message: InboundMessage) -> Reply:
     category = guess_category(description)
     urgent = "急" in description or category in URGENT_CATEGORIES
     try:
-        with transaction.atomic():
-            ticket, _token = services.ticket_create(
-                actor=None, source=Source.SMS, category=category,
-                urgency=Urgency.URGENT if urgent else Urgency.NORMAL, description=description[:2000],
-                committee=committee, household=household, requester_phone=message.phone,
-                now=message.received_at, send_sms=False,  # the reply below is the confirmation
-            )
-            Ticket.objects.filter(pk=ticket.pk).update(submission_key=key)
-    except IntegrityError:  # the same message handled twice at once
-        return _received(Ticket.objects.get(submission_key=key), committee)
+        # The same message handled twice at once gives the one ticket its key made.
+        ticket, _token = services.ticket_create(
+            actor=None, source=Source.SMS, category=category,
+            urgency=Urgency.URGENT if urgent else Urgency.NORMAL, description=description[:2000],
+            committee=committee, household=household, requester_phone=message.phone,
+            now=message.received_at, send_sms=False,  # the reply below is the confirmation
+            submission_key=key,
+        )
     except ValidationError as exc:
         return Reply(text=f"未能登记:{''.join(exc.messages)}", committee=committee, purpose="tickets_reply")
     return _received(ticket, committee)

@@ -19,7 +19,7 @@ from xiuhua.accounts.roles import Role
 from xiuhua.core.models import AuditEvent
 from xiuhua.sms.models import OutboundSms
 from xiuhua.testing import acting, make_user
-from xiuhua.tickets import services, views_public
+from xiuhua.tickets import door_requests, services, views_public
 from xiuhua.tickets.door import check_door_code, door_code, door_key, door_path, door_url, parse_door_key
 from xiuhua.tickets.models import Department, Ticket, TicketEvent
 from xiuhua.tickets.services import token_hash
@@ -200,7 +200,7 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(client, world):
 
 def test_the_household_limit_refuses_the_next_request_and_writes_nothing(client, world):
     url = door_url_of(world.household_a1)
-    for i in range(views_public.HOUSEHOLD_PER_HOUR):
+    for i in range(door_requests.HOUSEHOLD_PER_HOUR):
         token_of(client.post(url, form(submission_key=f"hour-limit-key-{i:04d}")))
     before = snapshot()
     response = client.post(url, form(submission_key="hour-limit-key-next"))
@@ -214,7 +214,7 @@ def test_the_household_limit_refuses_the_next_request_and_writes_nothing(client,
 
 def test_the_daily_household_limit(client, world):
     earlier = timezone.now() - dt.timedelta(hours=3)
-    for _i in range(views_public.HOUSEHOLD_PER_DAY):
+    for _i in range(door_requests.HOUSEHOLD_PER_DAY):
         services.ticket_create(actor=None, source="door_qr", category="food", urgency="normal", description="买菜",
                                committee=world.committee_a1, household=world.household_a1, now=earlier)
     before = snapshot()
@@ -228,7 +228,7 @@ def test_the_daily_household_limit(client, world):
 
 def test_the_address_limit_refuses_the_next_request_and_writes_nothing(client, world):
     address = views_public.client_hash(RequestFactory().get("/", REMOTE_ADDR="127.0.0.1"))
-    for _i in range(views_public.ADDRESS_PER_HOUR):
+    for _i in range(door_requests.ADDRESS_PER_HOUR):
         ticket, _token = services.ticket_create(
             actor=None, source="door_qr", category="food", urgency="normal", description="买菜",
             committee=world.committee_a2, household=world.household_a2,
@@ -407,14 +407,14 @@ def test_parallel_submissions_respect_the_key_and_the_limit(world) -> None:
     statuses.clear()
     barrier = threading.Barrier(clients)
     run([f"distinct-key-number-{i:04d}" for i in range(clients)])
-    assert Ticket.objects.count() == views_public.HOUSEHOLD_PER_HOUR
-    assert statuses.count(302) == views_public.HOUSEHOLD_PER_HOUR and statuses.count(429) == clients - 3
+    assert Ticket.objects.count() == door_requests.HOUSEHOLD_PER_HOUR
+    assert statuses.count(302) == door_requests.HOUSEHOLD_PER_HOUR and statuses.count(429) == clients - 3
 
 
 def test_client_addresses_are_forgotten_after_a_day(world):
     from django.core.management import call_command
 
-    from xiuhua.tickets.views_public import client_hashes_prune
+    from xiuhua.tickets.door_requests import client_hashes_prune
 
     old, _t = services.ticket_create(actor=None, source="door_qr", category="food", urgency="urgent",
                                      description="缺米", committee=world.committee_a1, household=world.household_a1)

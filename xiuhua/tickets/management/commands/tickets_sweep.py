@@ -6,8 +6,8 @@ addresses after a day."""
 
 from django.core.management.base import BaseCommand
 
+from xiuhua.tickets.door_requests import client_hashes_prune
 from xiuhua.tickets.escalation import tickets_escalate, unaccepted_remind
-from xiuhua.tickets.views_public import client_hashes_prune
 
 
 class Command(BaseCommand):

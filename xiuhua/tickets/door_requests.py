@@ -1,0 +1,133 @@
+"""Door-QR requests (紧急关怀) as a service: the per-door and per-address limits, the form's
+idempotency key and the resident's photo, written in one transaction with the ticket.
+
+The household row is locked while the key is looked up, the limits are counted and the ticket is
+written, so two requests of one door are taken one after the other (design rule 4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from xiuhua.residents.models import Household
+from xiuhua.sms.models import OtpThrottle
+
+from . import services
+from .models import Source, Ticket
+
+# Limits on door requests. A household in real trouble may need a few things at once (dialysis,
+# medicine, food), so three an hour and six a day; more than that from one door is a prank or a
+# script, and the committee is better reached by phone. Many households share one address on
+# mobile networks (carrier NAT) and compound Wi-Fi, so the address limit is only a backstop
+# against floods. Counted in the database: they hold across gunicorn workers and machines.
+HOUSEHOLD_PER_HOUR = 3
+HOUSEHOLD_PER_DAY = 6
+ADDRESS_PER_HOUR = 20
+ADDRESS_PER_DAY = 60
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+
+def client_hashes_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget the hashed client address of door requests once the per-address limit no longer
+    needs it (a day); run by `manage.py tickets_sweep`. Returns how many were blanked."""
+    now = now or timezone.now()
+    return Ticket.objects.filter(received_at__lt=now - DAY).exclude(client_hash="").update(client_hash="")
+
+
+EMERGENCY_HINT = gettext_lazy("情况危急请直接拨打120(急救)或12345(市民热线)。")
+
+
+class Refused(Exception):
+    """A request that is not taken: the message says why, the status is the response's."""
+
+    def __init__(self, message: str, status: int = 429):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _check_limits(household: Household, address: str, now: dt.datetime) -> None:
+    """Refused when the door or the address reached a limit (the household row is locked)."""
+    door_tickets = Ticket.objects.filter(household=household, source=Source.DOOR_QR)
+    if door_tickets.filter(received_at__gt=now - HOUR).count() >= HOUSEHOLD_PER_HOUR:
+        raise Refused(
+            _("这一户1小时内已提交%(count)d次求助,请耐心等待工作人员联系,稍后再提交。") % {"count": HOUSEHOLD_PER_HOUR}
+            + str(EMERGENCY_HINT)
+        )
+    if door_tickets.filter(received_at__gt=now - DAY).count() >= HOUSEHOLD_PER_DAY:
+        raise Refused(
+            _("这一户今天已提交%(count)d次求助,请等待工作人员联系,或致电居委会。") % {"count": HOUSEHOLD_PER_DAY}
+            + str(EMERGENCY_HINT)
+        )
+    if not address:
+        return
+    # One lock row per address (the table the SMS codes use for theirs), so that two doors behind
+    # one address cannot both pass its limit.
+    lock_key = f"help:{address}"
+    OtpThrottle.objects.get_or_create(key=lock_key)
+    OtpThrottle.objects.select_for_update().filter(key=lock_key).update(touched_at=now)
+    from_address = Ticket.objects.filter(client_hash=address)
+    if (
+        from_address.filter(received_at__gt=now - HOUR).count() >= ADDRESS_PER_HOUR
+        or from_address.filter(received_at__gt=now - DAY).count() >= ADDRESS_PER_DAY
+    ):
+        raise Refused(_("当前网络提交求助过于频繁,请稍后再试。") + str(EMERGENCY_HINT))
+
+
+def door_request_submit(
+    *, household: Household, category: str, urgency: str, description: str, phone: str, photo,
+    submission_key: str, client_hash: str, now: dt.datetime | None = None,
+) -> tuple[Ticket, str, bool]:
+    """(ticket, follow-up token, True) for a new request; (ticket, "", False) when this form's
+    key already made one. Raises Refused or the service's ValidationError; writes nothing then.
+    `photo` is an already re-encoded image file or None; `client_hash` the caller's hashed
+    address (blank when unknown)."""
+    key, address = submission_key, client_hash
+    saved = ""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            # One door's requests are taken one at a time (SQLite: the IMMEDIATE transaction).
+            Household.objects.select_for_update().filter(pk=household.pk).values_list("pk", flat=True).first()
+            existing = Ticket.objects.filter(submission_key=key).first()
+            if existing is not None:
+                if existing.household_id != household.pk:
+                    raise Refused(_("页面已过期,请重新提交"), status=400)
+                return existing, "", False
+            _check_limits(household, address, now)
+            ticket, token = services.ticket_create(
+                actor=None, source=Source.DOOR_QR, category=category, urgency=urgency,
+                description=description, committee=household.committee, household=household,
+                requester_phone=phone, now=now, submission_key=key,
+            )
+            if not token:  # the key was committed by a parallel request meanwhile
+                if ticket.household_id != household.pk:
+                    raise Refused(_("页面已过期,请重新提交"), status=400)
+                return ticket, "", False
+            ticket.client_hash = address
+            if photo is not None:
+                ticket.photo.save(photo.name, photo, save=False)
+                saved = ticket.photo.name
+            ticket.save(update_fields=["client_hash", "photo"])
+    except IntegrityError:
+        # The same key, committed by a parallel request after we looked.
+        _delete_file(saved)
+        existing = Ticket.objects.filter(submission_key=key, household=household).first()
+        if existing is None:
+            raise Refused(_("页面已过期,请重新提交"), status=400) from None
+        return existing, "", False
+    except BaseException:
+        _delete_file(saved)
+        raise
+    return ticket, token, True
+
+
+def _delete_file(name: str) -> None:
+    if name:
+        Ticket._meta.get_field("photo").storage.delete(name)  # type: ignore[attr-defined]
