@@ -27,6 +27,7 @@ from xiuhua.core.policy import requires
 from xiuhua.core.scoping import get_visible_or_404
 from xiuhua.places.api import Id, InSchema, PageParams, PlainText
 from xiuhua.places.models import Kind, OrgUnit
+from xiuhua.residents.models import Household
 
 from . import services
 from .imports import FUTURE_SLACK, StreetPlaces, import_street_for
@@ -123,19 +124,13 @@ def _place(street: OrgUnit, payload: HotlineOrderIn):
     parsed = places.gazetteer.parse(payload.address) if payload.address else None
     if parsed is not None:
         places.load_households([parsed])
-    committee_id, household_id = places.by_address(parsed)
-    if committee_id is None and payload.committee:
-        wanted = payload.committee.strip()
-        committee = next((c for c in places.committees.values() if c.code == wanted), None) or places.by_name(wanted)
-        committee_id = committee.pk if committee is not None else None
-        if committee_id is None:
-            raise ValidationError({"committee": _("居委会“%(name)s”不是本街道的居委会") % {"name": wanted}})
-    if committee_id is None:
-        message = _("地址无法对应到本街道的住户或小区,请填写居委会") if payload.address else _("请填写地址或居委会")
-        raise ValidationError({"address": message})
-    from xiuhua.residents.models import Household
-
+    committee_id, household_id, _placed_by, problem = places.place(
+        parsed, payload.committee.strip(), has_address=bool(payload.address), allow_code=True
+    )
+    if problem is not None:
+        raise ValidationError({problem[0]: problem[1]})
     household = Household.objects.get(pk=household_id) if household_id else None
+    assert committee_id is not None
     return places.committees[committee_id], household
 
 

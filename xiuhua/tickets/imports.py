@@ -356,6 +356,26 @@ class StreetPlaces:
         found = self._by_key.get(committee_key(name), [])
         return found[0] if len(found) == 1 else None
 
+    def place(
+        self, parsed: addresses.ParsedAddress | None, committee_text: str, *, has_address: bool,
+        allow_code: bool = False,
+    ) -> tuple[int | None, int | None, str, tuple[str, str] | None]:
+        """Where an order goes: (committee, household, placed by, None) by its address, else by
+        the committee's name (or, with `allow_code`, its 12-digit code); otherwise (None, None,
+        "", (column key, message)) saying what to fix."""
+        committee_id, household_id = self.by_address(parsed)
+        if committee_id is not None:
+            return committee_id, household_id, str(_("住户")) if household_id else str(_("小区")), None
+        if committee_text:
+            by_code = next((c for c in self.committees.values() if c.code == committee_text), None)
+            committee = (by_code if allow_code else None) or self.by_name(committee_text)
+            if committee is not None:
+                return committee.pk, None, str(_("居委会")), None
+            return None, None, "", ("committee", _("居委会“%(name)s”不是本街道的居委会") % {"name": committee_text})
+        if has_address:
+            return None, None, "", ("address", _("地址无法对应到本街道的住户或小区,请填写居委会"))
+        return None, None, "", ("address", _("缺少地址和居委会,无法确定所属居委会"))
+
 
 # ---------------------------------------------------------------- rows
 
@@ -444,23 +464,13 @@ def read_rows(table: Table, *, places: StreetPlaces, calendar: WorkCalendar, now
     parsed = {item.row: places.gazetteer.parse(item.address) for item in out if item.address}
     places.load_households([p for p in parsed.values() if p is not None])
     for item in out:
-        committee_id, household_id = places.by_address(parsed.get(item.row))
-        if committee_id is not None:
-            item.committee_id, item.household_id = committee_id, household_id
-            item.placed_by = str(_("住户")) if household_id else str(_("小区"))
-            continue
-        if item.committee_name:
-            committee = places.by_name(item.committee_name)
-            if committee is not None:
-                item.committee_id, item.placed_by = committee.pk, str(_("居委会"))
-            else:
-                item.problems.append(RowProblem(item.row, _label("committee"), _(
-                    "居委会“%(name)s”不是本街道的居委会") % {"name": item.committee_name}))
-        elif item.address:
-            item.problems.append(RowProblem(item.row, _label("address"), _(
-                "地址无法对应到本街道的住户或小区,请填写居委会")))
+        committee_id, household_id, placed_by, unplaced = places.place(
+            parsed.get(item.row), item.committee_name, has_address=bool(item.address)
+        )
+        if unplaced is not None:
+            item.problems.append(RowProblem(item.row, _label(unplaced[0]), unplaced[1]))
         else:
-            item.problems.append(RowProblem(item.row, _label("address"), _("缺少地址和居委会,无法确定所属居委会")))
+            item.committee_id, item.household_id, item.placed_by = committee_id, household_id, placed_by
     return out
 
 
