@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Role
-from xiuhua.core.phones import PhoneError
-from xiuhua.sms.services import sms_send
+from xiuhua.sms.services import sms_send_staff
 from xiuhua.sms.texts import register_template
 
 from .models import Alert, AlertKind
@@ -32,19 +31,11 @@ def alert_recipients(alert: Alert) -> list:
 
 def send_alert(alert: Alert) -> int:
     """Queue one message per recipient with a mobile on file; returns how many were queued."""
-    sent = 0
-    for user in alert_recipients(alert):
-        if not getattr(user, "mobile", ""):
-            continue
-        try:
-            sms_send(
-                to=user.mobile, template=ALERT.code,
-                params={"committee": alert.committee.name, "case": alert.case_id,
-                        "kind": str(AlertKind(alert.kind).label)},
-                purpose="isolation_alert", idempotency_key=f"isolation-alert-{alert.pk}-{user.pk}",
-                committee=alert.committee,
-            )
-        except PhoneError:
-            continue
-        sent += 1
-    return sent
+    params = {"committee": alert.committee.name, "case": alert.case_id, "kind": str(AlertKind(alert.kind).label)}
+    return sum(
+        sms_send_staff(
+            user=user, template=ALERT.code, params=params, purpose="isolation_alert",
+            idempotency_key=f"isolation-alert-{alert.pk}-{user.pk}", committee=alert.committee,
+        )
+        for user in alert_recipients(alert)
+    )

@@ -105,6 +105,22 @@ def sms_send(
     return sms
 
 
+def sms_send_staff(
+    *, user, template: str, params: dict, purpose: str, idempotency_key: str, committee: OrgUnit | None = None
+) -> bool:
+    """sms_send to a member of staff's mobile on file (User.mobile): False, and nothing queued,
+    when they have none or it is not a mobile. Work reminders and alerts go out this way."""
+    mobile = getattr(user, "mobile", "")
+    if not mobile:
+        return False
+    try:
+        sms_send(to=mobile, template=template, params=params, purpose=purpose, idempotency_key=idempotency_key,
+                 committee=committee)
+    except PhoneError:
+        return False
+    return True
+
+
 def _scrub(sms: OutboundSms) -> None:
     """Once a message is out (or never will be), its secrets need not be kept."""
     scrubbed = scrub_params(sms.template, sms.params)

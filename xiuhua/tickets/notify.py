@@ -7,8 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from xiuhua.core.phones import PhoneError
-from xiuhua.sms.services import sms_send
+from xiuhua.sms.services import sms_send, sms_send_staff
 from xiuhua.sms.texts import register_template
 
 from .models import Category, Ticket
@@ -70,53 +69,32 @@ def send_replied(ticket: Ticket, reply_count: int) -> bool:
 
 def send_reminder(ticket: Ticket, user, level: int, state: str) -> bool:
     """One reminder to one member of staff; False when they have no usable mobile."""
-    mobile = getattr(user, "mobile", "")
-    if not mobile:
-        return False
     deadline = timezone.localtime(ticket.deadline_at).strftime("%m-%d %H:%M")
-    try:
-        sms_send(
-            to=mobile, template=REMINDER.code,
-            params={"number": ticket.number, "category": str(Category(ticket.category).label), "state": state,
-                    "deadline": deadline},
-            purpose="ticket_reminder",
-            # Per deadline: after an approved extension the same level may be reached again.
-            idempotency_key=f"ticket-remind-{ticket.pk}-{level}-{user.pk}-{ticket.deadline_at:%Y%m%d%H%M}",
-            committee=ticket.committee,
-        )
-    except PhoneError:
-        return False
-    return True
+    return sms_send_staff(
+        user=user, template=REMINDER.code,
+        params={"number": ticket.number, "category": str(Category(ticket.category).label), "state": state,
+                "deadline": deadline},
+        purpose="ticket_reminder",
+        # Per deadline: after an approved extension the same level may be reached again.
+        idempotency_key=f"ticket-remind-{ticket.pk}-{level}-{user.pk}-{ticket.deadline_at:%Y%m%d%H%M}",
+        committee=ticket.committee,
+    )
 
 
 def send_urge(ticket: Ticket, user, note: str, sequence: int) -> bool:
     """The street's 催办 note to one of the order's handlers; False without a usable mobile."""
-    mobile = getattr(user, "mobile", "")
-    if not mobile:
-        return False
-    try:
-        sms_send(
-            to=mobile, template=URGE.code, params={"number": ticket.number, "note": note[:60]},
-            purpose="ticket_urge", idempotency_key=f"ticket-urge-{ticket.pk}-{sequence}-{user.pk}",
-            committee=ticket.committee,
-        )
-    except PhoneError:
-        return False
-    return True
+    return sms_send_staff(
+        user=user, template=URGE.code, params={"number": ticket.number, "note": note[:60]},
+        purpose="ticket_urge", idempotency_key=f"ticket-urge-{ticket.pk}-{sequence}-{user.pk}",
+        committee=ticket.committee,
+    )
 
 
 def send_waiting(ticket: Ticket, user, minutes: int) -> bool:
     """An urgent request nobody has accepted yet, to one of the committee's staff."""
-    mobile = getattr(user, "mobile", "")
-    if not mobile:
-        return False
-    try:
-        sms_send(
-            to=mobile, template=WAITING.code,
-            params={"number": ticket.number, "category": str(Category(ticket.category).label), "minutes": minutes},
-            purpose="ticket_waiting", idempotency_key=f"ticket-waiting-{ticket.pk}-{user.pk}",
-            committee=ticket.committee,
-        )
-    except PhoneError:
-        return False
-    return True
+    return sms_send_staff(
+        user=user, template=WAITING.code,
+        params={"number": ticket.number, "category": str(Category(ticket.category).label), "minutes": minutes},
+        purpose="ticket_waiting", idempotency_key=f"ticket-waiting-{ticket.pk}-{user.pk}",
+        committee=ticket.committee,
+    )
