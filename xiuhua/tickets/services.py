@@ -91,6 +91,30 @@ def _holds(membership, ticket: Ticket) -> bool:
     return ticket.assigned_committee_id is not None and ticket.assigned_committee_id == membership.org_unit_id
 
 
+def on_requester_side(membership, ticket: Ticket) -> bool:
+    """Whether the membership records orders for the ticket's own committee (that committee, its
+    street or above): accepting, dispatching, closing, calling back and reopening are theirs,
+    and so are reissuing the link, urging and correcting the category."""
+    return (
+        membership is not None and membership.has(Cap.RECORD_TICKET) and membership.role != "department_staff"
+        and covers(membership, ticket.committee)
+    )
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """The ticket's row, locked for the rest of the transaction."""
+    return Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
+
+
+def _locked_on_requester_side(actor, ticket: Ticket) -> Ticket:
+    """The locked row, or PermissionDenied when the actor is not on the requester's side."""
+    membership = require(actor, Cap.RECORD_TICKET)
+    locked = _locked(ticket)
+    if not on_requester_side(membership, locked):
+        raise PermissionDenied
+    return locked
+
+
 def may_act(membership, ticket: Ticket, action: str) -> bool:
     """Whether this membership may take `action` on the ticket as it is now, by capability and
     scope (not by state): the one check the pages and ticket_move share."""
@@ -99,9 +123,9 @@ def may_act(membership, ticket: Ticket, action: str) -> bool:
         return False
     if transition.cap == Cap.HANDLE_TICKET:
         return _holds(membership, ticket)
-    # Accepting, dispatching, closing, calling back and reopening stay with the requester's
-    # committee and its street, even while another committee handles the order.
-    return membership.role != "department_staff" and covers(membership, ticket.committee)
+    # The rest stays with the requester's committee and its street, even while another
+    # committee handles the order.
+    return on_requester_side(membership, ticket)
 
 
 @transaction.atomic
@@ -252,7 +276,7 @@ def ticket_move(
     if transition is None:
         raise ValidationError({"action": _("未知的操作")})
     membership = require(actor, transition.cap)
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
+    locked = _locked(ticket)
     if not may_act(membership, locked, action):
         raise PermissionDenied
     if locked.status not in transition.sources:
@@ -318,10 +342,7 @@ def ticket_follow_link_reissue(*, actor, ticket: Ticket, now: dt.datetime | None
     street makes a new one. The old link stops working; the new secret is returned once and
     texted to the requester's mobile, if any."""
     now = now or timezone.now()
-    membership = require(actor, Cap.RECORD_TICKET)
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee").get(pk=ticket.pk)
-    if not covers(membership, locked.committee):
-        raise PermissionDenied
+    locked = _locked_on_requester_side(actor, ticket)
     token = secrets.token_urlsafe(18)
     locked.follow_token_hash = token_hash(token)
     locked.save(update_fields=["follow_token_hash"])
@@ -342,10 +363,7 @@ def ticket_urge(*, actor, ticket: Ticket, note: str, now: dt.datetime | None = N
     from .escalation import handlers
 
     now = now or timezone.now()
-    membership = require(actor, Cap.RECORD_TICKET)
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
-    if not covers(membership, locked.committee):
-        raise PermissionDenied
+    locked = _locked_on_requester_side(actor, ticket)
     if locked.status not in OPEN_STATUSES:
         raise ValidationError(_("工单已办结,无需催办"))
     if locked.department_id is None and locked.assigned_committee_id is None:
@@ -369,10 +387,7 @@ def ticket_reclassify(
     or street, while the order is open). The deadline already running stays as it is; a dispatch
     after this follows the routing rule of the new category."""
     now = now or timezone.now()
-    membership = require(actor, Cap.RECORD_TICKET)
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee").get(pk=ticket.pk)
-    if not covers(membership, locked.committee):
-        raise PermissionDenied
+    locked = _locked_on_requester_side(actor, ticket)
     if locked.status not in OPEN_STATUSES:
         raise ValidationError(_("工单已办结,不能更改类别"))
     errors: dict[str, str] = {}
@@ -408,7 +423,7 @@ def ticket_extension_request(
     membership = active_membership(actor)
     if membership is None or not (membership.has(Cap.HANDLE_TICKET) or membership.has(Cap.RECORD_TICKET)):
         raise PermissionDenied
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
+    locked = _locked(ticket)
     if not _covers(membership, locked):
         raise PermissionDenied
     reason = (reason or "").strip()[:300]
@@ -446,7 +461,7 @@ def ticket_extension_decide(
     membership = require(actor, Cap.RECORD_TICKET)
     if membership.org_unit.kind == Kind.COMMITTEE:
         raise PermissionDenied  # the committee may hold the order; approving is the street's
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee").get(pk=ticket.pk)
+    locked = _locked(ticket)
     if not covers(membership, locked.committee):
         raise PermissionDenied
     if locked.extension != Extension.REQUESTED:

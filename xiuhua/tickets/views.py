@@ -325,7 +325,7 @@ def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
         "actions": actions,
         "extension_form": extension_form,
         "decide_form": decide_form,
-        "can_reissue": membership.has(Cap.RECORD_TICKET) and covers(membership, ticket.committee),
+        "can_reissue": services.on_requester_side(membership, ticket),
         "urge_form": bound.get("urge") or (UrgeForm(auto_id="urge_%s") if _may_urge(membership, ticket) else None),
         "reclassify_form": bound.get("reclassify") or (
             ReclassifyForm(auto_id="reclassify_%s", initial={"category": ticket.category, "urgency": ticket.urgency})
@@ -335,15 +335,12 @@ def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
 
 
 def _may_reclassify(membership, ticket: Ticket) -> bool:
-    return (
-        membership.has(Cap.RECORD_TICKET) and covers(membership, ticket.committee) and ticket.status in OPEN_STATUSES
-    )
+    return services.on_requester_side(membership, ticket) and ticket.status in OPEN_STATUSES
 
 
 def _may_urge(membership, ticket: Ticket) -> bool:
-    return (
-        membership.has(Cap.RECORD_TICKET) and covers(membership, ticket.committee) and ticket.status in OPEN_STATUSES
-        and (ticket.department_id is not None or ticket.assigned_committee_id is not None)
+    return _may_reclassify(membership, ticket) and (
+        ticket.department_id is not None or ticket.assigned_committee_id is not None
     )
 
 
