@@ -116,6 +116,12 @@ def acting(user: User) -> User:
     return user
 
 
+def as_user(client, user):
+    """The test client, logged in as `user`."""
+    client.force_login(user)
+    return client
+
+
 def run_parallel(fn, count: int) -> list:
     """Run fn(i) in `count` threads released together by a barrier, each closing its own database
     connection; returns each call's result, or the exception it raised (for the assertions)."""

@@ -19,16 +19,11 @@ from xiuhua.core.idnumbers import make_resident_id
 from xiuhua.core.models import AuditEvent
 from xiuhua.isolation import services
 from xiuhua.isolation.models import Alert, Arrival, CaseStatus, CaseStep, Contact, IsolationCase, Step
-from xiuhua.testing import acting
+from xiuhua.testing import acting, as_user
 
 pytestmark = pytest.mark.django_db
 
 ARRIVAL_ID = make_resident_id("420102", dt.date(1985, 4, 2), 321)
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
 
 
 def snapshot():

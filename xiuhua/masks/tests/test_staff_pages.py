@@ -25,16 +25,11 @@ from xiuhua.masks.models import (
     Voucher,
     VoucherStatus,
 )
-from xiuhua.testing import acting
+from xiuhua.testing import acting, as_user
 
 from .fixtures import new_household, reserve, unknown_id
 
 pytestmark = pytest.mark.django_db
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
 
 
 def snapshot():

@@ -5,13 +5,9 @@ from django.urls import reverse
 
 from xiuhua.core.models import AuditEvent
 from xiuhua.residents.models import Household, Resident
+from xiuhua.testing import as_user
 
 pytestmark = pytest.mark.django_db
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
 
 
 def snapshot():

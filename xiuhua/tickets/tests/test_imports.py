@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from xiuhua.accounts.models import Membership, User
 from xiuhua.accounts.roles import ROLE_CAPS, Cap, Role
 from xiuhua.core.models import AuditEvent
-from xiuhua.testing import acting, make_user
+from xiuhua.testing import acting, as_user, make_user
 from xiuhua.tickets import imports
 from xiuhua.tickets.calendar import WorkCalendar
 from xiuhua.tickets.models import Department, Ticket, TicketEvent
@@ -269,11 +269,6 @@ def test_words_are_mapped():
 
 
 # ---------------------------------------------------------------- the page
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
 
 
 def upload(data: bytes, filename="export.xlsx", **extra):

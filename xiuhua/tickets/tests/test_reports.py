@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from xiuhua.accounts.models import Membership, User
 from xiuhua.accounts.roles import Role
 from xiuhua.core.models import AuditEvent
-from xiuhua.testing import acting, make_user
+from xiuhua.testing import acting, as_user, make_user
 from xiuhua.tickets import reports, services
 from xiuhua.tickets.models import Department, Ticket, TicketEvent
 
@@ -223,11 +223,6 @@ def test_excel_has_the_counts_and_no_personal_data(world, day):
 
 
 # ---------------------------------------------------------------- pages
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -18,17 +18,12 @@ from django.utils import timezone
 from xiuhua.accounts.models import Membership, User
 from xiuhua.accounts.roles import Role
 from xiuhua.core.models import AuditEvent
-from xiuhua.testing import acting, make_user
+from xiuhua.testing import acting, as_user, make_user
 from xiuhua.tickets import selectors, services
 from xiuhua.tickets.models import CalendarDay, Department, Escalation, RoutingRule, Ticket, TicketEvent
 from xiuhua.tickets.services import token_hash
 
 pytestmark = pytest.mark.django_db
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
 
 
 def snapshot():

@@ -11,7 +11,7 @@ from django.utils import timezone
 from xiuhua.accounts.models import User
 from xiuhua.core.audit import AuditEvent
 from xiuhua.core.idnumbers import make_resident_id
-from xiuhua.testing import acting
+from xiuhua.testing import acting, as_user
 from xiuhua.tracing import services
 from xiuhua.tracing.models import (
     BatchProblem,
@@ -26,11 +26,6 @@ from xiuhua.tracing.models import (
 pytestmark = pytest.mark.django_db
 
 HEADER = "姓名,身份证号,手机号码,现住址,抵沪日期\n"
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
 
 
 def csv_bytes(*lines: str) -> bytes:
