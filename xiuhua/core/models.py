@@ -32,3 +32,20 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class RateCounter(models.Model):
+    """How many times a key was used in one fixed window. Keys are hashed (a client address or an
+    actor id, never the looked-up value), and one upsert both counts and answers, so parallel
+    requests on several workers cannot all slip under a limit (design rule 4)."""
+
+    key = models.CharField(max_length=96)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="ratecounter_key_window")]
+        indexes = [models.Index(fields=["window_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M}: {self.count}"

@@ -71,12 +71,21 @@ class ScopedQuerySet(models.QuerySet):
     # The capability a membership needs to see these rows at all.
     scope_cap: str = "view_residents"
 
+    # The membership this queryset was narrowed to by visible_to, carried through every clone, so
+    # that core.lookups can refuse to match a personal key against rows nobody scoped.
+    scoped_for: int | None = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone.scoped_for = self.scoped_for
+        return clone
+
     def visible_to(self, user) -> "ScopedQuerySet":
         membership = active_membership(user)
         if membership is None or not membership.has(self.scope_cap):
             return self.none()
         household = self.scope_household
-        return self.filter(
+        scoped = self.filter(
             unit_scope_q(
                 membership,
                 committee=self.scope_committee,
@@ -85,6 +94,8 @@ class ScopedQuerySet(models.QuerySet):
                 micro_grid=f"{household}__micro_grid" if household else self.scope_micro_grid,
             )
         )
+        scoped.scoped_for = membership.pk
+        return scoped
 
 
 def get_visible_or_404(queryset: Any, user, **lookup):

@@ -1,0 +1,155 @@
+"""Personal identifiers given as input are lookups, and lookups are governed (design rule 8).
+
+Every search or match by an identity number (or its tail), a phone number or an address goes
+through here:
+
+- it answers only within the caller's scope: `personal_lookup` takes a queryset narrowed by
+  `visible_to` (and refuses any other), so "exists elsewhere" cannot be told from "not found";
+- it writes a personal-data audit event: who, which kind of key, for what, how many hits, never
+  the key itself;
+- it is rate-limited per actor (or resident phone) and per client address; the first refusal in
+  a window is an alert: an audit event and a text to the street's officers, naming no one looked
+  up.
+
+A match that must look beyond the caller's scope (a tracing list naming someone who lives in
+another street) uses `routing_match_record` and shows the caller nothing of what it found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from xiuhua.sms.texts import register_template
+
+from .audit import audit
+from .ratelimit import rate_hit, subject_hash
+from .scoping import active_membership
+
+BURST_ALERT = register_template(
+    "XH_LOOKUP_BURST", "查询预警:{unit}的一名{role}短时间内按证件号、手机号或地址查询过多,已被暂停,请核实。"
+)
+
+
+class LookupKey(models.TextChoices):
+    ID_NUMBER = "id_number", _("证件号码")
+    ID_TAIL = "id_tail", _("证件号码尾号")
+    PHONE = "phone", _("手机号")
+    ADDRESS = "address", _("地址")
+
+
+@dataclass(frozen=True)
+class LookupLimit:
+    scope: str  # "actor" or "client"
+    window: int  # seconds
+    limit: int
+
+
+# A committee worker at a busy desk looks up a few people a minute; forty in ten minutes and four
+# hundred a day leave room for that and none for walking a list of guessed numbers.
+LIMITS = (
+    LookupLimit("actor", 600, 40),
+    LookupLimit("actor", 86400, 400),
+    LookupLimit("client", 600, 120),
+)
+
+
+class LookupThrottled(Exception):
+    """Too many lookups: the message can be shown as it is; retry_after is in seconds."""
+
+    def __init__(self, retry_after: int):
+        minutes = max(1, (retry_after + 59) // 60)
+        super().__init__(
+            _("查询过于频繁,已暂停%(minutes)d分钟。按姓名或楼栋浏览不受影响;如确因工作需要,请联系街道防控办。")
+            % {"minutes": minutes}
+        )
+        self.message = str(self)
+        self.retry_after = retry_after
+
+
+def _subjects(actor, client_ip: str, phone: str) -> dict[str, str]:
+    subjects = {}
+    if actor is not None and getattr(actor, "pk", None):
+        subjects["actor"] = subject_hash("lookup-actor", str(actor.pk))
+    elif phone:
+        subjects["actor"] = subject_hash("lookup-phone", phone)
+    if client_ip:
+        subjects["client"] = subject_hash("lookup-client", client_ip)
+    return subjects
+
+
+def lookup_throttle(*, actor=None, client_ip: str = "", phone: str = "", purpose: str = "",
+                    now: dt.datetime | None = None) -> None:
+    """Count one lookup; raises LookupThrottled past a limit (the refused one counts too)."""
+    subjects = _subjects(actor, client_ip, phone)
+    for rule in LIMITS:
+        subject = subjects.get(rule.scope)
+        if subject is None:
+            continue
+        result = rate_hit(f"lookup:{rule.scope}:{rule.window}:{subject}", limit=rule.limit, window=rule.window,
+                          now=now)
+        if not result.allowed:
+            if result.count == rule.limit + 1:  # the first refusal in this window
+                _alert_burst(actor=actor, purpose=purpose, rule=rule)
+            raise LookupThrottled(result.retry_after)
+
+
+def _alert_burst(*, actor, purpose: str, rule: LookupLimit) -> None:
+    """An audit event and a text to the officers of the actor's street. Kept even when the
+    request that tripped the limit fails, hence its own transaction (savepoint when nested)."""
+    from xiuhua.accounts.models import Membership
+    from xiuhua.accounts.roles import Role
+    from xiuhua.places.models import Kind, OrgUnit
+    from xiuhua.sms.services import sms_send_staff
+
+    membership = active_membership(actor)
+    with transaction.atomic():
+        audit(actor=actor if membership else None, action="lookup_burst", personal=True,
+              committee_id=membership.org_unit_id if membership and membership.org_unit.kind == Kind.COMMITTEE
+              else None,
+              reason=purpose, detail={"scope": rule.scope, "window": rule.window, "limit": rule.limit})
+        if membership is None:
+            return
+        ancestors = [int(p) for p in membership.org_unit.path.strip("/").split("/") if p]
+        street = OrgUnit.objects.filter(pk__in=ancestors, kind=Kind.STREET).first()
+        if street is None:
+            return
+        window_key = int(timezone.now().timestamp()) // rule.window
+        officers = Membership.objects.filter(org_unit=street, role=Role.STREET_OFFICER, active=True)
+        for officer in officers.select_related("user"):
+            sms_send_staff(
+                user=officer.user, template=BURST_ALERT.code,
+                params={"unit": membership.org_unit.name[:20], "role": str(membership.get_role_display())[:12]},
+                purpose="lookup_burst",
+                idempotency_key=f"lookup-burst:{membership.pk}:{rule.window}:{window_key}:{officer.user_id}",
+            )
+
+
+def personal_lookup(*, actor, key: str, purpose: str, scope: QuerySet, match: Q, client_ip: str = "") -> QuerySet:
+    """`scope` (a `visible_to` queryset) narrowed by `match`, after the rate limits, with the
+    lookup audited. Raises LookupThrottled; ImproperlyConfigured for an unscoped queryset."""
+    if getattr(scope, "scoped_for", None) is None:
+        raise ImproperlyConfigured("personal_lookup answers only within a scope: pass Model.objects.visible_to(user)")
+    lookup_throttle(actor=actor, client_ip=client_ip, purpose=purpose)
+    found = scope.filter(match)
+    hits = found.count()
+    membership = active_membership(actor)
+    audit(actor=actor, action="personal_lookup", personal=True, reason=purpose,
+          committee_id=membership.org_unit_id if membership and membership.org_unit.kind == "committee" else None,
+          detail={"key": key, "purpose": purpose, "hits": hits})
+    return found
+
+
+def routing_match_record(*, actor, keys: dict[str, int], purpose: str, matched: int, outside_scope: int,
+                         committee_id: int | None = None) -> None:
+    """Audit a bulk match that looked beyond the caller's scope to route work (a tracing list):
+    how many keys of each kind, how many matched, how many went to places the caller cannot see.
+    The caller must show nothing of those but that they were forwarded."""
+    audit(actor=actor, action="routing_match", personal=True, reason=purpose, committee_id=committee_id,
+          detail={"keys": keys, "purpose": purpose, "matched": matched, "outside_scope": outside_scope})
