@@ -95,7 +95,7 @@ def main() -> None:
             order_at = opens + dt.timedelta(microseconds=rng.randrange(86_400_000_000))
             special = "t" if rng.random() < 0.05 else "f"
             buffer.write(
-                f"{mask_round.pk}\t{c.pk}\t{p.pk}\t{serial:064x}\t310***********{serial % 10000:04d}\t"
+                f"{mask_round.pk}\t{c.pk}\t{p.pk}\t{serial:064x}\t310*************{serial % 100:02d}\t"
                 f"{serial % 10000:04d}\t压测\t13900000000\t\tonline\t{order_at.isoformat()}\t\t{number}\t"
                 f"{special}\tqueued\t\t{now.isoformat()}\n"
             )

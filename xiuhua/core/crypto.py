@@ -44,10 +44,14 @@ def lookup_hash(normalised: str) -> str:
 
 
 def mask_identity(number: str) -> str:
-    """310***********123X: the region prefix and last four stay, the rest is hidden."""
-    if len(number) <= 7:
+    """310*************3X: the first three and the last two characters stay, the rest is hidden.
+
+    Not the last four: with them a resident ID's whole sequence and check character are known,
+    and beside its birth date only the region is left to guess (architecture.md, masking rule).
+    """
+    if len(number) < 8:
         return number[:1] + "*" * (len(number) - 1)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+    return number[:3] + "*" * (len(number) - 5) + number[-2:]
 
 
 def mask_phone(phone: str) -> str:

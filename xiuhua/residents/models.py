@@ -107,7 +107,7 @@ class Resident(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("出生日期"))
     id_type = models.CharField(_("证件类型"), max_length=20, choices=IdType.choices)
-    # Encrypted number, keyed hash for lookups, masked copy and last 4 for search and display.
+    # Encrypted number, keyed hash for lookups, masked copy for display, last 4 for search.
     id_encrypted = models.TextField(editable=False)
     id_hash = models.CharField(max_length=64, unique=True, editable=False)
     id_masked = models.CharField(_("证件号码"), max_length=24, editable=False)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from xiuhua.core.crypto import mask_identity, mask_phone
+
 SEGMENT_CHARS = 70
 MULTIPART_SEGMENT_CHARS = 67
 SECRET_MASK = "******"
@@ -123,7 +125,8 @@ def mask_numbers(text: str) -> str:
 
     def hide(match: re.Match) -> str:
         value = match.group(0)
-        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+        # Eleven digits are a phone number; a longer run is taken for an identity number.
+        return mask_phone(value) if len(value) == 11 else mask_identity(value)
 
     return _LONG_NUMBER.sub(hide, text)
 

@@ -87,5 +87,10 @@ def test_encryption_round_trip_and_hash_is_keyed(settings):
     assert lookup_hash("11010519491231002X") != before
 
 
-def test_mask():
-    assert mask_identity("11010519491231002X") == "110***********002X"
+def test_mask_keeps_the_first_three_and_the_last_two():
+    assert mask_identity("11010519491231002X") == "110*************2X"
+    assert mask_identity("810000199007211235") == "810*************35"
+    assert mask_identity("E12345678") == "E12****78"  # a passport
+    assert mask_identity("H1234567") == "H12***67"  # 8 characters: the rule still holds
+    assert mask_identity("A123456") == "A******"  # shorter: the first character only
+    assert mask_identity("") == ""

@@ -29,7 +29,7 @@ def test_create_stores_the_number_encrypted_hashed_and_masked(world):
     resident = create(world)
     assert resident.committee == world.committee_a1
     assert resident.mobile == "13800009999"
-    assert resident.id_masked == NEW_ID[:3] + "*" * 11 + NEW_ID[-4:]
+    assert resident.id_masked == NEW_ID[:3] + "*" * 13 + NEW_ID[-2:]
     assert resident.id_last4 == NEW_ID[-4:]
     assert NEW_ID not in resident.id_encrypted
     assert decrypt_text(resident.id_encrypted) == NEW_ID
