@@ -104,6 +104,15 @@ def check_id_against(id_type: str, raw: str, *, birth_date: dt.date | None) -> C
     return checked
 
 
+def number_holds_birth_date(id_type: str, number: str) -> bool:
+    """Whether the number spells out its holder's birth date: resident IDs, residence permits and
+    the 2023 foreign permanent-residence card (it starts with 9). The masked form answers as well
+    as the number, since only the first character is looked at."""
+    if id_type in (IdType.RESIDENT_ID, IdType.RESIDENCE_PERMIT):
+        return True
+    return id_type == IdType.FOREIGN_PERMANENT and number[:1] == "9"
+
+
 def make_resident_id(region: str, birth: dt.date, sequence: int) -> str:
     """A valid number for demo data and tests (region 6 digits, sequence 0-999)."""
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"

@@ -37,7 +37,9 @@ class ResidentOut(Schema):
     address: str
     name: str
     sex: str
-    birth_date: dt.date
+    # Beside the masked number only what cannot help rebuild it: see Resident.birth_shown.
+    birth_date: dt.date | None = Field(None, description="出生日期;证件号码含出生日期时(居民身份证、居住证等)为空")
+    birth_year: int
     id_type: str
     id_masked: str
     mobile: str
@@ -62,6 +64,14 @@ class ResidentOut(Schema):
     @staticmethod
     def resolve_address(obj: Resident) -> str:
         return obj.household.address
+
+    @staticmethod
+    def resolve_birth_date(obj: Resident) -> dt.date | None:
+        return None if obj.birth_in_number else obj.birth_date
+
+    @staticmethod
+    def resolve_birth_year(obj: Resident) -> int:
+        return obj.birth_date.year
 
     @staticmethod
     def resolve_tags(obj: Resident) -> list[str]:

@@ -2,7 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.core.crypto import mask_identity
-from xiuhua.core.idnumbers import IdType
+from xiuhua.core.idnumbers import IdType, number_holds_birth_date
 from xiuhua.core.scoping import ScopedQuerySet
 from xiuhua.places.models import Grid, OrgUnit
 
@@ -147,6 +147,19 @@ class Resident(models.Model):
     @property
     def tag_codes(self) -> list[str]:
         return sorted(t.tag for t in self.tags.all())
+
+    @property
+    def birth_in_number(self) -> bool:
+        return number_holds_birth_date(self.id_type, self.id_masked)
+
+    @property
+    def birth_shown(self) -> str:
+        """The birth date as shown beside the masked number: only the year where the number holds
+        the date, since the full date leaves only the region to guess. Not an age, which watched
+        day by day changes on the birthday."""
+        if self.birth_in_number:
+            return str(self.birth_date.year)
+        return self.birth_date.isoformat()
 
     @staticmethod
     def masked(number: str) -> str:

@@ -12,6 +12,7 @@ from xiuhua.core.idnumbers import (
     check_id_against,
     gb11643_check_char,
     make_resident_id,
+    number_holds_birth_date,
 )
 
 
@@ -40,6 +41,23 @@ def test_bad_resident_ids_are_refused_with_a_reason(raw, message):
     with pytest.raises(IdNumberError) as exc:
         check_id(IdType.RESIDENT_ID, raw)
     assert message in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("id_type", "number", "holds"),
+    [
+        (IdType.RESIDENT_ID, "11010519491231002X", True),
+        (IdType.RESIDENCE_PERMIT, "810000199007211235", True),
+        (IdType.FOREIGN_PERMANENT, "931840199007211232", True),  # 2023 format
+        (IdType.FOREIGN_PERMANENT, "USA310090041234", False),  # 2017 format
+        (IdType.PASSPORT, "E12345678", False),
+        (IdType.HK_MACAU_PERMIT, "H12345678", False),
+        (IdType.TAIWAN_PERMIT, "12345678", False),
+    ],
+)
+def test_which_numbers_hold_the_birth_date(id_type, number, holds):
+    assert number_holds_birth_date(id_type, number) is holds
+    assert number_holds_birth_date(id_type, mask_identity(number)) is holds  # the masked form tells too
 
 
 def test_birth_date_must_match_the_number():

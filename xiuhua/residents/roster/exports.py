@@ -106,9 +106,11 @@ def _export_rows(residents: QuerySet[Resident], full_ids: bool) -> Iterator[list
     for resident in residents.prefetch_related("tags").iterator(chunk_size=2000):
         household = resident.household
         number = decrypt_text(resident.id_encrypted) if full_ids else resident.id_masked
+        # Beside a masked number, the birth date only as far as it cannot help rebuild the number.
+        birth = resident.birth_date if full_ids else resident.birth_shown
         yield [
             household.compound.name, household.building.name, household.room, resident.name,
-            str(labels["sex"].get(resident.sex, resident.sex)), resident.birth_date,
+            str(labels["sex"].get(resident.sex, resident.sex)), birth,
             str(labels["id_type"].get(resident.id_type, resident.id_type)), number, resident.mobile,
             str(labels["relation"].get(resident.relation, resident.relation)),
             str(labels["living_status"].get(resident.living_status, resident.living_status)),

@@ -36,6 +36,7 @@ def test_a_masked_export_of_the_committee(client, world):
     assert sorted(r["姓名"] for r in rows) == ["张秀英", "李建国"]
     by_name = {r["姓名"]: r for r in rows}
     assert by_name["张秀英"]["证件号码"] == world.resident_a1.id_masked
+    assert by_name["张秀英"]["出生日期"] == "1946"  # beside a masked number, the year only
     assert by_name["张秀英"]["标签"] == "独居老人" and by_name["张秀英"]["网格"] == "第一网格"
     assert world.resident_a1.plain_id.encode() not in response.content
     event = AuditEvent.objects.get(action="roster_export")
@@ -51,6 +52,7 @@ def test_a_full_export_needs_a_reason_and_is_audited_as_such(client, world):
     response = export(client, world.staff_a1, full_ids="on", reason="核对疫苗接种名单", tag="elderly_alone")
     rows = rows_of(response)
     assert [(r["姓名"], r["证件号码"]) for r in rows] == [("张秀英", world.resident_a1.plain_id)]
+    assert rows[0]["出生日期"].date() == world.resident_a1.birth_date
     event = AuditEvent.objects.get(personal=True)
     assert (event.action, event.reason, event.detail["rows"]) == ("roster_export_full", "核对疫苗接种名单", 1)
     assert event.subject_label == "标签:独居老人"

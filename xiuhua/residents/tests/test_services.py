@@ -127,3 +127,10 @@ def test_arabic_indic_digits_are_not_an_identity_number(world):
     eastern = NEW_ID[:17].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")) + NEW_ID[17]
     with pytest.raises(ValidationError):
         create(world, id_number=eastern)
+
+
+def test_beside_a_masked_number_the_birth_date_is_shown_as_far_as_the_number_does_not_hold_it(world):
+    resident = world.resident_a1
+    assert resident.birth_shown == "1946"
+    resident.id_type, resident.id_masked = IdType.PASSPORT, "E12****78"
+    assert resident.birth_shown == "1946-03-08"
