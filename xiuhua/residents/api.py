@@ -183,7 +183,7 @@ class ResidentIn(InSchema):
     household: Id
     name: PlainText = Field(max_length=50)
     sex: Sex
-    birth_date: dt.date
+    birth_date: dt.date | None = Field(None, description="证件号码含出生日期时可不填")
     id_type: IdType
     id_number: PlainText = Field(max_length=40)
     mobile: PlainText = Field("", max_length=20)
@@ -198,7 +198,8 @@ class ResidentIn(InSchema):
 
 class ResidentPatch(InSchema):
     """Only the fields sent are changed. A new `id_number` replaces the old one (with `id_type`
-    if that changes too); `household` moves the resident; `tags` replaces the whole set."""
+    if that changes too); `household` moves the resident; `tags` replaces the whole set. Where
+    the number holds the birth date, `birth_date` goes only with a new `id_number`."""
 
     household: Id | None = None
     name: PlainText | None = Field(None, max_length=50)

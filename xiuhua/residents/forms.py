@@ -20,7 +20,10 @@ class SearchForm(forms.Form):
 class ResidentForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=50)
     sex = forms.ChoiceField(label=_("性别"), choices=Sex.choices)
-    birth_date = forms.DateField(label=_("出生日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    birth_date = forms.DateField(
+        label=_("出生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("居民身份证、港澳台居民居住证等号码中含出生日期的证件,可不填"),
+    )
     id_type = forms.ChoiceField(label=_("证件类型"), choices=IdType.choices)
     id_number = forms.CharField(
         label=_("证件号码"), max_length=40, required=False,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import decrypt_text
-from xiuhua.core.idnumbers import IdNumberError, check_id_against
+from xiuhua.core.idnumbers import IdNumberError, check_id_against, normalise, number_holds_birth_date
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Grid, Kind, OrgUnit
@@ -166,10 +166,6 @@ def _clean_resident(values: dict, *, id_type: str | None = None, id_number: str 
         errors["relation"] = _("请选择与户主关系")
     if values.get("sex") not in Sex.values:
         errors["sex"] = _("请选择性别")
-    if not values.get("birth_date"):
-        errors["birth_date"] = _("请填写出生日期")
-    elif values["birth_date"] > dt.date.today():
-        errors["birth_date"] = _("出生日期不能晚于今天")
     try:
         cleaned["mobile"] = normalise_mobile(values.get("mobile") or "")
     except PhoneError as exc:
@@ -188,6 +184,13 @@ def _clean_resident(values: dict, *, id_type: str | None = None, id_number: str 
             if checked.sex and values.get("sex") and values["sex"] != checked.sex:
                 errors["sex"] = _("性别与证件号码不一致")
             cleaned["_number"] = checked.number
+            cleaned["birth_date"] = checked.birth_date or cleaned["birth_date"]
+    if not cleaned["birth_date"]:
+        # Where the number holds it, the number's own error says what is wrong.
+        if not number_holds_birth_date(id_type or "", normalise(id_number or "")):
+            errors["birth_date"] = _("请填写出生日期")
+    elif cleaned["birth_date"] > dt.date.today():
+        errors["birth_date"] = _("出生日期不能晚于今天")
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -253,16 +256,23 @@ def resident_update(
     household: Household | None = None,
     **values,
 ) -> Resident:
-    """Change a resident; a blank id_number keeps the stored one (checked again if the birth
-    date changes, since the number encodes it)."""
+    """Change a resident; a blank id_number keeps the stored one. Where a number holds the birth
+    date, the date is the number's and changes only with a new number."""
     _require(actor, Cap.EDIT_RESIDENTS)
     resident = Resident.objects.visible_to(actor).select_for_update().get(pk=resident.pk)
     id_type = id_type or resident.id_type
     if not id_number and id_type != resident.id_type:
         raise ValidationError({"id_number": _("更换证件类型时须填写新的证件号码")})
     merged = {f: values.get(f, getattr(resident, f)) for f in RESIDENT_FIELDS}
-    # Without a new number, the stored one is checked again against the new birth date and sex.
+    # Without a new number, the stored one is checked again (against the sex given).
     number = id_number or decrypt_text(resident.id_encrypted)
+    if number_holds_birth_date(id_type, normalise(number)):
+        # The number's own date. Checked against the stored number (or the stored date against a
+        # new one), a date would tell whether a guess is right: only a date sent with a new
+        # number is compared, with that number.
+        if not id_number and values.get("birth_date") is not None:
+            raise ValidationError({"birth_date": _("出生日期取自证件号码,无需填写;如有误,请重新填写证件号码")})
+        merged["birth_date"] = values.get("birth_date")
     cleaned = _clean_resident(merged, id_type=id_type, id_number=number)
     changed = [f for f in RESIDENT_FIELDS if getattr(resident, f) != cleaned[f]]
     new_identity = identity_fields(id_type, cleaned["_number"])

@@ -66,6 +66,8 @@ def resident_reveal(request, resident_id: int):
 
 def _resident_initial(resident: Resident) -> dict:
     initial = {f: getattr(resident, f) for f in services.RESIDENT_FIELDS}
+    if resident.birth_in_number:
+        del initial["birth_date"]  # the number's own; the form shows only what the pages show
     initial["id_type"] = resident.id_type
     initial["tags"] = resident.tag_codes
     return initial

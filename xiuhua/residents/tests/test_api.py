@@ -526,6 +526,21 @@ def test_full_identity_number_never_appears(world):
         assert plain not in response.content
 
 
+def test_beside_the_masked_number_only_the_birth_year_where_the_number_holds_the_date(world):
+    client = as_token(world.staff_a1)
+    body = client.get(f"/api/residents/{world.resident_a1.pk}").json()
+    assert (body["birth_date"], body["birth_year"]) == (None, 1946)
+    assert "1946-03-08" not in client.get(f"/api/households/{world.household_a1.pk}").content.decode()
+    response = client.send("POST", "/api/residents", resident_body(
+        world.household_a1, id_type="passport", id_number="E12345678", birth_date="1990-07-01"))
+    assert response.status_code == 201, response.content
+    assert (response.json()["birth_date"], response.json()["birth_year"]) == ("1990-07-01", 1990)
+    # A resident ID needs no birth date: it is the number's.
+    response = client.send("POST", "/api/residents", resident_body(world.household_a1b, birth_date=None))
+    assert response.status_code == 201, response.content
+    assert Resident.objects.get(pk=response.json()["id"]).birth_date == dt.date(1990, 7, 1)
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -554,10 +569,12 @@ def test_service_validation_errors_are_422_in_chinese(world):
     assert response.json()["detail"] == {"landlord_phone": ["出租房须填写房东联系电话"]}
     response = client.send("PATCH", f"/api/households/{world.household_a1.pk}", {"micro_grid": world.grid_a1.pk})
     assert response.json()["detail"] == {"micro_grid": ["请选择微网格"]}
-    # The stored number encodes the birth date and the type: neither changes without a new number.
-    response = client.send("PATCH", f"/api/residents/{world.resident_a1.pk}", {"birth_date": "1946-03-09"})
-    assert response.status_code == 422
-    assert "出生日期与证件号码不一致" in messages(response)
+    # The stored number encodes the birth date and the type: neither changes without a new number,
+    # and a date sent is refused without being compared, right or wrong.
+    for birth_date in ("1946-03-08", "1946-03-09"):
+        response = client.send("PATCH", f"/api/residents/{world.resident_a1.pk}", {"birth_date": birth_date})
+        assert response.status_code == 422
+        assert messages(response) == ["出生日期取自证件号码,无需填写;如有误,请重新填写证件号码"]
     response = client.send("PATCH", f"/api/residents/{world.resident_a1.pk}", {"id_type": "passport"})
     assert response.status_code == 422
     assert "更换证件类型时须填写新的证件号码" in messages(response)
@@ -570,7 +587,7 @@ def test_schema_errors_are_422_by_field_in_chinese(world):
     response = client.send("POST", "/api/residents", {})
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert set(detail) == {"household", "name", "sex", "birth_date", "id_type", "id_number", "relation"}
+    assert set(detail) == {"household", "name", "sex", "id_type", "id_number", "relation"}
     assert detail["name"] == ["此项为必填项"]
     response = client.send("POST", "/api/residents", resident_body(
         world.household_a1, sex="X", birth_date="1990-13-01", tags=["vip"], id_encrypted="x", name="名" * 51,

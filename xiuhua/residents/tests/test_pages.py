@@ -110,7 +110,7 @@ def test_edit_by_wrong_role_writes_nothing(client, world):
 def test_edit_by_right_user_is_saved_and_audited(client, world):
     as_user(client, world.staff_a1)
     response = client.post(reverse("residents:edit", args=[world.resident_a1.pk]), {
-        "name": "张秀英", "sex": "F", "birth_date": "1946-03-08", "id_type": "resident_id",
+        "name": "张秀英", "sex": "F", "birth_date": "", "id_type": "resident_id",
         "mobile": "139 1234 5678", "relation": "head", "living_status": "away",
         "away_until": "2026-12-01", "tags": ["elderly_alone", "no_smartphone"],
     })
@@ -123,6 +123,15 @@ def test_edit_by_right_user_is_saved_and_audited(client, world):
     assert event.actor == world.staff_a1
     assert event.detail == {"fields": ["away_until", "living_status", "mobile", "tags"]}
     assert world.resident_a1.plain_id not in str(event.__dict__)
+
+
+def test_the_edit_form_fills_in_a_birth_date_only_where_the_number_does_not_hold_it(client, world):
+    as_user(client, world.grid_worker)  # may edit, may not reveal
+    form = client.get(reverse("residents:edit", args=[world.resident_a1.pk])).context["form"]
+    assert "birth_date" not in form.initial and "1946-03-08" not in form.as_div()
+    Resident.objects.filter(pk=world.resident_a1.pk).update(id_type="passport", id_masked="E12****78")
+    form = client.get(reverse("residents:edit", args=[world.resident_a1.pk])).context["form"]
+    assert form.initial["birth_date"] == world.resident_a1.birth_date
 
 
 def test_edit_with_bad_id_checksum_shows_message_and_changes_nothing(client, world):
