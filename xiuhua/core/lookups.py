@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
@@ -131,7 +132,10 @@ def _alert_burst(*, actor, purpose: str, rule: LookupLimit) -> None:
             )
 
 
-def personal_lookup(*, actor, key: str, purpose: str, scope: QuerySet, match: Q, client_ip: str = "") -> QuerySet:
+ScopedRows = TypeVar("ScopedRows", bound=QuerySet)
+
+
+def personal_lookup(*, actor, key: str, purpose: str, scope: ScopedRows, match: Q, client_ip: str = "") -> ScopedRows:
     """`scope` (a `visible_to` queryset) narrowed by `match`, after the rate limits, with the
     lookup audited. Raises LookupThrottled; ImproperlyConfigured for an unscoped queryset."""
     if getattr(scope, "scoped_for", None) is None:
