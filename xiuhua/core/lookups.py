@@ -53,11 +53,13 @@ class LookupLimit:
 
 
 # A committee worker at a busy desk looks up a few people a minute; forty in ten minutes and four
-# hundred a day leave room for that and none for walking a list of guessed numbers.
+# hundred a day leave room for that and none for walking a list of guessed numbers. A client
+# address may be a whole office behind one proxy, or a mobile carrier's shared address: its limit
+# only stops one machine working through many accounts or phones.
 LIMITS = (
     LookupLimit("actor", 600, 40),
     LookupLimit("actor", 86400, 400),
-    LookupLimit("client", 600, 120),
+    LookupLimit("client", 600, 600),
 )
 
 
