@@ -14,6 +14,10 @@ Matching (_match), set-based, in this order, each step only for entries still un
    then the household (60; 75 when a resident of it has the listed name, who is then the match).
 A matched entry is assigned to the household's committee; the rest wait in the importing street's
 triage queue. Every move is an EntryEvent, and the import an audit event.
+
+The match looks at every street's roster, because a list names people wherever they live and
+they must reach their committee the same day. So it is a governed lookup (design rule 8): one
+`lookup_throttle` hit per list, and one `routing_match` audit event with counts only.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from django.utils.translation import gettext_lazy
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import IdNumberError, check_id, guess_id_type
+from xiuhua.core.lookups import LookupKey, lookup_throttle, routing_match_record
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import covers, require
 from xiuhua.places import addresses
@@ -61,6 +66,8 @@ CONFIDENCE_ID = 100
 CONFIDENCE_PHONE = 80
 CONFIDENCE_ADDRESS_AND_NAME = 75
 CONFIDENCE_ADDRESS = 60
+
+ROUTING_PURPOSE = "tracing_import"
 
 # Column keys and the header texts lists use for them (telecom, port and pharmacy lists differ).
 COLUMN_HEADERS: dict[str, tuple[str, ...]] = {
@@ -191,10 +198,12 @@ def batch_import(
     received_at: dt.datetime,
     data: bytes,
     filename: str,
+    client_ip: str = "",
     now: dt.datetime | None = None,
 ) -> TracingBatch:
     """Take a list into a street: good rows become entries (matched and assigned at once), bad
-    rows are reported by row. The same file again for the same street returns the same batch."""
+    rows are reported by row. The same file again for the same street returns the same batch.
+    Raises LookupThrottled when the actor has looked up too much (a list counts as one lookup)."""
     membership = _require(actor, Cap.IMPORT_TRACING)
     if street.kind != Kind.STREET or not covers(membership, street):
         raise PermissionDenied
@@ -221,6 +230,7 @@ def batch_import(
     if not ({"id_number", "phone", "address"} & table.columns.keys()):
         raise ValidationError({"file": LIST_HEADERS.not_found()})
     rows, problems = read_rows(table)
+    lookup_throttle(actor=actor, client_ip=client_ip, purpose=ROUTING_PURPOSE)
     for attempt in range(3):
         try:
             return _write_batch(
@@ -253,6 +263,15 @@ def _write_batch(
     matches, notes = _match(rows, hashes)
     entries = _create_entries(batch, rows, street, matches, notes, now)
     matched = _record_matches(entries, matches, actor=actor, now=now)
+    routing_match_record(
+        actor=actor, purpose=ROUTING_PURPOSE, matched=matched,
+        keys={
+            LookupKey.ID_NUMBER.value: sum(1 for r in rows if r.id_number),
+            LookupKey.PHONE.value: sum(1 for r in rows if r.phone),
+            LookupKey.ADDRESS.value: sum(1 for r in rows if r.address),
+        },
+        outside_scope=sum(1 for e in entries if e.street_id != street.pk),
+    )
     audit(
         actor=actor,
         action="tracing_batch_import",

@@ -18,7 +18,9 @@ from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.forms import apply_errors as _apply_errors
+from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
+from xiuhua.core.resident_phone import client_ip
 from xiuhua.core.scoping import active_membership, get_visible_or_404
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -135,9 +137,12 @@ def batch_import(request):
                 received_at=data["received_at"],
                 data=b"".join(upload.chunks()),
                 filename=upload.name,
+                client_ip=client_ip(request),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
+        except LookupThrottled as exc:
+            form.add_error(None, exc.message)
         else:
             messages.success(request, _("已导入清单“%(reference)s”") % {"reference": batch.reference})
             return redirect("tracing:batch", batch_id=batch.pk)

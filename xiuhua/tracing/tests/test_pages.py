@@ -11,6 +11,7 @@ from django.utils import timezone
 from xiuhua.accounts.models import User
 from xiuhua.core.audit import AuditEvent
 from xiuhua.core.idnumbers import make_resident_id
+from xiuhua.core.lookups import LIMITS, lookup_throttle
 from xiuhua.testing import acting, as_user
 from xiuhua.tracing import services
 from xiuhua.tracing.models import (
@@ -269,6 +270,22 @@ def test_a_district_officer_sees_batches_but_cannot_import(client, listed):
     before = snapshot()
     assert client.post(reverse("tracing:import"), form_data(csv_bytes("张三,,13900000000,,"))).status_code == 403
     assert snapshot() == before
+
+
+def test_a_throttled_officer_is_told_on_the_import_form_and_nothing_is_written(client, world):
+    officer = acting(world.street_officer)
+    ten_minutes = next(rule for rule in LIMITS if rule.scope == "actor" and rule.window == 600)
+    for _ in range(ten_minutes.limit):
+        lookup_throttle(actor=officer, purpose="search")
+    before = snapshot()
+    as_user(client, world.street_officer)
+    response = client.post(reverse("tracing:import"), form_data(csv_bytes("张三,,13900000000,,")))
+    assert response.status_code == 200
+    assert "查询过于频繁" in " ".join(response.context["import_form"].non_field_errors())
+    # Nothing is written but the alert to the street (core.lookups) that the limit was reached.
+    assert snapshot()[:-1] == before[:-1]
+    assert list(AuditEvent.objects.order_by("-pk").values_list("action", flat=True)[:1]) == ["lookup_burst"]
+    assert AuditEvent.objects.count() == before[-1] + 1
 
 
 # The committee's worklist and reports

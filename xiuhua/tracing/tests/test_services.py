@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from xiuhua.core.idnumbers import make_resident_id
+from xiuhua.core.lookups import LIMITS, LookupThrottled, lookup_throttle
 from xiuhua.core.models import AuditEvent
 from xiuhua.testing import acting
 from xiuhua.tracing import selectors, services
@@ -66,6 +67,13 @@ def test_each_person_is_matched_by_id_then_phone_then_address(world):
     assert EntryEvent.objects.filter(entry__batch=batch, action="matched").count() == 4
     event = AuditEvent.objects.get(action="tracing_batch_import")
     assert event.personal and event.detail == {"rows": 5, "entries": 5, "bad": 0, "matched": 4}
+    # The match is a lookup: one routing event, by counts of each kind of key, never the keys.
+    lookup = AuditEvent.objects.get(action="routing_match")
+    assert lookup.personal and lookup.actor == w.street_officer
+    assert lookup.detail == {
+        "keys": {"id_number": 2, "phone": 2, "address": 3}, "purpose": "tracing_import", "matched": 4,
+        "outside_scope": 0,
+    }
 
 
 def test_a_person_living_in_another_street_goes_to_that_committee(world):
@@ -77,6 +85,20 @@ def test_a_person_living_in_another_street_goes_to_that_committee(world):
     assert list(ListEntry.objects.visible_to(acting(world.street_officer))) == [entry]  # its own list
     assert not ListEntry.objects.visible_to(acting(world.staff_a1)).exists()
     assert not ListEntry.objects.visible_to(acting(world.grid_worker)).exists()
+    event = AuditEvent.objects.get(action="routing_match")
+    assert (event.detail["matched"], event.detail["outside_scope"]) == (1, 1)
+
+
+def test_an_import_is_one_lookup_and_a_throttled_actor_imports_nothing(world):
+    officer = acting(world.street_officer)
+    import_list(world, csv_bytes("张三,,13900000000,,"), reference="第1批")
+    ten_minutes = next(rule for rule in LIMITS if rule.scope == "actor" and rule.window == 600)
+    for _ in range(ten_minutes.limit - 1):
+        lookup_throttle(actor=officer, purpose="search")
+    with pytest.raises(LookupThrottled):
+        import_list(world, csv_bytes("李四,,13900000001,,"), reference="第2批")
+    assert ListEntry.objects.count() == 1
+    assert AuditEvent.objects.filter(action="routing_match").count() == 1
 
 
 def test_bad_rows_are_reported_by_row_and_good_rows_proceed(world):
