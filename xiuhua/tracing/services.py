@@ -17,7 +17,8 @@ triage queue. Every move is an EntryEvent, and the import an audit event.
 
 The match looks at every street's roster, because a list names people wherever they live and
 they must reach their committee the same day. So it is a governed lookup (design rule 8): one
-`lookup_throttle` hit per list, and one `routing_match` audit event with counts only.
+`lookup_throttle` hit per list, one `routing_match` audit event with counts only, and an
+ambiguous mobile is noted only with the households of the importing street.
 """
 
 from __future__ import annotations
@@ -260,7 +261,7 @@ def _write_batch(
         [BatchProblem(batch=batch, row=r, column=c, message=m[:200]) for r, c, m in problems]
     )
     hashes = [identity_hash(r.id_type, r.id_number) if r.id_number else "" for r in rows]
-    matches, notes = _match(rows, hashes)
+    matches, notes = _match(rows, hashes, street)
     entries = _create_entries(batch, rows, street, matches, notes, now)
     matched = _record_matches(entries, matches, actor=actor, now=now)
     routing_match_record(
@@ -359,9 +360,9 @@ class _Match:
     note: str = ""
 
 
-def _match(rows: list[ListRow], id_hashes: list[str]) -> tuple[list[_Match | None], list[str]]:
+def _match(rows: list[ListRow], id_hashes: list[str], street: OrgUnit) -> tuple[list[_Match | None], list[str]]:
     """Each row's match (or None) and a note for the unmatched ones (id_hashes: each row's
-    identity hash, or "")."""
+    identity hash, or ""; street: the importing street, the only one a note may speak of)."""
     found: list[_Match | None] = [None] * len(rows)
     notes: list[str] = [""] * len(rows)
     by_hash: dict[str, list[int]] = defaultdict(list)
@@ -385,6 +386,11 @@ def _match(rows: list[ListRow], id_hashes: list[str]) -> tuple[list[_Match | Non
             mobile__in=list(by_phone), living_status__in=_LIVING
         ).values_list("pk", "household_id", "committee_id", "mobile"):
             households[mobile][hid] = (cid, rid)
+        own_committees: set[int] = set()
+        if any(len(homes) > 1 for homes in households.values()):
+            own_committees = set(
+                OrgUnit.objects.filter(kind=Kind.COMMITTEE, parent=street).values_list("pk", flat=True)
+            )
         for phone, listed in by_phone.items():
             homes = households.get(phone, {})
             if len(homes) == 1:
@@ -392,8 +398,12 @@ def _match(rows: list[ListRow], id_hashes: list[str]) -> tuple[list[_Match | Non
                 for i in listed:
                     found[i] = _Match(hid, cid, rid, MatchMethod.PHONE, CONFIDENCE_PHONE)
             elif len(homes) > 1:
-                for i in listed:
-                    notes[i] = _("手机号对应%(n)s户,需人工确认") % {"n": len(homes)}
+                # Only the street's own households are counted: a count that included other
+                # streets' would tell the importer about people outside its scope.
+                own = sum(1 for cid, _rid in homes.values() if cid in own_committees)
+                if own > 1:
+                    for i in listed:
+                        notes[i] = _("手机号对应%(n)s户,需人工确认") % {"n": own}
 
     pending = [i for i, r in enumerate(rows) if found[i] is None and r.address]
     if pending:

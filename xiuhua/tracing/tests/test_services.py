@@ -11,7 +11,7 @@ from django.utils import timezone
 from xiuhua.core.idnumbers import make_resident_id
 from xiuhua.core.lookups import LIMITS, LookupThrottled, lookup_throttle
 from xiuhua.core.models import AuditEvent
-from xiuhua.testing import acting
+from xiuhua.testing import acting, make_resident
 from xiuhua.tracing import selectors, services
 from xiuhua.tracing.models import BatchProblem, EntryEvent, EntryStatus, ListedPerson, ListEntry, MatchMethod
 
@@ -87,6 +87,20 @@ def test_a_person_living_in_another_street_goes_to_that_committee(world):
     assert not ListEntry.objects.visible_to(acting(world.grid_worker)).exists()
     event = AuditEvent.objects.get(action="routing_match")
     assert (event.detail["matched"], event.detail["outside_scope"]) == (1, 1)
+
+
+def test_an_ambiguous_mobile_is_noted_with_the_streets_own_households_only(world):
+    w = world
+    make_resident(w.household_a2, "合租甲", mobile="13955550000")
+    make_resident(w.household_a1b, "合租乙", mobile="13955550000")
+    make_resident(w.household_a2, "家人甲", mobile="13966660000")
+    make_resident(w.household_b1, "家人乙", mobile="13966660000")
+    batch = import_list(w, csv_bytes("某甲,,13955550000,,", "某乙,,13966660000,,"))
+    both_here, one_elsewhere = ListEntry.objects.filter(batch=batch).order_by("row")
+    assert both_here.match_note == "手机号对应2户,需人工确认"
+    # One of the two households is in street B: street A is told nothing of it.
+    assert one_elsewhere.match_note == "未匹配到花名册"
+    assert both_here.status == one_elsewhere.status == EntryStatus.TRIAGE
 
 
 def test_an_import_is_one_lookup_and_a_throttled_actor_imports_nothing(world):
