@@ -17,8 +17,9 @@ triage queue. Every move is an EntryEvent, and the import an audit event.
 
 The match looks at every street's roster, because a list names people wherever they live and
 they must reach their committee the same day. So it is a governed lookup (design rule 8): one
-`lookup_throttle` hit per list, one `routing_match` audit event with counts only, and an
-ambiguous mobile is noted only with the households of the importing street.
+`lookup_throttle` hit per list, one `routing_match` audit event with counts only, and the
+importing street sees of an entry held elsewhere nothing but its own row, forwarded
+(selectors.as_seen); an ambiguous mobile is noted only with the households of its own street.
 """
 
 from __future__ import annotations
@@ -492,7 +493,9 @@ def _match_addresses(entries: list[ListRow]) -> list[_Match | None]:
 
 
 def _locked_entry(actor, entry: ListEntry) -> ListEntry:
-    return ListEntry.objects.visible_to(actor).select_for_update().select_related("batch").get(pk=entry.pk)
+    """The entry, locked, if the actor's unit holds it: the importing street of a list does not
+    act on (or see) entries forwarded to another street."""
+    return ListEntry.objects.held_by(actor).select_for_update().select_related("batch").get(pk=entry.pk)
 
 
 @transaction.atomic
@@ -503,8 +506,6 @@ def entry_assign(*, actor, entry: ListEntry, to: OrgUnit, note: str = "", now: d
     membership = _require(actor, Cap.IMPORT_TRACING)
     now = now or timezone.now()
     locked = _locked_entry(actor, entry)
-    if not covers(membership, locked.street):
-        raise PermissionDenied  # the importing street sees the entry, but its new street acts on it
     if locked.status not in (EntryStatus.TRIAGE, EntryStatus.ASSIGNED, EntryStatus.NOT_HERE):
         raise ValidationError(_("该人员已落实或已反馈信息有误,不能再分派"))
     before = locked.committee or locked.street
