@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
@@ -266,6 +267,10 @@ def entry_detail(request, entry_id: int):
     entry = _entry_or_404(request.user, entry_id)
     if isinstance(entry, ForwardedRow):
         return render(request, "tracing/entry.html", {"entry": entry})
+    if entry.household_id or entry.resident_id:
+        # The page shows the roster's address and name of the matched person: a personal-data view.
+        audit(actor=request.user, action="tracing_entry_view", obj=entry, committee_id=entry.committee_id,
+              subject_label=f"{entry.batch.reference} #{entry.row}", personal=True)
     return _entry_page(request, entry)
 
 

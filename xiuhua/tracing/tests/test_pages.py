@@ -483,6 +483,19 @@ def test_entries_of_the_list_held_by_another_street(client, world):
     assert client.get(reverse("tracing:entry", args=[ours.pk])).status_code == 404
 
 
+def test_viewing_a_matched_person_is_audited_and_a_list_row_is_not(client, listed):
+    w = listed["w"]
+    as_user(client, w.staff_a1)
+    client.get(reverse("tracing:entry", args=[listed["a1"].pk]))
+    [event] = AuditEvent.objects.filter(action="tracing_entry_view")
+    assert (event.actor, event.personal, event.object_id, event.committee_id) == (
+        w.staff_a1, True, listed["a1"].pk, w.committee_a1.pk)
+    assert event.subject_label == "通信大数据 第1批 #2"
+    as_user(client, w.street_officer)
+    client.get(reverse("tracing:entry", args=[listed["stranger"].pk]))  # unmatched: the list's own data
+    assert AuditEvent.objects.filter(action="tracing_entry_view").count() == 1
+
+
 def test_a_reported_not_here_entry_returns_to_the_streets_queue(client, listed):
     w, entry = listed["w"], listed["a2"]
     as_user(client, w.staff_a2)
