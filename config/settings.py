@@ -238,16 +238,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Every handler redacts door keys, follow-up tokens, query strings, identity numbers and
+# mobiles (xiuhua/core/logredact.py). Django's own "django" and "django.server" handlers are
+# replaced by ours, so no record reaches a handler without the filter; gunicorn's loggers get
+# it from config/gunicorn.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "xiuhua.core.logredact.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
-        # Request logs carry query strings, which may hold a searched phone or name.
+        # Without handlers of its own, so records go to the root's (Django's default would add
+        # an unfiltered console handler and the error mail, which carries the whole request).
+        "django": {"handlers": [], "propagate": True},
+        # 4xx answers (every probe of a door URL) would flood the log; server errors stay.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
         # Lockouts are audited in the database; its info lines add nothing to the log.
         "axes": {"level": "WARNING"},
     },

@@ -1,0 +1,170 @@
+"""What logs, response headers, private files and names may carry (security review, 7 and 8).
+
+Each test is written as the auditor would check it: drive the real flows and look at what came
+out (every log line, every header, the file modes), rather than trusting the configuration.
+"""
+
+import contextlib
+import datetime as dt
+import io
+import logging
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from xiuhua.testing import as_user
+from xiuhua.tickets import services as ticket_services
+from xiuhua.tickets.door import door_key
+from xiuhua.tickets.notify import follow_path
+
+pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+# ------------------------------------------------------------------ 1. nothing personal in a log line
+
+
+@contextlib.contextmanager
+def every_log_line():
+    """Every logger at DEBUG (SQL included), and every configured handler writing into one buffer,
+    so the buffer holds exactly what production's handlers would have written. Records that find
+    no handler at all go to logging.lastResort, which is captured too."""
+    buffer = io.StringIO()
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    handlers = {
+        handler for logger in loggers for handler in logger.handlers
+        if not type(handler).__module__.startswith("_pytest")
+    }
+    levels = {logger: (logger.level, logger.disabled) for logger in loggers}
+    streams = {h: h.setStream(buffer) for h in handlers if isinstance(h, logging.StreamHandler)}
+    last_resort = logging.lastResort
+    logging.lastResort = logging.StreamHandler(buffer)
+    debug_cursor = connection.force_debug_cursor
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.disabled = False
+    connection.force_debug_cursor = True
+    try:
+        yield buffer, handlers
+    finally:
+        connection.force_debug_cursor = debug_cursor
+        logging.lastResort = last_resort
+        for handler, stream in streams.items():
+            handler.setStream(stream)
+        for logger, (level, disabled) in levels.items():
+            logger.setLevel(level)
+            logger.disabled = disabled
+
+
+class GunicornResponse:
+    def __init__(self, response):
+        self.status = f"{response.status_code} {response.reason_phrase}"
+        self.headers = list(response.items())
+        self.sent = len(getattr(response, "content", b""))
+
+
+def gunicorn_lines(environs: list[dict], tmp_path: Path) -> str:
+    """The access and error log lines gunicorn writes for these requests, under config/gunicorn.py."""
+    import runpy
+
+    from gunicorn.config import Config
+
+    cfg = Config()
+    for name, value in runpy.run_path(str(BASE_DIR / "config" / "gunicorn.py")).items():
+        if name in cfg.settings:
+            cfg.set(name, value)
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    log = cfg.logger_class(cfg)
+    try:
+        for environ, response in environs:
+            environ = dict(environ)
+            query = environ.get("QUERY_STRING", "")
+            environ["RAW_URI"] = environ["PATH_INFO"] + (f"?{query}" if query else "")
+            environ.setdefault("REMOTE_ADDR", "127.0.0.1")
+            headers = [(k[5:].replace("_", "-"), v) for k, v in environ.items() if k.startswith("HTTP_")]
+            log.access(GunicornResponse(response), headers, environ, dt.timedelta(milliseconds=12))
+            # What a worker writes when the application raises (workers/base.py).
+            log.error("Error handling request %s", environ["RAW_URI"])
+    finally:
+        for logger in (log.error_log, log.access_log):
+            for handler in list(logger.handlers):
+                handler.close()
+                logger.removeHandler(handler)
+    return (tmp_path / "access.log").read_text() + (tmp_path / "error.log").read_text()
+
+
+def test_no_identifier_or_capability_reaches_any_log_line(world, tmp_path):
+    w = world
+    _ticket, token = ticket_services.ticket_create(
+        actor=None, source="door_qr", category="medicine", urgency="normal", description="需要配降压药",
+        committee=w.committee_a1, household=w.household_a1, requester_phone=w.resident_a1.mobile,
+    )
+    key = door_key(w.household_a1.pk)
+    code = key.split("-")[1]
+    forged = f"{w.household_a1b.pk}-{'ABCDEFGH' if code != 'ABCDEFGH' else 'HGFEDCBA'}"
+    residents = [w.resident_a1, w.resident_a1b, w.resident_a2, w.resident_b1]
+    secrets = {r.plain_id for r in residents} | {r.mobile for r in residents}
+    secrets |= {key, code, forged, forged.split("-")[1], token}
+    full_id, mobile = w.resident_a1.plain_id, w.resident_a1.mobile
+
+    environs = []
+
+    def keep(response):
+        environs.append((response.wsgi_request.environ, response))
+        return response
+
+    with every_log_line() as (buffer, handlers):
+        door = f"/help/d/{key}/"
+        # A door form posted without a CSRF cookie: django.security.csrf names the path.
+        strict = Client(enforce_csrf_checks=True)
+        response = keep(strict.post(door, {"category": "medicine", "description": "x"},
+                                    HTTP_REFERER=f"http://testserver{door}?phone={mobile}"))
+        assert response.status_code == 403
+        anonymous = Client()
+        assert keep(anonymous.get(door)).status_code == 200
+        assert keep(anonymous.get(follow_path(token), {"from": mobile})).status_code == 200
+        # A forged door code and a page under a real one that does not exist: 404s name the path.
+        assert keep(anonymous.get(f"/help/d/{forged}/")).status_code == 404
+        assert keep(anonymous.get(f"{door}nothing-here/")).status_code == 404
+        assert keep(anonymous.get(f"/help/t/{token}/nothing-here/")).status_code == 404
+        staff = as_user(Client(), w.staff_a1)
+        for q in (full_id, mobile):
+            assert keep(staff.get("/residents/", {"q": q})).status_code == 200
+            assert keep(staff.get("/api/residents", {"q": q})).status_code == 200
+        # What runserver writes for each request (django.core.servers.basehttp).
+        logging.getLogger("django.server").warning(
+            '"%s" %s %s', f"GET {door}?id={full_id} HTTP/1.1", "404", "179"
+        )
+        logging.getLogger("django.server").info('"%s" %s %s', f"GET {follow_path(token)} HTTP/1.1", "200", "2048")
+        django_lines = buffer.getvalue()
+
+    assert "Forbidden (CSRF" in django_lines and "Not Found:" in django_lines  # the flows did log
+    lines = django_lines + gunicorn_lines(environs, tmp_path)
+    assert "GET /help/d/" in lines and "GET /residents/ " in lines  # gunicorn logged the requests
+    hits = sorted({secret for secret in secrets if secret in lines})
+    assert hits == [], "\n".join(line for line in lines.splitlines() if any(s in line for s in hits))
+
+    from xiuhua.core.logredact import RedactingFilter
+
+    unfiltered = [h for h in handlers if not any(isinstance(f, RedactingFilter) for f in h.filters)]
+    assert unfiltered == []
+
+
+def test_the_redaction_rules():
+    from xiuhua.core.logredact import redact
+
+    assert redact("GET /help/d/1234-K7M2Q9XA/verify/?next=/x HTTP/1.1") == "GET /help/d/[door]/verify/?[query] HTTP/1.1"
+    assert redact("Not Found: /help/t/Zq3-_x8AbCdEfGhIjKlMnOp/") == "Not Found: /help/t/[token]/"
+    assert redact("id 31011019800517001X, phone +86 138 1234 5678.") == "id [id], phone [mobile]."
+    # Letters are no boundary: a number glued to a word is still a number.
+    assert redact("tel13812345678,ID31011019800517001X") == "tel[mobile],ID[id]"
+    assert redact("order 1381234567890 at 13:81") == "order 1381234567890 at 13:81"
+    assert redact("/api/residents?q=%E5%BC%A0") == "/api/residents?[query]"
+    assert redact("确定截止登记? 是") == "确定截止登记? 是"  # a question mark in prose is not a query
