@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from xiuhua.masks.tests.fixtures import build_masks
 from xiuhua.testing import as_user
 from xiuhua.tickets import services as ticket_services
 from xiuhua.tickets.door import door_key
@@ -235,3 +236,41 @@ def test_no_template_holds_inline_script_handlers_or_style_attributes():
         ):
             found += [f"{path.relative_to(BASE_DIR)}: {rule}: {m[0][:60]}" for m in pattern.finditer(text)]
     assert found == []
+
+
+# ------------------------------------------------------------------ 3. Cache-Control: no-store
+
+
+def test_personal_pages_and_api_answers_are_not_stored(client, world):
+    from xiuhua.tracing.tests.test_pages import csv_bytes, import_list
+
+    w = world
+    batch = import_list(w, csv_bytes(f"张秀英,{w.resident_a1.plain_id},13812345678,国和一村5号302室,"))
+    entry = batch.entries.get()
+    _ticket, token = ticket_services.ticket_create(
+        actor=None, source="door_qr", category="medicine", urgency="normal", description="需要配降压药",
+        committee=w.committee_a1, household=w.household_a1, requester_phone=w.resident_a1.mobile,
+    )
+    as_user(client, w.staff_a1)
+    private = [
+        reverse("residents:detail", args=[w.resident_a1.pk]),
+        reverse("residents:household", args=[w.household_a1.pk]),
+        "/api/residents",
+        reverse("residents:search") + "?q=张",
+        follow_path(token),
+        reverse("home"),
+    ]
+    for url in private:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
+    as_user(client, w.street_officer)
+    response = client.get(reverse("tracing:entry", args=[entry.pk]))
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    # Answers that are not 200 and carry a path are not stored either.
+    assert "no-store" in Client().get("/residents/")["Cache-Control"]
+    # The mask figures are public open data, cacheable for 30 seconds.
+    masks = build_masks(w)
+    response = Client().get(reverse("masks:public_open_pharmacies", kwargs={"round_id": masks.round.pk, "fmt": "json"}))
+    assert response.status_code == 200
+    assert "no-store" not in response["Cache-Control"] and "max-age=30" in response["Cache-Control"]
