@@ -9,10 +9,12 @@ import datetime as dt
 import io
 import logging
 import re
+import stat
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -274,3 +276,26 @@ def test_personal_pages_and_api_answers_are_not_stored(client, world):
     response = Client().get(reverse("masks:public_open_pharmacies", kwargs={"round_id": masks.round.pk, "fmt": "json"}))
     assert response.status_code == 200
     assert "no-store" not in response["Cache-Control"] and "max-age=30" in response["Cache-Control"]
+
+
+# ------------------------------------------------------------------ 4. private files
+
+
+def test_private_files_are_0600_in_0700_folders(settings, tmp_path):
+    from xiuhua.core.files import private_storage
+
+    settings.PRIVATE_FILES_ROOT = tmp_path / "private"
+    storage = private_storage()
+    name = storage.save("pledges/2026/05/case-1.jpg", ContentFile(b"\xff\xd8 a photo"))
+    path = Path(storage.path(name))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    folder = path.parent
+    while True:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+        if folder == settings.PRIVATE_FILES_ROOT:
+            break
+        folder = folder.parent
+    # A root made by an older install with the usual 0755 is closed as well.
+    settings.PRIVATE_FILES_ROOT.chmod(0o755)
+    private_storage()
+    assert stat.S_IMODE(settings.PRIVATE_FILES_ROOT.stat().st_mode) == 0o700
