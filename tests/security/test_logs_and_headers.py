@@ -19,8 +19,11 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from xiuhua.core.models import AuditEvent
 from xiuhua.masks.tests.fixtures import build_masks
-from xiuhua.testing import as_user
+from xiuhua.residents.models import Resident
+from xiuhua.residents.tests.test_roster_fixtures import import_file, new_id, person, problems_of, xlsx
+from xiuhua.testing import acting, as_user
 from xiuhua.tickets import services as ticket_services
 from xiuhua.tickets.door import door_key
 from xiuhua.tickets.notify import follow_path
@@ -299,3 +302,76 @@ def test_private_files_are_0600_in_0700_folders(settings, tmp_path):
     settings.PRIVATE_FILES_ROOT.chmod(0o755)
     private_storage()
     assert stat.S_IMODE(settings.PRIVATE_FILES_ROOT.stat().st_mode) == 0o700
+
+
+# ------------------------------------------------------------------ 5. invisible characters in names
+
+HIDDEN = ["\u202e", "\u2066", "\u200b", "\u200f", "\ufeff", "\u2028", "\u2029", "\u00ad", "\x07", "\x1b"]
+
+
+@pytest.mark.parametrize("hidden", HIDDEN, ids=[f"U+{ord(c):04X}" for c in HIDDEN])
+def test_a_name_with_invisible_or_control_characters_is_refused(client, world, hidden):
+    as_user(client, world.staff_a1)
+    response = client.post(reverse("residents:edit", args=[world.resident_a1.pk]), {
+        "name": f"张{hidden}秀英", "sex": "F", "birth_date": "1946-03-08", "id_type": "resident_id",
+        "mobile": "13812345678", "relation": "head", "living_status": "here",
+    })
+    assert response.status_code == 200
+    assert "姓名含有不可见或控制字符" in response.content.decode()
+    assert Resident.objects.get(pk=world.resident_a1.pk).name == "张秀英"
+    assert not AuditEvent.objects.filter(action="resident_update").exists()
+
+
+def test_the_roster_import_reports_invisible_characters_in_names(world):
+    staff = acting(world.staff_a1)
+    good = person(姓名="陈新", 室号="601", 证件号码=new_id())
+    spoofed = person(姓名="陈\u202e新", 室号="602", 证件号码=new_id())
+    hidden = person(姓名="陈\u200b新", 室号="603", 证件号码=new_id())
+    imp = import_file(staff, world.committee_a1, xlsx([good, spoofed, hidden]))
+    assert problems_of(imp) == [(3, "姓名", "姓名含有不可见或控制字符"), (4, "姓名", "姓名含有不可见或控制字符")]
+
+
+def test_every_other_place_that_takes_a_name_refuses_them(world):
+    from django.core.exceptions import ValidationError
+
+    from xiuhua.core.idnumbers import make_resident_id
+    from xiuhua.isolation import services as isolation
+    from xiuhua.masks import services as masks_services
+    from xiuhua.residents import services as residents
+    from xiuhua.tracing.tests.test_pages import csv_bytes, import_list
+
+    w, spoofed = world, "陈\u202e新"
+    masks = build_masks(w)
+    attempts = {
+        "arrival": lambda: isolation.arrival_register(
+            actor=acting(w.staff_a1), household=w.household_a1, name=spoofed, id_type="resident_id",
+            id_number=make_resident_id("420102", dt.date(1985, 4, 2), 321), phone="13911112222",
+            origin_text="湖北省武汉市", transport="train", arrival_date=dt.date.today(),
+        ),
+        "work order": lambda: ticket_services.ticket_create(
+            actor=acting(w.staff_a1), source="call", category="medicine", urgency="normal", description="配药",
+            committee=w.committee_a1, requester_name=spoofed, requester_phone="13911112222",
+        ),
+        "mask reservation": lambda: masks_services.reservation_submit(
+            actor=None, round=masks.round, channel="online", name=spoofed, id_type="resident_id",
+            id_number=new_id(), phone="13911112222", committee=w.committee_a1, address_text="国和一村5号201室",
+        ),
+        "landlord": lambda: residents.household_create(
+            actor=acting(w.staff_a1), building=w.building_a1, room="909", is_rental=True,
+            landlord_name=spoofed, landlord_phone="13911112222",
+        ),
+    }
+    for place, attempt in attempts.items():
+        with pytest.raises(ValidationError) as refused:
+            attempt()
+        assert "姓名含有不可见或控制字符" in str(refused.value.message_dict), place
+    batch = import_list(w, csv_bytes(f"{spoofed},,13812345678,,", f"张秀英,{w.resident_a1.plain_id},,,"))
+    assert list(batch.problems.values_list("row", "message")) == [(2, "姓名含有不可见或控制字符,该行未导入")]
+    assert batch.entries.count() == 1
+
+
+def test_names_keep_the_characters_real_names_use():
+    from xiuhua.core.text import check_person_name
+
+    for name in ("张秀英", "欧阳 娜娜", "阿依古丽·买买提", "O'Brien-Smith", "李\U000303b1", "葛\U000e0100", "邓 小平"):
+        assert check_person_name(f" {name} ") == name
