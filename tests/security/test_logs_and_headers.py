@@ -23,9 +23,11 @@ from xiuhua.core.models import AuditEvent
 from xiuhua.masks.tests.fixtures import build_masks
 from xiuhua.residents.models import Resident
 from xiuhua.residents.tests.test_roster_fixtures import import_file, new_id, person, problems_of, xlsx
+from xiuhua.sms.models import InboundSms, OutboundSms
 from xiuhua.testing import acting, as_user
 from xiuhua.tickets import services as ticket_services
 from xiuhua.tickets.door import door_key
+from xiuhua.tickets.models import Ticket
 from xiuhua.tickets.notify import follow_path
 
 pytestmark = pytest.mark.django_db
@@ -375,3 +377,26 @@ def test_names_keep_the_characters_real_names_use():
 
     for name in ("张秀英", "欧阳 娜娜", "阿依古丽·买买提", "O'Brien-Smith", "李\U000303b1", "葛\U000e0100", "邓 小平"):
         assert check_person_name(f" {name} ") == name
+
+
+# ------------------------------------------------------------------ 6. the simulated SMS inbox
+
+
+@pytest.mark.parametrize("who", ["staff_a1", "street_officer", "district_officer"])
+def test_only_the_system_administrator_may_play_an_inbound_sms(client, world, settings, who):
+    settings.SMS_BACKEND = "xiuhua.sms.backends.DevBackend"
+    before = (InboundSms.objects.count(), OutboundSms.objects.count(), Ticket.objects.count(),
+              AuditEvent.objects.count())
+    as_user(client, getattr(world, who))
+    # Filing a help request as another committee's resident, by their roster mobile.
+    response = client.post(reverse("sms:simulate"), {"phone": world.resident_b1.mobile, "text": "求助 周三透析需要车"})
+    assert response.status_code == 403
+    assert 'id="simulate-form"' not in client.get(reverse("sms:outbox")).content.decode()
+    after = (InboundSms.objects.count(), OutboundSms.objects.count(), Ticket.objects.count(),
+             AuditEvent.objects.count())
+    assert after == before
+
+    as_user(client, world.sysadmin)
+    response = client.post(reverse("sms:simulate"), {"phone": world.resident_b1.mobile, "text": "求助 周三透析需要车"})
+    assert response.status_code == 302
+    assert InboundSms.objects.get().source == "simulated"
