@@ -339,6 +339,7 @@ def test_every_other_place_that_takes_a_name_refuses_them(world):
     from xiuhua.core.idnumbers import make_resident_id
     from xiuhua.isolation import services as isolation
     from xiuhua.masks import services as masks_services
+    from xiuhua.masks.services import reservations
     from xiuhua.residents import services as residents
     from xiuhua.tracing.tests.test_pages import csv_bytes, import_list
 
@@ -357,6 +358,12 @@ def test_every_other_place_that_takes_a_name_refuses_them(world):
         "mask reservation": lambda: masks_services.reservation_submit(
             actor=None, round=masks.round, channel="online", name=spoofed, id_type="resident_id",
             id_number=new_id(), phone="13911112222", committee=w.committee_a1, address_text="国和一村5号201室",
+        ),
+        # A roster resident's own reservation: one SQL statement on PostgreSQL, which must not
+        # take the name either.
+        "own mask reservation": lambda: reservations.reservation_submit_resident(
+            round=masks.round, phone=w.resident_a1.mobile, channel="online", name="张\u202e秀英",
+            id_type="resident_id", id_number=w.resident_a1.plain_id, committee=w.committee_a1,
         ),
         "landlord": lambda: residents.household_create(
             actor=acting(w.staff_a1), building=w.building_a1, room="909", is_rental=True,
