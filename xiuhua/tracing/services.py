@@ -42,6 +42,7 @@ from xiuhua.core.idnumbers import IdNumberError, check_id, guess_id_type
 from xiuhua.core.lookups import LookupKey, lookup_throttle, routing_match_record
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import covers, require
+from xiuhua.core.text import check_person_name
 from xiuhua.places import addresses
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.identity import identity_fields, identity_hash
@@ -180,6 +181,11 @@ def read_rows(table) -> tuple[list[ListRow], list[tuple[int, str, str]]]:
             problems.append((number, "arrival_date", _("日期无法识别,请写成 2020-02-10")))
         if not item.name:
             problems.append((number, "name", _("缺少姓名,该行未导入")))
+            continue
+        try:
+            check_person_name(item.name)
+        except ValidationError:
+            problems.append((number, "name", _("姓名含有不可见或控制字符,该行未导入")))
             continue
         if not (item.id_number or item.phone or item.address):
             problems.append((number, "", _("没有可用的证件号码、手机号或地址,该行未导入")))
