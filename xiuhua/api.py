@@ -29,6 +29,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from xiuhua.accounts.models import ApiToken
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import POLICY_ATTR, logged_in, public
 from xiuhua.core.scoping import active_membership
 from xiuhua.places.api import GridOut, PlaceOut
@@ -164,6 +165,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if message.startswith(english):
             message = _(chinese)
     return api.create_response(request, {"detail": message}, status=exc.status_code)
+
+
+@api.exception_handler(LookupThrottled)
+def _throttled(request: HttpRequest, exc: LookupThrottled) -> HttpResponse:
+    response = api.create_response(request, {"detail": exc.message}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(PermissionDenied)

@@ -79,3 +79,13 @@ def login(driver, live_server, username: str, password: str = PASSWORD) -> None:
     driver.find_element(By.ID, "id_password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait_for(driver, "header .who")
+
+
+def search_residents(driver, live_server, query: str) -> None:
+    """Type a query into the resident search (a POSTed form: queries never go into a URL)."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{live_server.url}/residents/")
+    box = driver.find_element(By.ID, "id_q")
+    box.send_keys(query)
+    box.submit()

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from xiuhua.residents.models import RosterImport
 from xiuhua.residents.tests.test_roster_fixtures import new_id, person, xlsx
 
-from .conftest import login, wait_for, wait_text
+from .conftest import login, search_residents, wait_for, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +55,7 @@ def test_upload_preview_commit_and_find_the_resident_on_a_phone(phone, live_serv
     wait_for(phone, "#import-done")
     assert RosterImport.objects.latest("pk").status == RosterImport.Status.COMMITTED
 
-    phone.get(f"{live_server.url}/residents/?q=林晓雯")
+    search_residents(phone, live_server, "林晓雯")
     wait_text(phone, "#result-table", "林晓雯")
     row = phone.find_element(By.CSS_SELECTOR, "#result-table tbody tr")
     assert "国和一村5号1202室" in row.text

@@ -1,7 +1,7 @@
 import pytest
 from selenium.webdriver.common.by import By
 
-from .conftest import login, wait_for, wait_text
+from .conftest import login, search_residents, wait_for, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ def test_login_search_and_resident_detail(desktop, live_server, world):
 
 def test_search_does_not_find_another_committees_resident(desktop, live_server, world):
     login(desktop, live_server, "staff_a1")
-    desktop.get(f"{live_server.url}/residents/?q=赵强")
+    search_residents(desktop, live_server, "赵强")
     wait_text(desktop, "#result-table", "没有找到")
 
 

@@ -28,6 +28,7 @@ class Cap(models.TextChoices):
     VIEW_AUDIT = "view_audit", _("查看个人信息访问记录")
     USE_API = "use_api", _("使用接口")
     VIEW_SMS = "view_sms", _("查看短信收发记录")
+    SIMULATE_SMS = "simulate_sms", _("模拟接收短信(演示)")
     MANAGE_ROUNDS = "manage_rounds", _("管理口罩预约轮次和药店")
     VIEW_MASKS = "view_masks", _("查看口罩预约")
     RESERVE_FOR_RESIDENT = "reserve_for_resident", _("代居民登记口罩预约")
@@ -85,7 +86,9 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.PHARMACY_CLERK: frozenset({Cap.RECORD_DELIVERY, Cap.REDEEM_VOUCHER}),
     Role.GROUPBUY_LEADER: frozenset(),
     Role.BUSINESS_CONTACT: frozenset(),
-    Role.SYSADMIN: frozenset({Cap.VIEW_PLACES}),
+    # Playing an inbound SMS acts as its sender (a help request filed as that resident), so only
+    # the system administrator may do it, and only with the dev backend (demos, training).
+    Role.SYSADMIN: frozenset({Cap.VIEW_PLACES, Cap.SIMULATE_SMS}),
 }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
@@ -52,11 +53,13 @@ class LookupLimit:
 
 
 # A committee worker at a busy desk looks up a few people a minute; forty in ten minutes and four
-# hundred a day leave room for that and none for walking a list of guessed numbers.
+# hundred a day leave room for that and none for walking a list of guessed numbers. A client
+# address may be a whole office behind one proxy, or a mobile carrier's shared address: its limit
+# only stops one machine working through many accounts or phones.
 LIMITS = (
     LookupLimit("actor", 600, 40),
     LookupLimit("actor", 86400, 400),
-    LookupLimit("client", 600, 120),
+    LookupLimit("client", 600, 600),
 )
 
 
@@ -131,7 +134,10 @@ def _alert_burst(*, actor, purpose: str, rule: LookupLimit) -> None:
             )
 
 
-def personal_lookup(*, actor, key: str, purpose: str, scope: QuerySet, match: Q, client_ip: str = "") -> QuerySet:
+ScopedRows = TypeVar("ScopedRows", bound=QuerySet)
+
+
+def personal_lookup(*, actor, key: str, purpose: str, scope: ScopedRows, match: Q, client_ip: str = "") -> ScopedRows:
     """`scope` (a `visible_to` queryset) narrowed by `match`, after the rate limits, with the
     lookup audited. Raises LookupThrottled; ImproperlyConfigured for an unscoped queryset."""
     if getattr(scope, "scoped_for", None) is None:

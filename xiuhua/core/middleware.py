@@ -23,3 +23,23 @@ class ChosenLanguageMiddleware:
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()
         return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer whose view did not make it public.
+
+    Pages and API answers carry personal data; a shared computer's browser cache, a proxy or the
+    back button must not keep them. A view that serves data meant for anyone (the mask open
+    data) says so with `Cache-Control: public, ...`, which is kept. Static files never get here:
+    WhiteNoise, placed before this middleware, answers them with its own long max-age.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        given = {part.split("=")[0].strip().lower() for part in response.get("Cache-Control", "").split(",")}
+        if "public" not in given and "no-store" not in given:
+            response["Cache-Control"] = "no-store"
+        return response

@@ -83,7 +83,9 @@ class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ScopedQuerySet":
         membership = active_membership(user)
         if membership is None or not membership.has(self.scope_cap):
-            return self.none()
+            nothing = self.none()
+            nothing.scoped_for = 0  # scoped, to no rows
+            return nothing
         household = self.scope_household
         scoped = self.filter(
             unit_scope_q(

@@ -28,6 +28,7 @@ from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import IdNumberError, check_id
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import covers, require
+from xiuhua.core.text import check_person_name
 from xiuhua.places.models import OrgUnit
 from xiuhua.residents.identity import identity_fields
 from xiuhua.residents.models import Household, Resident
@@ -177,9 +178,13 @@ def arrival_register(
     if channel == Channel.STAFF or actor is not None:
         _require(actor, Cap.MANAGE_ISOLATION, household.committee_id)
     errors: dict[str, str] = {}
-    name = (name or "").strip()[:50]
-    if not name:
-        errors["name"] = _("请填写姓名")
+    try:
+        name = check_person_name(name)[:50]
+    except ValidationError as exc:
+        errors["name"] = exc.messages[0]
+    else:
+        if not name:
+            errors["name"] = _("请填写姓名")
     fields: dict[str, str] = {}
     if id_number:
         try:

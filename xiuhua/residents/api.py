@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.idnumbers import IdType
 from xiuhua.core.policy import requires
+from xiuhua.core.resident_phone import client_ip
 from xiuhua.core.scoping import get_visible_or_404
 from xiuhua.places.api import Id, InSchema, PageParams, PlainText
 from xiuhua.places.models import Grid, Kind, OrgUnit
@@ -153,9 +154,12 @@ class HouseholdFilter(PageParams):
 
 
 class ResidentFilter(PageParams):
-    q: PlainText = Field("", max_length=50, description="姓名/手机号/证件号后四位/完整证件号/地址")
     tag: Tag | None = None
     status: LivingStatus | None = None
+
+
+class ResidentSearch(ResidentFilter):
+    q: PlainText = Field("", max_length=50, description="姓名/手机号/证件号后四位/完整证件号/地址")
 
 
 class HouseholdIn(InSchema):
@@ -323,12 +327,24 @@ def household_update(request, household_id: Id, payload: HouseholdPatch):
 @router.get("/residents", response=ResidentPage)
 @requires(Cap.VIEW_RESIDENTS)
 def resident_index(request, filters: Query[ResidentFilter]):
-    """Search residents as staff type: name, 11-digit mobile, last 4 of the ID, the whole ID
-    (matched by its keyed hash, never echoed back), or an address such as 5号302."""
-    residents = resident_search(
-        request.user, q=filters.q, tag=filters.tag or "", status=filters.status or ""
-    )
+    """Residents by tag and living status. Searching by name, phone, ID or address is
+    `POST /residents/search`, so that those keys never travel in a URL."""
+    if "q" in request.GET:
+        raise ValidationError({"q": _("查询条件请用 POST /api/residents/search 提交,不要放在网址中")})
+    residents = resident_search(request.user, tag=filters.tag or "", status=filters.status or "")
     return _page(residents.prefetch_related("tags"), filters)
+
+
+@router.post("/residents/search", response=ResidentPage)
+@requires(Cap.VIEW_RESIDENTS)
+def resident_find(request, payload: ResidentSearch):
+    """Search residents as staff type: name, 11-digit mobile, last 4 of the ID, the whole ID
+    (matched by its keyed hash, never echoed back), or an address such as 5号302. A search by a
+    personal key is audited and rate-limited (429 with Retry-After past the limit)."""
+    residents = resident_search(
+        request.user, q=payload.q, tag=payload.tag or "", status=payload.status or "", client_ip=client_ip(request)
+    )
+    return _page(residents.prefetch_related("tags"), payload)
 
 
 @router.get("/residents/{resident_id}", response=ResidentOut)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import active_membership, get_visible_or_404
 from xiuhua.places.models import Kind, OrgUnit
@@ -204,6 +205,9 @@ def roster_export(request):
         )
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
+        return redirect("residents:roster")
+    except LookupThrottled as refused:  # the filter held a phone, an ID or an address
+        messages.error(request, refused.message)
         return redirect("residents:roster")
     if result.queued is not None:
         messages.success(request, _("导出的居民较多,正在后台生成;完成后可在本页下载(只能下载一次)"))

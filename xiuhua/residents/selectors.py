@@ -4,6 +4,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from xiuhua.core.idnumbers import IdType, normalise
+from xiuhua.core.lookups import LookupKey, personal_lookup
 from xiuhua.core.scoping import active_membership
 from xiuhua.places.addresses import building_key, room_key
 from xiuhua.places.models import Kind, OrgUnit
@@ -16,19 +17,28 @@ _ADDRESS = re.compile(
 )
 
 
-def resident_search(user, *, q: str = "", tag: str = "", status: str = "") -> QuerySet[Resident]:
+def resident_search(
+    user, *, q: str = "", tag: str = "", status: str = "", client_ip: str = "", purpose: str = "resident_search"
+) -> QuerySet[Resident]:
     """Residents visible to the user that match a free-text query.
 
     The query is read as what staff type: 11 digits = a mobile number; 4 characters of digits
     or X = the end of an identity number; a whole identity number = that person (found by its
-    keyed hash); digits with 号/室/幢 = an address; anything else = part of a name.
+    keyed hash); digits with 号/室/幢 = an address; anything else = part of a name. All but the
+    name are personal keys: the search is then a governed lookup (core.lookups: audited,
+    rate-limited, raises LookupThrottled).
     """
     residents = Resident.objects.visible_to(user)
     text = normalise(q)
     if text:
         membership = active_membership(user)
         scope_path = membership.org_unit.path if membership else "/"
-        residents = residents.filter(_query_q(text, scope_path))
+        key, match = _query_q(text, scope_path)
+        if key is None:
+            residents = residents.filter(match)
+        else:
+            residents = personal_lookup(actor=user, key=key, purpose=purpose, scope=residents, match=match,
+                                        client_ip=client_ip)
     if tag:
         residents = residents.filter(tags__tag=tag)
     if status:
@@ -36,13 +46,14 @@ def resident_search(user, *, q: str = "", tag: str = "", status: str = "") -> Qu
     return residents.select_related("household__building", "household__compound").order_by("name", "pk")
 
 
-def _query_q(text: str, scope_path: str) -> Q:
+def _query_q(text: str, scope_path: str) -> tuple[str | None, Q]:
+    """(the kind of personal key, or None for a name; the condition)."""
     if re.fullmatch(r"(\+?86)?1\d{10}", text):
-        return Q(mobile=text[-11:])
+        return LookupKey.PHONE, Q(mobile=text[-11:])
     if re.fullmatch(r"[\dX]{4}", text):
-        return Q(id_last4=text)
+        return LookupKey.ID_TAIL, Q(id_last4=text)
     if re.fullmatch(r"[A-Z0-9]{8,18}", text) and not text.isalpha():
-        return Q(id_hash__in=[identity_hash(t, text) for t in IdType.values])
+        return LookupKey.ID_NUMBER, Q(id_hash__in=[identity_hash(t, text) for t in IdType.values])
     match = _ADDRESS.match(text)
     if match and (match["room"] or re.search(r"号|幢|栋|楼|室", text)):
         q = Q(household__building__name__startswith=f"{match['building']}号") | Q(
@@ -55,8 +66,8 @@ def _query_q(text: str, scope_path: str) -> Q:
             q &= Q(household__room=match["room"])
         if match["compound"]:
             q &= Q(household__compound__name__contains=match["compound"])
-        return q
-    return Q(name__contains=text)
+        return LookupKey.ADDRESS, q
+    return None, Q(name__contains=text)
 
 
 def household_list(user, *, committee: str = "", compound: str = "", building: str = "") -> QuerySet[Household]:

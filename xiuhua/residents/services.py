@@ -12,6 +12,7 @@ from xiuhua.core.crypto import decrypt_text
 from xiuhua.core.idnumbers import IdNumberError, check_id_against, normalise, number_holds_birth_date
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import active_membership
+from xiuhua.core.text import check_person_name
 from xiuhua.places.models import Grid, Kind, OrgUnit
 
 from .identity import identity_fields, identity_hash
@@ -40,9 +41,14 @@ def _require(actor, cap: str):
 
 
 def _check_household(
-    *, building: OrgUnit, room: str, is_rental: bool, landlord_phone: str, grid: Grid | None, micro_grid: Grid | None
+    *, building: OrgUnit, room: str, is_rental: bool, landlord_name: str, landlord_phone: str, grid: Grid | None,
+    micro_grid: Grid | None,
 ) -> dict:
     errors = {}
+    try:
+        landlord_name = check_person_name(landlord_name)
+    except ValidationError as exc:
+        errors["landlord_name"] = exc.messages[0]
     if building.kind != Kind.BUILDING:
         errors["building"] = _("请选择楼栋")
     room = (room or "").strip()
@@ -64,7 +70,7 @@ def _check_household(
         errors["grid"] = _("请选择网格")
     if errors:
         raise ValidationError(errors)
-    return {"room": room, "landlord_phone": landlord_phone}
+    return {"room": room, "landlord_name": landlord_name, "landlord_phone": landlord_phone}
 
 
 def _save_household(household: Household) -> None:
@@ -102,12 +108,13 @@ def household_create(
         building=building,
         room=room,
         is_rental=is_rental,
+        landlord_name=landlord_name,
         landlord_phone=landlord_phone,
         grid=grid,
         micro_grid=micro_grid,
     )
     household = Household(
-        building=building, is_rental=is_rental, landlord_name=landlord_name, grid=grid, micro_grid=micro_grid, **cleaned
+        building=building, is_rental=is_rental, grid=grid, micro_grid=micro_grid, **cleaned
     )
     _save_household(household)
     audit(
@@ -129,6 +136,7 @@ def household_update(*, actor, household: Household, **changes) -> Household:
         building=household.building,
         room=values["room"],
         is_rental=values["is_rental"],
+        landlord_name=values["landlord_name"],
         landlord_phone=values["landlord_phone"],
         grid=values["grid"],
         micro_grid=values["micro_grid"],
@@ -156,9 +164,13 @@ def _clean_resident(values: dict, *, id_type: str | None = None, id_number: str 
     cleaned = {f: values.get(f) for f in RESIDENT_FIELDS}
     for text_field in ("language", "specialty", "skills"):
         cleaned[text_field] = (values.get(text_field) or "").strip()
-    cleaned["name"] = (values.get("name") or "").strip()
-    if not cleaned["name"]:
-        errors["name"] = _("请填写姓名")
+    try:
+        cleaned["name"] = check_person_name(values.get("name") or "")
+    except ValidationError as exc:
+        errors["name"] = exc.messages[0]
+    else:
+        if not cleaned["name"]:
+            errors["name"] = _("请填写姓名")
     cleaned["living_status"] = values.get("living_status") or LivingStatus.HERE
     if cleaned["living_status"] not in LivingStatus.values:
         errors["living_status"] = _("居住状态不正确")

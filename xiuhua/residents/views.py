@@ -7,7 +7,9 @@ from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.forms import apply_errors as _apply_errors
+from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
+from xiuhua.core.resident_phone import client_ip
 from xiuhua.core.scoping import get_visible_or_404
 from xiuhua.places.models import Kind
 
@@ -22,13 +24,23 @@ PAGE_SIZE = 50
 
 @requires(Cap.VIEW_RESIDENTS)
 def search(request):
-    form = SearchForm(request.GET or None)
+    """The query is POSTed, so names, phones and numbers typed here stay out of URLs, browser
+    history and access logs; a GET carries only the tag and status filters."""
+    data = request.POST if request.method == "POST" else request.GET.copy()
+    if request.method != "POST":
+        data.pop("q", None)
+    form = SearchForm(data if any(data.get(k) for k in ("q", "tag", "status")) else None)
     page = None
+    status = 200
     if form.is_valid() and any(form.cleaned_data.values()):
-        results = resident_search(request.user, **form.cleaned_data)
-        page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+        try:
+            results = resident_search(request.user, **form.cleaned_data, client_ip=client_ip(request))
+            page = Paginator(results, PAGE_SIZE).get_page(data.get("page"))
+        except LookupThrottled as refused:
+            form.add_error("q", refused.message)
+            status = 200 if request.htmx else 429  # htmx swaps in only 2xx answers
     template = "residents/_results.html" if request.htmx else "residents/search.html"
-    return render(request, template, {"form": form, "page": page})
+    return render(request, template, {"form": form, "page": page}, status=status)
 
 
 @requires(Cap.VIEW_RESIDENTS)

@@ -396,9 +396,11 @@ def simulated_message_id() -> str:
 
 
 def inbound_simulate(*, actor, phone: str, text: str) -> InboundSms:
-    """The staff page's simulated inbox (dev backend only): a resident's SMS, played by staff."""
+    """The simulated inbox (dev backend only): a resident's SMS, played by the system
+    administrator. It acts as the sender, so committee staff may not: they could file a help
+    request or a reservation as another committee's resident."""
     membership = active_membership(actor)
-    if membership is None or not membership.has(Cap.VIEW_SMS) or not is_dev_backend():
+    if membership is None or not membership.has(Cap.SIMULATE_SMS) or not is_dev_backend():
         raise PermissionDenied
     errors = {}
     try:

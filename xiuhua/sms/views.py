@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.policy import public, requires
@@ -178,7 +178,7 @@ def webhook_inbound(request):
     return _answer(200, "成功", stored=len(stored), duplicates=duplicates)
 
 
-# --- staff page ---------------------------------------------------------------------------
+# --- staff pages --------------------------------------------------------------------------
 
 
 class SimulateForm(forms.Form):
@@ -186,34 +186,35 @@ class SimulateForm(forms.Form):
     text = forms.CharField(label=gettext_lazy("短信内容"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-def _page(request, *, form=None, status=200):
+@requires(Cap.VIEW_SMS)
+def outbox(request):
     status_filter = request.GET.get("status", "")
     if status_filter not in OutboundSms.Status.values:
         status_filter = ""
-    dev = is_dev_backend()
     context = {
         "outbound": selectors.outbox(request.user, status=status_filter),
         "inbound": selectors.inbox(request.user),
         "statuses": OutboundSms.Status.choices,
         "status_filter": status_filter,
-        "dev_backend": dev,
-        "form": (form or SimulateForm()) if dev else None,
     }
-    return render(request, "sms/outbox.html", context, status=status)
+    return render(request, "sms/outbox.html", context)
 
 
-@requires(Cap.VIEW_SMS)
-def outbox(request):
-    return _page(request)
+def _simulate_page(request, form, *, status=200):
+    dev = is_dev_backend()
+    return render(request, "sms/simulate.html", {"dev_backend": dev, "form": form if dev else None}, status=status)
 
 
-@requires(Cap.VIEW_SMS)
-@require_POST
+@requires(Cap.SIMULATE_SMS)
+@require_http_methods(["GET", "POST"])
 def simulate(request):
-    """The dev backend's inbox: a resident's SMS typed by staff, through the real path."""
+    """The dev backend's inbox: a resident's SMS typed by the system administrator, through the
+    real path (demos and training). Committee staff may not: the message acts as its sender."""
+    if request.method == "GET":
+        return _simulate_page(request, SimulateForm())
     form = SimulateForm(request.POST)
     if not form.is_valid():
-        return _page(request, form=form, status=400)
+        return _simulate_page(request, form, status=400)
     try:
         inbound = services.inbound_simulate(
             actor=request.user, phone=form.cleaned_data["phone"], text=form.cleaned_data["text"]
@@ -222,9 +223,9 @@ def simulate(request):
         for field, errors in exc.message_dict.items():
             for error in errors:
                 form.add_error(field if field in form.fields else None, error)
-        return _page(request, form=form, status=400)
+        return _simulate_page(request, form, status=400)
     if inbound.reply:
         messages.success(request, _("已收到,回复:%(reply)s") % {"reply": mask_numbers(inbound.reply)})
     else:
         messages.info(request, _("已收到,无需回复"))
-    return redirect("sms:outbox")
+    return redirect("sms:simulate")

@@ -25,6 +25,7 @@ from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import active_membership, covers, require
+from xiuhua.core.text import check_person_name
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
 
@@ -179,6 +180,10 @@ def ticket_create(
     description = (description or "").strip()
     if not description:
         errors["description"] = _("请写明需要什么帮助")
+    try:
+        requester_name = check_person_name(requester_name)
+    except ValidationError as exc:
+        errors["requester_name"] = exc.messages[0]
     if committee.kind != Kind.COMMITTEE:
         errors["committee"] = _("请选择居委会")
     if household is not None and household.committee_id != committee.pk:
@@ -208,7 +213,7 @@ def ticket_create(
     ticket = Ticket(
         source=source, external_number=external_number, category=category, urgency=urgency,
         deadline_class=deadline_class, description=description[:2000], committee=committee, household=household,
-        requester_name=(requester_name or "").strip()[:50], requester_phone=requester_phone, received_at=now,
+        requester_name=requester_name[:50], requester_phone=requester_phone, received_at=now,
         deadline_at=(calendar or WorkCalendar()).deadline(now, deadline_class), follow_token_hash=token_hash(token),
         created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
         submission_key=submission_key or None,

@@ -8,7 +8,7 @@ keeps them: Fernet ciphertext, keyed hash for lookup, masked copy and last four.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -114,20 +114,49 @@ class MatchMethod(models.TextChoices):
     NONE = "", _("未匹配")
 
 
+def _entry_scope(user) -> tuple[Q, Q | None] | None:
+    """(held, imported) for the user's membership: the entries its unit is responsible for, and
+    those of lists its streets imported; None when it sees no entries at all."""
+    membership = active_membership(user)
+    if membership is None or not membership.has(Cap.VIEW_TRACING) or membership.grid_id:
+        return None
+    unit = membership.org_unit
+    if unit.kind == Kind.COMMITTEE:
+        return Q(committee_id=unit.pk), None
+    if unit.kind in (Kind.CITY, Kind.DISTRICT, Kind.STREET):
+        return Q(street__path__startswith=unit.path), Q(batch__street__path__startswith=unit.path)
+    return None
+
+
 class ListEntryQuerySet(models.QuerySet):
+    """Who sees which entries, written once.
+
+    An entry is *held* by the unit now responsible for it: its committee, and its street and the
+    units above. The holder sees all of it. The street that imported the list also sees the
+    entries that went to another street, but only as its own list row, forwarded
+    (selectors.as_seen): the match looked beyond its scope to route the work, not to answer it.
+    """
+
     def visible_to(self, user) -> "ListEntryQuerySet":
-        """Committee staff: entries assigned to their committee. Street and district officers:
-        entries whose responsible street is in their unit (the triage queue included), and every
-        entry of the lists their streets imported, wherever the people turned out to live."""
-        membership = active_membership(user)
-        if membership is None or not membership.has(Cap.VIEW_TRACING) or membership.grid_id:
+        """Held entries, and the entries of the lists the user's streets imported."""
+        scope = _entry_scope(user)
+        if scope is None:
             return self.none()
-        unit = membership.org_unit
-        if unit.kind == Kind.COMMITTEE:
-            return self.filter(committee_id=unit.pk)
-        if unit.kind in (Kind.CITY, Kind.DISTRICT, Kind.STREET):
-            return self.filter(Q(street__path__startswith=unit.path) | Q(batch__street__path__startswith=unit.path))
-        return self.none()
+        held, imported = scope
+        return self.filter(held | imported if imported is not None else held)
+
+    def held_by(self, user) -> "ListEntryQuerySet":
+        """The entries the user's unit is responsible for: the only ones it may act on."""
+        scope = _entry_scope(user)
+        return self.none() if scope is None else self.filter(scope[0])
+
+    def seen_by(self, user) -> "ListEntryQuerySet":
+        """visible_to, each entry annotated `held`; pages show the rest only through as_seen."""
+        scope = _entry_scope(user)
+        if scope is None:
+            return self.none()
+        held = Case(When(scope[0], then=Value(True)), default=Value(False), output_field=models.BooleanField())
+        return self.visible_to(user).annotate(held=held)
 
 
 class ListEntry(models.Model):

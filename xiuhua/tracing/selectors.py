@@ -1,5 +1,10 @@
 """Reads of the tracing module, limited to what the user's membership covers.
 
+What a membership may see of an entry is decided here and in ListEntryQuerySet, once: the holder
+(the committee or street now responsible) sees the entry; the street that imported the list
+sees an entry held elsewhere only as its own row, forwarded (`as_seen`). Every page reads
+entries through `ListEntry.objects.seen_by` and `as_seen`, or only held ones (`held_by`).
+
 "Same-day control" (the seeds' 当日落实管控): an entry reported CONTROLLED on the calendar day
 (Asia/Shanghai) its batch arrived. An entry reported the next day counts as controlled, not as
 same-day; one reported "not at this address" stays open for the street until it is sent on.
@@ -7,12 +12,15 @@ same-day; one reported "not at this address" stays open for the street until it 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from xiuhua.core.crypto import mask_phone
 from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -32,9 +40,42 @@ def batches_visible_to(user) -> QuerySet[TracingBatch]:
     return TracingBatch.objects.filter(pk__in=with_entries)
 
 
+FORWARDED = _("已转至其他街道")
+
+
+@dataclass(frozen=True)
+class ForwardedRow:
+    """An entry of the user's own list that is held outside its scope: the row as the list gave
+    it (numbers masked) and that it was forwarded. Nothing the match found, nor what the
+    receiving side did, is carried here, so no page can show it."""
+
+    pk: int
+    batch: TracingBatch
+    row: int
+    name: str
+    id_masked: str
+    phone_masked: str
+    address_text: str
+    arrival_date: dt.date | None
+    held = False
+    status_label = FORWARDED
+
+
+def as_seen(entry: ListEntry) -> ListEntry | ForwardedRow:
+    """What the user may see of an entry read through `ListEntry.objects.seen_by(user)`."""
+    if entry.held:  # type: ignore[attr-defined]  # the annotation of seen_by
+        return entry
+    return ForwardedRow(
+        pk=entry.pk, batch=entry.batch, row=entry.row, name=entry.name, id_masked=entry.person.id_masked,
+        phone_masked=mask_phone(entry.phone) if entry.phone else "", address_text=entry.address_text,
+        arrival_date=entry.arrival_date,
+    )
+
+
 @dataclass
 class Figures:
     entries: int = 0
+    forwarded: int = 0  # the importing street's entries now held by another street: no figures of theirs
     triage: int = 0
     assigned: int = 0  # waiting for the committee's report
     controlled: int = 0
@@ -47,8 +88,13 @@ class Figures:
         return self.triage + self.assigned + self.not_here
 
     @property
+    def responsible(self) -> int:
+        """The entries the user's unit answers for (the same-day figure's denominator)."""
+        return self.entries - self.forwarded
+
+    @property
     def same_day_percent(self) -> int | None:
-        return None if not self.entries else round(100 * self.controlled_same_day / self.entries)
+        return None if not self.responsible else round(100 * self.controlled_same_day / self.responsible)
 
 
 @dataclass
@@ -61,48 +107,60 @@ class BatchFigures:
 
 
 def _counts(batch: TracingBatch) -> dict:
+    """Counts of entries by state; an entry not held counts as forwarded and nothing else."""
     day = timezone.localdate(batch.received_at)
-    controlled = Q(status=EntryStatus.CONTROLLED)
+    held = Q(held=True)
+    controlled = held & Q(status=EntryStatus.CONTROLLED)
     return {
         "entries": Count("pk"),
-        "triage": Count("pk", filter=Q(status=EntryStatus.TRIAGE)),
-        "assigned": Count("pk", filter=Q(status=EntryStatus.ASSIGNED)),
+        "forwarded": Count("pk", filter=Q(held=False)),
+        "triage": Count("pk", filter=held & Q(status=EntryStatus.TRIAGE)),
+        "assigned": Count("pk", filter=held & Q(status=EntryStatus.ASSIGNED)),
         "controlled": Count("pk", filter=controlled),
         "controlled_same_day": Count("pk", filter=controlled & Q(outcome_day=day)),
-        "not_here": Count("pk", filter=Q(status=EntryStatus.NOT_HERE)),
-        "wrong_info": Count("pk", filter=Q(status=EntryStatus.WRONG_INFO)),
+        "not_here": Count("pk", filter=held & Q(status=EntryStatus.NOT_HERE)),
+        "wrong_info": Count("pk", filter=held & Q(status=EntryStatus.WRONG_INFO)),
     }
 
 
+def _if_held(column: str):
+    """The column for held entries, NULL for forwarded ones: the grouping never reads where
+    they went."""
+    return Case(When(held=True, then=F(column)), default=Value(None))
+
+
 def batch_figures(*, batch: TracingBatch, user) -> BatchFigures:
-    """Per committee (and, for the triage queue, per street), within what the user sees: one
-    grouped query."""
+    """Per committee (and, for the triage queue, per street), within what the user holds, plus
+    the user's own entries forwarded to other streets as one count: one grouped query."""
     out = BatchFigures(batch=batch)
     entries = (
-        ListEntry.objects.visible_to(user)
+        ListEntry.objects.seen_by(user)
         .filter(batch=batch)
-        .annotate(outcome_day=TruncDate("outcome_at", tzinfo=timezone.get_current_timezone()))
+        .annotate(
+            outcome_day=TruncDate("outcome_at", tzinfo=timezone.get_current_timezone()),
+            held_committee=_if_held("committee_id"),
+            held_street=_if_held("street_id"),
+        )
     )
-    rows = list(entries.values("committee_id", "street_id").annotate(**_counts(batch)).order_by())
-    units = OrgUnit.objects.in_bulk({r["committee_id"] or r["street_id"] for r in rows})
+    rows = list(entries.values("held_committee", "held_street").annotate(**_counts(batch)).order_by())
+    units = OrgUnit.objects.in_bulk({r["held_committee"] or r["held_street"] for r in rows} - {None})
     committees: dict[int, Figures] = {}
     streets: dict[int, Figures] = {}
     for r in rows:
         figures = Figures(**{k: r[k] for k in Figures.__dataclass_fields__})
-        target = committees if r["committee_id"] else streets
-        key = r["committee_id"] or r["street_id"]
+        for k in Figures.__dataclass_fields__:
+            setattr(out.total, k, getattr(out.total, k) + getattr(figures, k))
+        if r["held_committee"] is None and r["held_street"] is None:
+            continue  # forwarded: counted in the total only
+        target = committees if r["held_committee"] else streets
+        key = r["held_committee"] or r["held_street"]
         merged = target.setdefault(key, Figures())
         for k in Figures.__dataclass_fields__:
             setattr(merged, k, getattr(merged, k) + getattr(figures, k))
-            setattr(out.total, k, getattr(out.total, k) + getattr(figures, k))
     out.committees = sorted(((units[k], f) for k, f in committees.items()), key=lambda p: (p[0].code, p[0].name))
     out.streets = sorted(((units[k], f) for k, f in streets.items()), key=lambda p: p[0].name)
     out.by_method = dict(
-        ListEntry.objects.visible_to(user)
-        .filter(batch=batch)
-        .values_list("match_method")
-        .annotate(n=Count("pk"))
-        .order_by()
+        entries.filter(held=True).values_list("match_method").annotate(n=Count("pk")).order_by()
     )
     return out
 
@@ -110,9 +168,9 @@ def batch_figures(*, batch: TracingBatch, user) -> BatchFigures:
 def committee_worklist(user) -> QuerySet[ListEntry]:
     """The entries waiting for the user's committee to report, oldest list first."""
     return (
-        ListEntry.objects.visible_to(user)
+        ListEntry.objects.held_by(user)
         .filter(status=EntryStatus.ASSIGNED)
-        .select_related("batch", "household__building", "household__compound", "person")
+        .select_related("batch__street", "household__building", "household__compound", "person")
         .order_by("batch__received_at", "batch_id", "row")
     )
 
@@ -124,24 +182,22 @@ def triage_queue(user) -> QuerySet[ListEntry]:
     if membership is None or membership.org_unit.kind == Kind.COMMITTEE:
         return ListEntry.objects.none()
     return (
-        ListEntry.objects.visible_to(user)
-        # visible_to also covers the street's own lists wherever their people went; the queue is
-        # only what the user's street(s) must act on.
-        .filter(street__path__startswith=membership.org_unit.path)
+        ListEntry.objects.held_by(user)
         .filter(Q(status=EntryStatus.TRIAGE) | Q(status=EntryStatus.NOT_HERE))
-        .select_related("batch", "person", "committee")
+        .select_related("batch__street", "person", "committee")
         .order_by("batch__received_at", "batch_id", "row")
     )
 
 
 def batch_totals(user, batch_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per batch, within what the user sees: entries, controlled on the day the list arrived
-    (as in selectors.batch_figures), still open. One grouped query."""
+    """Per batch, within what the user sees: entries, forwarded to other streets, and of those the
+    user holds: controlled on the day the list arrived (as in batch_figures), still open. One
+    grouped query."""
     if not batch_ids:
         return {}
     tz = timezone.get_current_timezone()
     rows = (
-        ListEntry.objects.visible_to(user)
+        ListEntry.objects.seen_by(user)
         .filter(batch_id__in=batch_ids)
         .annotate(
             outcome_day=TruncDate("outcome_at", tzinfo=tz), received_day=TruncDate("batch__received_at", tzinfo=tz)
@@ -149,8 +205,9 @@ def batch_totals(user, batch_ids: list[int]) -> dict[int, dict[str, int]]:
         .values("batch_id")
         .annotate(
             entries=Count("pk"),
-            same_day=Count("pk", filter=Q(status=EntryStatus.CONTROLLED, outcome_day=F("received_day"))),
-            open=Count("pk", filter=Q(status__in=[*OPEN_STATUSES, EntryStatus.NOT_HERE])),
+            forwarded=Count("pk", filter=Q(held=False)),
+            same_day=Count("pk", filter=Q(held=True, status=EntryStatus.CONTROLLED, outcome_day=F("received_day"))),
+            open=Count("pk", filter=Q(held=True, status__in=[*OPEN_STATUSES, EntryStatus.NOT_HERE])),
         )
         .order_by()
     )

@@ -14,6 +14,12 @@ Matching (_match), set-based, in this order, each step only for entries still un
    then the household (60; 75 when a resident of it has the listed name, who is then the match).
 A matched entry is assigned to the household's committee; the rest wait in the importing street's
 triage queue. Every move is an EntryEvent, and the import an audit event.
+
+The match looks at every street's roster, because a list names people wherever they live and
+they must reach their committee the same day. So it is a governed lookup (design rule 8): one
+`lookup_throttle` hit per list, one `routing_match` audit event with counts only, and the
+importing street sees of an entry held elsewhere nothing but its own row, forwarded
+(selectors.as_seen); an ambiguous mobile is noted only with the households of its own street.
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ from django.utils.translation import gettext_lazy
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import IdNumberError, check_id, guess_id_type
+from xiuhua.core.lookups import LookupKey, lookup_throttle, routing_match_record
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import covers, require
+from xiuhua.core.text import check_person_name
 from xiuhua.places import addresses
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.identity import identity_fields, identity_hash
@@ -61,6 +69,8 @@ CONFIDENCE_ID = 100
 CONFIDENCE_PHONE = 80
 CONFIDENCE_ADDRESS_AND_NAME = 75
 CONFIDENCE_ADDRESS = 60
+
+ROUTING_PURPOSE = "tracing_import"
 
 # Column keys and the header texts lists use for them (telecom, port and pharmacy lists differ).
 COLUMN_HEADERS: dict[str, tuple[str, ...]] = {
@@ -172,6 +182,11 @@ def read_rows(table) -> tuple[list[ListRow], list[tuple[int, str, str]]]:
         if not item.name:
             problems.append((number, "name", _("缺少姓名,该行未导入")))
             continue
+        try:
+            check_person_name(item.name)
+        except ValidationError:
+            problems.append((number, "name", _("姓名含有不可见或控制字符,该行未导入")))
+            continue
         if not (item.id_number or item.phone or item.address):
             problems.append((number, "", _("没有可用的证件号码、手机号或地址,该行未导入")))
             continue
@@ -191,10 +206,12 @@ def batch_import(
     received_at: dt.datetime,
     data: bytes,
     filename: str,
+    client_ip: str = "",
     now: dt.datetime | None = None,
 ) -> TracingBatch:
     """Take a list into a street: good rows become entries (matched and assigned at once), bad
-    rows are reported by row. The same file again for the same street returns the same batch."""
+    rows are reported by row. The same file again for the same street returns the same batch.
+    Raises LookupThrottled when the actor has looked up too much (a list counts as one lookup)."""
     membership = _require(actor, Cap.IMPORT_TRACING)
     if street.kind != Kind.STREET or not covers(membership, street):
         raise PermissionDenied
@@ -221,6 +238,7 @@ def batch_import(
     if not ({"id_number", "phone", "address"} & table.columns.keys()):
         raise ValidationError({"file": LIST_HEADERS.not_found()})
     rows, problems = read_rows(table)
+    lookup_throttle(actor=actor, client_ip=client_ip, purpose=ROUTING_PURPOSE)
     for attempt in range(3):
         try:
             return _write_batch(
@@ -250,9 +268,18 @@ def _write_batch(
         [BatchProblem(batch=batch, row=r, column=c, message=m[:200]) for r, c, m in problems]
     )
     hashes = [identity_hash(r.id_type, r.id_number) if r.id_number else "" for r in rows]
-    matches, notes = _match(rows, hashes)
+    matches, notes = _match(rows, hashes, street)
     entries = _create_entries(batch, rows, street, matches, notes, now)
     matched = _record_matches(entries, matches, actor=actor, now=now)
+    routing_match_record(
+        actor=actor, purpose=ROUTING_PURPOSE, matched=matched,
+        keys={
+            LookupKey.ID_NUMBER.value: sum(1 for r in rows if r.id_number),
+            LookupKey.PHONE.value: sum(1 for r in rows if r.phone),
+            LookupKey.ADDRESS.value: sum(1 for r in rows if r.address),
+        },
+        outside_scope=sum(1 for e in entries if e.street_id != street.pk),
+    )
     audit(
         actor=actor,
         action="tracing_batch_import",
@@ -340,9 +367,9 @@ class _Match:
     note: str = ""
 
 
-def _match(rows: list[ListRow], id_hashes: list[str]) -> tuple[list[_Match | None], list[str]]:
+def _match(rows: list[ListRow], id_hashes: list[str], street: OrgUnit) -> tuple[list[_Match | None], list[str]]:
     """Each row's match (or None) and a note for the unmatched ones (id_hashes: each row's
-    identity hash, or "")."""
+    identity hash, or ""; street: the importing street, the only one a note may speak of)."""
     found: list[_Match | None] = [None] * len(rows)
     notes: list[str] = [""] * len(rows)
     by_hash: dict[str, list[int]] = defaultdict(list)
@@ -366,6 +393,11 @@ def _match(rows: list[ListRow], id_hashes: list[str]) -> tuple[list[_Match | Non
             mobile__in=list(by_phone), living_status__in=_LIVING
         ).values_list("pk", "household_id", "committee_id", "mobile"):
             households[mobile][hid] = (cid, rid)
+        own_committees: set[int] = set()
+        if any(len(homes) > 1 for homes in households.values()):
+            own_committees = set(
+                OrgUnit.objects.filter(kind=Kind.COMMITTEE, parent=street).values_list("pk", flat=True)
+            )
         for phone, listed in by_phone.items():
             homes = households.get(phone, {})
             if len(homes) == 1:
@@ -373,8 +405,12 @@ def _match(rows: list[ListRow], id_hashes: list[str]) -> tuple[list[_Match | Non
                 for i in listed:
                     found[i] = _Match(hid, cid, rid, MatchMethod.PHONE, CONFIDENCE_PHONE)
             elif len(homes) > 1:
-                for i in listed:
-                    notes[i] = _("手机号对应%(n)s户,需人工确认") % {"n": len(homes)}
+                # Only the street's own households are counted: a count that included other
+                # streets' would tell the importer about people outside its scope.
+                own = sum(1 for cid, _rid in homes.values() if cid in own_committees)
+                if own > 1:
+                    for i in listed:
+                        notes[i] = _("手机号对应%(n)s户,需人工确认") % {"n": own}
 
     pending = [i for i, r in enumerate(rows) if found[i] is None and r.address]
     if pending:
@@ -463,7 +499,9 @@ def _match_addresses(entries: list[ListRow]) -> list[_Match | None]:
 
 
 def _locked_entry(actor, entry: ListEntry) -> ListEntry:
-    return ListEntry.objects.visible_to(actor).select_for_update().select_related("batch").get(pk=entry.pk)
+    """The entry, locked, if the actor's unit holds it: the importing street of a list does not
+    act on (or see) entries forwarded to another street."""
+    return ListEntry.objects.held_by(actor).select_for_update().select_related("batch").get(pk=entry.pk)
 
 
 @transaction.atomic
@@ -474,8 +512,6 @@ def entry_assign(*, actor, entry: ListEntry, to: OrgUnit, note: str = "", now: d
     membership = _require(actor, Cap.IMPORT_TRACING)
     now = now or timezone.now()
     locked = _locked_entry(actor, entry)
-    if not covers(membership, locked.street):
-        raise PermissionDenied  # the importing street sees the entry, but its new street acts on it
     if locked.status not in (EntryStatus.TRIAGE, EntryStatus.ASSIGNED, EntryStatus.NOT_HERE):
         raise ValidationError(_("该人员已落实或已反馈信息有误,不能再分派"))
     before = locked.committee or locked.street

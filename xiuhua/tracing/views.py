@@ -4,6 +4,10 @@ import, the batch figures, the street's triage queue and one entry with its hist
 Views are thin: parse the form, find the object within the user's scope (404 for missing and
 for not-yours alike), call one service, render. Services raise ValidationError with messages in
 Chinese; those are shown on the form, and nothing is written.
+
+Entries are read through `ListEntry.objects.seen_by` and `selectors.as_seen`: an entry of the
+user's list now held by another street is shown as the row the list gave, forwarded, and
+cannot be acted on.
 """
 
 from django.contrib import messages
@@ -17,15 +21,26 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
+from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.resident_phone import client_ip
+from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import services
 from .forms import ASSIGNABLE, AssignForm, ImportForm, ReportForm
 from .models import EntryStatus, ListEntry, MatchMethod, TracingBatch
-from .selectors import batch_figures, batch_totals, batches_visible_to, committee_worklist, triage_queue
+from .selectors import (
+    ForwardedRow,
+    as_seen,
+    batch_figures,
+    batch_totals,
+    batches_visible_to,
+    committee_worklist,
+    triage_queue,
+)
 
 ENTRIES_PER_PAGE = 100
 BATCHES_PER_PAGE = 50
@@ -40,6 +55,10 @@ ACTION_LABELS = {
     "reported": gettext_lazy("反馈落实结果"),
 }
 
+_ENTRY_RELATED = (
+    "batch__street", "batch__created_by", "person", "street", "committee", "household__compound",
+    "household__building", "resident", "outcome_by",
+)
 
 
 def _batch_or_404(user, batch_id: int) -> TracingBatch:
@@ -49,15 +68,20 @@ def _batch_or_404(user, batch_id: int) -> TracingBatch:
         raise Http404 from None
 
 
-def _entry_or_404(user, entry_id: int) -> ListEntry:
-    return get_visible_or_404(
-        ListEntry.objects.select_related(
-            "batch", "person", "street", "committee", "household__compound", "household__building", "resident",
-            "outcome_by",
-        ),
-        user,
-        pk=entry_id,
-    )
+def _entry_or_404(user, entry_id: int) -> ListEntry | ForwardedRow:
+    """The entry as the user may see it (selectors.as_seen)."""
+    try:
+        return as_seen(ListEntry.objects.seen_by(user).select_related(*_ENTRY_RELATED).get(pk=entry_id))
+    except ListEntry.DoesNotExist:
+        raise Http404 from None
+
+
+def _held_entry_or_404(user, entry_id: int) -> ListEntry:
+    """An entry the user's unit holds, to act on: a forwarded one is not there for its importer."""
+    try:
+        return ListEntry.objects.seen_by(user).filter(held=True).select_related(*_ENTRY_RELATED).get(pk=entry_id)
+    except ListEntry.DoesNotExist:
+        raise Http404 from None
 
 
 def _own_street(user) -> OrgUnit:
@@ -102,7 +126,7 @@ def _home(request, *, import_form=None):
         context["batch_page"] = page
         batch_rows = list(page.object_list)
     totals = batch_totals(request.user, [b.pk for b in batch_rows])
-    empty = {"entries": 0, "same_day": 0, "open": 0}
+    empty = {"entries": 0, "forwarded": 0, "same_day": 0, "open": 0}
     context["batches"] = [(b, totals.get(b.pk, empty)) for b in batch_rows]
     if can_import:
         context["triage_count"] = triage_queue(request.user).count()
@@ -135,9 +159,12 @@ def batch_import(request):
                 received_at=data["received_at"],
                 data=b"".join(upload.chunks()),
                 filename=upload.name,
+                client_ip=client_ip(request),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
+        except LookupThrottled as exc:
+            form.add_error(None, exc.message)
         else:
             messages.success(request, _("已导入清单“%(reference)s”") % {"reference": batch.reference})
             return redirect("tracing:batch", batch_id=batch.pk)
@@ -153,9 +180,13 @@ def batch_detail(request, batch_id: int):
     figures = batch_figures(batch=batch, user=request.user)
     methods = [(str(m.label), figures.by_method[m.value]) for m in MatchMethod if figures.by_method.get(m.value)]
     entries = (
-        ListEntry.objects.visible_to(request.user).filter(batch=batch).select_related("committee").order_by("row")
+        ListEntry.objects.seen_by(request.user)
+        .filter(batch=batch)
+        .select_related("batch", "person", "committee")
+        .order_by("row")
     )
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [as_seen(e) for e in page.object_list]
     # The rows that could not be taken are the importing street's work.
     membership = active_membership(request.user)
     own_list = batch.street.path.startswith(membership.org_unit.path)
@@ -170,6 +201,7 @@ def batch_detail(request, batch_id: int):
             "figures": figures,
             "methods": methods,
             "page": page,
+            "rows": rows,
             "own_list": own_list,
             "problem_count": problem_count,
             "problems": [(p, labels.get(p.column, p.column)) for p in problems],
@@ -232,13 +264,20 @@ def _entry_page(request, entry: ListEntry, *, report_form=None, assign_form=None
 
 @requires(Cap.VIEW_TRACING)
 def entry_detail(request, entry_id: int):
-    return _entry_page(request, _entry_or_404(request.user, entry_id))
+    entry = _entry_or_404(request.user, entry_id)
+    if isinstance(entry, ForwardedRow):
+        return render(request, "tracing/entry.html", {"entry": entry})
+    if entry.household_id or entry.resident_id:
+        # The page shows the roster's address and name of the matched person: a personal-data view.
+        audit(actor=request.user, action="tracing_entry_view", obj=entry, committee_id=entry.committee_id,
+              subject_label=f"{entry.batch.reference} #{entry.row}", personal=True)
+    return _entry_page(request, entry)
 
 
 @requires(Cap.IMPORT_TRACING)
 @require_POST
 def entry_assign(request, entry_id: int):
-    entry = _entry_or_404(request.user, entry_id)
+    entry = _held_entry_or_404(request.user, entry_id)
     form = _assign_form(request.user, request.POST)
     if form.is_valid():
         try:
@@ -260,7 +299,7 @@ def entry_assign(request, entry_id: int):
 @requires(Cap.REPORT_TRACING)
 @require_POST
 def entry_report(request, entry_id: int):
-    entry = _entry_or_404(request.user, entry_id)
+    entry = _held_entry_or_404(request.user, entry_id)
     form = ReportForm(request.POST)
     if form.is_valid():
         try:

@@ -83,3 +83,12 @@ def test_a_burst_is_refused_and_alerts_the_street_once(world):
     ]
     # Another actor from elsewhere is not held back by this one's limit.
     lookup_throttle(actor=acting(world.staff_b1), client_ip="10.0.0.9", purpose="search", now=NOW)
+
+
+@pytest.mark.django_db
+def test_a_user_without_roster_rights_looks_up_nothing(world):
+    volunteer = acting(world.volunteer)
+    found = personal_lookup(actor=volunteer, key=LookupKey.PHONE, purpose="t",
+                            scope=Resident.objects.visible_to(volunteer), match=Q(mobile="13812345678"))
+    assert list(found) == []
+    assert AuditEvent.objects.get(action="personal_lookup").detail["hits"] == 0

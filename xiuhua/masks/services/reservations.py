@@ -23,6 +23,7 @@ from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import IdNumberError, check_id
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import active_membership, covers, require
+from xiuhua.core.text import check_person_name
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.identity import identity_hash
 from xiuhua.residents.models import Household, LivingStatus, Resident, ResidentTag, Tag
@@ -158,9 +159,13 @@ def _submit(
         membership = active_membership(actor)
 
     errors: dict[str, str] = {}
-    name = (name or "").strip()
-    if not name:
-        errors["name"] = _("请填写姓名")
+    try:
+        name = check_person_name(name)
+    except ValidationError as exc:
+        errors["name"] = exc.messages[0]
+    else:
+        if not name:
+            errors["name"] = _("请填写姓名")
     number = ""
     try:
         number = check_id(id_type, id_number).number
@@ -488,11 +493,11 @@ def reservation_submit_one_statement(
     if connection.vendor != "postgresql" or channel not in RESIDENT_CHANNELS:
         return None
     now = now or timezone.now()
-    name = (name or "").strip()
     try:
+        name = check_person_name(name)
         number = check_id(id_type, id_number).number
-    except IdNumberError:
-        return None
+    except (ValidationError, IdNumberError):
+        return None  # the general path explains
     # The phone was proven (code, SMS sender), so it is already normalised; anything else takes
     # the general path, which normalises it.
     if not name or len(name) > 50 or not _NORMALISED_MOBILE.fullmatch(phone or ""):

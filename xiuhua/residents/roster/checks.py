@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl.utils.datetime import from_excel
@@ -17,6 +18,7 @@ from openpyxl.utils.datetime import from_excel
 from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import IdNumberError, IdType, check_id, normalise
 from xiuhua.core.phones import PhoneError, normalise_mobile
+from xiuhua.core.text import check_person_name
 from xiuhua.places.models import Grid, Kind, OrgUnit
 
 from ..models import LivingStatus
@@ -190,6 +192,11 @@ class RowChecker:
         if text["name"]:
             if len(text["name"]) > TEXT_LIMITS["name"]:
                 problem("name", _("姓名过长"))
+            else:
+                try:
+                    check_person_name(text["name"])
+                except ValidationError as exc:
+                    problem("name", exc.messages[0])
             out["name"] = text["name"]
         # Sex and birth date: taken from the number where it holds them, and must agree with it.
         encodes = id_type in (IdType.RESIDENT_ID, IdType.RESIDENCE_PERMIT) if checked is None else bool(checked.sex)
@@ -277,6 +284,11 @@ class RowChecker:
         if "landlord_name" in columns and text["landlord_name"]:
             if len(text["landlord_name"]) > TEXT_LIMITS["landlord_name"]:
                 problem("landlord_name", _("房东姓名过长"))
+            else:
+                try:
+                    check_person_name(text["landlord_name"])
+                except ValidationError as exc:
+                    problem("landlord_name", exc.messages[0])
             out["landlord_name"] = text["landlord_name"]
         if "landlord_phone" in columns and text["landlord_phone"]:
             out["landlord_phone"] = self._phone(text["landlord_phone"], "landlord_phone", problem)

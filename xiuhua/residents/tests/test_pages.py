@@ -53,9 +53,9 @@ def test_roles_without_roster_access_are_refused(client, world, username):
 
 def test_search_only_finds_own_committee(client, world):
     as_user(client, world.staff_a1)
-    page = client.get(reverse("residents:search"), {"q": "赵强"})
+    page = client.post(reverse("residents:search"), {"q": "赵强"})
     assert list(page.context["page"]) == []
-    page = client.get(reverse("residents:search"), {"q": "张秀英"})
+    page = client.post(reverse("residents:search"), {"q": "张秀英"})
     assert list(page.context["page"]) == [world.resident_a1]
 
 
@@ -70,7 +70,7 @@ def test_search_by_phone_last4_and_address(client, world):
         "13600002222": [],  # street B's resident: not visible to street A
     }
     for q, expected in cases.items():
-        page = client.get(reverse("residents:search"), {"q": q})
+        page = client.post(reverse("residents:search"), {"q": q})
         assert list(page.context["page"]) == expected, q
 
 

@@ -124,7 +124,7 @@ def test_upload_preview_commit_and_search(client, world):
     imp.refresh_from_db()
     assert imp.status == Status.COMMITTED
     assert "已导入" in client.get(response["Location"]).content.decode()
-    results = client.get(reverse("residents:search"), {"q": "页面导入"}).content.decode()
+    results = client.post(reverse("residents:search"), {"q": "页面导入"}).content.decode()
     assert "页面导入" in results
 
 

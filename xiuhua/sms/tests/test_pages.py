@@ -1,4 +1,5 @@
-"""The staff outbox page and the simulated inbox: authorisation matrix and what is shown."""
+"""The staff outbox page and the simulated inbox (system administrator only): authorisation
+matrix and what is shown."""
 
 import pytest
 from django.urls import reverse
@@ -39,9 +40,18 @@ def test_anonymous_is_sent_to_login(client, outbox):
 
 
 @pytest.mark.parametrize("who", ["volunteer", "grid_worker", "pharmacy_clerk", "sysadmin", "no_role"])
-def test_roles_without_the_capability_are_refused(client, world, outbox, who):
+def test_roles_without_the_capability_are_refused_the_outbox(client, world, outbox, who):
     client.force_login(getattr(world, who))
     assert client.get(OUTBOX).status_code == 403
+    assert written() == (5, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "who", ["staff_a1", "street_officer", "district_officer", "volunteer", "grid_worker", "pharmacy_clerk", "no_role"]
+)
+def test_only_the_system_administrator_may_simulate(client, world, outbox, who):
+    client.force_login(getattr(world, who))
+    assert client.get(SIMULATE).status_code == 403
     assert client.post(SIMULATE, {"phone": "13812345678", "text": "帮助"}).status_code == 403
     assert written() == (5, 0, 0)
 
@@ -86,26 +96,33 @@ def test_the_status_filter(client, world, outbox):
 
 
 def test_the_simulated_inbox_plays_an_sms_through_the_real_path(client, world, dev_backend):
-    client.force_login(world.staff_a1)
-    page = client.get(OUTBOX).content.decode()
+    client.force_login(world.sysadmin)
+    assert 'href="/sms/simulate/"' in client.get("/").content.decode()
+    page = client.get(SIMULATE).content.decode()
     assert 'id="simulate-form"' in page
     response = client.post(SIMULATE, {"phone": "１３８ １２３４ ５６７８", "text": "帮助"}, follow=True)
-    assert response.redirect_chain == [(OUTBOX, 302)]
+    assert response.redirect_chain == [(SIMULATE, 302)]
     page = response.content.decode()
     assert "已收到,回复:【绣花针】可发送以下关键字:帮助、口罩、求助。" in page
     inbound = InboundSms.objects.get()
     assert (inbound.phone, inbound.source, inbound.status, inbound.committee) == (
-        "13812345678", "simulated", "handled", world.committee_a1)
+        "13812345678", "simulated", "handled", None)
     reply = OutboundSms.objects.get()
-    assert (reply.committee, reply.idempotency_key) == (world.committee_a1, f"reply:{inbound.pk}")
-    assert "138****5678" in page and "13812345678" not in page
+    assert (reply.committee, reply.idempotency_key) == (None, f"reply:{inbound.pk}")
+    assert "13812345678" not in page
     event = AuditEvent.objects.get()
     assert (event.action, event.actor, event.committee, event.subject_label) == (
-        "sms_simulate_inbound", world.staff_a1, world.committee_a1, "138****5678")
+        "sms_simulate_inbound", world.sysadmin, None, "138****5678")
+
+
+def test_staff_see_no_simulated_inbox_on_the_outbox(client, world, dev_backend):
+    client.force_login(world.staff_a1)
+    page = client.get(OUTBOX).content.decode()
+    assert 'id="simulate-form"' not in page and 'href="/sms/simulate/"' not in page
 
 
 def test_the_simulated_inbox_shows_errors_and_writes_nothing(client, world, dev_backend):
-    client.force_login(world.staff_a1)
+    client.force_login(world.sysadmin)
     response = client.post(SIMULATE, {"phone": "12345", "text": "帮助"})
     assert response.status_code == 400 and "手机号码格式不正确" in response.content.decode()
     response = client.post(SIMULATE, {"phone": "13812345678", "text": ""})
@@ -114,12 +131,13 @@ def test_the_simulated_inbox_shows_errors_and_writes_nothing(client, world, dev_
 
 
 def test_with_a_real_provider_there_is_no_simulated_inbox(client, world, provider):
-    client.force_login(world.staff_a1)
-    assert 'id="simulate-form"' not in client.get(OUTBOX).content.decode()
+    client.force_login(world.sysadmin)
+    page = client.get(SIMULATE).content.decode()
+    assert 'id="simulate-form"' not in page and 'id="sms-simulate-off"' in page
     assert client.post(SIMULATE, {"phone": "13812345678", "text": "帮助"}).status_code == 403
     assert written() == (0, 0, 0)
 
 
-def test_simulate_is_post_only(client, world):
-    client.force_login(world.staff_a1)
-    assert client.get(SIMULATE).status_code == 405
+def test_simulate_answers_get_and_post_only(client, world):
+    client.force_login(world.sysadmin)
+    assert client.put(SIMULATE).status_code == 405

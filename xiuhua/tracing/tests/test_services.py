@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from xiuhua.core.idnumbers import make_resident_id
+from xiuhua.core.lookups import LIMITS, LookupThrottled, lookup_throttle
 from xiuhua.core.models import AuditEvent
-from xiuhua.testing import acting
+from xiuhua.testing import acting, make_resident
 from xiuhua.tracing import selectors, services
 from xiuhua.tracing.models import BatchProblem, EntryEvent, EntryStatus, ListedPerson, ListEntry, MatchMethod
 
@@ -66,17 +67,94 @@ def test_each_person_is_matched_by_id_then_phone_then_address(world):
     assert EntryEvent.objects.filter(entry__batch=batch, action="matched").count() == 4
     event = AuditEvent.objects.get(action="tracing_batch_import")
     assert event.personal and event.detail == {"rows": 5, "entries": 5, "bad": 0, "matched": 4}
+    # The match is a lookup: one routing event, by counts of each kind of key, never the keys.
+    lookup = AuditEvent.objects.get(action="routing_match")
+    assert lookup.personal and lookup.actor == w.street_officer
+    assert lookup.detail == {
+        "keys": {"id_number": 2, "phone": 2, "address": 3}, "purpose": "tracing_import", "matched": 4,
+        "outside_scope": 0,
+    }
 
 
-def test_a_person_living_in_another_street_goes_to_that_committee(world):
-    batch = import_list(world, csv_bytes(f"赵强,{world.resident_b1.plain_id},,,"))
-    [entry] = ListEntry.objects.filter(batch=batch)
-    assert (entry.committee, entry.street) == (world.committee_b1, world.street_b)
-    assert list(ListEntry.objects.visible_to(acting(world.staff_b1))) == [entry]
-    assert list(ListEntry.objects.visible_to(acting(world.street_officer_b))) == [entry]
-    assert list(ListEntry.objects.visible_to(acting(world.street_officer))) == [entry]  # its own list
-    assert not ListEntry.objects.visible_to(acting(world.staff_a1)).exists()
-    assert not ListEntry.objects.visible_to(acting(world.grid_worker)).exists()
+def test_a_person_living_in_another_street_is_handed_over_to_that_committee(world):
+    w = world
+    batch = import_list(w, csv_bytes(f"赵强,{w.resident_b1.plain_id},13600002222,某路1号,", "本街道,,13812340000,,"))
+    entry, own = ListEntry.objects.filter(batch=batch).order_by("row")
+    assert (entry.committee, entry.street, entry.status) == (w.committee_b1, w.street_b, EntryStatus.ASSIGNED)
+    # Street B and committee B1 hold it; street A sees its list row and acts on nothing.
+    assert list(ListEntry.objects.held_by(acting(w.staff_b1))) == [entry]
+    assert list(ListEntry.objects.held_by(acting(w.street_officer_b))) == [entry]
+    assert list(ListEntry.objects.held_by(acting(w.street_officer))) == [own]
+    assert list(ListEntry.objects.visible_to(acting(w.street_officer)).order_by("row")) == [entry, own]
+    assert not ListEntry.objects.visible_to(acting(w.staff_a1)).filter(pk=entry.pk).exists()
+    assert not ListEntry.objects.visible_to(acting(w.grid_worker)).exists()
+
+    seen = {e.pk: selectors.as_seen(e) for e in ListEntry.objects.seen_by(acting(w.street_officer))
+            .select_related("batch", "person")}
+    assert seen[own.pk] == own
+    row = seen[entry.pk]
+    assert isinstance(row, selectors.ForwardedRow) and str(row.status_label) == "已转至其他街道"
+    assert (row.name, row.phone_masked, row.address_text, row.row) == ("赵强", "136****2222", "某路1号", 2)
+    assert row.id_masked == entry.person.id_masked and w.resident_b1.plain_id not in row.id_masked
+    assert not {"committee", "household", "resident", "street", "match_confidence", "outcome_note"} & set(
+        vars(row))
+    # Street B sees it whole (its own resident), and which street's list it came from.
+    [theirs] = ListEntry.objects.seen_by(acting(w.street_officer_b))
+    assert selectors.as_seen(theirs) == entry and theirs.batch.street == w.street_a
+
+    event = AuditEvent.objects.get(action="routing_match")
+    assert (event.detail["matched"], event.detail["outside_scope"]) == (2, 1)
+
+
+def test_importing_street_figures_count_forwarded_entries_not_their_outcome(world):
+    w = world
+    batch = import_list(w, csv_bytes(f"赵强,{w.resident_b1.plain_id},,,", f"张秀英,{w.resident_a1.plain_id},,,"))
+    theirs, ours = ListEntry.objects.filter(batch=batch).order_by("row")
+    same_day = ARRIVED + dt.timedelta(hours=2)
+    services.entry_report(actor=acting(w.staff_b1), entry=theirs, status=EntryStatus.CONTROLLED, now=same_day)
+    services.entry_report(actor=acting(w.staff_a1), entry=ours, status=EntryStatus.CONTROLLED, now=same_day)
+
+    figures = selectors.batch_figures(batch=batch, user=acting(w.street_officer))
+    t = figures.total
+    assert (t.entries, t.forwarded, t.responsible, t.controlled, t.controlled_same_day) == (2, 1, 1, 1, 1)
+    assert t.same_day_percent == 100 and t.open == 0
+    assert [u.name for u, _f in figures.committees] == ["国和一村居委会"] and figures.streets == []
+    assert figures.by_method == {"id": 1}
+    totals = selectors.batch_totals(acting(w.street_officer), [batch.pk])[batch.pk]
+    assert (totals["entries"], totals["forwarded"], totals["same_day"], totals["open"]) == (2, 1, 1, 0)
+    # Street B counts the entry it holds as its own.
+    figures = selectors.batch_figures(batch=batch, user=acting(w.street_officer_b))
+    assert (figures.total.entries, figures.total.forwarded, figures.total.controlled_same_day) == (1, 0, 1)
+    assert [u.name for u, _f in figures.committees] == ["政立路居委会"]
+    # The district holds both.
+    figures = selectors.batch_figures(batch=batch, user=acting(w.district_officer))
+    assert (figures.total.entries, figures.total.forwarded, figures.total.controlled_same_day) == (2, 0, 2)
+
+
+def test_an_ambiguous_mobile_is_noted_with_the_streets_own_households_only(world):
+    w = world
+    make_resident(w.household_a2, "合租甲", mobile="13955550000")
+    make_resident(w.household_a1b, "合租乙", mobile="13955550000")
+    make_resident(w.household_a2, "家人甲", mobile="13966660000")
+    make_resident(w.household_b1, "家人乙", mobile="13966660000")
+    batch = import_list(w, csv_bytes("某甲,,13955550000,,", "某乙,,13966660000,,"))
+    both_here, one_elsewhere = ListEntry.objects.filter(batch=batch).order_by("row")
+    assert both_here.match_note == "手机号对应2户,需人工确认"
+    # One of the two households is in street B: street A is told nothing of it.
+    assert one_elsewhere.match_note == "未匹配到花名册"
+    assert both_here.status == one_elsewhere.status == EntryStatus.TRIAGE
+
+
+def test_an_import_is_one_lookup_and_a_throttled_actor_imports_nothing(world):
+    officer = acting(world.street_officer)
+    import_list(world, csv_bytes("张三,,13900000000,,"), reference="第1批")
+    ten_minutes = next(rule for rule in LIMITS if rule.scope == "actor" and rule.window == 600)
+    for _ in range(ten_minutes.limit - 1):
+        lookup_throttle(actor=officer, purpose="search")
+    with pytest.raises(LookupThrottled):
+        import_list(world, csv_bytes("李四,,13900000001,,"), reference="第2批")
+    assert ListEntry.objects.count() == 1
+    assert AuditEvent.objects.filter(action="routing_match").count() == 1
 
 
 def test_bad_rows_are_reported_by_row_and_good_rows_proceed(world):
@@ -227,7 +305,7 @@ def test_street_assigns_from_triage_and_transfers_with_history(world):
     services.entry_assign(actor=officer, entry=entry, to=w.street_b, note="转五角场街道")
     entry.refresh_from_db()
     assert (entry.status, entry.street, entry.committee) == (EntryStatus.TRIAGE, w.street_b, None)
-    with pytest.raises(PermissionDenied):  # street A still follows its list, but street B acts now
+    with pytest.raises(ListEntry.DoesNotExist):  # street B holds it now: for street A it is a list row
         services.entry_assign(actor=officer, entry=entry, to=w.committee_a1)
     services.entry_assign(actor=acting(w.street_officer_b), entry=entry, to=w.committee_b1)
     actions = list(EntryEvent.objects.filter(entry=entry).values_list("action", "status"))
