@@ -204,19 +204,23 @@ def what_user_receives(client, user, resident: Resident) -> list[Received]:
         raw = response.content.decode()
         received.append(Received(source, raw, _html_fields(raw, resident.name)))
 
-    def api(source: str, url: str, pick) -> None:
-        response = client.get(url, {"q": resident.name} if url.endswith("/residents") else {})
+    def api(source: str, url: str, pick, *, search: bool = False) -> None:
+        if search:
+            response = client.post(url, {"q": resident.name}, content_type="application/json")
+        else:
+            response = client.get(url)
         assert response.status_code == 200, (source, response.status_code)
         items = [item for item in pick(response.json()) if item["id"] == resident.pk]
         assert items, f"{source}: the resident is missing"
         received.append(Received(source, response.content.decode(), [kv for item in items for kv in item.items()]))
 
-    page("search page", client.get(reverse("residents:search"), {"q": resident.name}))
+    page("search page", client.post(reverse("residents:search"), {"q": resident.name}))
     page("detail page", client.get(reverse("residents:detail", args=[resident.pk])))
     page("household page", client.get(reverse("residents:household", args=[resident.household_id])))
     page("edit form", client.get(reverse("residents:edit", args=[resident.pk])), required=False)
     page("audit page", client.get(reverse("accounts:audit")), required=False)
     api("API list", "/api/residents", lambda body: body["items"])
+    api("API search", "/api/residents/search", lambda body: body["items"], search=True)
     api("API detail", f"/api/residents/{resident.pk}", lambda body: [body])
     api("API household", f"/api/households/{resident.household_id}", lambda body: body["residents"])
     export = client.post(reverse("residents:roster_export"), {"q": resident.name})
@@ -235,7 +239,8 @@ def _sources(who: str) -> set[str]:
     """All of them: a grid worker may also edit; a district officer may also export and read the
     audit page, where staff's reveals of the number are listed with it masked."""
     extra = {"grid_worker": {"edit form"}, "district_officer": {"masked export", "audit page"}}[who]
-    return {"search page", "detail page", "household page", "API list", "API detail", "API household", *extra}
+    return {"search page", "detail page", "household page", "API list", "API search", "API detail", "API household",
+            *extra}
 
 
 def _check_sources(received: list[Received], who: str, resident: Resident) -> None:
