@@ -159,8 +159,12 @@ def household_update(*, actor, household: Household, **changes) -> Household:
     return household
 
 
-def _clean_resident(values: dict, *, id_type: str | None = None, id_number: str | None = None) -> dict:
+def _clean_resident(
+    values: dict, *, id_type: str | None = None, id_number: str | None = None, birth_date_refused: bool = False
+) -> dict:
     errors: dict[str, str] = {}
+    if birth_date_refused:
+        errors["birth_date"] = _("出生日期取自证件号码,无需填写;如有误,请重新填写证件号码")
     cleaned = {f: values.get(f) for f in RESIDENT_FIELDS}
     for text_field in ("language", "specialty", "skills"):
         cleaned[text_field] = (values.get(text_field) or "").strip()
@@ -278,14 +282,14 @@ def resident_update(
     merged = {f: values.get(f, getattr(resident, f)) for f in RESIDENT_FIELDS}
     # Without a new number, the stored one is checked again (against the sex given).
     number = id_number or decrypt_text(resident.id_encrypted)
+    birth_date_refused = False
     if number_holds_birth_date(id_type, normalise(number)):
         # The number's own date. Checked against the stored number (or the stored date against a
         # new one), a date would tell whether a guess is right: only a date sent with a new
-        # number is compared, with that number.
-        if not id_number and values.get("birth_date") is not None:
-            raise ValidationError({"birth_date": _("出生日期取自证件号码,无需填写;如有误,请重新填写证件号码")})
-        merged["birth_date"] = values.get("birth_date")
-    cleaned = _clean_resident(merged, id_type=id_type, id_number=number)
+        # number is compared, with that number; without one, any date is refused unchecked.
+        birth_date_refused = not id_number and values.get("birth_date") is not None
+        merged["birth_date"] = None if birth_date_refused else values.get("birth_date")
+    cleaned = _clean_resident(merged, id_type=id_type, id_number=number, birth_date_refused=birth_date_refused)
     changed = [f for f in RESIDENT_FIELDS if getattr(resident, f) != cleaned[f]]
     new_identity = identity_fields(id_type, cleaned["_number"])
     if new_identity["id_hash"] != resident.id_hash:
