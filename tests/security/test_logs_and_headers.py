@@ -146,8 +146,13 @@ def test_no_identifier_or_capability_reaches_any_log_line(world, tmp_path):
         assert keep(anonymous.get(f"/help/t/{token}/nothing-here/")).status_code == 404
         staff = as_user(Client(), w.staff_a1)
         for q in (full_id, mobile):
+            # Searches are POSTed; a query typed into a URL by hand is refused or not run, and
+            # must still leave no trace in the logs.
             assert keep(staff.get("/residents/", {"q": q})).status_code == 200
-            assert keep(staff.get("/api/residents", {"q": q})).status_code == 200
+            assert keep(staff.get("/api/residents", {"q": q})).status_code == 422
+            assert keep(staff.post("/residents/", {"q": q})).status_code == 200
+            posted = staff.post("/api/residents/search", {"q": q}, content_type="application/json")
+            assert keep(posted).status_code == 200
         # What runserver writes for each request (django.core.servers.basehttp).
         logging.getLogger("django.server").warning(
             '"%s" %s %s', f"GET {door}?id={full_id} HTTP/1.1", "404", "179"
