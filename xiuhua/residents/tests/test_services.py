@@ -158,3 +158,10 @@ def test_beside_a_masked_number_the_birth_date_is_shown_as_far_as_the_number_doe
     assert resident.birth_shown == "1946"
     resident.id_type, resident.id_masked = IdType.PASSPORT, "E12****78"
     assert resident.birth_shown == "1946-03-08"
+
+
+def test_a_refused_birth_date_comes_with_the_other_errors(world):
+    with pytest.raises(ValidationError) as exc:
+        services.resident_update(actor=acting(world.staff_a1), resident=world.resident_a1,
+                                 birth_date=dt.date(1946, 3, 8), mobile="12345")
+    assert set(exc.value.message_dict) == {"birth_date", "mobile"}
