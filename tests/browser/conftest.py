@@ -89,3 +89,16 @@ def search_residents(driver, live_server, query: str) -> None:
     box = driver.find_element(By.ID, "id_q")
     box.send_keys(query)
     box.submit()
+
+
+def screenshot(driver, name: str) -> str:
+    """Save the window as var/screenshots/<name>.png (under XIUHUA_VAR_DIR) for a person to look at."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    folder = Path(settings.VAR_DIR) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return str(path)

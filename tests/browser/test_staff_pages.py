@@ -1,7 +1,7 @@
 import pytest
 from selenium.webdriver.common.by import By
 
-from .conftest import login, search_residents, wait_for, wait_text
+from .conftest import login, screenshot, search_residents, wait_for, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,3 +34,24 @@ def test_reveal_full_id_with_reason_on_a_phone(phone, live_server, world):
     phone.find_element(By.ID, "id_reason").send_keys("核对身份")
     phone.find_element(By.CSS_SELECTOR, "#reveal button").click()
     wait_text(phone, "#full-id", world.resident_a1.plain_id)
+
+
+def test_search_on_a_phone_keeps_the_query_out_of_the_address_and_says_when_paused(phone, live_server, world):
+    """The grid worker searches by a full number: the answer comes, the address bar never holds
+    the number; past the lookup limit the page says why and for how long."""
+    from xiuhua.core.lookups import LIMITS
+    from xiuhua.core.ratelimit import rate_hit, subject_hash
+
+    login(phone, live_server, "grid_a1")
+    search_residents(phone, live_server, world.resident_a1.plain_id)
+    wait_text(phone, "#result-table", "张秀英")
+    assert world.resident_a1.plain_id not in phone.current_url
+    assert world.resident_a1.plain_id not in phone.page_source  # only the masked form is shown
+    screenshot(phone, "residents-search-phone")
+    # Use up the ten-minute allowance as a walk of guesses would.
+    rule = next(r for r in LIMITS if r.scope == "actor" and r.window == 600)
+    rate_hit(f"lookup:actor:600:{subject_hash('lookup-actor', str(world.grid_worker.pk))}",
+             limit=rule.limit, window=rule.window, cost=rule.limit)
+    search_residents(phone, live_server, "13812345678")
+    wait_text(phone, "#q-error", "查询过于频繁")
+    screenshot(phone, "residents-search-paused-phone")
