@@ -1,0 +1,213 @@
+"""Hostile files and bodies, sent the way an attacker would: through the real pages and APIs.
+
+Each of them must be refused with a clear Chinese message before it costs memory, CPU or a
+database error, and must leave the data as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+
+import pytest
+from django.urls import reverse
+
+from xiuhua.residents.roster import files as roster_files
+from xiuhua.residents.tests.test_roster_fixtures import snapshot, upload
+from xiuhua.testing import as_user
+
+pytestmark = pytest.mark.django_db
+
+
+# ---------------------------------------------------------------- finding 5: xlsx that kill a worker
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+HEADER_CELLS = "".join(
+    f"<c r='{column}1' t='inlineStr'><is><t>{text}</t></is></c>"
+    for column, text in zip("ABCDEFGHIJ", ["小区", "楼栋", "室号", "姓名", "性别", "出生日期", "证件类型",
+                                          "证件号码", "手机号", "与户主关系"], strict=True)
+)
+
+
+def workbook(sheet_xml: str | Iterable[bytes]) -> bytes:
+    """A minimal xlsx written by hand, the way an attacker would, around one worksheet (its XML,
+    or its XML in pieces, so that a huge one never sits in memory)."""
+    parts = {
+        "[Content_Types].xml": (
+            "<Types xmlns='http://schemas.openxmlformats.org/package/2006/content-types'>"
+            "<Default Extension='rels' ContentType='application/vnd.openxmlformats-package.relationships+xml'/>"
+            "<Default Extension='xml' ContentType='application/xml'/>"
+            "<Override PartName='/xl/workbook.xml' "
+            "ContentType='application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml'/>"
+            "<Override PartName='/xl/worksheets/sheet1.xml' "
+            "ContentType='application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml'/></Types>"
+        ),
+        "_rels/.rels": (
+            "<Relationships xmlns='http://schemas.openxmlformats.org/package/2006/relationships'>"
+            "<Relationship Id='rId1' Target='xl/workbook.xml' "
+            "Type='http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument'/>"
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f"<workbook xmlns='{MAIN_NS}' xmlns:r='{REL_NS}'><sheets>"
+            "<sheet name='花名册' sheetId='1' r:id='rId1'/></sheets></workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            "<Relationships xmlns='http://schemas.openxmlformats.org/package/2006/relationships'>"
+            "<Relationship Id='rId1' Target='worksheets/sheet1.xml' "
+            "Type='http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet'/>"
+            "</Relationships>"
+        ),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            for piece in [sheet_xml.encode()] if isinstance(sheet_xml, str) else sheet_xml:
+                part.write(piece)
+    return buffer.getvalue()
+
+
+def sheet(body: str, dimension: str = "") -> str:
+    return (f"<worksheet xmlns='{MAIN_NS}'>{dimension}<sheetData><row r='1'>{HEADER_CELLS}</row>{body}"
+            "</sheetData></worksheet>")
+
+
+# Two cells far apart, references in single quotes: calamine would hold A1:XFD1048576 as one
+# dense grid (17 billion cells) and abort the process.
+FAR_CELL = workbook(sheet("<row r='1048576'><c r='XFD1048576'><v>1</v></c></row>"))
+FAR_DIMENSION = workbook(sheet("", "<dimension ref='A1:XFD1048576'/>"))
+FAR_ROW_OF_UNREFERENCED_CELLS = workbook(sheet("<row r='900000'>" + "<c><v>1</v></c>" * 30 + "</row>"))
+PREFIXED = workbook(
+    f"<x:worksheet xmlns:x='{MAIN_NS}'><x:sheetData><x:row r='1'>"
+    "<x:c r='A1'><x:v>1</x:v></x:c><x:c r='ZZ900000'><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>"
+)
+HOSTILE_XLSX = {
+    "far cell": FAR_CELL, "far dimension": FAR_DIMENSION, "unreferenced cells": FAR_ROW_OF_UNREFERENCED_CELLS,
+    "prefixed names": PREFIXED,
+    "lower case": workbook(sheet("<row r='1048576'><c r='xfd1048576'><v>1</v></c></row>")),
+}
+TOO_LARGE = "工作表的范围过大"
+
+_READ_IN_A_CAGE = """
+import sys
+import django
+django.setup()
+from xiuhua.residents.roster.files import RosterFileError, open_table
+try:
+    open_table(sys.stdin.buffer.read(), "r.xlsx")
+except RosterFileError as exc:
+    print(exc.messages[0])
+else:
+    print("read")
+"""
+
+
+def _cage() -> None:
+    # 3 GB of address space: ample for Django and a real roster, far from what a forged grid asks.
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+
+
+def measured(data: bytes) -> str:
+    """What check_workbook says of a workbook: its refusal, or "" when it lets it through."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        try:
+            roster_files.check_workbook(archive)
+        except roster_files.RosterFileError as refused:
+            return refused.messages[0]
+    return ""
+
+
+def read_in_a_cage(data: bytes) -> tuple[int, str]:
+    """open_table in a child process with a memory limit: if the reader tries to allocate the
+    forged grid, the child dies, not the test run."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_IN_A_CAGE], input=data, capture_output=True, timeout=300,
+        preexec_fn=_cage, env=os.environ.copy(),
+    )
+    return done.returncode, done.stdout.decode().strip() or done.stderr.decode()[-300:]
+
+
+@pytest.mark.parametrize("name", HOSTILE_XLSX)
+def test_a_forged_grid_is_refused_before_calamine_reads_it(name):
+    data = HOSTILE_XLSX[name]
+    assert len(data) < 5000
+    returncode, said = read_in_a_cage(data)
+    assert (returncode, TOO_LARGE in said) == (0, True), said
+    assert TOO_LARGE in measured(data)  # the measure itself, in this process: it never calls calamine
+
+
+def test_a_forged_grid_uploaded_on_the_roster_page_is_refused_and_writes_nothing(client, world):
+    # Proven harmless in a cage first, so that a missing check cannot kill this test run.
+    assert read_in_a_cage(FAR_CELL)[0] == 0
+    staff = as_user(client, world.staff_a1)
+    before = snapshot()
+    response = staff.post(reverse("residents:roster_upload"), {"file": upload(FAR_CELL, "花名册.xlsx")})
+    assert response.status_code == 400
+    assert TOO_LARGE in response.content.decode()
+    assert snapshot() == before
+
+
+def inflating_sheet(megabytes: int, *, padding_in: str = "") -> Iterator[bytes]:
+    """A worksheet padded with spaces that deflate a thousandfold: between its elements, or inside
+    one comment or attribute (one token that an XML parser must hold whole)."""
+    head, tail = {"": ("", ""), "comment": ("<!--", "-->"), "attribute": ("<x a='", "'/>")}[padding_in]
+    yield (sheet("").removesuffix("</worksheet>") + head).encode()
+    for _ in range(megabytes):
+        yield b" " * (1024 * 1024)
+    yield (tail + "</worksheet>").encode()
+
+
+def test_a_small_xlsx_that_inflates_to_380_mb_is_refused(client, world):
+    data = workbook(inflating_sheet(380))
+    assert len(data) < 500 * 1024
+    staff = as_user(client, world.staff_a1)
+    before = snapshot()
+    response = staff.post(reverse("residents:roster_upload"), {"file": upload(data, "花名册.xlsx")})
+    assert response.status_code == 400
+    assert "文件解压后过大" in response.content.decode()
+    assert snapshot() == before
+
+
+def test_sheets_past_the_sheet_limit_are_refused_while_inflating(monkeypatch):
+    """The limit on the sheets holds on what is actually inflated, not on what the zip says."""
+    monkeypatch.setattr(roster_files, "MAX_SHEET_BYTES", 3 * 1024 * 1024)
+    assert "工作表解压后过大" in measured(workbook(inflating_sheet(4)))
+
+
+@pytest.mark.parametrize("padding_in", ["comment", "attribute"])
+def test_one_huge_token_is_refused_before_the_parser_rescans_it(padding_in):
+    """expat scans an unfinished token again with each piece: a 64 MB comment would cost a minute."""
+    data = workbook(inflating_sheet(64, padding_in=padding_in))
+    started = time.monotonic()
+    assert "工作表内容已损坏" in measured(data)
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("body", [
+    "<row r='2'><c r='A2'><v>1</v></c></rowx>",  # end tags that do not match: calamine reads on
+    "<row r='2'><c r='2A'><v>1</v></c></row>",
+])
+def test_a_sheet_that_is_not_well_formed_is_refused(body):
+    assert "工作表内容已损坏" in measured(workbook(sheet(body)))
+
+
+def test_a_doctype_is_refused():
+    data = workbook("<!DOCTYPE w [<!ENTITY a 'aaaaaaaaaa'>]>" + sheet("<row r='2'><c r='A2'><v>&a;</v></c></row>"))
+    assert "工作表内容已损坏" in measured(data)
+
+
+def test_a_real_roster_passes_the_measure():
+    rows = "".join(
+        f"<row r='{n}'><c r='A{n}' t='inlineStr'><is><t>国和一村</t></is></c><c r='J{n}'><v>1</v></c></row>"
+        for n in range(2, 2000)
+    )
+    assert measured(workbook(sheet(rows, "<dimension ref='A1:J1999'/>"))) == ""
