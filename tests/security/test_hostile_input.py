@@ -9,18 +9,31 @@ from __future__ import annotations
 import io
 import os
 import resource
+import struct
 import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 
+import PIL.Image
+import PIL.ImageFile
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from xiuhua.core import images
+from xiuhua.core.models import AuditEvent
+from xiuhua.isolation import services as isolation_services
 from xiuhua.residents.roster import files as roster_files
 from xiuhua.residents.tests.test_roster_fixtures import snapshot, upload
 from xiuhua.testing import as_user
+from xiuhua.tickets import door_requests
+from xiuhua.tickets.door import door_path
+from xiuhua.tickets.models import Ticket, TicketEvent
+from xiuhua.tickets.services import ticket_create
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +224,100 @@ def test_a_real_roster_passes_the_measure():
         for n in range(2, 2000)
     )
     assert measured(workbook(sheet(rows, "<dimension ref='A1:J1999'/>"))) == ""
+
+
+# ---------------------------------------------------------------- finding 6: a 20 KB PNG that costs 1 GB
+
+
+def giant_png(side: int = 13_000) -> bytes:
+    """A black 1-bit PNG of side x side pixels: about 20 KB, 169 megapixels once decoded (and
+    three bytes a pixel more once turned into RGB)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + (side + 7) // 8)  # filter byte, then the row's bits
+    pixels = b"".join(compressor.compress(row * 1000) for _ in range(side // 1000)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+class Decoded(Exception):
+    """Raised by the spy in place of decoding pixels."""
+
+
+@pytest.fixture
+def decodes(monkeypatch) -> list[tuple[int, int]]:
+    """The sizes of the images whose pixels were decoded; decoding itself is stopped (Decoded)."""
+    seen: list[tuple[int, int]] = []
+
+    def spy(image, *args, **kwargs):
+        seen.append(image.size)
+        raise Decoded(image.size)
+
+    monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", spy)
+    monkeypatch.setattr(PIL.Image.Image, "load", spy)
+    return seen
+
+
+def door_form(**extra) -> dict:
+    return {"category": "dialysis", "urgency": "urgent", "description": "周三上午要透析,需要车辆接送",
+            "phone": "13812345678", "submission_key": "hostile-key-0000000001"} | extra
+
+
+def door_snapshot() -> tuple[int, int, int]:
+    return Ticket.objects.count(), TicketEvent.objects.count(), AuditEvent.objects.count()
+
+
+def test_a_giant_png_on_the_door_form_is_refused_from_its_header(client, world, decodes):
+    data = giant_png()
+    assert len(data) < 30 * 1024
+    before = door_snapshot()
+    photo = SimpleUploadedFile("p.png", data, content_type="image/png")
+    response = client.post(door_path(world.household_a1.pk), door_form(photo=photo))  # no login
+    assert response.status_code == 400
+    assert "照片像素过高" in response.content.decode()
+    assert decodes == [] and door_snapshot() == before
+
+
+def test_a_giant_png_as_a_pledge_photo_is_refused_from_its_header(decodes):
+    with pytest.raises(ValidationError) as refused:
+        isolation_services.clean_photo(SimpleUploadedFile("p.png", giant_png(), content_type="image/png"))
+    assert "照片像素过高" in refused.value.message_dict["pledge_photo"][0]
+    assert decodes == []
+
+
+def test_pillow_refuses_what_the_header_check_would_have():
+    assert PIL.Image.MAX_IMAGE_PIXELS == images.MAX_PIXELS
+    with pytest.raises(PIL.Image.DecompressionBombError):
+        PIL.Image.open(io.BytesIO(giant_png(15_000)))
+
+
+def _small_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    PIL.Image.new("RGB", (640, 480), "white").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+SMALL_JPEG = _small_jpeg()  # made before the spy is in place
+
+
+def test_a_door_request_over_the_limit_costs_no_decode(client, world, decodes):
+    for _n in range(door_requests.HOUSEHOLD_PER_HOUR):
+        ticket_create(actor=None, source="door_qr", category="food", urgency="normal", description="买菜",
+                      committee=world.committee_a1, household=world.household_a1)
+    before = door_snapshot()
+    photo = SimpleUploadedFile("p.jpg", SMALL_JPEG, content_type="image/jpeg")
+    response = client.post(door_path(world.household_a1.pk), door_form(photo=photo))
+    assert response.status_code == 429 and "这一户1小时内已提交3次求助" in response.content.decode()
+    assert decodes == [] and door_snapshot() == before
+
+
+def test_a_photo_whose_pixels_are_broken_is_refused_once_decoded(client, world):
+    """Past its header and the limits, a photo that does not decode is a form error, not a 500."""
+    broken = SMALL_JPEG[: len(SMALL_JPEG) // 2]
+    before = door_snapshot()
+    photo = SimpleUploadedFile("p.jpg", broken, content_type="image/jpeg")
+    response = client.post(door_path(world.household_a1.pk), door_form(photo=photo))
+    assert response.status_code == 400 and "无法识别该照片" in response.content.decode()
+    assert door_snapshot() == before
