@@ -6,6 +6,7 @@ database error, and must leave the data as it was.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import resource
@@ -28,6 +29,7 @@ from xiuhua.core import images
 from xiuhua.core.models import AuditEvent
 from xiuhua.isolation import services as isolation_services
 from xiuhua.residents.roster import files as roster_files
+from xiuhua.residents.tests.test_api import as_token
 from xiuhua.residents.tests.test_roster_fixtures import snapshot, upload
 from xiuhua.testing import as_user
 from xiuhua.tickets import door_requests
@@ -321,3 +323,87 @@ def test_a_photo_whose_pixels_are_broken_is_refused_once_decoded(client, world):
     response = client.post(door_path(world.household_a1.pk), door_form(photo=photo))
     assert response.status_code == 400 and "无法识别该照片" in response.content.decode()
     assert door_snapshot() == before
+
+
+# ---------------------------------------------------------------- finding 8: bodies read before "too large"
+
+
+class UnreadBody(io.RawIOBase):
+    """A request body that fails the test as soon as anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+HUGE = 200 * 1024 * 1024
+
+
+def huge_post(client, path: str, content_type: str, **headers):
+    return client.generic("POST", path, b"", content_type=content_type, headers=headers,
+                          CONTENT_LENGTH=str(HUGE), **{"wsgi.input": UnreadBody()})
+
+
+def test_a_huge_door_form_is_refused_before_its_body_is_read(client, world):
+    before = door_snapshot()
+    response = huge_post(client, door_path(world.household_a1.pk), "multipart/form-data; boundary=xx")
+    assert response.status_code == 413
+    assert "提交的内容过大" in response.content.decode() and response["Content-Type"].startswith("text/html")
+    assert door_snapshot() == before
+
+
+def test_a_huge_roster_upload_is_refused_before_its_body_is_read(client, world, settings):
+    staff = as_user(client, world.staff_a1)
+    before = snapshot()
+    response = huge_post(staff, reverse("residents:roster_upload"), "multipart/form-data; boundary=xx")
+    assert response.status_code == 413 and "提交的内容过大" in response.content.decode()
+    assert snapshot() == before
+    # Just past the limit is enough; a roster at its own limit (and the form around it) fits.
+    assert settings.XIUHUA_MAX_REQUEST_BYTES >= settings.ROSTER_MAX_UPLOAD_BYTES + 64 * 1024
+    settings.XIUHUA_MAX_REQUEST_BYTES = 1000
+    response = staff.generic("POST", reverse("residents:roster_upload"), b"", content_type="multipart/form-data",
+                             CONTENT_LENGTH="1001", **{"wsgi.input": UnreadBody()})
+    assert response.status_code == 413
+
+
+def test_a_huge_api_body_is_refused_as_json_before_it_is_read(world):
+    api = as_token(world.street_officer)
+    response = huge_post(api.client, "/api/tickets/hotline", "application/json", **api.headers)
+    assert response.status_code == 413
+    assert "提交的内容过大" in response.json()["detail"]
+    assert not Ticket.objects.exists()
+
+
+def test_a_chunked_body_without_a_length_is_cut_off_under_asgi(settings):
+    """Under WSGI Django reads nothing past Content-Length (none: nothing at all); an ASGI server
+    hands the body over in pieces, which Django would spool whole before any middleware runs."""
+    from config.asgi import application
+
+    settings.XIUHUA_MAX_REQUEST_BYTES = 3 * 1024 * 1024
+    pieces_taken = 0
+    sent: list[dict] = []
+
+    async def receive():
+        # 12 MB in all: enough to see where reading stops, bounded so that a missing cap costs
+        # the test run no more than that.
+        nonlocal pieces_taken
+        if pieces_taken == 12:
+            await asyncio.Event().wait()  # the client stays connected, waiting for the answer
+        pieces_taken += 1
+        return {"type": "http.request", "body": b"x" * (1024 * 1024), "more_body": pieces_taken < 12}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/help/", "raw_path": b"/help/", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"transfer-encoding", b"chunked"),
+                    (b"content-type", b"application/x-www-form-urlencoded")],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }
+    asyncio.run(application(scope, receive, send))
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
+    assert "提交的内容过大" in b"".join(m.get("body", b"") for m in sent[1:]).decode()
+    assert pieces_taken <= 4
