@@ -407,3 +407,41 @@ def test_a_chunked_body_without_a_length_is_cut_off_under_asgi(settings):
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
     assert "提交的内容过大" in b"".join(m.get("body", b"") for m in sent[1:]).decode()
     assert pieces_taken <= 4
+
+
+# ---------------------------------------------------------------- finding 8: times off the calendar
+
+OUT_OF_RANGE_TIMES = [
+    "2026-01-01T00:00:00-22:53",  # PostgreSQL: "time zone displacement out of range"
+    "2026-01-01T00:00:00+23:59",
+    "2026-01-01T00:00:00+15:00",
+    "2026-01-01T00:00:00-12:01",
+    "0001-01-01T00:00:00+01:00",  # before year 1 once in UTC (OverflowError)
+    "0001-01-01T00:00:00",  # Beijing time, the same
+    "9999-12-31T23:59:59-01:00",  # after year 9999 once in UTC
+]
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE_TIMES)
+def test_a_time_off_the_calendar_in_changed_since_is_a_422_in_chinese(world, value):
+    response = as_token(world.street_officer).get("/api/tickets", {"changed_since": value})
+    assert response.status_code == 422, response.content
+    [message] = response.json()["detail"]["changed_since"]
+    assert "时区" in message or "时间超出范围" in message
+
+
+@pytest.mark.parametrize("value", ["2026-01-01T00:00:00+14:00", "2026-01-01T00:00:00-12:00",
+                                   "0001-01-01T00:00:00Z", "2026-01-01T00:00:00", "2026-01-01"])
+def test_times_at_the_edges_of_the_calendar_are_taken(world, value):
+    response = as_token(world.street_officer).get("/api/tickets", {"changed_since": value})
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE_TIMES)
+def test_a_pushed_order_received_off_the_calendar_is_a_422(world, value):
+    order = {"external_number": "12345-20260101-0001", "received_at": value, "description": "楼道停水两天",
+             "address": world.household_a1.address}
+    response = as_token(world.street_officer).send("POST", "/api/tickets/hotline", order)
+    assert response.status_code == 422, response.content
+    assert list(response.json()["detail"]) == ["received_at"]
+    assert not Ticket.objects.exists()
