@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import resource
 import struct
@@ -23,6 +24,7 @@ import PIL.ImageFile
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.urls import reverse
 
 from xiuhua.core import images
@@ -31,6 +33,8 @@ from xiuhua.isolation import services as isolation_services
 from xiuhua.residents.roster import files as roster_files
 from xiuhua.residents.tests.test_api import as_token
 from xiuhua.residents.tests.test_roster_fixtures import snapshot, upload
+from xiuhua.sms.models import InboundSms
+from xiuhua.sms.tests.fake_provider import WEBHOOK_SECRET, sign_webhook
 from xiuhua.testing import as_user
 from xiuhua.tickets import door_requests
 from xiuhua.tickets.door import door_path
@@ -445,3 +449,42 @@ def test_a_pushed_order_received_off_the_calendar_is_a_422(world, value):
     assert response.status_code == 422, response.content
     assert list(response.json()["detail"]) == ["received_at"]
     assert not Ticket.objects.exists()
+
+
+# ---------------------------------------------------------------- finding 8: NUL and lone surrogates by SMS
+
+
+def signed_post(client, url: str, payload) -> HttpResponse:
+    """As the provider posts: JSON with \\u escapes (a lone surrogate cannot be UTF-8), signed."""
+    body = json.dumps(payload).encode()
+    return client.post(url, body, content_type="application/json", headers=sign_webhook(body, WEBHOOK_SECRET))
+
+
+def sms_in(message_id: str, content: str, phone: str = "13812345678") -> dict:
+    return {"message_id": message_id, "phone_number": phone, "content": content,
+            "receive_time": "2026-02-05T10:00:00+08:00"}
+
+
+@pytest.mark.parametrize("dirty, clean", [
+    (sms_in("m-1", "帮助\x00"), ("m-1", "帮助")),
+    (sms_in("m-1", "帮\ud800助"), ("m-1", "帮\ufffd助")),
+    (sms_in("m-\x001", "帮助\udfff"), ("m-1", "帮助\ufffd")),
+    (sms_in("m-1", "帮助", phone="138\x0012345678"), ("m-1", "帮助")),
+])
+def test_a_signed_message_with_nul_or_a_lone_surrogate_is_stored_cleaned_with_its_batch(client, settings,
+                                                                                         dirty, clean):
+    """PostgreSQL refuses NUL in text, and no database can encode a lone surrogate: stored
+    cleaned, so the rest of the batch is not lost with it (and not retried forever)."""
+    settings.SMS_WEBHOOK_SECRET = WEBHOOK_SECRET
+    response = signed_post(client, reverse("sms:webhook_inbound"), [dirty, sms_in("m-2", "口罩")])
+    assert response.status_code == 200 and response.json()["stored"] == 2
+    stored = dict(InboundSms.objects.values_list("provider_message_id", "text"))
+    assert stored == dict([clean, ("m-2", "口罩")])
+    assert not InboundSms.objects.filter(status=InboundSms.Status.RECEIVED).exists()  # all handled
+
+
+def test_a_delivery_report_with_nul_in_its_id_is_an_unknown_id(client, settings):
+    settings.SMS_WEBHOOK_SECRET = WEBHOOK_SECRET
+    report = {"biz_id": "biz\x00", "success": True, "report_time": "2026-02-05 10:00:05"}
+    response = signed_post(client, reverse("sms:webhook_report"), [report])
+    assert response.status_code == 404
