@@ -7,6 +7,7 @@ database error, and must leave the data as it was.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import json
 import os
@@ -25,7 +26,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from xiuhua.core import images
 from xiuhua.core.models import AuditEvent
@@ -37,7 +40,7 @@ from xiuhua.sms.models import InboundSms
 from xiuhua.sms.tests.fake_provider import WEBHOOK_SECRET, sign_webhook
 from xiuhua.testing import as_user
 from xiuhua.tickets import door_requests
-from xiuhua.tickets.door import door_path
+from xiuhua.tickets.door import door_code, door_key, door_path
 from xiuhua.tickets.models import Ticket, TicketEvent
 from xiuhua.tickets.services import ticket_create
 
@@ -488,3 +491,48 @@ def test_a_delivery_report_with_nul_in_its_id_is_an_unknown_id(client, settings)
     report = {"biz_id": "biz\x00", "success": True, "report_time": "2026-02-05 10:00:05"}
     response = signed_post(client, reverse("sms:webhook_report"), [report])
     assert response.status_code == 404
+
+
+# ---------------------------------------------------------------- finding 8: door codes guessed at 540 a second
+
+
+def wrong_door_url(household_pk: int, n: int) -> str:
+    code = door_code(household_pk)
+    wrong = "".join(sorted({"0123456789ABCDEFGHJKMNPQRSTVWXYZ"[(n + i) % 32] for i in range(8)}))[:8]
+    assert wrong != code
+    return f"/help/d/{household_pk}-{wrong}/"
+
+
+def test_wrong_door_codes_from_one_address_are_throttled_also_for_the_right_code(client, world, monkeypatch):
+    household = world.household_a1
+    right = door_path(household.pk)
+    any_404 = client.get("/no-such-page/")
+    for n in range(10):
+        response = client.get(wrong_door_url(household.pk, n))
+        assert response.status_code == 404 and response.content == any_404.content  # nothing tells it apart
+    for n in range(10):  # typed from the card on /help/: the same guessing
+        response = client.post(reverse("help:start"), {"code": f"{household.pk}-ABCDEFG{n}"})
+        assert response.status_code == 400 and "求助码不正确" in response.content.decode()
+    before = door_snapshot()
+    key = door_key(household.pk)
+    for answer in (client.get(wrong_door_url(household.pk, 99)), client.get(right), client.post(right, door_form()),
+                   client.post(reverse("help:start"), {"code": key}),
+                   client.post(reverse("help:otp_send", kwargs={"key": key}), {"phone": "13812345678"})):
+        assert answer.status_code == 429
+        text = answer.content.decode()
+        assert "求助码错误次数过多" in text and "120" in text
+        assert int(answer["Retry-After"]) <= 600
+    assert door_snapshot() == before
+    # Another address is not held up; this one is let in again once the ten minutes are over.
+    assert Client(REMOTE_ADDR="10.9.8.7").get(right).status_code == 200
+    later = timezone.now() + dt.timedelta(minutes=11)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert client.get(right).status_code == 200
+
+
+def test_an_ipv6_subscriber_is_one_address_for_the_door_code_limit(world):
+    household = world.household_a1
+    for n in range(20):
+        Client(REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}").get(wrong_door_url(household.pk, n))
+    assert Client(REMOTE_ADDR="2001:db8:1:2:ffff::1").get(door_path(household.pk)).status_code == 429
+    assert Client(REMOTE_ADDR="2001:db8:1:3::1").get(door_path(household.pk)).status_code == 200
