@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that an oversized body is refused before anything reads it.
+    "xiuhua.core.request_size.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -206,6 +208,11 @@ ROSTER_INLINE_MAX_ROWS = int(os.environ.get("ROSTER_INLINE_MAX_ROWS", "2000"))
 ROSTER_EXPORT_INLINE_MAX_ROWS = int(os.environ.get("ROSTER_EXPORT_INLINE_MAX_ROWS", "5000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Largest request body taken at all, refused with a 413 before it is read (xiuhua.core.request_size):
+# a roster file at its limit and the form around it; every other upload is smaller.
+XIUHUA_MAX_REQUEST_BYTES = int(
+    os.environ.get("XIUHUA_MAX_REQUEST_BYTES", str(ROSTER_MAX_UPLOAD_BYTES + 1024 * 1024))
+)
 
 TASKS = {
     "default": {

@@ -7,4 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = "核心"
 
     def ready(self) -> None:
+        from PIL import Image
+
         from . import lookups  # noqa: F401 - registers the lookup alert's SMS template
+        from .images import MAX_PIXELS
+
+        # Pillow's own guard (by default 89 megapixels, refusing only past 179) at ours.
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS

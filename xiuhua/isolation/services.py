@@ -13,7 +13,6 @@ import base64
 import binascii
 import datetime as dt
 import io
-import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,11 +20,12 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import IdNumberError, check_id
+from xiuhua.core.images import PhotoError, jpeg_file, photo_as_jpeg
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import covers, require
 from xiuhua.core.text import check_person_name
@@ -56,7 +56,6 @@ from .models import (
 
 MISSED_OUTCOMES = (ContactOutcome.NOT_REACHED, ContactOutcome.MISSED)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
-PHOTO_MAX_SIDE = 2000
 # A signature drawn on a phone screen, sent as a PNG data URL: a canvas of a few hundred CSS pixels
 # at up to 3 device pixels each is far below these.
 SIGNATURE_PREFIX = "data:image/png;base64,"
@@ -70,28 +69,12 @@ MIN_INK_PIXELS = 50
 MIN_INK_SPAN = 20
 
 
-def _as_jpeg(picture: Image.Image) -> ContentFile:
-    """A fresh JPEG of an RGB picture: nothing of the original file (EXIF, text chunks) survives."""
-    out = io.BytesIO()
-    picture.save(out, format="JPEG", quality=85)
-    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")
-
-
 def clean_photo(upload) -> ContentFile:
-    """A phone photo as a fresh JPEG: checked to be an image, turned upright, at most 2000 px a
-    side, re-encoded without EXIF (a phone's EXIF holds where the photo was taken)."""
-    if upload.size > MAX_PHOTO_BYTES:
-        raise ValidationError({"pledge_photo": _("照片超过10MB,请重新拍摄")})
+    """A photo of the signed pledge as a fresh JPEG without EXIF (core.images.photo_as_jpeg)."""
     try:
-        with Image.open(upload) as probe:
-            probe.verify()
-        upload.seek(0)
-        with Image.open(upload) as image:
-            picture = ImageOps.exif_transpose(image).convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
-        raise ValidationError({"pledge_photo": _("无法识别该照片,请上传JPG或PNG照片")}) from None
-    picture.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-    return _as_jpeg(picture)
+        return photo_as_jpeg(upload, max_bytes=MAX_PHOTO_BYTES)
+    except PhotoError as refused:
+        raise ValidationError({"pledge_photo": refused.messages}) from None
 
 
 def clean_signature(data_url: str) -> ContentFile:
@@ -131,7 +114,7 @@ def clean_signature(data_url: str) -> ContentFile:
     inked = ink.histogram()[255]
     if box is None or inked < MIN_INK_PIXELS or max(box[2] - box[0], box[3] - box[1]) < MIN_INK_SPAN:
         raise refuse(_("签名区是空白的,请本人在框内签名"))
-    return _as_jpeg(picture)
+    return jpeg_file(picture)
 
 
 def _require(actor, cap: str, committee_id: int | None = None):

@@ -4,8 +4,10 @@ Also holds the small input types every router shares (ids, text, pages), since p
 layer the other apps already build on.
 """
 
+import datetime as dt
 from typing import Annotated
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from pydantic import AfterValidator, ConfigDict
@@ -35,6 +37,29 @@ def _plain_text(value: str) -> str:
 
 # A string the database can store; give its length at the field: `name: PlainText = Field(max_length=50)`.
 PlainText = Annotated[str, AfterValidator(_plain_text)]
+
+# The furthest local times are from UTC (Baker Island -12:00, Kiribati +14:00). ISO 8601 allows
+# offsets up to 23:59; PostgreSQL refuses past 15:59 with a DataError.
+UTC_OFFSET_RANGE = (dt.timedelta(hours=-12), dt.timedelta(hours=14))
+
+
+def _utc_datetime(value: dt.datetime) -> dt.datetime:
+    """Aware and in UTC, so both databases take it: a time without an offset is Beijing time (the
+    current time zone); an offset no place keeps, or a time before year 1 or after 9999 once
+    in UTC, is refused."""
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_current_timezone())
+    offset = value.utcoffset()
+    if offset is not None and not UTC_OFFSET_RANGE[0] <= offset <= UTC_OFFSET_RANGE[1]:
+        raise ValueError(_("时区偏移超出范围,应在 -12:00 到 +14:00 之间"))
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(_("时间超出范围")) from None
+
+
+# A date and time as input: `received_at: UtcDatetime`.
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc_datetime)]
 
 
 class InSchema(Schema):

@@ -98,6 +98,15 @@ def segments(text: str) -> int:
 
 
 _WS = re.compile(r"\s+")
+_UNSTORABLE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def storable_text(raw: str) -> str:
+    """What a provider sent, as both databases can store it: control characters other than tab
+    and line breaks dropped (PostgreSQL refuses NUL in text), lone surrogates (JSON may carry
+    "\\ud800"; no encoding can write them) replaced by U+FFFD."""
+    return _LONE_SURROGATES.sub("\ufffd", _UNSTORABLE_CONTROLS.sub("", raw))
 
 
 def normalise_text(raw: str) -> str:

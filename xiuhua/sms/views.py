@@ -26,7 +26,7 @@ from . import selectors, services
 from .backends import is_dev_backend
 from .models import OutboundSms
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_webhook
-from .texts import mask_numbers
+from .texts import mask_numbers, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +94,15 @@ def parse_provider_time(raw: object) -> dt.datetime:
 
 
 def _text(item: dict, key: str, *, max_length: int, required: bool = True) -> str:
+    """A text field of an item, cleaned so that it can be stored (storable_text): one message with
+    a NUL in it must not fail the whole batch, which the provider would then send again and again."""
     value = item.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if value is None and not required:
         return ""
+    if isinstance(value, str):
+        value = storable_text(value)
     if not isinstance(value, str) or (required and not value.strip()):
         raise BadPayload(f"{key} missing")
     if len(value) > max_length:

@@ -25,7 +25,7 @@ from ninja.errors import HttpError
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import get_visible_or_404
-from xiuhua.places.api import Id, InSchema, PageParams, PlainText
+from xiuhua.places.api import Id, InSchema, PageParams, PlainText, UtcDatetime
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
 
@@ -44,7 +44,7 @@ CategoryName = Literal[
 
 class HotlineOrderIn(InSchema):
     external_number: PlainText = Field(min_length=1, max_length=40)
-    received_at: dt.datetime = Field(description="受理时间;不带时区时按北京时间")
+    received_at: UtcDatetime = Field(description="受理时间;不带时区时按北京时间")
     deadline_class: DeadlineClassName = "help"
     category: CategoryName = "other"
     urgency: Literal["urgent", "normal"] = "normal"
@@ -111,11 +111,7 @@ class TicketPage(Schema):
 class TicketFilter(PageParams):
     external_number: PlainText | None = Field(None, max_length=40)
     status: Literal["open", "all"] = "all"
-    changed_since: dt.datetime | None = Field(None, description="只列出此后有过办理动作的工单")
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return timezone.make_aware(value, timezone.get_current_timezone()) if timezone.is_naive(value) else value
+    changed_since: UtcDatetime | None = Field(None, description="只列出此后有过办理动作的工单;不带时区时按北京时间")
 
 
 def _place(street: OrgUnit, payload: HotlineOrderIn):
@@ -153,7 +149,7 @@ def hotline_order_push(request, payload: HotlineOrderIn):
         if not _tickets().visible_to(request.user).filter(pk=existing.pk).exists():
             raise HttpError(409, _("该12345工单号已由其他街道登记"))
         return Status(200, existing)
-    received_at = _aware(payload.received_at)
+    received_at = payload.received_at
     if received_at > timezone.now() + FUTURE_SLACK:
         raise ValidationError({"received_at": _("受理时间晚于当前时间")})
     committee, household = _place(street, payload)
@@ -177,8 +173,8 @@ def ticket_index(request, filters: Query[TicketFilter]):
     if filters.status == "open":
         tickets = tickets.filter(status__in=OPEN_STATUSES)
     if filters.changed_since is not None:
-        since = _aware(filters.changed_since)
-        tickets = tickets.filter(Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), at__gte=since)))
+        changed = TicketEvent.objects.filter(ticket=OuterRef("pk"), at__gte=filters.changed_since)
+        tickets = tickets.filter(Exists(changed))
     return {
         "total": tickets.count(),
         "limit": filters.limit,

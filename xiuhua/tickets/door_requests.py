@@ -2,18 +2,22 @@
 idempotency key and the resident's photo, written in one transaction with the ticket.
 
 The household row is locked while the key is looked up, the limits are counted and the ticket is
-written, so two requests of one door are taken one after the other (design rule 4).
+written, so two requests of one door are taken one after the other (design rule 4). Before that,
+without locks, the key and the limits are looked at once more cheaply: a repeated or refused
+request never gets as far as decoding its photo, and no lock is held while a photo is decoded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from xiuhua.core.images import PhotoError, photo_as_jpeg, photo_check
 from xiuhua.residents.models import Household
 from xiuhua.sms.models import OtpThrottle
 
@@ -31,6 +35,11 @@ ADDRESS_PER_HOUR = 20
 ADDRESS_PER_DAY = 60
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+PHOTO_MESSAGES = {
+    "too_big": gettext_lazy("照片不能超过5MB,请重新拍摄或不附照片"),
+    "unreadable": gettext_lazy("无法识别该照片,请上传JPG或PNG照片,或不附照片"),
+}
 
 
 def client_hashes_prune(*, now: dt.datetime | None = None) -> int:
@@ -52,8 +61,24 @@ class Refused(Exception):
         self.status = status
 
 
+def door_photo_check(upload) -> None:
+    """The form's check of a photo: size, format and dimensions from its header; nothing is
+    decoded before the request has passed its limits. Raises ValidationError(message)."""
+    try:
+        photo_check(upload, max_bytes=MAX_PHOTO_BYTES)
+    except PhotoError as refused:
+        raise ValidationError(PHOTO_MESSAGES.get(str(refused.code), refused.message)) from None
+
+
+def _door_photo(upload):
+    try:
+        return photo_as_jpeg(upload, max_bytes=MAX_PHOTO_BYTES)
+    except PhotoError as refused:
+        raise ValidationError({"photo": [PHOTO_MESSAGES.get(str(refused.code), refused.message)]}) from None
+
+
 def _check_limits(household: Household, address: str, now: dt.datetime) -> None:
-    """Refused when the door or the address reached a limit (the household row is locked)."""
+    """Refused when the door or the address reached a limit."""
     door_tickets = Ticket.objects.filter(household=household, source=Source.DOOR_QR)
     if door_tickets.filter(received_at__gt=now - HOUR).count() >= HOUSEHOLD_PER_HOUR:
         raise Refused(
@@ -67,11 +92,6 @@ def _check_limits(household: Household, address: str, now: dt.datetime) -> None:
         )
     if not address:
         return
-    # One lock row per address (the table the SMS codes use for theirs), so that two doors behind
-    # one address cannot both pass its limit.
-    lock_key = f"help:{address}"
-    OtpThrottle.objects.get_or_create(key=lock_key)
-    OtpThrottle.objects.select_for_update().filter(key=lock_key).update(touched_at=now)
     from_address = Ticket.objects.filter(client_hash=address)
     if (
         from_address.filter(received_at__gt=now - HOUR).count() >= ADDRESS_PER_HOUR
@@ -80,26 +100,49 @@ def _check_limits(household: Household, address: str, now: dt.datetime) -> None:
         raise Refused(_("当前网络提交求助过于频繁,请稍后再试。") + str(EMERGENCY_HINT))
 
 
+def _lock_address(address: str, now: dt.datetime) -> None:
+    """One lock row per address (the table the SMS codes use for theirs), so that two doors
+    behind one address cannot both pass its limit."""
+    if not address:
+        return
+    lock_key = f"help:{address}"
+    OtpThrottle.objects.get_or_create(key=lock_key)
+    OtpThrottle.objects.select_for_update().filter(key=lock_key).update(touched_at=now)
+
+
+def _made_by_this_form(key: str, household: Household) -> Ticket | None:
+    """The ticket this form's key already made; a key of another door's form is refused."""
+    existing = Ticket.objects.filter(submission_key=key).first()
+    if existing is not None and existing.household_id != household.pk:
+        raise Refused(_("页面已过期,请重新提交"), status=400)
+    return existing
+
+
 def door_request_submit(
     *, household: Household, category: str, urgency: str, description: str, phone: str, photo,
     submission_key: str, client_hash: str, now: dt.datetime | None = None,
 ) -> tuple[Ticket, str, bool]:
     """(ticket, follow-up token, True) for a new request; (ticket, "", False) when this form's
-    key already made one. Raises Refused or the service's ValidationError; writes nothing then.
-    `photo` is an already re-encoded image file or None; `client_hash` the caller's hashed
-    address (blank when unknown)."""
+    key already made one. Raises Refused or ValidationError (the photo's, the service's); writes
+    nothing then. `photo` is the uploaded file as the form checked it (door_photo_check) or None;
+    `client_hash` the caller's hashed address (blank when unknown)."""
     key, address = submission_key, client_hash
     saved = ""
     now = now or timezone.now()
+    # First without locks, so that a repeated or refused request costs no photo decoding.
+    existing = _made_by_this_form(key, household)
+    if existing is not None:
+        return existing, "", False
+    _check_limits(household, address, now)
+    picture = _door_photo(photo) if photo is not None else None
     try:
         with transaction.atomic():
             # One door's requests are taken one at a time (SQLite: the IMMEDIATE transaction).
             Household.objects.select_for_update().filter(pk=household.pk).values_list("pk", flat=True).first()
-            existing = Ticket.objects.filter(submission_key=key).first()
+            existing = _made_by_this_form(key, household)
             if existing is not None:
-                if existing.household_id != household.pk:
-                    raise Refused(_("页面已过期,请重新提交"), status=400)
                 return existing, "", False
+            _lock_address(address, now)
             _check_limits(household, address, now)
             ticket, token = services.ticket_create(
                 actor=None, source=Source.DOOR_QR, category=category, urgency=urgency,
@@ -111,8 +154,8 @@ def door_request_submit(
                     raise Refused(_("页面已过期,请重新提交"), status=400)
                 return ticket, "", False
             ticket.client_hash = address
-            if photo is not None:
-                ticket.photo.save(photo.name, photo, save=False)
+            if picture is not None:
+                ticket.photo.save(picture.name, picture, save=False)
                 saved = ticket.photo.name
             ticket.save(update_fields=["client_hash", "photo"])
     except IntegrityError:

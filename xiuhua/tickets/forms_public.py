@@ -6,17 +6,14 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
 
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.isolation.services import clean_photo as reencode_photo
 
+from .door_requests import door_photo_check
 from .models import Category, Urgency
 
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-PHOTO_FORMATS = ("JPEG", "PNG")
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
 
 _BIG = {"class": "big"}
@@ -68,26 +65,14 @@ class DoorRequestForm(forms.Form):
             raise ValidationError(_("页面已过期,请重新提交"))
         return key
 
-    def clean_photo(self) -> ContentFile | None:
-        """At most 5 MB, JPEG or PNG; kept as a fresh JPEG without EXIF (a phone's EXIF holds
-        where the photo was taken), at most 2000 px a side."""
+    def clean_photo(self) -> UploadedFile | None:
+        """At most 5 MB, JPEG or PNG, of sane dimensions, judged from the file's header only: it is
+        decoded and kept as a fresh JPEG by door_request_submit, once the request passed its limits."""
         upload = self.cleaned_data.get("photo")
         if not upload:
             return None
-        if upload.size > MAX_PHOTO_BYTES:
-            raise ValidationError(_("照片不能超过5MB,请重新拍摄或不附照片"))
-        try:
-            with Image.open(upload) as probe:
-                kind = probe.format
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            kind = None
-        upload.seek(0)
-        if kind not in PHOTO_FORMATS:
-            raise ValidationError(_("无法识别该照片,请上传JPG或PNG照片,或不附照片"))
-        try:
-            return reencode_photo(upload)
-        except ValidationError:
-            raise ValidationError(_("无法识别该照片,请上传JPG或PNG照片,或不附照片")) from None
+        door_photo_check(upload)
+        return upload
 
 
 class DoorCodeForm(forms.Form):

@@ -11,6 +11,12 @@ per household and per client address. Any other request needs a phone proven by 
 (xiuhua.core.resident_phone, shared with the mask and arrival pages). A wrong door code, a
 missing household and an unknown token are all the same 404.
 
+Door codes are 40 bits, but nothing stopped a script from trying hundreds a second. Wrong codes
+(in the URL or typed on /help/) are counted per client address (an IPv6 address by its /64,
+which one subscriber holds whole) in core.ratelimit; past WRONG_CODES_LIMIT in a window every
+door page answers 429 to that address, the right code included, so that no answer tells a right
+code from a wrong one until the window is over.
+
 Every submitted form carries a hidden key; the ticket keeps it in a unique column, so a double
 tap or a resubmitted form finds the ticket it made instead of making a second. The household
 row is locked while the key is looked up, the limits are counted and the ticket is written, so
@@ -19,12 +25,15 @@ two requests of one door are taken one after the other (design rule 4).
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,6 +41,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.policy import public
+from xiuhua.core.ratelimit import rate_hit, rate_peek, subject_hash
 from xiuhua.core.resident_phone import client_ip, mark_verified, pending_phone, send_login_code, verified_phone
 from xiuhua.masks.forms_public import CodeForm, PhoneForm
 from xiuhua.residents.models import Household
@@ -51,6 +61,13 @@ OTP_PURPOSE = "help_login"
 SESSION_FOLLOW = "help_follow"
 SESSION_FOLLOW_KEEP = 5
 
+# A resident scans the card or types its code, and may mistype it a few times; twenty wrong codes
+# in ten minutes is a script. Many households may share one address (carrier NAT, compound
+# Wi-Fi), so the limit is generous and lasts only the window; the refusal names 120 and 12345.
+WRONG_CODES_LIMIT = 20
+WRONG_CODES_WINDOW = 600  # seconds
+
+
 def _private(response: HttpResponse) -> HttpResponse:
     """The URLs of these pages are secrets (door code, follow-up token): not cached, not indexed,
     not sent on as a referrer."""
@@ -62,14 +79,56 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _household(key: str) -> Household:
+def _client_network(ip: str) -> str:
+    """An IPv4 address as it is; an IPv6 address as its /64 (a subscriber is given a whole /64,
+    so counting single IPv6 addresses would count nothing)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(getattr(address, "ipv4_mapped", None) or address)
+
+
+def _wrong_codes_key(request) -> str:
+    ip = client_ip(request)
+    return f"door-code:{subject_hash('door-code-client', _client_network(ip))}" if ip else ""
+
+
+def _count_wrong_code(request) -> None:
+    key = _wrong_codes_key(request)
+    if key:
+        rate_hit(key, limit=WRONG_CODES_LIMIT, window=WRONG_CODES_WINDOW)
+
+
+def stops_code_guessing(view):
+    """A view reached by a door code answers 429 to an address that sent WRONG_CODES_LIMIT wrong
+    codes in this window, whatever it sends now (the 429 must not tell a right code apart)."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        key = _wrong_codes_key(request)
+        if key and rate_peek(key, window=WRONG_CODES_WINDOW) >= WRONG_CODES_LIMIT:
+            retry_after = WRONG_CODES_WINDOW - int(timezone.now().timestamp()) % WRONG_CODES_WINDOW
+            response = render(request, "tickets/public/too_many_codes.html",
+                              {"minutes": (retry_after + 59) // 60}, status=429)
+            response["Retry-After"] = str(retry_after)
+            return _private(response)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _household(request, key: str) -> Household:
     """The household of a door key; a wrong code is the same 404 as a missing household, and
-    is decided before the database is asked."""
+    is decided before the database is asked. Each of them counts against the address."""
     parsed = parse_door_key(key)
-    if parsed is None or not check_door_code(*parsed):
-        raise Http404
-    household = Household.objects.select_related("compound", "building", "committee").filter(pk=parsed[0]).first()
+    household = None
+    if parsed is not None and check_door_code(*parsed):
+        household = Household.objects.select_related("compound", "building", "committee").filter(pk=parsed[0]).first()
     if household is None:
+        _count_wrong_code(request)
         raise Http404
     return household
 
@@ -84,6 +143,7 @@ def client_hash(request) -> str:
 
 
 @public
+@stops_code_guessing
 @require_http_methods(["GET", "POST"])
 def start(request):
     form = DoorCodeForm(request.POST or None)
@@ -91,6 +151,7 @@ def start(request):
         parsed = parse_door_key(form.cleaned_data["code"])
         if parsed is not None and check_door_code(*parsed) and Household.objects.filter(pk=parsed[0]).exists():
             return redirect("help:door", key=door_key(parsed[0]))
+        _count_wrong_code(request)
         form.add_error("code", _("求助码不正确,请核对门上卡片上的求助码。") + str(EMERGENCY_HINT))
     response = render(request, "tickets/public/start.html", {"form": form}, status=400 if form.errors else 200)
     return _private(response)
@@ -120,9 +181,10 @@ def _door_page(
 
 
 @public
+@stops_code_guessing
 @require_http_methods(["GET", "POST"])
 def door(request, key: str):
-    household = _household(key)
+    household = _household(request, key)
     phone = verified_phone(request)
     if request.method != "POST":
         form = DoorRequestForm(initial={"submission_key": secrets.token_urlsafe(18), "phone": phone or ""})
@@ -177,9 +239,10 @@ def door(request, key: str):
 
 
 @public
+@stops_code_guessing
 @require_POST
 def otp_send(request, key: str):
-    household = _household(key)
+    household = _household(request, key)
     form = PhoneForm(request.POST)
     if form.is_valid():
         try:
@@ -193,9 +256,10 @@ def otp_send(request, key: str):
 
 
 @public
+@stops_code_guessing
 @require_http_methods(["GET", "POST"])
 def otp_check(request, key: str):
-    household = _household(key)
+    household = _household(request, key)
     phone = pending_phone(request, OTP_PURPOSE)
     if not phone:
         messages.info(request, _("请先填写手机号码获取验证码"))

@@ -9,12 +9,12 @@ import codecs
 import csv
 import io
 import logging
-import re
 import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from xml.parsers import expat
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -24,67 +24,177 @@ from .columns import COLUMN_BY_KEY, COLUMNS, REQUIRED_KEYS, cell_text, header_in
 
 logger = logging.getLogger(__name__)
 
-# A zip that unpacks to more than this is refused (zip bombs); 40,000 rows unpack to ~40 MB.
-MAX_UNPACKED_BYTES = 400 * 1024 * 1024
-
 
 class RosterFileError(ValidationError):
     """The file cannot be used at all (type, size, shape); the message is for the user."""
 
 
+# What an xlsx may unpack to. The sheets of a roster at ROSTER_MAX_ROWS (100,000 rows) unpack to
+# about 100 MB as openpyxl writes them (inline strings; Excel's shared strings make them
+# smaller), so twice that for the sheets; the rest of a workbook (styles, shared strings,
+# pictures) gets 50 MB more. Sizes are counted while inflating, never taken from the zip's word.
+MAX_UNPACKED_BYTES = 250 * 1024 * 1024
+MAX_SHEET_BYTES = 200 * 1024 * 1024
+
 # calamine holds a sheet as one dense grid from its first to its last cell: two cells far
 # apart (A1 and XFD1048576, a 5 KB file) make it allocate 500 GB and abort the process
-# (tafia/calamine#693). Sheets are measured before calamine reads them.
+# (tafia/calamine#693). Every part of the workbook is measured before calamine opens it.
 MAX_GRID_CELLS = 5_000_000
-_PAST_Z_OR_99999 = re.compile(rb'r="(?:[A-Z]{2}|[A-Z]?\d{6})')
-_PAST_EXCEL = re.compile(rb'r="(?:[A-Z]{4}|[A-Z]{0,3}\d{8})')
-_REFERENCE = re.compile(rb'r="([A-Z]{0,3})(\d{0,7})"')
-_CELL = re.compile(rb"[<:]c[\s/>]")
-_CELL_NOT_R_FIRST = (re.compile(rb'<c(?! r=")[\s/>]'), re.compile(rb':c(?! r=")[\s/>]'))
-_CELL_WITHOUT_REFERENCE = re.compile(rb'[<:]c(?![^>]*\sr=")[\s/>]')
-_ROW_END = re.compile(rb"</(?:[\w.-]+:)?row>")
+EXCEL_ROWS = 1_048_576
+EXCEL_COLUMNS = 16_384
+_CHUNK = 64 * 1024
+# expat (2.5) holds an unfinished tag, comment or attribute and scans it again with every piece
+# fed: time grows with its square (a 64 MB comment costs 40 s). Cell texts stop at 32,767
+# characters, so a part that keeps more than this waiting is refused.
+MAX_PENDING_BYTES = 1024 * 1024
+# calamine reads a part as a worksheet when it holds a sheetData element; these are its name's
+# bytes in the encodings a part may be written in.
+_SHEET_MARKERS = tuple("sheetData".encode(encoding) for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
+_DIGITS = "0123456789"
 
 
-def _column_number(letters: bytes) -> int:
+class _GridTooLarge(Exception):
+    pass
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _too_large() -> RosterFileError:
+    return RosterFileError(_("工作表的范围过大(行数或列数过多),请删除多余的行和列后重新上传"))
+
+
+def _unreadable() -> RosterFileError:
+    return RosterFileError(_("无法读取该Excel文件:工作表内容已损坏"))
+
+
+def _column_number(letters: str) -> int:
+    """0 for "", 1 for "A", 16,384 for "XFD"; letters of any case, as calamine reads them."""
+    if len(letters) > 3:  # past XFD, where calamine's counting may also wrap around
+        raise _GridTooLarge
+    if not (letters.isascii() and letters.isalpha()) and letters:
+        raise _Unreadable
     number = 0
-    for char in letters:
-        number = number * 26 + char - 64
+    for char in letters.upper():
+        number = number * 26 + ord(char) - 64
     return number
 
 
-def _grid_cells(xml: bytes) -> int:
-    """How many cells calamine allocates for this worksheet's XML, at most: rows x columns.
-
-    A roster lies within A1:Z99999, which one search tells; past that the references are read.
-    """
-    past_z_or_99999 = _PAST_Z_OR_99999.search(xml) is not None
-    if past_z_or_99999 and _PAST_EXCEL.search(xml):
-        return MAX_GRID_CELLS + 1
-    # Excel, WPS and openpyxl write r="..." first in every cell; a cell without one follows
-    # the cell before it, a row without one the row before it.
-    unreferenced = (any(pattern.search(xml) for pattern in _CELL_NOT_R_FIRST)
-                    and _CELL_WITHOUT_REFERENCE.search(xml) is not None)
-    if not past_z_or_99999 and not unreferenced:
-        return 99_999 * 26
-    rows = columns = 1
-    for letters, digits in _REFERENCE.findall(xml):
-        if letters:
-            columns = max(columns, _column_number(letters))
-        if digits:
-            rows = max(rows, int(digits))
-    if unreferenced:
-        parts = _ROW_END.split(xml)
-        rows += len(parts)
-        columns += max(len(_CELL.findall(part)) for part in parts)
-    return rows * columns
+def _row_number(digits: str) -> int:
+    if len(digits) > 7:
+        raise _GridTooLarge
+    if not (digits.isascii() and digits.isdigit()) or int(digits) == 0:
+        raise _Unreadable
+    return int(digits)
 
 
-def _check_sheet_sizes(archive: zipfile.ZipFile) -> None:
+def _grid_measure() -> Callable[[str, dict[str, str]], None]:
+    """An expat start-element handler that follows a part as calamine's cell reader does and
+    raises _GridTooLarge as soon as the grid from A1 to the furthest cell, or to a corner of a
+    declared dimension, passes MAX_GRID_CELLS or Excel's size.
+
+    A cell without a reference takes the place after the cell before it; a row without one is
+    the row after the one before it (calamine moves on at each row's end; a cell between rows,
+    which calamine would put one row further, is the only difference). Names are compared
+    without their prefix, as calamine does. Run for every cell of a sheet: kept lean."""
+    row, next_column, rows, columns = 0, 0, 1, 1
+    seen_row = False
+    column_of: dict[str, int] = {}  # a sheet uses a few dozen column letters, over and over
+
+    def reach(row: int, column: int) -> None:
+        nonlocal rows, columns
+        rows, columns = max(rows, row + 1), max(columns, column + 1)
+        if rows > EXCEL_ROWS or columns > EXCEL_COLUMNS or rows * columns > MAX_GRID_CELLS:
+            raise _GridTooLarge
+
+    def position(reference: str) -> tuple[int, int]:
+        letters = reference.rstrip(_DIGITS)
+        column = column_of.get(letters)
+        if column is None:
+            column = _column_number(letters) - 1
+            if column < 0:
+                raise _Unreadable
+            column_of[letters] = column
+        return _row_number(reference[len(letters):]) - 1, column
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal row, next_column, seen_row
+        if ":" in name:
+            name = name.rpartition(":")[2]
+        if name == "c":
+            reference = attributes.get("r")
+            if reference is None:
+                cell_row, column = row, next_column
+            else:
+                cell_row, column = position(reference)
+            next_column = column + 1
+            if cell_row >= rows or column >= columns:
+                reach(cell_row, column)
+        elif name == "row":
+            reference = attributes.get("r")
+            if reference is None:
+                row = row + 1 if seen_row else 0
+            else:
+                row = _row_number(reference[len(reference.rstrip(_DIGITS)):]) - 1
+            next_column, seen_row = 0, True
+        elif name == "dimension":
+            for corner in attributes.get("ref", "").split(":"):
+                reach(*position(corner))
+
+    return start
+
+
+def _refuse_doctype(*_args) -> None:
+    raise _Unreadable  # an xlsx never has one; its entities could multiply the text
+
+
+def check_workbook(archive: zipfile.ZipFile) -> None:
+    """Refuse, before calamine opens it, a workbook whose parts unpack to more than
+    MAX_UNPACKED_BYTES, whose sheets unpack to more than MAX_SHEET_BYTES, or whose grid (from
+    cell references and declared dimensions) passes MAX_GRID_CELLS or Excel's own size.
+
+    Every part is inflated in small pieces and parsed as XML while it streams, so nothing is held
+    whole and the work stops at the first limit passed. A part that is not well-formed XML is
+    refused if it could be a worksheet (calamine's parser is more forgiving than expat)."""
+    unpacked = sheets = 0
     for info in archive.infolist():
-        with archive.open(info) as part:
-            xml = part.read()
-        if b"sheetData" in xml and _grid_cells(xml) > MAX_GRID_CELLS:
-            raise RosterFileError(_("工作表的范围过大(行数或列数过多),请删除多余的行和列后重新上传"))
+        # Without namespace processing names arrive as written ("x:c"), as calamine sees them.
+        parser = expat.ParserCreate()
+        parser.StartElementHandler = _grid_measure()
+        parser.StartDoctypeDeclHandler = _refuse_doctype
+        well_formed, is_sheet, size, tail = True, False, 0, b""
+        try:
+            with archive.open(info) as part:
+                while chunk := part.read(_CHUNK):
+                    size += len(chunk)
+                    unpacked += len(chunk)
+                    if unpacked > MAX_UNPACKED_BYTES:
+                        raise RosterFileError(_("文件解压后过大,无法读取"))
+                    if not is_sheet and any(marker in tail + chunk for marker in _SHEET_MARKERS):
+                        is_sheet, sheets = True, sheets + size - len(chunk)
+                    tail = chunk[-32:]
+                    if is_sheet:
+                        sheets += len(chunk)
+                        if sheets > MAX_SHEET_BYTES:
+                            raise RosterFileError(_("工作表解压后过大,请拆分文件后上传"))
+                    if well_formed:
+                        try:
+                            parser.Parse(chunk, False)
+                        except expat.ExpatError:
+                            well_formed = False
+                        if well_formed and size - parser.CurrentByteIndex > MAX_PENDING_BYTES:
+                            raise _Unreadable
+            if well_formed:
+                parser.Parse(b"", True)
+        except expat.ExpatError:
+            well_formed = False
+        except _GridTooLarge:
+            raise _too_large() from None
+        except _Unreadable:
+            raise _unreadable() from None
+        if is_sheet and not well_formed:
+            raise _unreadable()
 
 
 @dataclass
@@ -161,15 +271,15 @@ def _open_xlsx(data: bytes, spec: HeaderSpec) -> Table:
         unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError):
         raise RosterFileError(_("无法读取该文件:文件已损坏或不是xlsx格式")) from None
-    if unpacked > MAX_UNPACKED_BYTES:
+    if unpacked > MAX_UNPACKED_BYTES:  # declared: refused without inflating anything
         raise RosterFileError(_("文件解压后过大,无法读取"))
     names = set(archive.namelist())
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         raise RosterFileError(_("该压缩文件不是Excel(xlsx)文件"))
     try:
-        _check_sheet_sizes(archive)
+        check_workbook(archive)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError):
-        raise RosterFileError(_("无法读取该Excel文件:工作表内容已损坏")) from None
+        raise _unreadable() from None
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         worksheets = [i for i, sheet in enumerate(workbook.sheets_metadata) if sheet.typ == SheetTypeEnum.WorkSheet]
