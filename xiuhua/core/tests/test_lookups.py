@@ -92,3 +92,17 @@ def test_a_user_without_roster_rights_looks_up_nothing(world):
                             scope=Resident.objects.visible_to(volunteer), match=Q(mobile="13812345678"))
     assert list(found) == []
     assert AuditEvent.objects.get(action="personal_lookup").detail["hits"] == 0
+
+
+@pytest.mark.django_db
+def test_the_daily_prune_forgets_old_windows():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    rate_hit("old", limit=1, window=600, now=NOW - dt.timedelta(days=3))
+    rate_hit("new", limit=1, window=600)
+    out = StringIO()
+    call_command("prune_rate_counters", stdout=out)
+    assert out.getvalue().strip() == "deleted=1"
+    assert list(RateCounter.objects.values_list("key", flat=True)) == ["new"]
