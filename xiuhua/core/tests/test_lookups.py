@@ -83,3 +83,20 @@ def test_a_burst_is_refused_and_alerts_the_street_once(world):
     ]
     # Another actor from elsewhere is not held back by this one's limit.
     lookup_throttle(actor=acting(world.staff_b1), client_ip="10.0.0.9", purpose="search", now=NOW)
+
+
+@pytest.mark.django_db
+def test_lookup_check_refuses_without_counting_once_a_limit_is_reached():
+    from xiuhua.core.lookups import lookup_check, lookup_counters
+
+    rule = LIMITS[0]
+    for _ in range(rule.limit - 1):
+        lookup_throttle(phone="13900007777", now=NOW)
+    lookup_check(phone="13900007777", now=NOW)  # one more is still allowed, and not counted
+    [counter, *_rest] = lookup_counters(phone="13900007777", now=NOW)
+    assert RateCounter.objects.get(key=counter.key).count == rule.limit - 1
+    lookup_throttle(phone="13900007777", now=NOW)
+    with pytest.raises(LookupThrottled) as exc:
+        lookup_check(phone="13900007777", now=NOW)
+    assert exc.value.retry_after == 420  # 10:03 -> the ten-minute window ends at 10:10
+    assert RateCounter.objects.get(key=counter.key).count == rule.limit
