@@ -55,6 +55,8 @@ def unknown_id() -> str:
 
 
 def reserve(m, resident, *, channel=Channel.ONLINE, actor=None, **extra):
+    """The resident's reservation, naming their own committee as a resident would."""
+    extra.setdefault("committee", resident.household.committee)
     return services.reservation_submit(
         actor=actor,
         round=m.round,
@@ -65,3 +67,4 @@ def reserve(m, resident, *, channel=Channel.ONLINE, actor=None, **extra):
         phone=extra.pop("phone", "13900001234"),
         **extra,
     )
+

@@ -646,3 +646,21 @@ def test_mask_name():
     assert voucher_pdf_module.mask_name("张秀英") == "张**"
     assert voucher_pdf_module.mask_name("王芳") == "王*"
     assert voucher_pdf_module.mask_name("李") == "李"
+
+
+def test_verification_page_shows_the_roster_person_with_that_number_within_scope(client, scene):
+    w = scene.w
+    impostor = services.reservation_submit(
+        actor=None, round=scene.round, channel=Channel.ONLINE, name="王小明", id_type=IdType.RESIDENT_ID,
+        id_number=w.resident_a1b.plain_id, phone="13900007777", committee=w.committee_a1,
+        address_text="国和一村6号101室",
+    )
+    assert impostor.status == ReservationStatus.VERIFYING
+    as_user(client, w.staff_a1)
+    events = AuditEvent.objects.filter(action="personal_lookup").count()
+    page = client.get(reverse("masks:staff_verify", args=[impostor.pk])).content.decode()
+    assert "花名册中此证件号码属于 <b>李建国</b>" in page and "与登记的姓名不一致" in page
+    assert AuditEvent.objects.filter(action="personal_lookup").count() == events + 1
+    # Another committee's staff see nothing of A1's roster (and the entry is not theirs anyway).
+    as_user(client, w.staff_b1)
+    assert client.get(reverse("masks:staff_verify", args=[impostor.pk])).status_code == 404

@@ -1,0 +1,213 @@
+"""An attacker with a phone of their own against the resident pages and APIs (security review,
+findings 2 and 4, and the JSON depth part of 8).
+
+Masks: an SMS code on any phone must not let someone reserve on another person's household by
+typing that person's identity number, nor tell "on the roster" from "not on the roster"; the
+pharmacy must see the whole document, not its last four characters. Arrivals: a registration from
+a phone must not say what exists for an identity number elsewhere, nor block the real person.
+"""
+
+import json
+import uuid
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from xiuhua.core.idnumbers import IdType
+from xiuhua.masks import phone_tokens
+from xiuhua.masks.models import Reservation, ReservationStatus
+from xiuhua.masks.tests.fixtures import build_masks, unknown_id
+from xiuhua.sms.models import OutboundSms
+from xiuhua.sms.services import inbound_receive
+from xiuhua.testing import as_user
+
+pytestmark = pytest.mark.django_db
+
+API = "/masks/api/reservations"
+ATTACKER = "13900007777"
+ATTACKER_IP = "203.0.113.9"
+
+
+@pytest.fixture
+def masks(world):
+    return build_masks(world)
+
+
+def api_post(client, phone, data, ip=ATTACKER_IP):
+    body = data if isinstance(data, bytes) else json.dumps(data)
+    return client.post(API, body, content_type="application/json",
+                       headers={"Authorization": f"Bearer {phone_tokens.issue(phone)}"}, REMOTE_ADDR=ip)
+
+
+def victim_address(world):
+    return {"compound": world.compound_a1.pk, "building": "5号楼", "room": "302"}
+
+
+def reservation_body(world, masks, *, name, id_number, committee=None, **extra):
+    return {"round": masks.round.pk, "committee": (committee or world.committee_a1).code, "name": name,
+            "id_type": IdType.RESIDENT_ID, "id_number": id_number} | extra
+
+
+def same_answer(responses):
+    first = responses[0]
+    for other in responses[1:]:
+        assert other.status_code == first.status_code
+        assert other.content == first.content
+        assert dict(other.headers) == dict(first.headers)
+
+
+# --- masks: the resident API ---------------------------------------------------------------
+
+
+def test_another_phone_cannot_take_a_households_place_nor_tell_roster_from_not(client, world, masks):
+    victim = world.resident_a1  # 张秀英, 国和一村 5号 302, committee A1
+    wrong_name = reservation_body(world, masks, name="王小明", id_number=victim.plain_id, **victim_address(world))
+    unknown = reservation_body(world, masks, name="王小明", id_number=unknown_id(), **victim_address(world))
+    wrong_committee = reservation_body(
+        world, masks, name=victim.name, id_number=victim.plain_id, committee=world.committee_a2,
+        compound=world.compound_a2.pk, building="12号", room="201",
+    )
+    # One phone per attempt: each phone may hold two entries a round.
+    answers = [api_post(client, phone, data) for phone, data in
+               (("13900007771", wrong_name), ("13900007772", unknown), ("13900007773", wrong_committee))]
+    assert answers[0].status_code == 202, answers[0].content.decode()
+    same_answer(answers)
+    assert "核实" in answers[0].json()["detail"]
+    assert victim.plain_id[-4:] not in answers[0].content.decode()
+
+    # Nothing took the victim's place: they reserve as usual from their own phone.
+    own = api_post(client, victim.mobile, reservation_body(world, masks, name=victim.name,
+                                                           id_number=victim.plain_id), ip="198.51.100.7")
+    assert own.status_code == 201, own.content.decode()
+    placed = Reservation.objects.get(number=own.json()["number"])
+    assert (placed.status, placed.household, placed.phone) == (ReservationStatus.QUEUED, world.household_a1,
+                                                               victim.mobile)
+
+    # The attacker's attempts wait in the committees' verification queues, holding no household.
+    waiting = Reservation.objects.filter(phone__in=["13900007771", "13900007772", "13900007773"])
+    assert {(r.status, r.household_id) for r in waiting} == {(ReservationStatus.VERIFYING, None)}
+    queue = as_user(Client(), world.staff_a1).get(reverse("masks:staff_verify_queue", args=[masks.round.pk]))
+    assert waiting.get(phone="13900007771").number in queue.content.decode()
+
+
+def test_without_an_address_a_wrong_name_is_asked_for_one_like_an_unknown_number(client, world, masks):
+    victim = world.resident_a1
+    wrong_name = api_post(client, "13900007771",
+                          reservation_body(world, masks, name="王小明", id_number=victim.plain_id))
+    unknown = api_post(client, "13900007772", reservation_body(world, masks, name="王小明", id_number=unknown_id()))
+    wrong_committee = api_post(client, "13900007773", reservation_body(
+        world, masks, name=victim.name, id_number=victim.plain_id, committee=world.committee_a2))
+    assert unknown.status_code == 422
+    same_answer([wrong_name, unknown, wrong_committee])
+    assert not Reservation.objects.exists()
+
+
+def test_resident_api_probes_are_rate_limited_per_phone_and_no_answer_leaks_after(client, world, masks):
+    victim = world.resident_a1
+    answers = [api_post(client, ATTACKER, reservation_body(world, masks, name="王小明", id_number=unknown_id()))
+               for _ in range(41)]
+    assert {a.status_code for a in answers[:40]} == {422}
+    refused = answers[40]
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "查询过于频繁" in refused.json()["detail"]
+    # Even the right name and number now get the same refusal: the phone cannot go on probing.
+    right = api_post(client, ATTACKER, reservation_body(world, masks, name=victim.name, id_number=victim.plain_id))
+    assert right.status_code == 429 and right.content == refused.content
+    assert not Reservation.objects.exists()
+    # Another phone from another address is not affected.
+    other = api_post(client, victim.mobile, reservation_body(world, masks, name=victim.name,
+                                                             id_number=victim.plain_id), ip="198.51.100.7")
+    assert other.status_code == 201
+
+
+def test_resident_api_probes_are_rate_limited_per_client_address(client, world, masks):
+    for i in range(4):  # four phones, each under its own limit, from one address
+        for _ in range(30):
+            answer = api_post(client, f"1390000800{i}",
+                              reservation_body(world, masks, name="王小明", id_number=unknown_id()))
+            assert answer.status_code == 422
+    refused = api_post(client, "13900008009", reservation_body(world, masks, name="王小明", id_number=unknown_id()))
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+
+
+def test_deeply_nested_json_is_a_clear_400(client, world, masks):
+    response = api_post(client, ATTACKER, b"[" * 4096)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "请求体嵌套层数过多"}
+    assert not Reservation.objects.exists()
+
+
+# --- masks: the online form and SMS ----------------------------------------------------------
+
+
+def _login_mask_phone(world, phone, ip):
+    client = Client(REMOTE_ADDR=ip)
+    page = {"code": world.committee_a1.code}
+    assert client.post(reverse("masks:public_otp_send", kwargs=page), {"phone": phone}).status_code == 302
+    code = OutboundSms.objects.filter(phone=phone, purpose__startswith="otp").latest("pk").params["code"]
+    assert client.post(reverse("masks:public_verify", kwargs=page), {"code": code}).status_code == 302
+    return client
+
+
+def _form(world, *, name, id_number, committee=None, compound=None, building="5号楼", room="302"):
+    data = {"name": name, "id_type": IdType.RESIDENT_ID, "id_number": id_number,
+            "compound": (compound or world.compound_a1).pk, "building": building, "room": room}
+    url = reverse("masks:public_reserve", kwargs={"code": (committee or world.committee_a1).code})
+    return url, data
+
+
+def test_online_form_answers_a_wrong_name_like_an_unknown_number(world, masks):
+    victim = world.resident_a1
+    attempts = [
+        _form(world, name="王小明", id_number=victim.plain_id),
+        _form(world, name="王小明", id_number=unknown_id()),
+        _form(world, name=victim.name, id_number=victim.plain_id, committee=world.committee_a2,
+              compound=world.compound_a2, building="12号", room="201"),
+    ]
+    answers = []
+    for i, (url, data) in enumerate(attempts):
+        client = _login_mask_phone(world, f"1390000777{i}", f"203.0.113.{20 + i}")
+        response = client.post(url, data)
+        answers.append((response.status_code, response.get("Location"),
+                        [str(m) for m in get_messages(response.wsgi_request)]))
+    assert answers[0][0] == 302
+    assert answers[0] == answers[1] == answers[2]
+    assert not Reservation.objects.filter(household__isnull=False).exists()
+
+    victim_client = _login_mask_phone(world, victim.mobile, "198.51.100.7")
+    url, data = _form(world, name=victim.name, id_number=victim.plain_id)
+    assert victim_client.post(url, data).status_code == 302
+    assert Reservation.objects.get(phone=victim.mobile).household == world.household_a1
+
+
+def test_online_form_is_rate_limited(world, masks):
+    client = _login_mask_phone(world, ATTACKER, ATTACKER_IP)
+    statuses = []
+    for _ in range(41):
+        url, data = _form(world, name="王小明", id_number=unknown_id(), room="9999")
+        statuses.append(client.post(url, data))
+    assert statuses[39].status_code != 429
+    refused = statuses[40]
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "查询过于频繁" in refused.content.decode()
+
+
+def _sms(phone, text):
+    inbound = inbound_receive(phone=phone, text=text, provider_message_id=uuid.uuid4().hex,
+                              received_at=timezone.now())
+    return OutboundSms.objects.get(idempotency_key=f"reply:{inbound.pk}").params["content"]
+
+
+def test_sms_answers_a_wrong_name_like_an_unknown_number(world, masks):
+    victim = world.resident_a1
+    wrong_name = _sms("13900007771", f"口罩 王小明 {victim.plain_id} 国和一村 5号楼 302")
+    unknown = _sms("13900007772", f"口罩 王小明 {unknown_id()} 国和一村 5号楼 302")
+    wrong_committee = _sms("13900007773", f"口罩 {victim.name} {victim.plain_id} 国和二村 12号 201")
+    assert wrong_name == unknown == wrong_committee
+    assert not Reservation.objects.filter(household__isnull=False).exists()
+    own = _sms(victim.mobile, f"口罩 {victim.name} {victim.plain_id} 国和一村 5号楼 302")
+    assert own.startswith("口罩预约成功")
+    assert Reservation.objects.get(phone=victim.mobile).household == world.household_a1
