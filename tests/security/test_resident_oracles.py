@@ -7,6 +7,7 @@ pharmacy must see the whole document, not its last four characters. Arrivals: a 
 a phone must not say what exists for an identity number elsewhere, nor block the real person.
 """
 
+import datetime as dt
 import json
 import uuid
 
@@ -16,13 +17,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from xiuhua.core.idnumbers import IdType
+from xiuhua.core.idnumbers import IdType, make_resident_id
 from xiuhua.masks import phone_tokens
-from xiuhua.masks.models import Reservation, ReservationStatus
+from xiuhua.masks import services as mask_services
+from xiuhua.masks.models import Reservation, ReservationStatus, Voucher, VoucherStatus
 from xiuhua.masks.tests.fixtures import build_masks, unknown_id
 from xiuhua.sms.models import OutboundSms
 from xiuhua.sms.services import inbound_receive
-from xiuhua.testing import as_user
+from xiuhua.testing import acting, as_user
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +213,57 @@ def test_sms_answers_a_wrong_name_like_an_unknown_number(world, masks):
     own = _sms(victim.mobile, f"口罩 {victim.name} {victim.plain_id} 国和一村 5号楼 302")
     assert own.startswith("口罩预约成功")
     assert Reservation.objects.get(phone=victim.mobile).household == world.household_a1
+
+
+# --- masks: redemption at the pharmacy -------------------------------------------------------
+
+
+def _voucher_for(world, masks, resident):
+    reservation = mask_services.reservation_submit(
+        actor=acting(world.staff_a1), round=masks.round, channel="desk", name=resident.name,
+        id_type=IdType.RESIDENT_ID, id_number=resident.plain_id, phone=resident.mobile,
+    )
+    mask_services.stock_delivery_record(
+        actor=acting(masks.clerk_a), round=masks.round, pharmacy=masks.pharmacy_a, quantity=5,
+        delivered_at=timezone.now(), idempotency_key=uuid.uuid4().hex,
+    )
+    return Voucher.objects.get(reservation=reservation)
+
+
+def test_redemption_needs_the_whole_identity_number_of_the_holder(world, masks):
+    holder = world.resident_a1
+    voucher = _voucher_for(world, masks, holder)
+    clerk = as_user(Client(), masks.clerk_a)
+    url = reverse("masks:staff_redeem")
+    for attempt in (
+        {"number": voucher.number, "id_last4": holder.plain_id[-4:]},  # the old page's field
+        {"number": voucher.number, "id_number": holder.plain_id[-4:]},  # only the last four
+        {"number": voucher.number, "id_number": world.resident_a1b.plain_id},  # someone else's card
+    ):
+        response = clerk.post(url, attempt)
+        assert "核销成功" not in response.content.decode(), attempt
+        voucher.refresh_from_db()
+        assert voucher.status == VoucherStatus.ISSUED
+    response = clerk.post(url, {"number": voucher.number, "id_number": holder.plain_id.lower()})
+    assert "核销成功" in response.content.decode()
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.REDEEMED
+
+
+def test_wrong_numbers_at_the_counter_are_throttled_per_clerk(world, masks):
+    holder = world.resident_a1
+    voucher = _voucher_for(world, masks, holder)
+    clerk = as_user(Client(), masks.clerk_a)
+    url = reverse("masks:staff_redeem")
+    guesses = [make_resident_id("310110", dt.date(1946, 3, 8), n) for n in range(42)]
+    guesses = [g for g in guesses if g != holder.plain_id][:41]
+    for guess in guesses[:40]:
+        wrong = clerk.post(url, {"number": voucher.number, "id_number": guess})
+        assert "证件号码与预约人不符" in wrong.content.decode()
+    throttled = clerk.post(url, {"number": voucher.number, "id_number": guesses[40]})
+    assert throttled.status_code == 429 and "查询过于频繁" in throttled.content.decode()
+    # The right number no longer tells anything either until the pause ends.
+    right = clerk.post(url, {"number": voucher.number, "id_number": holder.plain_id})
+    assert right.status_code == 429
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.ISSUED

@@ -408,13 +408,17 @@ def deliveries(request):
 def redeem(request):
     form = RedeemForm(request.POST or None)
     result = None
+    retry_after = None
     if request.method == "POST" and form.is_valid():
         try:
-            voucher = services.voucher_redeem(actor=request.user, **form.cleaned_data)
+            voucher = services.voucher_redeem(actor=request.user, client_ip=client_ip(request), **form.cleaned_data)
         except Voucher.DoesNotExist:
             result = {"ok": False, "message": _("本店没有这张凭证,请核对凭证号和药店")}
         except ValidationError as exc:
             result = {"ok": False, "message": " ".join(exc.messages)}
+        except LookupThrottled as exc:
+            result = {"ok": False, "message": exc.message}
+            retry_after = exc.retry_after
         else:
             result = {
                 "ok": True,
@@ -423,7 +427,11 @@ def redeem(request):
                 "holder": mask_name(voucher.reservation.name),
             }
         form = RedeemForm()  # ready for the next scan
-    return render(request, "masks/staff/redeem.html", {"form": form, "result": result})
+    response = render(request, "masks/staff/redeem.html", {"form": form, "result": result},
+                      status=200 if retry_after is None else 429)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 # Printed vouchers
