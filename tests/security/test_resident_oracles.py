@@ -9,6 +9,7 @@ a phone must not say what exists for an identity number elsewhere, nor block the
 
 import datetime as dt
 import json
+import re
 import uuid
 
 import pytest
@@ -18,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from xiuhua.core.idnumbers import IdType, make_resident_id
+from xiuhua.isolation import services as isolation_services
+from xiuhua.isolation.models import Arrival
 from xiuhua.masks import phone_tokens
 from xiuhua.masks import services as mask_services
 from xiuhua.masks.models import Reservation, ReservationStatus, Voucher, VoucherStatus
@@ -267,3 +270,89 @@ def test_wrong_numbers_at_the_counter_are_throttled_per_clerk(world, masks):
     assert right.status_code == 429
     voucher.refresh_from_db()
     assert voucher.status == VoucherStatus.ISSUED
+
+
+# --- arrivals --------------------------------------------------------------------------------
+
+VICTIM_ID = make_resident_id("420102", dt.date(1985, 4, 2), 321)
+
+
+def _arrive_url(world, name, committee=None):
+    return reverse(f"arrive:{name}", kwargs={"code": (committee or world.committee_a1).code})
+
+
+def _login_arrival_phone(world, phone, ip):
+    client = Client(REMOTE_ADDR=ip)
+    assert client.post(_arrive_url(world, "otp_send"), {"phone": phone}).status_code == 302
+    code = OutboundSms.objects.filter(phone=phone, purpose__startswith="otp").latest("pk").params["code"]
+    assert client.post(_arrive_url(world, "verify"), {"code": code}).status_code == 302
+    return client
+
+
+def _arrival_form(world, *, id_number, day, name="周来沪"):
+    return {"name": name, "id_number": id_number, "compound": world.compound_a1.pk, "building": "5号楼",
+            "room": "302", "origin_text": "湖北省武汉市", "transport": "train", "transport_number": "G1722",
+            "arrival_date": day.isoformat(), "household_size": "1"}
+
+
+def _page(response, *masked) -> str:
+    """A page without what differs by nature between two people: CSRF tokens, masked numbers."""
+    text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+    for m in masked:
+        text = text.replace(m, "<masked>")
+    return text
+
+
+def test_a_registration_from_another_phone_does_not_block_the_real_person(world):
+    day = timezone.localdate() - dt.timedelta(days=2)
+    attacker = _login_arrival_phone(world, ATTACKER, ATTACKER_IP)
+    assert attacker.post(_arrive_url(world, "register"), _arrival_form(world, id_number=VICTIM_ID, day=day)
+                         ).status_code == 302
+
+    # The real person, and for comparison someone whose number nobody registered.
+    victim = _login_arrival_phone(world, "13955556666", "198.51.100.7")
+    answer = victim.post(_arrive_url(world, "register"), _arrival_form(world, id_number=VICTIM_ID, day=day))
+    fresh_id = make_resident_id("420102", dt.date(1986, 5, 6), 123)
+    stranger = _login_arrival_phone(world, "13955557777", "198.51.100.8")
+    baseline = stranger.post(_arrive_url(world, "register"), _arrival_form(world, id_number=fresh_id, day=day))
+    assert (answer.status_code, answer.get("Location")) == (baseline.status_code, baseline.get("Location"))
+    assert answer.status_code == 302
+    victim_done, baseline_done = victim.get(answer["Location"]), stranger.get(baseline["Location"])
+    own = Arrival.objects.get(phone="13955556666")
+    other = Arrival.objects.get(phone="13955557777")
+    assert _page(victim_done, own.id_masked, "139****6666") == _page(baseline_done, other.id_masked, "139****7777")
+    assert "您已登记过" not in victim_done.content.decode()
+
+
+def test_a_phone_learns_nothing_about_arrivals_registered_elsewhere(world):
+    day = timezone.localdate() - dt.timedelta(days=1)
+    isolation_services.arrival_register(  # the victim, registered by staff in another street
+        actor=acting(world.staff_b1), household=world.household_b1, name="周来沪", id_type="resident_id",
+        id_number=VICTIM_ID, phone="13911112222", origin_text="湖北省孝感市", transport="car", arrival_date=day,
+    )
+    fresh_id = make_resident_id("420102", dt.date(1986, 5, 6), 123)
+    answers, pages = [], []
+    for i, number in enumerate((VICTIM_ID, fresh_id)):
+        phone = f"1390000777{i}"
+        attacker = _login_arrival_phone(world, phone, f"203.0.113.{30 + i}")
+        response = attacker.post(_arrive_url(world, "register"), _arrival_form(world, id_number=number, day=day))
+        answers.append((response.status_code, response.get("Location")))
+        assert response.status_code == 302, response.content.decode()[-3000:]
+        mine = Arrival.objects.get(phone=phone)
+        pages.append(_page(attacker.get(response["Location"]), mine.id_masked, f"139****777{i}"))
+    assert answers[0] == answers[1]
+    assert pages[0] == pages[1]
+    assert "孝感" not in pages[0]
+
+
+def test_arrival_self_registration_is_rate_limited(world):
+    client = _login_arrival_phone(world, ATTACKER, ATTACKER_IP)
+    day = timezone.localdate() - dt.timedelta(days=1)
+    answers = [
+        client.post(_arrive_url(world, "register"),
+                    _arrival_form(world, id_number=make_resident_id("420102", dt.date(1980, 1, 1), n), day=day))
+        for n in range(41)
+    ]
+    assert {a.status_code for a in answers[:40]} == {302}
+    assert answers[40].status_code == 429 and int(answers[40]["Retry-After"]) > 0
+    assert "查询过于频繁" in answers[40].content.decode()
