@@ -265,8 +265,11 @@ class Reservation(models.Model):
                 condition=Q(live=True),
                 name="reservation_one_per_household",
             ),
+            # Led by person_hash, not round: an index on (round, ...) also fits "round = ... and phone
+            # = ..." and, when a table is empty, can tie with reservation_phone_slot in the one
+            # statement's generic plan; the newest index wins a tie, and its plan then scans the round.
             models.UniqueConstraint(
-                fields=["round", "person_hash", "pending_phone"],
+                fields=["person_hash", "round", "pending_phone"],
                 condition=Q(live=True),
                 name="reservation_one_per_person",
             ),

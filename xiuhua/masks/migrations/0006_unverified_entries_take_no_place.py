@@ -30,6 +30,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='reservation',
-            constraint=models.UniqueConstraint(condition=models.Q(('live', True)), fields=('round', 'person_hash', 'pending_phone'), name='reservation_one_per_person'),
+            constraint=models.UniqueConstraint(condition=models.Q(('live', True)), fields=('person_hash', 'round', 'pending_phone'), name='reservation_one_per_person'),
         ),
     ]

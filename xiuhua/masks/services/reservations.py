@@ -483,11 +483,11 @@ WITH rnd AS (
     FROM masks_maskround r JOIN places_orgunit s ON s.id = r.scope_id
     WHERE r.id = %(round)s AND r.status = ANY(%(statuses)s) AND r.opens_at <= %(order_at)s
       AND %(order_at)s < r.closes_at
-      AND NOT EXISTS (
-        SELECT 1 FROM core_ratecounter rc
-        JOIN unnest(%(limit_keys)s::text[], %(limit_windows)s::timestamptz[], %(limit_counts)s::int[])
-            AS lim(key, window_start, most) ON rc.key = lim.key AND rc.window_start = lim.window_start
-        WHERE rc.count >= lim.most
+      AND NOT EXISTS (  -- one lookup of the unique (key, window_start) index per counter
+        SELECT 1 FROM unnest(%(limit_keys)s::text[], %(limit_windows)s::timestamptz[], %(limit_counts)s::int[])
+            AS lim(key, window_start, most)
+        WHERE (SELECT rc.count FROM core_ratecounter rc
+               WHERE rc.key = lim.key AND rc.window_start = lim.window_start) >= lim.most
       )
 ), person AS (
     SELECT p.id AS resident_id, p.household_id, h.committee_id
