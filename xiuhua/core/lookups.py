@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from xiuhua.sms.texts import register_template
 
 from .audit import audit
-from .ratelimit import rate_hit, subject_hash
+from .ratelimit import rate_hit, rate_peek, subject_hash, window_start
 from .scoping import active_membership
 
 BURST_ALERT = register_template(
@@ -87,16 +87,46 @@ def _subjects(actor, client_ip: str, phone: str) -> dict[str, str]:
     return subjects
 
 
+@dataclass(frozen=True)
+class LookupCounter:
+    """One counter a caller's lookups add to: its key, the start of its current window, its limit."""
+
+    rule: LookupLimit
+    key: str
+    window_start: dt.datetime
+
+
+def lookup_counters(*, actor=None, client_ip: str = "", phone: str = "",
+                    now: dt.datetime | None = None) -> list[LookupCounter]:
+    """The counters lookup_throttle adds to for this caller, in their current windows. A statement
+    that cannot spend a round trip on the throttle (the mask reservation's one statement) reads
+    them itself and goes ahead only while every one is below its limit."""
+    now = now or timezone.now()
+    subjects = _subjects(actor, client_ip, phone)
+    return [
+        LookupCounter(rule, f"lookup:{rule.scope}:{rule.window}:{subjects[rule.scope]}",
+                      window_start(now, rule.window))
+        for rule in LIMITS
+        if rule.scope in subjects
+    ]
+
+
+def lookup_check(*, actor=None, client_ip: str = "", phone: str = "", now: dt.datetime | None = None) -> None:
+    """Raises LookupThrottled when the next lookup would be refused, without counting one: for a
+    caller that counts only failed attempts (a wrong identity number at the pharmacy counter)."""
+    now = now or timezone.now()
+    for counter in lookup_counters(actor=actor, client_ip=client_ip, phone=phone, now=now):
+        if rate_peek(counter.key, window=counter.rule.window, now=now) >= counter.rule.limit:
+            end = counter.window_start + dt.timedelta(seconds=counter.rule.window)
+            raise LookupThrottled(max(1, int((end - now).total_seconds() + 0.999)))
+
+
 def lookup_throttle(*, actor=None, client_ip: str = "", phone: str = "", purpose: str = "",
                     now: dt.datetime | None = None) -> None:
     """Count one lookup; raises LookupThrottled past a limit (the refused one counts too)."""
-    subjects = _subjects(actor, client_ip, phone)
-    for rule in LIMITS:
-        subject = subjects.get(rule.scope)
-        if subject is None:
-            continue
-        result = rate_hit(f"lookup:{rule.scope}:{rule.window}:{subject}", limit=rule.limit, window=rule.window,
-                          now=now)
+    for counter in lookup_counters(actor=actor, client_ip=client_ip, phone=phone, now=now):
+        rule = counter.rule
+        result = rate_hit(counter.key, limit=rule.limit, window=rule.window, now=now)
         if not result.allowed:
             if result.count == rule.limit + 1:  # the first refusal in this window
                 _alert_burst(actor=actor, purpose=purpose, rule=rule)

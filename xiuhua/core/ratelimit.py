@@ -33,14 +33,15 @@ def subject_hash(purpose: str, value: str) -> str:
     return mac.hexdigest()[:32]
 
 
-def _window_start(now: dt.datetime, seconds: int) -> dt.datetime:
+def window_start(now: dt.datetime, seconds: int) -> dt.datetime:
+    """The start of the fixed window of `seconds` that holds `now`."""
     epoch = int(now.timestamp())
     return dt.datetime.fromtimestamp(epoch - epoch % seconds, tz=dt.UTC)
 
 
 def rate_peek(key: str, *, window: int, now: dt.datetime | None = None) -> int:
     """The counter of the current window, without adding to it."""
-    start = _window_start(now or timezone.now(), window)
+    start = window_start(now or timezone.now(), window)
     return RateCounter.objects.filter(key=key, window_start=start).values_list("count", flat=True).first() or 0
 
 
@@ -48,7 +49,7 @@ def rate_hit(key: str, *, limit: int, window: int, cost: int = 1, now: dt.dateti
     """Count `cost` uses of `key` in the current `window` (seconds); allowed while the total is
     at most `limit`. A refused hit is counted too, so hammering does not reopen the window."""
     now = now or timezone.now()
-    start = _window_start(now, window)
+    start = window_start(now, window)
     table = RateCounter._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(

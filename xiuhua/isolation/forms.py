@@ -152,6 +152,13 @@ class CloseForm(forms.Form):
     )
 
 
+class ArrivalRejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("不予通过的原因"), max_length=200, error_messages={"required": _("请填写不予通过的原因")},
+        widget=forms.TextInput(attrs={"placeholder": _("如:非本人登记、日期有误")}),
+    )
+
+
 class ContactForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("联系结果"),

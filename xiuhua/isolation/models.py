@@ -73,6 +73,13 @@ class Channel(models.TextChoices):
     STAFF = "staff", _("工作人员登记")
 
 
+class ArrivalStatus(models.TextChoices):
+    AWAITING = "awaiting", _("待核实")
+    ACCEPTED = "accepted", _("已核实")
+    REJECTED = "rejected", _("未通过核实")
+    MERGED = "merged", _("已合并")
+
+
 class ArrivalQuerySet(ScopedQuerySet):
     scope_committee = "committee"
     scope_household = "household"
@@ -98,6 +105,16 @@ class Arrival(models.Model):
     transport_number = models.CharField(_("车次/航班/车牌"), max_length=20, blank=True)
     arrival_date = models.DateField(_("抵沪日期"))
     channel = models.CharField(_("登记方式"), max_length=8, choices=Channel.choices)
+    # A registration from a phone page waits for staff (AWAITING); staff registrations are ACCEPTED
+    # at once. Only accepted arrivals are one per person and day, so what anybody types on a phone
+    # never blocks the person's own registration, nor says whether one exists elsewhere.
+    status = models.CharField(
+        _("核实状态"), max_length=10, choices=ArrivalStatus.choices, default=ArrivalStatus.ACCEPTED
+    )
+    status_reason = models.CharField(_("原因"), max_length=200, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged", verbose_name=_("合并到")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -110,9 +127,19 @@ class Arrival(models.Model):
         verbose_name_plural = _("来沪人员")
         indexes = [models.Index(fields=["committee", "-arrival_date"], name="arrival_committee")]
         constraints = [
-            # The same person registering the same arrival twice (QR and staff) is one arrival.
+            # One checked arrival per person and day (staff registered it, or checked a phone's).
             models.UniqueConstraint(
-                fields=["id_hash", "arrival_date"], condition=~Q(id_hash=""), name="arrival_once"
+                fields=["id_hash", "arrival_date"],
+                condition=~Q(id_hash="") & Q(status=ArrivalStatus.ACCEPTED),
+                name="arrival_once",
+            ),
+            # The same phone registering the same person and day again is the same registration;
+            # other phones' registrations of that number are theirs, side by side for staff.
+            models.UniqueConstraint(
+                fields=["id_hash", "arrival_date", "phone"],
+                condition=~Q(id_hash="")
+                & Q(channel=Channel.SELF, status__in=[ArrivalStatus.AWAITING, ArrivalStatus.ACCEPTED]),
+                name="arrival_self_once_per_phone",
             ),
         ]
 

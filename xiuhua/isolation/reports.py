@@ -32,7 +32,7 @@ from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.tracing.models import EntryStatus, ListEntry
 
-from .models import Arrival, CaseStatus, Contact, ContactOutcome, IsolationCase
+from .models import Arrival, ArrivalStatus, CaseStatus, Contact, ContactOutcome, IsolationCase
 
 
 @dataclass
@@ -92,7 +92,9 @@ def daily_report(
     missed = Q(outcome__in=[ContactOutcome.MISSED, ContactOutcome.NOT_REACHED]) | Q(outcome="", due_at__lte=now)
     add("contacts_overdue", Contact.objects.filter(committee_id__in=ids, due_at__gte=start, due_at__lt=end)
         .filter(missed).values_list("committee_id").annotate(n=Count("pk")))
+    # Registrations from phones that staff merged into another or rejected are not arrivals.
     add("arrivals", Arrival.objects.filter(committee_id__in=ids, arrival_date=day)
+        .exclude(status__in=[ArrivalStatus.MERGED, ArrivalStatus.REJECTED])
         .values_list("committee_id").annotate(n=Count("pk")))
     add("list_open", ListEntry.objects.filter(committee_id__in=ids, status=EntryStatus.ASSIGNED)
         .values_list("committee_id").annotate(n=Count("pk")))

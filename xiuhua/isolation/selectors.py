@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 
-from .models import Alert, Arrival, CaseStatus, Channel, Contact, IsolationCase
+from .models import Alert, Arrival, ArrivalStatus, CaseStatus, Channel, Contact, IsolationCase
 
 
 def overdue_contacts(user, *, now: dt.datetime) -> QuerySet[Contact]:
@@ -66,11 +66,31 @@ def committee_figures(user, *, now: dt.datetime) -> QuerySet[OrgUnit]:
 
 
 def arrivals_awaiting_case(user) -> QuerySet[Arrival]:
-    """Arrivals people registered themselves (QR page) that have no case yet, newest first:
-    staff verify them, then open the case."""
+    """Arrivals people registered themselves (QR page) waiting for staff, newest first: staff
+    check them, then open the case, merge them into another registration or reject them."""
     return (
         Arrival.objects.visible_to(user)
-        .filter(channel=Channel.SELF, case__isnull=True)
+        .filter(channel=Channel.SELF, status=ArrivalStatus.AWAITING)
         .select_related("household__building", "household__compound")
         .order_by("-created_at", "-pk")
     )
+
+
+def same_number_arrivals(user, arrivals: list[Arrival]) -> dict[int, list[Arrival]]:
+    """For each arrival, the other live registrations of its identity number that the user can see
+    (any day, oldest first), in one query: shown beside it so that staff can tell the person's own
+    registration from one typed by someone else, and merge or reject. Nothing outside the user's
+    scope is read."""
+    hashes = {a.id_hash for a in arrivals if a.id_hash}
+    if not hashes:
+        return {}
+    others = (
+        Arrival.objects.visible_to(user)
+        .filter(id_hash__in=hashes, status__in=[ArrivalStatus.AWAITING, ArrivalStatus.ACCEPTED])
+        .select_related("household__building", "household__compound")
+        .order_by("arrival_date", "created_at", "pk")
+    )
+    by_hash: dict[str, list[Arrival]] = {}
+    for other in others:
+        by_hash.setdefault(other.id_hash, []).append(other)
+    return {a.pk: [o for o in by_hash.get(a.id_hash, []) if o.pk != a.pk] for a in arrivals if a.id_hash}

@@ -39,6 +39,7 @@ from .models import (
     Alert,
     AlertKind,
     Arrival,
+    ArrivalStatus,
     CaseStatus,
     CaseStep,
     Channel,
@@ -154,11 +155,18 @@ def arrival_register(
     channel: str = Channel.STAFF,
     now: dt.datetime | None = None,
 ) -> Arrival:
-    """Register an arrival at a roster household; the same person and arrival day again returns
-    the same arrival. Staff need MANAGE_ISOLATION over the household; a self-registration
-    (channel SELF, actor None) comes from a phone page that proved the phone."""
+    """Register an arrival at a roster household. Staff need MANAGE_ISOLATION over the household;
+    their arrival is ACCEPTED, and the same person and arrival day again returns it.
+
+    A self-registration (channel SELF, actor None) comes from a phone page that proved the phone.
+    It waits for staff (AWAITING) and is looked up only among this phone's own registrations: the
+    same phone, person and day again returns it; anything other phones or staff registered for
+    that number is neither looked at nor blocked, so the answer cannot say what exists elsewhere
+    (design rule 8) and nobody can register a person's number first to keep them out. Staff see
+    such registrations side by side and accept one (case_open), merge or reject the others."""
     now = now or timezone.now()
-    if channel == Channel.STAFF or actor is not None:
+    self_registered = not (channel == Channel.STAFF or actor is not None)
+    if not self_registered:
         _require(actor, Cap.MANAGE_ISOLATION, household.committee_id)
     errors: dict[str, str] = {}
     try:
@@ -190,13 +198,23 @@ def arrival_register(
         errors["household_size"] = _("同住人数应在1到20之间")
     if errors:
         raise ValidationError(errors)
-    if fields:
-        existing = Arrival.objects.filter(id_hash=fields["id_hash"], arrival_date=arrival_date).first()
-        if existing is not None:
-            if existing.committee_id != household.committee_id:
-                # Never hand another committee's record to this caller.
-                raise ValidationError({"id_number": _("此人当天的抵沪登记已在其他居委会,请与街道核实")})
-            return existing
+
+    def same_registration() -> Arrival | None:
+        """The arrival this one repeats, as the unique constraints see it."""
+        if not fields:
+            return None
+        if self_registered:
+            return _own_registrations(fields["id_hash"], arrival_date, phone).first()
+        existing = Arrival.objects.filter(
+            id_hash=fields["id_hash"], arrival_date=arrival_date, status=ArrivalStatus.ACCEPTED
+        ).first()
+        if existing is not None and existing.committee_id != household.committee_id:
+            # Never hand another committee's record to this caller.
+            raise ValidationError({"id_number": _("此人当天的抵沪登记已在其他居委会,请与街道核实")})
+        return existing
+
+    if (existing := same_registration()) is not None:
+        return existing
     resident = (
         Resident.objects.filter(household=household, id_hash=fields["id_hash"]).first() if fields else None
     )
@@ -205,16 +223,98 @@ def arrival_register(
         origin_text=(origin_text or str(origin)).strip()[:60], household_size=int(household_size),
         transport=transport, transport_number=(transport_number or "").strip().upper()[:20],
         arrival_date=arrival_date, channel=channel, created_by=actor if actor is not None and actor.pk else None,
+        status=ArrivalStatus.AWAITING if self_registered else ArrivalStatus.ACCEPTED,
         **{k: v for k, v in fields.items() if k != "id_last4"},
     )
     try:
         with transaction.atomic():
             arrival.save()
     except IntegrityError:
-        return Arrival.objects.get(id_hash=fields["id_hash"], arrival_date=arrival_date)
+        existing = same_registration()  # registered meanwhile by a parallel request
+        if existing is None:  # pragma: no cover - it was rejected or merged meanwhile
+            raise
+        return existing
     audit(actor=actor, action="arrival_register", obj=arrival, committee_id=arrival.committee_id,
-          subject_label=arrival.name, detail={"channel": channel, "origin": arrival.origin_text})
+          subject_label=arrival.name, detail={"channel": channel, "origin": arrival.origin_text,
+                                              "status": arrival.status})
     return arrival
+
+
+def _own_registrations(id_hash: str, arrival_date: dt.date, phone: str):
+    """A phone's own live registrations of a person and day (the arrival_self_once_per_phone rows)."""
+    return Arrival.objects.filter(
+        id_hash=id_hash, arrival_date=arrival_date, phone=phone, channel=Channel.SELF,
+        status__in=[ArrivalStatus.AWAITING, ArrivalStatus.ACCEPTED],
+    )
+
+
+# A registration from a phone is checked by staff: accepted (its case opens), merged into another
+# registration of the same person, or rejected. Staff registrations are accepted when made.
+ARRIVAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    ArrivalStatus.AWAITING: frozenset({ArrivalStatus.ACCEPTED, ArrivalStatus.MERGED, ArrivalStatus.REJECTED}),
+    ArrivalStatus.ACCEPTED: frozenset(),
+    ArrivalStatus.MERGED: frozenset(),
+    ArrivalStatus.REJECTED: frozenset(),
+}
+
+
+def _locked_arrival(actor, arrival: Arrival) -> Arrival:
+    _require(actor, Cap.MANAGE_ISOLATION, arrival.committee_id)
+    return Arrival.objects.select_for_update().get(pk=arrival.pk)
+
+
+def arrival_transition(*, locked: Arrival, to: str, reason: str = "") -> None:
+    """Move one locked arrival along ARRIVAL_TRANSITIONS (the caller saves and audits)."""
+    if to not in ARRIVAL_TRANSITIONS[locked.status]:
+        raise ValidationError(
+            _("登记状态不能从“%(old)s”改为“%(new)s”")
+            % {"old": locked.get_status_display(), "new": ArrivalStatus(to).label}
+        )
+    locked.status = to
+    locked.status_reason = reason[:200]
+
+
+def _save_accepted(locked: Arrival) -> None:
+    """Save an arrival just accepted; another accepted one for the person and day refuses it."""
+    try:
+        with transaction.atomic():
+            locked.save(update_fields=["status", "status_reason"])
+    except IntegrityError:
+        raise ValidationError(
+            {"arrival": _("此人当天已有核实过的抵沪登记,请将本条合并到那条登记,或不予通过")}
+        ) from None
+
+
+@transaction.atomic
+def arrival_reject(*, actor, arrival: Arrival, reason: str) -> Arrival:
+    """Staff found a registration from a phone wrong (not this person, a wrong day, a prank)."""
+    locked = _locked_arrival(actor, arrival)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写不予通过的原因")})
+    arrival_transition(locked=locked, to=ArrivalStatus.REJECTED, reason=reason)
+    locked.save(update_fields=["status", "status_reason"])
+    audit(actor=actor, action="arrival_reject", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.name, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def arrival_merge(*, actor, arrival: Arrival, into: Arrival, note: str = "") -> Arrival:
+    """Staff found a registration from a phone to be the same arrival as `into` (one of theirs,
+    with the same identity number): it is kept, linked to `into`, and leaves the waiting list."""
+    locked = _locked_arrival(actor, arrival)
+    _require(actor, Cap.MANAGE_ISOLATION, into.committee_id)
+    if into.pk == locked.pk or into.id_hash != locked.id_hash or not locked.id_hash:
+        raise ValidationError({"into": _("只能合并到同一证件号码的另一条登记")})
+    if into.status in (ArrivalStatus.MERGED, ArrivalStatus.REJECTED):
+        raise ValidationError({"into": _("不能合并到已合并或未通过核实的登记")})
+    arrival_transition(locked=locked, to=ArrivalStatus.MERGED, reason=(note or "").strip())
+    locked.merged_into = into
+    locked.save(update_fields=["status", "status_reason", "merged_into"])
+    audit(actor=actor, action="arrival_merge", obj=locked, committee_id=locked.committee_id,
+          subject_label=locked.name, detail={"into": into.pk})
+    return locked
 
 
 # ---------------------------------------------------------------- cases
@@ -245,6 +345,12 @@ def case_open(
     existing = IsolationCase.objects.filter(arrival=arrival).first()
     if existing is not None:
         return existing
+    locked = Arrival.objects.select_for_update().get(pk=arrival.pk)
+    if locked.status != ArrivalStatus.ACCEPTED:  # a registration from a phone, checked now
+        arrival_transition(locked=locked, to=ArrivalStatus.ACCEPTED)
+        _save_accepted(locked)
+        audit(actor=actor, action="arrival_accept", obj=locked, committee_id=locked.committee_id,
+              subject_label=locked.name)
     starts_on = starts_on or arrival.arrival_date
     rule = rule_in_effect(starts_on)
     ends_on = starts_on + dt.timedelta(days=rule.period_days)

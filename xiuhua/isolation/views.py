@@ -31,7 +31,16 @@ from xiuhua.residents.models import Household
 
 from . import rentals as rentals_module
 from . import reports, selectors, services
-from .forms import ArrivalForm, CloseForm, ContactForm, ExtendForm, PurchaseForm, RentalForm, StepForm
+from .forms import (
+    ArrivalForm,
+    ArrivalRejectForm,
+    CloseForm,
+    ContactForm,
+    ExtendForm,
+    PurchaseForm,
+    RentalForm,
+    StepForm,
+)
 from .models import (
     STEP_ORDER,
     Alert,
@@ -118,7 +127,9 @@ def home(request):
         cases = Paginator(selectors.open_cases(request.user), CASES_PER_PAGE).get_page(request.GET.get("cases"))
         context["cases"] = cases
         context["case_rows"] = [(c, _days_left(c, today)) for c in cases.object_list]
-        context["awaiting"] = list(selectors.arrivals_awaiting_case(request.user)[:AWAITING_SHOWN])
+        awaiting = list(selectors.arrivals_awaiting_case(request.user)[:AWAITING_SHOWN])
+        same_number = selectors.same_number_arrivals(request.user, awaiting)
+        context["awaiting"] = [(a, same_number.get(a.pk, [])) for a in awaiting]
         context["committee"] = membership.org_unit
     else:
         rows = list(selectors.committee_figures(request.user, now=now))
@@ -150,6 +161,40 @@ def arrival_open_case(request, arrival_id: int):
         return redirect("isolation:home")
     messages.success(request, _("已开始居家隔离:%(name)s") % {"name": arrival.name})
     return redirect("isolation:case", case_id=case.pk)
+
+
+@requires(Cap.MANAGE_ISOLATION)
+@require_POST
+def arrival_reject(request, arrival_id: int):
+    """A registration from a phone that staff found wrong (someone else's number, a wrong day)."""
+    arrival = get_visible_or_404(Arrival.objects.all(), request.user, pk=arrival_id)
+    form = ArrivalRejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写不予通过的原因"))
+        return redirect("isolation:home")
+    try:
+        services.arrival_reject(actor=request.user, arrival=arrival, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, "".join(exc.messages))
+    else:
+        messages.success(request, _("已不予通过:%(name)s") % {"name": arrival.name})
+    return redirect("isolation:home")
+
+
+@requires(Cap.MANAGE_ISOLATION)
+@require_POST
+def arrival_merge(request, arrival_id: int):
+    """A registration from a phone that is the same arrival as another one staff can see."""
+    arrival = get_visible_or_404(Arrival.objects.all(), request.user, pk=arrival_id)
+    into_id = request.POST.get("into", "")
+    into = get_visible_or_404(Arrival.objects.all(), request.user, pk=int(into_id) if into_id.isdigit() else 0)
+    try:
+        services.arrival_merge(actor=request.user, arrival=arrival, into=into)
+    except ValidationError as exc:
+        messages.error(request, "".join(exc.messages))
+    else:
+        messages.success(request, _("已合并:%(name)s") % {"name": arrival.name})
+    return redirect("isolation:home")
 
 
 @requires(Cap.MANAGE_ISOLATION)

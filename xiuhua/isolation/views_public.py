@@ -11,7 +11,10 @@ The phone is proven as on the mask pages and kept in the same session keys
 (xiuhua.core.resident_phone), so a phone proven there counts here. The registration is
 `services.arrival_register` with channel SELF and no actor; the address must be a roster
 household of this committee. No case is opened: the committee verifies first and sees these
-arrivals in `selectors.arrivals_awaiting_case`.
+arrivals in `selectors.arrivals_awaiting_case`, beside any other registration of the same number
+they can see. The answer depends only on this phone's own registrations, never on what exists
+for the number elsewhere; each submission counts against the phone's and the client address's
+lookup limits (core.lookups), 429 past them.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.idnumbers import IdType
+from xiuhua.core.lookups import LookupThrottled, lookup_throttle
 from xiuhua.core.policy import public
 from xiuhua.core.qr import qr_svg_response
 from xiuhua.core.resident_phone import (
+    client_ip,
     forget_phone,
     mark_verified,
     pending_phone,
@@ -141,6 +146,7 @@ def register(request, code: str):
         data = form.cleaned_data
         started = timezone.now()
         try:
+            lookup_throttle(phone=phone, client_ip=client_ip(request), purpose="arrival_self_register")
             arrival = services.arrival_register(
                 actor=None,
                 channel=Channel.SELF,
@@ -157,19 +163,17 @@ def register(request, code: str):
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
+        except LookupThrottled as exc:
+            form.add_error(None, exc.message)
+            response = render(request, "isolation/public/register.html",
+                              {"committee": committee, "form": form, "phone_masked": mask_phone(phone)}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         else:
-            if arrival.phone != phone:
-                # Registered already by staff or from another phone: not this caller's to see.
-                form.add_error(
-                    "id_number",
-                    _("此身份证号码在该抵沪日期已有登记。如需更正,请联系%(committee)s。")
-                    % {"committee": committee.name},
-                )
-            else:
-                if arrival.created_at < started:
-                    messages.info(request, _("您已登记过,无需重复登记。如需更正,请联系居委会。"))
-                request.session[SESSION_DONE] = arrival.pk
-                return redirect("arrive:done", code=committee.code)
+            if arrival.created_at < started:  # this phone's own registration, made before
+                messages.info(request, _("您已登记过,无需重复登记。如需更正,请联系居委会。"))
+            request.session[SESSION_DONE] = arrival.pk
+            return redirect("arrive:done", code=committee.code)
     return render(
         request,
         "isolation/public/register.html",

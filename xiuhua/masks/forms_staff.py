@@ -133,8 +133,18 @@ class RedeemForm(forms.Form):
             }
         ),
     )
-    id_last4 = forms.CharField(
-        label=_("证件号码后四位"),
-        max_length=8,
-        widget=forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off", "class": "big-input"}),
+    # The whole number of the document shown, never its last four: a card reader or scanner that
+    # types what it reads can fill it.
+    id_number = forms.CharField(
+        label=_("证件号码(读卡或输入完整号码)"),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "text",
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "class": "big-input",
+            }
+        ),
     )

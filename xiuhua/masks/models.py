@@ -7,13 +7,13 @@ was handed out plus the serial's offset, so paper forms keep their serial order.
 Queue order is (order_at, id) within a pharmacy.
 
 Exactly-once: one reservation per household per round and one per person per round are unique
-constraints; stock is taken with a conditional UPDATE; a voucher is redeemed by a conditional
-UPDATE on its status.
+constraints (entries awaiting verification hold neither: see Reservation.pending_phone); stock is
+taken with a conditional UPDATE; a voucher is redeemed by a conditional UPDATE on its status.
 """
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.core.scoping import ScopedQuerySet
@@ -236,6 +236,16 @@ class Reservation(models.Model):
         output_field=models.BooleanField(),
         db_persist=True,
     )
+    # The phone of an entry awaiting verification; empty once it holds a place. It is the third
+    # column of the one-per-person constraint: a place is one per person and round, while entries
+    # that could not be matched to the roster (a name or committee that does not fit the number,
+    # or a number not on it) are one per person and phone, so none of them takes the person's place
+    # or answers differently from another. Issuing and redeeming leave it empty (heap-only updates).
+    pending_phone = models.GeneratedField(
+        expression=Case(When(status=ReservationStatus.VERIFYING, then=F("phone")), default=Value("")),
+        output_field=models.CharField(max_length=20),
+        db_persist=True,
+    )
     # Why it was rejected or cancelled (shown to the resident), e.g. "voucher expired".
     status_reason = models.CharField(_("原因"), max_length=200, blank=True)
     created_by = models.ForeignKey(
@@ -255,8 +265,11 @@ class Reservation(models.Model):
                 condition=Q(live=True),
                 name="reservation_one_per_household",
             ),
+            # Led by person_hash, not round: an index on (round, ...) also fits "round = ... and phone
+            # = ..." and, when a table is empty, can tie with reservation_phone_slot in the one
+            # statement's generic plan; the newest index wins a tie, and its plan then scans the round.
             models.UniqueConstraint(
-                fields=["round", "person_hash"],
+                fields=["person_hash", "round", "pending_phone"],
                 condition=Q(live=True),
                 name="reservation_one_per_person",
             ),

@@ -36,6 +36,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
 from xiuhua.core.idnumbers import guess_id_type
+from xiuhua.core.lookups import LookupThrottled
 from xiuhua.places.addresses import room_key
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.selectors import find_building, find_household
@@ -69,6 +70,7 @@ def current_round(committee: OrgUnit, *, at: dt.datetime) -> MaskRound | None:
 
 # --- SMS ----------------------------------------------------------------------------------
 
+VERIFYING_REPLY = gettext_lazy("已收到登记,需居委会核实后生效。如有疑问请致电居委会。")
 FORMAT_HELP = gettext_lazy("格式:口罩 姓名 证件号 小区 楼号 室号,如:口罩 张三 证件号 国和一村 5号楼 302")
 _SEPARATORS = re.compile(r"[、,,;;/]+")
 _KEYWORD = re.compile(r"^\s*(?:口罩|KZ)\s*", re.IGNORECASE)
@@ -141,8 +143,9 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
 
     Full-width characters, extra spaces and 、,, separators are tolerated; the building may be
     5, 5号, 5号楼, 5幢 or 5栋. The order time is message.received_at. Replies (Chinese, one SMS):
-    the reservation number; the number and "waiting for verification" for someone not in the
-    roster; the existing number for a repeat; otherwise the reason, and nothing is written.
+    the reservation number; one fixed "waiting for verification" text, without a number, for
+    every entry not matched to the roster (number not on it, or name or committee not the
+    roster's); the existing number for a repeat; otherwise the reason, and nothing is written.
     """
     parsed = parse_sms(message.text)
     if parsed is None:
@@ -204,13 +207,17 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
     except ValidationError as exc:
         reason = "".join(exc.messages)
         return Reply(text=_short(f"预约未成功:{reason}"), committee=committee, purpose="masks_reply")
+    except LookupThrottled as exc:
+        return Reply(text=_short(exc.message), committee=committee, purpose="masks_reply")
     r = outcome.reservation
-    if not outcome.own:
+    if r.status == ReservationStatus.VERIFYING:
+        # The same reply for every entry that waits (not on the roster, or a name or committee that
+        # is not the roster's), without its number: nothing in it tells them apart.
+        text = str(VERIFYING_REPLY)
+    elif not outcome.own:
         text = "该证件本轮已由其他手机号预约,请用登记时的手机号查询,或致电居委会。"
     elif not outcome.created:
         text = f"您本轮已预约,预约号{r.number},无需重复发送。"
-    elif r.status == ReservationStatus.VERIFYING:
-        text = f"已登记,预约号{r.number}。您不在本小区名单中,居委会核实后排队,请留意短信。"
     else:
         text = f"口罩预约成功,预约号{r.number}。到货后将短信通知您到指定药店购买。"
     return Reply(text=_short(text), committee=committee, purpose="masks_reply")

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.core.crypto import mask_phone
+from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import public
 from xiuhua.core.qr import qr_svg_response
 from xiuhua.core.resident_phone import SESSION_PENDING as SESSION_PENDING
@@ -50,6 +51,9 @@ from .sms_channel import FORMAT_HELP, current_round
 
 # SESSION_PENDING, SESSION_PHONE, VERIFIED_FOR and client_ip are imported "as" themselves above:
 # re-exported for the mask tests and views_resident_api, which import them from here.
+# What a resident whose entry waits for the committee's check is told, on the page, in the app and
+# (shortened) by SMS; the same for every reason an entry waits.
+VERIFYING_MESSAGE = gettext_lazy("已收到登记,需居委会核实后生效。请稍后在本页查询核实结果,如有疑问请联系居委会。")
 SESSION_COMMITTEE = "masks_committee"
 OTP_PURPOSE = "masks_login"
 OPEN_DATA_MAX_AGE = 30
@@ -250,22 +254,28 @@ def reserve(request, code: str):
                     committee=committee,
                     household=data.get("household"),
                     address_text=data["address_text"],
+                    client_ip=client_ip(request),
                 )
             except ValidationError as exc:
                 _errors_to_form(form, exc)
+            except LookupThrottled as exc:
+                form.add_error(None, exc.message)
+                context = _committee_context(request, committee, form=form, prefilled=bool(initial))
+                response = render(request, "masks/public/reserve.html", context, status=429)
+                response["Retry-After"] = str(exc.retry_after)
+                return response
             else:
                 r = outcome.reservation
+                if r.status == ReservationStatus.VERIFYING:
+                    # One message whatever the reason (not on the roster, or a name or committee
+                    # that is not the roster's), and no number in it: nothing to tell them apart.
+                    messages.info(request, VERIFYING_MESSAGE)
+                    return redirect("masks:public_status")
                 if not outcome.own:
                     form.add_error(None, "该证件本轮已由其他手机号预约,请用登记时的手机号查询,或联系居委会。")
                 else:
                     if not outcome.created:
                         messages.info(request, f"您本轮已预约,预约号 {r.number},无需重复登记。")
-                    elif r.status == ReservationStatus.VERIFYING:
-                        messages.success(
-                            request,
-                            f"已登记,预约号 {r.number}。您的信息不在本小区居民名单中,已转居委会核实;"
-                            "核实后按登记时间排队,请留意短信,无需重复登记。",
-                        )
                     else:
                         messages.success(request, f"预约成功,预约号 {r.number}。到货后将短信通知您到指定药店购买。")
                     return redirect("masks:public_status")

@@ -4,22 +4,24 @@
     POST /masks/api/token         {"phone": "139...", "code": "123456"}           -> 200 {"token", "expires_at"}
     POST /masks/api/reservations  {"round": 7, "committee": "<code>", "name", "id_type", "id_number",
                                    optional "compound" (id), "building", "room"}  -> 201 new / 200 the same again
+                                                                                  / 202 awaiting verification
     GET  /masks/api/reservations  -> 200 {"reservations": [...]} of the phone, with their vouchers
 
 The reservation calls carry `Authorization: Bearer <token>` (xiuhua.masks.phone_tokens): a phone
 proven by a one-time code in the last 30 minutes, checked without a database read. No cookies are
 involved, so there is no CSRF check. Rules are the phone pages' (the same services): one
-reservation per person and household per round, PHONE_ROUND_LIMIT per phone, unknown people go
-to the committee's verification queue when they give their address.
+reservation per person and household per round, PHONE_ROUND_LIMIT per phone. The person takes
+their household's place only when the name and committee are the roster's for the number;
+otherwise (or not on the roster) the entry goes to the committee's verification queue when an
+address is given, and the answer is always the same 202, whatever the reason.
 
-Errors are JSON with Chinese messages: 400 a body that is not a JSON object, 401 no or expired
-token, 404 unknown round, 409 the person reserved from another phone, 413 body too large,
-422 {"detail": {field: [messages]}}, 429 too many codes.
+Errors are JSON with Chinese messages: 400 a body that is not a JSON object or nests too deep,
+401 no or expired token, 404 unknown round, 409 the person reserved from another phone, 413 body
+too large, 422 {"detail": {field: [messages]}}, 429 too many codes or lookups (with Retry-After).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -28,9 +30,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from xiuhua.core.jsonbody import JsonBodyError, parse_json_body
+from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.policy import POLICY_ATTR, public
 from xiuhua.places.models import Kind, OrgUnit
@@ -44,6 +49,10 @@ from .services.reservations import reservation_submit_one_statement, reservation
 from .views_public import OTP_PURPOSE, client_ip
 
 MAX_BODY = 4096  # the largest reservation is a few hundred bytes
+MAX_DEPTH = 4  # every request is one flat object
+# The one answer for every entry that waits for verification, whether the number is not on the
+# roster or the name or committee is not the roster's: nothing in it tells them apart.
+VERIFYING_ANSWER = _lazy("已收到登记,需居委会核实后生效。请稍后用本手机号查询核实结果,如有疑问请联系居委会。")
 TEXT_FIELDS = {"committee": 12, "name": 50, "id_type": 16, "id_number": 24, "building": 20, "room": 20}
 
 
@@ -68,6 +77,10 @@ def _handles_errors(view: Callable) -> Callable:
         except ValidationError as exc:
             detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
             return _json({"detail": detail}, status=422)
+        except LookupThrottled as exc:
+            response = _json({"detail": exc.message}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
 
     return wrapped
 
@@ -92,12 +105,10 @@ def resident_token(view: Callable) -> Callable:
 
 def _body(request: HttpRequest) -> dict[str, Any]:
     """The JSON object sent, with text fields stripped and capped; raises ApiError."""
-    if len(request.body) > MAX_BODY:
-        raise ApiError(413, _("请求内容过大"))
     try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, _("请求体不是有效的 JSON")) from None
+        data = parse_json_body(request, max_bytes=MAX_BODY, max_depth=MAX_DEPTH, empty={})
+    except JsonBodyError as exc:
+        raise ApiError(exc.status, exc.message) from None
     if not isinstance(data, dict):
         raise ApiError(400, _("请求体须为 JSON 对象"))
     errors: dict[str, list[str]] = {}
@@ -207,11 +218,13 @@ def _reserve(request: HttpRequest, phone: str) -> HttpResponse:
     assert round_id is not None
     id_type = data.get("id_type") or "resident_id"
     now = timezone.now()
+    ip = client_ip(request)
     with_address = any(data.get(f) for f in ("compound", "building", "room"))
     if not with_address:  # the busy day's common case: one statement, nothing else read
         made = reservation_submit_one_statement(
             round_id=round_id, committee_code=data.get("committee") or "", phone=phone, channel=Channel.ONLINE,
             name=data.get("name") or "", id_type=id_type, id_number=data.get("id_number") or "", now=now,
+            client_ip=ip,
         )
         if made is not None:
             return _json(_reservation_out(made, created=True), status=201)
@@ -238,7 +251,10 @@ def _reserve(request: HttpRequest, phone: str) -> HttpResponse:
         round=mask_round, phone=phone, channel=Channel.ONLINE, name=data.get("name") or "", id_type=id_type,
         id_number=data.get("id_number") or "", committee=committee, household=household,
         address_text=address_text, now=now, one_statement=with_address,  # not tried above
+        client_ip=ip,
     )
+    if outcome.reservation.status == ReservationStatus.VERIFYING:
+        return _json({"status": ReservationStatus.VERIFYING.value, "detail": str(VERIFYING_ANSWER)}, status=202)
     if not outcome.own:
         raise ApiError(409, _("该证件本轮已由其他手机号预约,请用登记时的手机号查询,或联系居委会"))
     return _json(_reservation_out(outcome.reservation, created=outcome.created), status=201 if outcome.created else 200)

@@ -8,6 +8,7 @@ Chinese; those are shown on the form, and nothing is written.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,7 +18,9 @@ from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.forms import apply_errors as _apply_errors
+from xiuhua.core.lookups import LookupKey, LookupThrottled, personal_lookup
 from xiuhua.core.policy import logged_in, requires
+from xiuhua.core.resident_phone import client_ip
 from xiuhua.core.scoping import active_membership, get_visible_or_404
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household, Resident
@@ -40,6 +43,7 @@ from .models import (
 )
 from .pdf import mask_name, vouchers_pdf
 from .selectors import round_dashboard, rounds_visible_to
+from .services.reservations import name_key
 
 BAND_LABELS = {
     "plenty": gettext_lazy("充足"),
@@ -291,8 +295,39 @@ def verify(request, reservation_id: int):
             "reject_form": reject_form,
             "q": q,
             "candidates": _candidates(request.user, reservation, q),
+            # Looked up (and audited) when the page is opened, not again on a refused form.
+            **(_same_number(request, reservation) if request.method == "GET" else {}),
         },
     )
+
+
+def _same_number(request, reservation: Reservation) -> dict:
+    """What staff may see of the entry's identity number beside it, within their own scope: the
+    roster resident who has it (someone else may have typed their number with another name) and a
+    place already held in this round. Nothing outside their scope is looked at."""
+    if reservation.status != ReservationStatus.VERIFYING:
+        return {}
+    try:
+        roster = list(
+            personal_lookup(
+                actor=request.user, key=LookupKey.ID_NUMBER, purpose="mask_verification",
+                scope=Resident.objects.visible_to(request.user), match=Q(id_hash=reservation.person_hash),
+                client_ip=client_ip(request),
+            ).select_related("household__compound", "household__building")[:1]
+        )
+    except LookupThrottled as exc:
+        return {"same_number_refused": exc.message}
+    placed = (
+        Reservation.objects.visible_to(request.user)
+        .filter(round_id=reservation.round_id, person_hash=reservation.person_hash, pending_phone="", live=True)
+        .first()
+    )
+    match = roster[0] if roster else None
+    return {
+        "roster_match": match,
+        "roster_name_differs": match is not None and name_key(match.name) != name_key(reservation.name),
+        "placed": placed,
+    }
 
 
 @requires(Cap.VERIFY_RESERVATION)
@@ -373,13 +408,17 @@ def deliveries(request):
 def redeem(request):
     form = RedeemForm(request.POST or None)
     result = None
+    retry_after = None
     if request.method == "POST" and form.is_valid():
         try:
-            voucher = services.voucher_redeem(actor=request.user, **form.cleaned_data)
+            voucher = services.voucher_redeem(actor=request.user, client_ip=client_ip(request), **form.cleaned_data)
         except Voucher.DoesNotExist:
             result = {"ok": False, "message": _("本店没有这张凭证,请核对凭证号和药店")}
         except ValidationError as exc:
             result = {"ok": False, "message": " ".join(exc.messages)}
+        except LookupThrottled as exc:
+            result = {"ok": False, "message": exc.message}
+            retry_after = exc.retry_after
         else:
             result = {
                 "ok": True,
@@ -388,7 +427,11 @@ def redeem(request):
                 "holder": mask_name(voucher.reservation.name),
             }
         form = RedeemForm()  # ready for the next scan
-    return render(request, "masks/staff/redeem.html", {"form": form, "result": result})
+    response = render(request, "masks/staff/redeem.html", {"form": form, "result": result},
+                      status=200 if retry_after is None else 429)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 # Printed vouchers

@@ -106,3 +106,20 @@ def test_the_daily_prune_forgets_old_windows():
     call_command("prune_rate_counters", stdout=out)
     assert out.getvalue().strip() == "deleted=1"
     assert list(RateCounter.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.django_db
+def test_lookup_check_refuses_without_counting_once_a_limit_is_reached():
+    from xiuhua.core.lookups import lookup_check, lookup_counters
+
+    rule = LIMITS[0]
+    for _ in range(rule.limit - 1):
+        lookup_throttle(phone="13900007777", now=NOW)
+    lookup_check(phone="13900007777", now=NOW)  # one more is still allowed, and not counted
+    [counter, *_rest] = lookup_counters(phone="13900007777", now=NOW)
+    assert RateCounter.objects.get(key=counter.key).count == rule.limit - 1
+    lookup_throttle(phone="13900007777", now=NOW)
+    with pytest.raises(LookupThrottled) as exc:
+        lookup_check(phone="13900007777", now=NOW)
+    assert exc.value.retry_after == 420  # 10:03 -> the ten-minute window ends at 10:10
+    assert RateCounter.objects.get(key=counter.key).count == rule.limit

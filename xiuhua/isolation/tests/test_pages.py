@@ -98,6 +98,8 @@ def urls(s):
         "alert_handle": reverse("isolation:alert_handle", args=[999_999]),  # none: a 404 past the gate
         "purchase_log": reverse("isolation:purchase_log", args=[case]),
         "arrival_open_case": reverse("isolation:arrival_open_case", args=[s["grid"].arrival_id]),
+        "arrival_reject": reverse("isolation:arrival_reject", args=[s["grid"].arrival_id]),
+        "arrival_merge": reverse("isolation:arrival_merge", args=[s["grid"].arrival_id]),
         "daily": reverse("isolation:daily"),
         "daily_xlsx": reverse("isolation:daily_xlsx"),
         "rentals": reverse("isolation:rentals"),
@@ -117,6 +119,8 @@ NEEDS = {
     "alert_handle": "record_contact",
     "purchase_log": "record_contact",
     "arrival_open_case": "manage_isolation",
+    "arrival_reject": "manage_isolation",
+    "arrival_merge": "manage_isolation",
     "daily": "view_isolation",
     "daily_xlsx": "view_isolation",
     "rentals": "view_isolation",
@@ -668,6 +672,40 @@ def test_self_registered_arrival_waits_then_staff_open_the_case(client, world):
     case = IsolationCase.objects.get(arrival=arrival)
     assert response["Location"] == reverse("isolation:case", args=[case.pk])
     assert f'id="arrival-{arrival.pk}"' not in client.get(reverse("isolation:home")).content.decode()
+
+
+def test_staff_see_registrations_of_one_number_side_by_side_and_reject_or_merge(client, world):
+    from xiuhua.isolation.models import Channel as ArrivalChannel
+
+    common = dict(actor=None, channel=ArrivalChannel.SELF, household=world.household_a1, name="周来沪",
+                  id_type="resident_id", id_number=ARRIVAL_ID, origin_text="湖北省", transport="train")
+    typed_by_someone = services.arrival_register(phone="13900007777",
+                                                 arrival_date=timezone.localdate() - dt.timedelta(days=3), **common)
+    own = services.arrival_register(phone="13955556666", arrival_date=timezone.localdate(), **common)
+    as_user(client, world.staff_a1)
+    page = client.get(reverse("isolation:home")).content.decode()
+    assert f'id="same-{own.pk}-{typed_by_someone.pk}"' in page
+    assert f'id="same-{typed_by_someone.pk}-{own.pk}"' in page
+
+    before = snapshot()
+    assert client.post(reverse("isolation:arrival_reject", args=[typed_by_someone.pk]), {"reason": ""}
+                       ).status_code == 302
+    assert snapshot() == before  # no reason, nothing changed
+    response = client.post(reverse("isolation:arrival_reject", args=[typed_by_someone.pk]), {"reason": "非本人"})
+    assert response["Location"] == reverse("isolation:home")
+    typed_by_someone.refresh_from_db()
+    assert typed_by_someone.status == "rejected"
+    duplicate = services.arrival_register(phone="13900008888", arrival_date=timezone.localdate(), **common)
+    response = client.post(reverse("isolation:arrival_merge", args=[duplicate.pk]), {"into": own.pk})
+    assert response["Location"] == reverse("isolation:home")
+    duplicate.refresh_from_db()
+    assert (duplicate.status, duplicate.merged_into_id) == ("merged", own.pk)
+    # Another committee gets 404 for both, and nothing changes.
+    as_user(client, world.staff_a2)
+    before = snapshot()
+    assert client.post(reverse("isolation:arrival_reject", args=[own.pk]), {"reason": "x"}).status_code == 404
+    assert client.post(reverse("isolation:arrival_merge", args=[own.pk]), {"into": own.pk}).status_code == 404
+    assert snapshot() == before
 
 
 def test_first_page_after_login_points_at_the_waiting_work(client, cases):

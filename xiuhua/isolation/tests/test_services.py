@@ -84,6 +84,73 @@ def test_only_staff_of_the_households_committee_register(world):
     assert not Arrival.objects.exists()
 
 
+def self_register(w, *, phone, day=dt.date(2020, 2, 10), household=None, **extra):
+    data = dict(
+        household=household or w.household_a1, name="周来沪", id_type="resident_id",
+        id_number=make_resident_id("420102", dt.date(1985, 4, 2), 321), phone=phone, origin_text="湖北省武汉市",
+        transport="train", arrival_date=day, now=OPENED,
+    ) | extra
+    return services.arrival_register(actor=None, channel="self", **data)
+
+
+def test_registrations_from_phones_wait_and_never_block_the_person_or_staff(world):
+    typed_by_someone = self_register(world, phone="13900007777", day=dt.date(2020, 2, 9))  # a wrong day
+    same_day_other_phone = self_register(world, phone="13900008888")
+    own = self_register(world, phone="13955556666")
+    assert len({typed_by_someone.pk, same_day_other_phone.pk, own.pk}) == 3
+    assert {a.status for a in (typed_by_someone, same_day_other_phone, own)} == {"awaiting"}
+    assert self_register(world, phone="13955556666").pk == own.pk  # the same phone again: the same one
+    by_staff = register(world)  # staff register the person too: not blocked either
+    assert by_staff.status == "accepted" and by_staff.pk not in {own.pk, same_day_other_phone.pk}
+    assert AuditEvent.objects.filter(action="arrival_register").count() == 4
+
+
+def test_staff_accept_one_registration_and_merge_or_reject_the_others(world):
+    staff = acting(world.staff_a1)
+    wrong_day = self_register(world, phone="13900007777", day=dt.date(2020, 2, 9))
+    own = self_register(world, phone="13955556666")
+    duplicate = self_register(world, phone="13900008888")
+    # Side by side: each waiting one with the other registrations of the number staff can see.
+    waiting = list(selectors.arrivals_awaiting_case(staff))
+    beside = selectors.same_number_arrivals(staff, waiting)
+    assert [a.pk for a in beside[own.pk]] == [wrong_day.pk, duplicate.pk]
+    assert selectors.same_number_arrivals(acting(world.staff_b1), waiting) == {
+        own.pk: [], wrong_day.pk: [], duplicate.pk: [],  # nothing from outside the caller's scope
+    }
+
+    with pytest.raises(ValidationError):
+        services.arrival_reject(actor=staff, arrival=wrong_day, reason=" ")
+    rejected = services.arrival_reject(actor=staff, arrival=wrong_day, reason="非本人登记")
+    assert (rejected.status, rejected.status_reason) == ("rejected", "非本人登记")
+    case = services.case_open(actor=staff, arrival=own, now=OPENED)
+    assert Arrival.objects.get(pk=own.pk).status == "accepted"
+    # A second registration of the same person and day cannot be accepted too; it is merged.
+    with pytest.raises(ValidationError) as exc:
+        services.case_open(actor=staff, arrival=duplicate, now=OPENED)
+    assert "已有核实过的抵沪登记" in exc.value.messages[0]
+    merged = services.arrival_merge(actor=staff, arrival=duplicate, into=case.arrival)
+    assert (merged.status, merged.merged_into_id) == ("merged", own.pk)
+    assert list(selectors.arrivals_awaiting_case(staff)) == []
+    for arrival in (rejected, merged):
+        with pytest.raises(ValidationError):
+            services.case_open(actor=staff, arrival=arrival, now=OPENED)
+    actions = list(AuditEvent.objects.filter(action__startswith="arrival_").values_list("action", flat=True))
+    assert {"arrival_reject", "arrival_accept", "arrival_merge"} <= set(actions)
+
+
+def test_only_the_committee_merges_or_rejects_and_only_into_the_same_number(world):
+    waiting = self_register(world, phone="13955556666")
+    other = self_register(world, phone="13900007777", id_number=make_resident_id("420102", dt.date(1990, 1, 1), 11))
+    for user in (world.staff_a2, world.grid_worker, world.street_officer):
+        with pytest.raises(PermissionDenied):
+            services.arrival_reject(actor=acting(user), arrival=waiting, reason="x")
+    with pytest.raises(ValidationError):
+        services.arrival_merge(actor=acting(world.staff_a1), arrival=waiting, into=other)
+    with pytest.raises(ValidationError):
+        services.arrival_merge(actor=acting(world.staff_a1), arrival=waiting, into=waiting)
+    assert set(Arrival.objects.values_list("status", flat=True)) == {"awaiting"}
+
+
 def test_case_opens_with_the_rule_the_steps_and_the_contact_schedule(world):
     case = open_case(world)
     assert (case.starts_on, case.ends_on, case.status) == (dt.date(2020, 2, 10), dt.date(2020, 2, 24), "open")

@@ -3,11 +3,20 @@
 Exactly-once comes from the unique constraints on Reservation (one live reservation per person
 and per household in a round, one per paper serial): the insert runs in a savepoint and, when a
 constraint stops it, the row that is already there is read back. Nothing is checked first.
+
+On a resident's own channels (online, the app, SMS) an identity number proves nothing by itself:
+anyone can type a neighbour's. The person takes their household's place only when the name and
+the committee given are the roster's for that number; anything else (a wrong name, another
+committee, a number not on the roster) is one and the same case, an entry in the committee's
+verification queue that holds no one's place (Reservation.pending_phone), answered identically,
+so the channel cannot tell who is on the roster. Staff at the desk see the document and match
+people themselves.
 """
 
 import datetime as dt
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +30,7 @@ from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import IdNumberError, check_id
+from xiuhua.core.lookups import lookup_counters, lookup_throttle
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import active_membership, covers, require
 from xiuhua.core.text import check_person_name
@@ -65,6 +75,28 @@ RESIDENT_CHANNELS = (Channel.ONLINE, Channel.SMS)
 # Channels whose order time was fixed before the service runs (the provider's receive time, the
 # paper serial): a message received before the deadline counts even if processed after it.
 _FIXED_ORDER_CHANNELS = (Channel.SMS,)
+
+
+# Spaces and the middle dots of transliterated names (阿依古丽·买买提) are written in many ways.
+_NAME_NOISE = re.compile(r"[\s·•・]+")
+# The same comparison in SQL, for the one-statement path (PostgreSQL 13+ in a UTF-8 database). Where
+# the database's lower() knows fewer letters than Python's (a "C" ctype), it only refuses more, and
+# the general path then decides.
+_NAME_KEY_SQL = "lower(regexp_replace(normalize({column}, NFKC), '[[:space:]·•・]+', '', 'g'))"
+
+
+def name_key(name: str) -> str:
+    """A name as compared with the roster's: NFKC, without spaces and middle dots, lower case."""
+    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", name or "")).lower()
+
+
+def _proves_identity(resident: Resident, *, name: str, committee: OrgUnit | None) -> bool:
+    """On a resident's own channel: the name and committee given are the roster's for the number."""
+    return (
+        committee is not None
+        and committee.pk == resident.household.committee_id
+        and name_key(name) == name_key(resident.name)
+    )
 
 
 def household_is_special(household_id: int | None) -> bool:
@@ -120,11 +152,12 @@ def reservation_submit(*, actor, round: MaskRound, channel: str, **fields) -> Re
 
     `actor` is the staff member for desk and phone (and paper) registrations; for online and SMS
     it is the resident's session user or None (the view or SMS gateway has authenticated them).
-    A person found in the roster is QUEUED for their household; anyone else waits in the
-    committee's verification queue (VERIFYING, household empty, the typed address kept), unless
-    staff at the desk have matched them to a household of their own committee. Residents' own
-    online and SMS reservations go through reservation_submit_resident, which adds the per-phone
-    limit.
+    A person found in the roster is QUEUED for their household (on a resident's own channel only
+    when the name and `committee` given are the roster's); anyone else waits in the committee's
+    verification queue (VERIFYING, household empty, the typed address kept), unless staff at the
+    desk have matched them to a household of their own committee. Residents' own online and SMS
+    reservations go through reservation_submit_resident, which adds the per-phone limit and the
+    lookup throttle.
     """
     return _submit(actor=actor, round=round, channel=channel, **fields)[0]
 
@@ -187,6 +220,8 @@ def _submit(
         .select_related("household")
         .first()
     )
+    if resident is not None and membership is None and not _proves_identity(resident, name=name, committee=committee):
+        resident = None  # from here on exactly like a number not on the roster
     status = ReservationStatus.QUEUED
     if resident is not None:
         household = resident.household
@@ -244,11 +279,24 @@ def _submit(
         status=status,
         created_by=actor if actor is not None and actor.pk else None,
     )
+    # The entry this one would repeat, as the one-per-person constraint sees it: the person's place,
+    # or for an entry awaiting verification, the one from the same phone (never another phone's).
+    pending_phone = phone if status == ReservationStatus.VERIFYING else ""
+    same_entry = _live(
+        Reservation.objects.filter(round=mask_round, person_hash=person_hash, pending_phone=pending_phone)
+    )
+    if pending_phone:
+        # Verified by staff since: the place this phone holds for the person is theirs to see again.
+        placed = _live(Reservation.objects.filter(round=mask_round, person_hash=person_hash, phone=phone)).exclude(
+            status=ReservationStatus.VERIFYING
+        )
+        if (existing := placed.first()) is not None:
+            return existing, False
     for _attempt in range(8):
         if per_phone_limit:
             reservation.phone_slot = _free_phone_slot(mask_round.pk, phone)
             if reservation.phone_slot is None:
-                existing = _live(Reservation.objects.filter(round=mask_round, person_hash=person_hash)).first()
+                existing = same_entry.first()
                 if existing is not None:
                     return existing, False
                 raise ValidationError(
@@ -260,7 +308,7 @@ def _submit(
                 reservation.save()
         except IntegrityError:
             reservation.pk = None
-            existing = _live(Reservation.objects.filter(round=mask_round, person_hash=person_hash)).first()
+            existing = same_entry.first()
             if existing is not None:
                 return existing, False  # the same person again: the same reservation
             if household is not None:
@@ -329,6 +377,12 @@ def reservation_verify(*, actor, reservation: Reservation, household: Household)
         with transaction.atomic():
             locked.save(update_fields=["status", "status_reason", "household", "special"])
     except IntegrityError:
+        # The person may hold a place already (their own reservation, or someone else's entry for
+        # their number was the one waiting here), or the household may.
+        placed = _live(Reservation.objects.filter(round_id=locked.round_id, person_hash=locked.person_hash,
+                                                  pending_phone="")).exclude(pk=locked.pk).first()
+        if placed is not None:  # possibly in another committee: no number
+            raise ValidationError(_("此证件号码本轮已有预约,此登记不能再核实通过")) from None
         existing = _live(Reservation.objects.filter(round_id=locked.round_id, household=household)).first()
         if existing is None:  # pragma: no cover - the other one was cancelled meanwhile
             raise
@@ -387,15 +441,23 @@ def reservation_submit_resident(
     received_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
     one_statement: bool = True,
+    client_ip: str = "",
 ) -> Outcome:
     """A resident's own reservation, online or by SMS, from a phone already proven (one-time code
     or the SMS sender), held to PHONE_ROUND_LIMIT per phone. Raises ValidationError like
-    reservation_submit.
+    reservation_submit, and LookupThrottled.
 
-    The common case on the busiest day, a person in the roster reserving for the first time, is
-    one SQL statement on PostgreSQL (reservation_submit_one_statement); everything else, and
-    SQLite, goes through reservation_submit, which also explains every refusal. A caller that
-    has just tried the one statement itself passes one_statement=False.
+    The common case on the busiest day, a person in the roster reserving for the first time with
+    the roster's name and committee, is one SQL statement on PostgreSQL
+    (reservation_submit_one_statement); everything else, and SQLite, goes through
+    reservation_submit, which also explains every refusal. A caller that has just tried the one
+    statement itself passes one_statement=False.
+
+    An identity number typed in is a lookup (design rule 8): everything but that common case
+    counts against the phone's and the client address's lookup limits (core.lookups), and the one
+    statement itself declines once either limit is reached, so a phone that has been stopped
+    cannot go on telling a match from a miss. Successful first reservations are not counted: they
+    are held to PHONE_ROUND_LIMIT per phone, and many households share one carrier address.
     """
     now = now or timezone.now()
     if channel not in RESIDENT_CHANNELS:
@@ -403,10 +465,11 @@ def reservation_submit_resident(
     if one_statement:
         made = reservation_submit_one_statement(
             round_id=round.pk, committee_code=committee.code, phone=phone, channel=channel, name=name,
-            id_type=id_type, id_number=id_number, received_at=received_at, now=now,
+            id_type=id_type, id_number=id_number, received_at=received_at, now=now, client_ip=client_ip,
         )
         if made is not None:
             return Outcome(made, created=True, own=True)
+    lookup_throttle(phone=phone, client_ip=client_ip, purpose=f"mask_reservation_{channel}")
     reservation, created = _submit(
         actor=None, round=round, channel=channel, name=name, id_type=id_type, id_number=id_number, phone=phone,
         household=household, address_text=address_text, committee=committee, received_at=received_at, now=now,
@@ -415,20 +478,27 @@ def reservation_submit_resident(
     return Outcome(reservation, created=created, own=reservation.phone == phone)
 
 
-# Reads the round, the person's household and committee, the committee's pharmacy, the special
-# tags and a free phone slot, inserts the reservation and its audit event: one round trip, atomic
-# as one statement. Any conflict or anything missing inserts nothing and returns no row.
+# Reads the round, the lookup counters, the person's household and committee (with the roster's
+# name and the committee given), the committee's pharmacy, the special tags and a free phone slot,
+# inserts the reservation and its audit event: one round trip, atomic as one statement. Any
+# conflict or anything missing inserts nothing and returns no row.
 _ONE_STATEMENT = """
 WITH rnd AS (
     SELECT r.id, s.path AS scope_path
     FROM masks_maskround r JOIN places_orgunit s ON s.id = r.scope_id
     WHERE r.id = %(round)s AND r.status = ANY(%(statuses)s) AND r.opens_at <= %(order_at)s
       AND %(order_at)s < r.closes_at
-      AND EXISTS (SELECT 1 FROM places_orgunit q WHERE q.code = %(committee_code)s AND q.kind = 'committee')
+      AND NOT EXISTS (  -- one lookup of the unique (key, window_start) index per counter
+        SELECT 1 FROM unnest(%(limit_keys)s::text[], %(limit_windows)s::timestamptz[], %(limit_counts)s::int[])
+            AS lim(key, window_start, most)
+        WHERE (SELECT rc.count FROM core_ratecounter rc
+               WHERE rc.key = lim.key AND rc.window_start = lim.window_start) >= lim.most
+      )
 ), person AS (
     SELECT p.id AS resident_id, p.household_id, h.committee_id
     FROM residents_resident p JOIN residents_household h ON h.id = p.household_id
     WHERE p.id_hash = %(person_hash)s AND p.living_status = ANY(%(living)s)
+      AND {roster_name_key} = %(name_key)s
     LIMIT 1
 ), target AS (
     SELECT person.*, link.pharmacy_id, EXISTS (
@@ -436,7 +506,7 @@ WITH rnd AS (
         WHERE m.household_id = person.household_id AND t.tag = ANY(%(special_tags)s)
     ) AS special
     FROM person
-    JOIN places_orgunit c ON c.id = person.committee_id AND c.kind = 'committee'
+    JOIN places_orgunit c ON c.id = person.committee_id AND c.kind = 'committee' AND c.code = %(committee_code)s
     JOIN rnd ON starts_with(c.path, rnd.scope_path)
     JOIN LATERAL (
         SELECT pharmacy_id FROM masks_pharmacycommittee WHERE committee_id = person.committee_id LIMIT 1
@@ -483,13 +553,15 @@ def reservation_submit_one_statement(
     id_number: str,
     received_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    client_ip: str = "",
 ) -> Reservation | None:
     """A resident's own new, roster-matched reservation in one statement (PostgreSQL), or None
-    when anything is unusual (SQLite, bad input, closed round, unknown committee code, not in the
-    roster, already reserved, phone limit, a number collision): the caller then takes
-    reservation_submit_resident. `committee_code` is the committee whose page or code the resident
-    used; as on the general path, a roster person is served by their household's committee.
-    Writes the same rows as the general path (tests/test_reservations.py)."""
+    when anything is unusual (SQLite, bad input, closed round, a committee code or name that is
+    not the roster's for the number, not in the roster, already reserved, phone limit, the phone
+    or client address at its lookup limit, a number collision): the caller then takes
+    reservation_submit_resident, which counts the lookup. `committee_code` is the committee whose
+    page or code the resident used; it must be the person's household's. Writes the same rows as
+    the general path (tests/test_reservations.py)."""
     if connection.vendor != "postgresql" or channel not in RESIDENT_CHANNELS:
         return None
     now = now or timezone.now()
@@ -506,9 +578,14 @@ def reservation_submit_one_statement(
     if fixed and received_at is None:
         return None
     sql, attnames = _one_statement_sql()
+    counters = lookup_counters(phone=phone, client_ip=client_ip)
     params: dict[str, Any] = {
         "round": round_id,
         "committee_code": committee_code,
+        "name_key": name_key(name),
+        "limit_keys": [c.key for c in counters],
+        "limit_windows": [c.window_start for c in counters],
+        "limit_counts": [c.rule.limit for c in counters],
         # Plain str values: psycopg would send an Enum member's name, not its value.
         "statuses": [RoundStatus.OPEN.value, RoundStatus.CLOSED.value] if fixed else [RoundStatus.OPEN.value],
         "order_at": received_at if fixed else now,
@@ -546,4 +623,5 @@ def _one_statement_sql() -> tuple[str, list[str]]:
     """The statement returning every concrete column of Reservation, in model order (from_db)."""
     fields = Reservation._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    return _ONE_STATEMENT.format(columns=columns), [f.attname for f in fields]
+    sql = _ONE_STATEMENT.format(columns=columns, roster_name_key=_NAME_KEY_SQL.format(column="p.name"))
+    return sql, [f.attname for f in fields]

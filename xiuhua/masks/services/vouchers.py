@@ -26,6 +26,7 @@ few set-based statements per pharmacy (5,000 vouchers in well under a second), s
 
 import datetime as dt
 import hashlib
+import hmac
 import io
 import math
 
@@ -37,8 +38,10 @@ from django.utils.translation import gettext as _
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
-from xiuhua.core.idnumbers import normalise as normalise_id
+from xiuhua.core.idnumbers import IdNumberError, IdType, check_id
+from xiuhua.core.lookups import lookup_check, lookup_throttle
 from xiuhua.core.scoping import require
+from xiuhua.residents.identity import identity_hash
 
 from ..codes import is_valid, new_voucher_number, normalise
 from ..models import (
@@ -251,16 +254,40 @@ def vouchers_issue(*, round: MaskRound, pharmacy: Pharmacy, now: dt.datetime | N
     return len(chosen)
 
 
-def voucher_redeem(*, actor, number: str, id_last4: str, now: dt.datetime | None = None) -> Voucher:
-    """Sell the masks of one voucher at the clerk's own pharmacy, once."""
+def document_hashes(raw: str) -> list[str]:
+    """The lookup hashes a full identity number typed or scanned at a counter may have, one per
+    document type it is valid for (the reservation keeps the hash, not the type); empty when it
+    is no valid number of any type, e.g. only its last four characters."""
+    hashes = []
+    for id_type in IdType.values:
+        try:
+            hashes.append(identity_hash(id_type, check_id(id_type, raw).number))
+        except IdNumberError:
+            continue
+    return hashes
+
+
+def voucher_redeem(*, actor, number: str, id_number: str, client_ip: str = "", now: dt.datetime | None = None
+                   ) -> Voucher:
+    """Sell the masks of one voucher at the clerk's own pharmacy, once, to the holder of the
+    document shown: its full number (typed, or scanned by a reader that types it) must be the
+    reservation's, compared by keyed hash. The last four characters would let anyone holding a
+    voucher (or a photo of one) buy with any card. A wrong number counts against the clerk's
+    lookup limits (core.lookups), and past them nothing is compared (LookupThrottled), so the
+    counter cannot be used to try numbers until one fits."""
     now = now or timezone.now()
     membership = require(actor, Cap.REDEEM_VOUCHER)
     code = normalise(number)
     if not is_valid(code):
         raise ValidationError({"number": _("凭证号有误,请核对后重新输入")})
     voucher = Voucher.objects.select_related("pharmacy", "reservation").get(number=code, pharmacy__clerks=membership)
-    if normalise_id(id_last4) != voucher.reservation.id_last4:
-        raise ValidationError({"id_last4": _("证件号码后四位与预约人不符")})
+    candidates = document_hashes(id_number)
+    if not candidates:
+        raise ValidationError({"id_number": _("请读取或输入证件上的完整号码,不能只输后四位")})
+    lookup_check(actor=actor, client_ip=client_ip)
+    if not any(hmac.compare_digest(h, voucher.reservation.person_hash) for h in candidates):
+        lookup_throttle(actor=actor, client_ip=client_ip, purpose="voucher_redeem")
+        raise ValidationError({"id_number": _("证件号码与预约人不符,请核对证件")})
     with transaction.atomic():
         stock = _stock_locked(voucher.round_id, voucher.pharmacy_id)
         updated = Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.ISSUED, expires_at__gt=now).update(

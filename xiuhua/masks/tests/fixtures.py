@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Role
+from xiuhua.core.crypto import decrypt_text
 from xiuhua.core.idnumbers import IdType, make_resident_id
 from xiuhua.masks import services
-from xiuhua.masks.models import Channel
+from xiuhua.masks.models import Channel, Reservation
 from xiuhua.residents.models import Household
 from xiuhua.testing import acting, make_resident, make_user
 
@@ -55,6 +56,8 @@ def unknown_id() -> str:
 
 
 def reserve(m, resident, *, channel=Channel.ONLINE, actor=None, **extra):
+    """The resident's reservation, naming their own committee as a resident would."""
+    extra.setdefault("committee", resident.household.committee)
     return services.reservation_submit(
         actor=actor,
         round=m.round,
@@ -65,3 +68,10 @@ def reserve(m, resident, *, channel=Channel.ONLINE, actor=None, **extra):
         phone=extra.pop("phone", "13900001234"),
         **extra,
     )
+
+
+def holder_id(reservation) -> str:
+    """The full identity number of a roster reservation's holder: the card shown at the pharmacy."""
+    resident = Reservation.objects.select_related("resident").get(pk=reservation.pk).resident
+    assert resident is not None
+    return decrypt_text(resident.id_encrypted)

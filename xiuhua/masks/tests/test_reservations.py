@@ -177,7 +177,7 @@ def test_full_width_identity_number_is_accepted(world, masks):
     full = "".join(chr(ord(c) + 0xFEE0) for c in world.resident_a1.plain_id)
     r = services.reservation_submit(
         actor=None, round=masks.round, channel=Channel.SMS, name="张秀英", id_type=IdType.RESIDENT_ID,
-        id_number=full, phone="13812345678", received_at=timezone.now(),
+        id_number=full, phone="13812345678", received_at=timezone.now(), committee=world.committee_a1,
     )
     assert r.household == world.household_a1
 
@@ -281,7 +281,8 @@ def test_one_statement_path_writes_what_the_general_path_writes(world, masks):
             )
         assert len(queries) == 1 and fast.created and fast.own
         general, created = _submit(
-            actor=None, round=other_round, channel=channel, received_at=received, per_phone_limit=True, **common
+            actor=None, round=other_round, channel=channel, received_at=received, per_phone_limit=True,
+            committee=world.committee_a1, **common,
         )
         assert created
 
@@ -301,3 +302,100 @@ def test_one_statement_path_writes_what_the_general_path_writes(world, masks):
         Reservation.objects.filter(pk__in=[fast.reservation.pk, general.pk]).update(
             status=ReservationStatus.CANCELLED
         )
+
+
+# --- a resident's own channel: the number alone proves nothing ------------------------------
+
+
+def _resident_entry(world, masks, *, name, id_number, phone="13900007777", committee=None, address_text=""):
+    from xiuhua.masks.services.reservations import reservation_submit_resident
+
+    return reservation_submit_resident(
+        round=masks.round, phone=phone, channel=Channel.ONLINE, name=name, id_type=IdType.RESIDENT_ID,
+        id_number=id_number, committee=committee or world.committee_a1, address_text=address_text,
+    )
+
+
+@pytest.mark.parametrize("typed", ["张 秀英", "张·秀英", "张・秀英", "张•秀英", "ＺＨＡＮＧ秀英"])
+def test_name_is_compared_without_spaces_dots_width_or_case(world, masks, typed):
+    from xiuhua.testing import make_resident
+
+    if typed.startswith("Ｚ"):  # a Latin name on the roster, typed in full-width capitals
+        resident = make_resident(new_household(world).household, "Zhang秀英")
+    else:
+        resident = world.resident_a1
+    outcome = _resident_entry(world, masks, name=typed, id_number=resident.plain_id)
+    assert outcome.reservation.status == ReservationStatus.QUEUED
+    assert outcome.reservation.household == resident.household
+
+
+def test_wrong_name_or_committee_waits_like_a_number_not_on_the_roster_and_takes_no_place(world, masks):
+    victim = world.resident_a1
+    wrong_name = _resident_entry(world, masks, name="王小明", id_number=victim.plain_id, phone="13900007771",
+                                 address_text="国和一村5号302室")
+    wrong_committee = _resident_entry(world, masks, name=victim.name, id_number=victim.plain_id, phone="13900007772",
+                                      committee=world.committee_a2, address_text="国和二村12号201室")
+    for outcome, committee in ((wrong_name, world.committee_a1), (wrong_committee, world.committee_a2)):
+        r = outcome.reservation
+        assert (r.status, r.household, r.resident, r.committee) == (ReservationStatus.VERIFYING, None, None, committee)
+    # The same phone again: the same entry; the person's own place is still free.
+    again = _resident_entry(world, masks, name="王小明", id_number=victim.plain_id, phone="13900007771",
+                            address_text="国和一村5号302室")
+    assert again.reservation.pk == wrong_name.reservation.pk and not again.created
+    own = _resident_entry(world, masks, name=victim.name, id_number=victim.plain_id, phone=victim.mobile)
+    assert own.created and own.reservation.status == ReservationStatus.QUEUED
+    assert own.reservation.household == world.household_a1
+    # Staff cannot verify the impostor's entry into a place the person holds now.
+    with pytest.raises(ValidationError) as exc:
+        services.reservation_verify(actor=acting(world.staff_a1), reservation=wrong_name.reservation,
+                                    household=world.household_a1b)
+    assert exc.value.messages == ["此证件号码本轮已有预约,此登记不能再核实通过"]
+
+
+def test_entries_waiting_for_the_same_number_from_two_phones_are_two_entries(world, masks):
+    number = unknown_id()
+    first = _resident_entry(world, masks, name="陈新", id_number=number, phone="13900007771", address_text="6号")
+    second = _resident_entry(world, masks, name="陈新", id_number=number, phone="13900007772", address_text="6号")
+    assert first.reservation.pk != second.reservation.pk and second.own
+    # Once staff place one of them, its phone gets the place back instead of a new entry.
+    services.reservation_verify(actor=acting(world.staff_a1), reservation=first.reservation,
+                                household=new_household(world, world.building_a1b).household)
+    again = _resident_entry(world, masks, name="陈新", id_number=number, phone="13900007771", address_text="6号")
+    assert again.reservation.pk == first.reservation.pk and again.reservation.status == ReservationStatus.QUEUED
+
+
+@pytest.mark.postgres
+def test_one_statement_path_takes_only_the_rosters_name_and_committee(world, masks):
+    from xiuhua.masks.services.reservations import reservation_submit_one_statement
+
+    victim = world.resident_a1
+    common = dict(round_id=masks.round.pk, phone="13900007777", channel=Channel.ONLINE, id_type=IdType.RESIDENT_ID,
+                  id_number=victim.plain_id)
+    assert reservation_submit_one_statement(committee_code=world.committee_a1.code, name="王小明", **common) is None
+    assert reservation_submit_one_statement(committee_code=world.committee_a2.code, name=victim.name, **common) is None
+    assert not Reservation.objects.exists()
+    made = reservation_submit_one_statement(committee_code=world.committee_a1.code, name="张 秀英", **common)
+    assert made is not None and made.household_id == world.household_a1.pk
+
+
+@pytest.mark.postgres
+def test_one_statement_path_declines_once_the_phone_has_used_its_lookups(world, masks):
+    from xiuhua.core.lookups import lookup_counters
+    from xiuhua.core.models import RateCounter
+    from xiuhua.masks.services.reservations import reservation_submit_one_statement
+
+    victim = world.resident_a1
+    common = dict(round_id=masks.round.pk, committee_code=world.committee_a1.code, phone="13900007777",
+                  channel=Channel.ONLINE, name=victim.name, id_type=IdType.RESIDENT_ID, id_number=victim.plain_id,
+                  client_ip="203.0.113.9")
+    phone_counter = lookup_counters(phone="13900007777")[0]
+    RateCounter.objects.create(key=phone_counter.key, window_start=phone_counter.window_start,
+                               count=phone_counter.rule.limit)
+    assert reservation_submit_one_statement(**common) is None
+    RateCounter.objects.all().delete()
+    client_counter = lookup_counters(client_ip="203.0.113.9")[0]
+    RateCounter.objects.create(key=client_counter.key, window_start=client_counter.window_start,
+                               count=client_counter.rule.limit)
+    assert reservation_submit_one_statement(**common) is None
+    RateCounter.objects.filter(key=client_counter.key).update(count=client_counter.rule.limit - 1)
+    assert reservation_submit_one_statement(**common) is not None

@@ -101,8 +101,12 @@ def test_unknown_person_with_an_address_waits_for_verification(client, world, ma
     token = phone_tokens.issue(PHONE)
     data = body(world, masks, compound=world.compound_a1.pk, building="5号楼", room="1801")
     response = post(client, URL, data, token)
-    assert response.status_code == 201, response.content
-    assert response.json()["status"] == "verifying"
+    assert response.status_code == 202, response.content
+    # The same answer for every entry that waits, whatever the reason: no number, no time.
+    assert response.json() == {
+        "status": "verifying",
+        "detail": "已收到登记,需居委会核实后生效。请稍后用本手机号查询核实结果,如有疑问请联系居委会。",
+    }
     r = Reservation.objects.get()
     assert (r.status, r.household, r.address_text) == (ReservationStatus.VERIFYING, None, "国和一村5号1801室")
 

@@ -3,10 +3,10 @@ import uuid
 from django.utils import timezone
 
 from xiuhua.masks import selectors, services
-from xiuhua.masks.models import Channel, MaskRound, Reservation
+from xiuhua.masks.models import Channel, MaskRound
 from xiuhua.testing import acting
 
-from .fixtures import new_household, reserve, unknown_id
+from .fixtures import holder_id, new_household, reserve, unknown_id
 
 
 def test_stock_bands():
@@ -30,9 +30,7 @@ def test_dashboard_figures_per_committee_and_pharmacy(world, masks):
         delivered_at=timezone.now(), idempotency_key=uuid.uuid4().hex,
     )
     v = rs[0].vouchers.get()
-    services.voucher_redeem(
-        actor=acting(world.pharmacy_clerk), number=v.number, id_last4=Reservation.objects.get(pk=rs[0].pk).id_last4
-    )
+    services.voucher_redeem(actor=acting(world.pharmacy_clerk), number=v.number, id_number=holder_id(rs[0]))
     board = selectors.round_dashboard(round=masks.round, user=acting(world.street_officer))
     a1 = board.committees[world.committee_a1.pk]
     assert (a1.registered, a1.verifying, a1.queued, a1.issued, a1.redeemed) == (4, 1, 1, 2, 1)
@@ -66,7 +64,7 @@ def test_public_rows_give_exact_figures_and_bands_in_one_statement(world, masks,
     )
     services.voucher_redeem(
         actor=acting(world.pharmacy_clerk), number=a1_households[0].vouchers.get().number,
-        id_last4=Reservation.objects.get(pk=a1_households[0].pk).id_last4,
+        id_number=holder_id(a1_households[0]),
     )
     mask_round = MaskRound.objects.select_related("scope").get(pk=masks.round.pk)
 

@@ -27,7 +27,7 @@ from xiuhua.masks.models import (
 )
 from xiuhua.testing import acting, as_user
 
-from .fixtures import new_household, reserve, unknown_id
+from .fixtures import holder_id, new_household, reserve, unknown_id
 
 pytestmark = pytest.mark.django_db
 
@@ -272,7 +272,7 @@ def test_clerk_of_another_pharmacy_cannot_redeem_or_deliver(client, scene):
     as_user(client, scene.clerk_b)
     response = client.post(
         reverse("masks:staff_redeem"),
-        {"number": scene.voucher_a.number, "id_last4": scene.queued.id_last4},
+        {"number": scene.voucher_a.number, "id_number": holder_id(scene.queued)},
     )
     assert response.status_code == 200
     assert response.context["result"]["ok"] is False
@@ -571,7 +571,8 @@ def test_redeem_accepts_how_people_type_and_refuses_a_second_time(client, scene,
         "fullwidth": "".join(chr(ord(c) + 0xFEE0) for c in number),
     }[typed]
     as_user(client, scene.clerk_a)
-    response = client.post(reverse("masks:staff_redeem"), {"number": text, "id_last4": scene.queued.id_last4.lower()})
+    shown = holder_id(scene.queued).lower()
+    response = client.post(reverse("masks:staff_redeem"), {"number": text, "id_number": shown})
     assert response.context["result"]["ok"] is True, response.context["result"]
     body = response.content.decode()
     assert "核销成功" in body and "请交付口罩 5 只" in body and "张**" in body
@@ -579,7 +580,7 @@ def test_redeem_accepts_how_people_type_and_refuses_a_second_time(client, scene,
     assert scene.voucher_a.status == VoucherStatus.REDEEMED
 
     before = snapshot()
-    again = client.post(reverse("masks:staff_redeem"), {"number": text, "id_last4": scene.queued.id_last4})
+    again = client.post(reverse("masks:staff_redeem"), {"number": text, "id_number": shown})
     assert again.context["result"]["ok"] is False
     when = timezone.localtime(scene.voucher_a.redeemed_at).strftime("%Y-%m-%d %H:%M")
     assert f"该凭证已于{when}在国和药房使用,不能重复购买" in again.content.decode()
@@ -590,11 +591,12 @@ def test_redeem_refusals_write_nothing(client, scene):
     as_user(client, scene.clerk_a)
     before = snapshot()
     number = scene.voucher_a.number
-    wrong_last4 = "0000" if scene.queued.id_last4 != "0000" else "1111"
+    shown = holder_id(scene.queued)
     cases = [
-        ({"number": number, "id_last4": wrong_last4}, "证件号码后四位与预约人不符"),
-        ({"number": number[:-1] + ("0" if number[-1] != "0" else "1"), "id_last4": "1234"}, "凭证号有误"),
-        ({"number": scene.voucher_b.number, "id_last4": scene.b1.id_last4}, "本店没有这张凭证"),
+        ({"number": number, "id_number": scene.w.resident_b1.plain_id}, "证件号码与预约人不符"),
+        ({"number": number, "id_number": shown[-4:]}, "不能只输后四位"),
+        ({"number": number[:-1] + ("0" if number[-1] != "0" else "1"), "id_number": shown}, "凭证号有误"),
+        ({"number": scene.voucher_b.number, "id_number": holder_id(scene.b1)}, "本店没有这张凭证"),
     ]
     for data, message in cases:
         response = client.post(reverse("masks:staff_redeem"), data)
@@ -607,6 +609,7 @@ def test_redeem_page_is_ready_for_a_scanner(client, scene):
     as_user(client, scene.clerk_a)
     body = client.get(reverse("masks:staff_redeem")).content.decode()
     assert 'name="number"' in body and "autofocus" in body and 'inputmode="text"' in body
+    assert 'name="id_number"' in body and "id_last4" not in body
 
 
 # Printed vouchers
@@ -638,7 +641,7 @@ def test_voucher_list_is_the_committees_issued_vouchers(client, scene):
     response = client.get(reverse("masks:staff_vouchers", args=[scene.round.pk]))
     assert [v.pk for v in response.context["vouchers"]] == [scene.voucher_a.pk]
     as_user(client, scene.clerk_a)
-    client.post(reverse("masks:staff_redeem"), {"number": scene.voucher_a.number, "id_last4": scene.queued.id_last4})
+    client.post(reverse("masks:staff_redeem"), {"number": scene.voucher_a.number, "id_number": holder_id(scene.queued)})
     as_user(client, scene.w.staff_a1)
     assert list(client.get(reverse("masks:staff_vouchers", args=[scene.round.pk])).context["vouchers"]) == []
 
@@ -647,3 +650,24 @@ def test_mask_name():
     assert voucher_pdf_module.mask_name("张秀英") == "张**"
     assert voucher_pdf_module.mask_name("王芳") == "王*"
     assert voucher_pdf_module.mask_name("李") == "李"
+
+
+def test_verification_page_shows_the_roster_person_with_that_number_within_scope(client, scene):
+    w = scene.w
+    impostor = services.reservation_submit(
+        actor=None, round=scene.round, channel=Channel.ONLINE, name="王小明", id_type=IdType.RESIDENT_ID,
+        id_number=w.resident_a1b.plain_id, phone="13900007777", committee=w.committee_a1,
+        address_text="国和一村6号101室",
+    )
+    assert impostor.status == ReservationStatus.VERIFYING
+    as_user(client, w.staff_a1)
+    events = AuditEvent.objects.filter(action="personal_lookup").count()
+    page = client.get(reverse("masks:staff_verify", args=[impostor.pk])).content.decode()
+    assert "花名册中此证件号码属于 <b>李建国</b>" in page and "与登记的姓名不一致" in page
+    # Two lookups: the number given, and the address given (the candidate households).
+    assert sorted(AuditEvent.objects.filter(action="personal_lookup").order_by("-pk")[:2].values_list(
+        "detail__key", flat=True)) == ["address", "id_number"]
+    assert AuditEvent.objects.filter(action="personal_lookup").count() == events + 2
+    # Another committee's staff see nothing of A1's roster (and the entry is not theirs anyway).
+    as_user(client, w.staff_b1)
+    assert client.get(reverse("masks:staff_verify", args=[impostor.pk])).status_code == 404

@@ -20,7 +20,7 @@ from xiuhua.masks.models import (
 )
 from xiuhua.testing import acting
 
-from .fixtures import build_masks, new_household, reserve
+from .fixtures import build_masks, holder_id, new_household, reserve
 
 T0 = timezone.now()
 
@@ -156,24 +156,29 @@ def _issued(world, m):
     return r, Voucher.objects.get(reservation=r)
 
 
-def test_redeemed_once_with_the_last_four_digits(world, plain):
+def test_redeemed_once_with_the_holders_whole_identity_number(world, plain):
     r, v = _issued(world, plain)
-    last4 = Reservation.objects.get(pk=r.pk).id_last4
+    number = holder_id(r)
     clerk = acting(world.pharmacy_clerk)
     events = AuditEvent.objects.count()
-    with pytest.raises(ValidationError) as exc:
-        services.voucher_redeem(actor=clerk, number=v.number, id_last4="0000" if last4 != "0000" else "1111")
-    assert "后四位" in exc.value.messages[0]
+    for shown, message in (
+        (number[-4:], "不能只输后四位"),  # the last four prove nothing
+        (world.resident_a1b.plain_id, "证件号码与预约人不符"),  # another person's card
+    ):
+        with pytest.raises(ValidationError) as exc:
+            services.voucher_redeem(actor=clerk, number=v.number, id_number=shown)
+        assert message in exc.value.messages[0]
     assert AuditEvent.objects.count() == events and stock(plain).redeemed == 0
-    # Typed in groups, lower case: still found.
+    # Typed in groups, lower case, the card number in full-width characters: still found.
     done = services.voucher_redeem(
-        actor=clerk, number=codes.format_voucher_number(v.number).lower(), id_last4=last4.lower()
+        actor=clerk, number=codes.format_voucher_number(v.number).lower(),
+        id_number="".join(chr(ord(c) + 0xFEE0) for c in number.lower()),
     )
     assert done.status == VoucherStatus.REDEEMED and done.redeemed_by == world.pharmacy_clerk
     assert Reservation.objects.get(pk=r.pk).status == ReservationStatus.REDEEMED
     assert stock(plain).redeemed == 5
     with pytest.raises(ValidationError) as exc:
-        services.voucher_redeem(actor=clerk, number=v.number, id_last4=last4)
+        services.voucher_redeem(actor=clerk, number=v.number, id_number=number)
     when = timezone.localtime(done.redeemed_at).strftime("%Y-%m-%d %H:%M")
     assert exc.value.messages[0] == f"该凭证已于{when}在国和药房使用,不能重复购买"
     assert stock(plain).redeemed == 5
@@ -184,7 +189,7 @@ def test_expired_voucher_is_refused(world, plain):
     r, v = _issued(world, plain)
     with pytest.raises(ValidationError) as exc:
         services.voucher_redeem(actor=acting(world.pharmacy_clerk), number=v.number,
-                                id_last4=Reservation.objects.get(pk=r.pk).id_last4, now=v.expires_at)
+                                id_number=holder_id(r), now=v.expires_at)
     assert "过期" in exc.value.messages[0]
     assert Voucher.objects.get(pk=v.pk).status == VoucherStatus.ISSUED and stock(plain).redeemed == 0
 
@@ -195,7 +200,7 @@ def test_mistyped_voucher_number_is_caught_by_the_check_character(world, plain):
     if wrong == v.number:
         return
     with pytest.raises(ValidationError) as exc:
-        services.voucher_redeem(actor=acting(world.pharmacy_clerk), number=wrong, id_last4="1234")
+        services.voucher_redeem(actor=acting(world.pharmacy_clerk), number=wrong, id_number=holder_id(_r))
     assert "凭证号有误" in exc.value.messages[0]
 
 
@@ -210,8 +215,7 @@ def test_only_the_pharmacys_own_clerk_redeems(world, plain, user, error):
     actor = getattr(plain, user, None) or getattr(world, user)
     events = AuditEvent.objects.count()
     with pytest.raises(error):
-        services.voucher_redeem(actor=acting(actor), number=v.number,
-                                id_last4=Reservation.objects.get(pk=r.pk).id_last4)
+        services.voucher_redeem(actor=acting(actor), number=v.number, id_number=holder_id(r))
     assert Voucher.objects.get(pk=v.pk).status == VoucherStatus.ISSUED
     assert AuditEvent.objects.count() == events
 

@@ -1,9 +1,9 @@
-// A barcode scanner types the number and presses Enter: move on to the last four digits
+// A barcode scanner types the voucher number and presses Enter: move on to the identity number
 // instead of submitting the half-filled form.
 document.addEventListener("DOMContentLoaded", function () {
-  var number = document.getElementById("id_number"), last4 = document.getElementById("id_id_last4");
-  if (!number || !last4) return;
+  var number = document.getElementById("id_number"), documentNumber = document.getElementById("id_id_number");
+  if (!number || !documentNumber) return;
   number.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" && !last4.value) { e.preventDefault(); last4.focus(); }
+    if (e.key === "Enter" && !documentNumber.value) { e.preventDefault(); documentNumber.focus(); }
   });
 });
