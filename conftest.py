@@ -31,6 +31,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs Debian chromium and chromium-driver"))
 
 
+@pytest.fixture(autouse=True)
+def steady_rate_windows(monkeypatch):
+    """Rate limits count in fixed windows; a test running across a window's end would see its
+    counts split in two. Each test counts at one instant just after midnight UTC, where every
+    window (10 minutes, a day) starts."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from xiuhua.core import ratelimit
+
+    instant = ratelimit.window_start(timezone.now(), 86400) + dt.timedelta(seconds=1)
+    monkeypatch.setattr(ratelimit, "clock", lambda: instant)
+
+
 @pytest.fixture
 def world(db):
     return build_world()

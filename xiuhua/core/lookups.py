@@ -24,11 +24,11 @@ from typing import TypeVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.sms.texts import register_template
 
+from . import ratelimit
 from .audit import audit
 from .ratelimit import rate_hit, rate_peek, subject_hash, window_start
 from .scoping import active_membership
@@ -101,7 +101,7 @@ def lookup_counters(*, actor=None, client_ip: str = "", phone: str = "",
     """The counters lookup_throttle adds to for this caller, in their current windows. A statement
     that cannot spend a round trip on the throttle (the mask reservation's one statement) reads
     them itself and goes ahead only while every one is below its limit."""
-    now = now or timezone.now()
+    now = now or ratelimit.clock()
     subjects = _subjects(actor, client_ip, phone)
     return [
         LookupCounter(rule, f"lookup:{rule.scope}:{rule.window}:{subjects[rule.scope]}",
@@ -114,7 +114,7 @@ def lookup_counters(*, actor=None, client_ip: str = "", phone: str = "",
 def lookup_check(*, actor=None, client_ip: str = "", phone: str = "", now: dt.datetime | None = None) -> None:
     """Raises LookupThrottled when the next lookup would be refused, without counting one: for a
     caller that counts only failed attempts (a wrong identity number at the pharmacy counter)."""
-    now = now or timezone.now()
+    now = now or ratelimit.clock()
     for counter in lookup_counters(actor=actor, client_ip=client_ip, phone=phone, now=now):
         if rate_peek(counter.key, window=counter.rule.window, now=now) >= counter.rule.limit:
             end = counter.window_start + dt.timedelta(seconds=counter.rule.window)
@@ -153,7 +153,7 @@ def _alert_burst(*, actor, purpose: str, rule: LookupLimit) -> None:
         street = OrgUnit.objects.filter(pk__in=ancestors, kind=Kind.STREET).first()
         if street is None:
             return
-        window_key = int(timezone.now().timestamp()) // rule.window
+        window_key = int(ratelimit.clock().timestamp()) // rule.window
         officers = Membership.objects.filter(org_unit=street, role=Role.STREET_OFFICER, active=True)
         for officer in officers.select_related("user"):
             sms_send_staff(

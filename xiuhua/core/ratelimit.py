@@ -33,6 +33,11 @@ def subject_hash(purpose: str, value: str) -> str:
     return mac.hexdigest()[:32]
 
 
+def clock() -> dt.datetime:
+    """The time limits are counted at: the one place tests pin, so no test straddles a window."""
+    return timezone.now()
+
+
 def window_start(now: dt.datetime, seconds: int) -> dt.datetime:
     """The start of the fixed window of `seconds` that holds `now`."""
     epoch = int(now.timestamp())
@@ -41,14 +46,14 @@ def window_start(now: dt.datetime, seconds: int) -> dt.datetime:
 
 def rate_peek(key: str, *, window: int, now: dt.datetime | None = None) -> int:
     """The counter of the current window, without adding to it."""
-    start = window_start(now or timezone.now(), window)
+    start = window_start(now or clock(), window)
     return RateCounter.objects.filter(key=key, window_start=start).values_list("count", flat=True).first() or 0
 
 
 def rate_hit(key: str, *, limit: int, window: int, cost: int = 1, now: dt.datetime | None = None) -> RateResult:
     """Count `cost` uses of `key` in the current `window` (seconds); allowed while the total is
     at most `limit`. A refused hit is counted too, so hammering does not reopen the window."""
-    now = now or timezone.now()
+    now = now or clock()
     start = window_start(now, window)
     table = RateCounter._meta.db_table
     with connection.cursor() as cursor:
@@ -65,6 +70,6 @@ def rate_hit(key: str, *, limit: int, window: int, cost: int = 1, now: dt.dateti
 
 def rate_prune(*, older_than: dt.timedelta = dt.timedelta(days=2), now: dt.datetime | None = None) -> int:
     """Forget finished windows (the daily sweep calls it)."""
-    cutoff = (now or timezone.now()) - older_than
+    cutoff = (now or clock()) - older_than
     deleted, _ = RateCounter.objects.filter(window_start__lt=cutoff).delete()
     return deleted
