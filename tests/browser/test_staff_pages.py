@@ -39,8 +39,7 @@ def test_reveal_full_id_with_reason_on_a_phone(phone, live_server, world):
 def test_search_on_a_phone_keeps_the_query_out_of_the_address_and_says_when_paused(phone, live_server, world):
     """The grid worker searches by a full number: the answer comes, the address bar never holds
     the number; past the lookup limit the page says why and for how long."""
-    from xiuhua.core.lookups import LIMITS
-    from xiuhua.core.ratelimit import rate_hit, subject_hash
+    from xiuhua.testing import use_up_lookups
 
     login(phone, live_server, "grid_a1")
     search_residents(phone, live_server, world.resident_a1.plain_id)
@@ -48,10 +47,7 @@ def test_search_on_a_phone_keeps_the_query_out_of_the_address_and_says_when_paus
     assert world.resident_a1.plain_id not in phone.current_url
     assert world.resident_a1.plain_id not in phone.page_source  # only the masked form is shown
     screenshot(phone, "residents-search-phone")
-    # Use up the ten-minute allowance as a walk of guesses would.
-    rule = next(r for r in LIMITS if r.scope == "actor" and r.window == 600)
-    rate_hit(f"lookup:actor:600:{subject_hash('lookup-actor', str(world.grid_worker.pk))}",
-             limit=rule.limit, window=rule.window, cost=rule.limit)
+    use_up_lookups(world.grid_worker)
     search_residents(phone, live_server, "13812345678")
     wait_text(phone, "#q-error", "查询过于频繁")
     screenshot(phone, "residents-search-paused-phone")

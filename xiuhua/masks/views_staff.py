@@ -196,8 +196,11 @@ def reserve(request, round_id: int):
         .select_related("compound", "building")
         .order_by("compound__name", "building__name", "room")
     )
-    form = ReserveForm(request.POST or None, households=households, initial=_prefill(request, households))
-    if request.method == "POST" and form.is_valid():
+    # The roster search is POSTed like the reservation, so what staff type never lands in a URL.
+    finding = request.method == "POST" and "find" in request.POST
+    form = ReserveForm(None if finding else request.POST or None, households=households,
+                       initial=_prefill(request, households))
+    if request.method == "POST" and not finding and form.is_valid():
         data = form.cleaned_data
         try:
             reservation = services.reservation_submit(
@@ -212,12 +215,17 @@ def reserve(request, round_id: int):
             form.add_error(None, _("此人登记在其他居委会的花名册中,请由所属居委会登记"))
         else:
             return redirect("masks:staff_reservation", reservation_id=reservation.pk)
-    q = request.GET.get("q", "").strip()
-    found = list(resident_search(request.user, q=q)[:20]) if q else None
+    q = request.POST.get("q", "").strip()[:50] if finding else ""
+    found, refused = None, ""
+    if q:
+        try:
+            found = list(resident_search(request.user, q=q, client_ip=client_ip(request))[:20])
+        except LookupThrottled as exc:
+            refused = exc.message
     return render(
         request,
         "masks/staff/reserve.html",
-        {"round": mask_round, "form": form, "q": q, "found": found, "committee": committee},
+        {"round": mask_round, "form": form, "q": q, "found": found, "refused": refused, "committee": committee},
     )
 
 
@@ -253,13 +261,22 @@ def verify_queue(request, round_id: int):
     )
 
 
-def _candidates(user, reservation: Reservation, q: str):
-    """Households of the reservation's committee that match what staff typed (address, name)."""
+def _candidates(request, reservation: Reservation, q: str) -> dict:
+    """The page's search box and the households of the reservation's committee that match what
+    staff typed (address, name); none, and why, past the user's lookup limits."""
+    try:
+        return {"q": q, "candidates": _matching_households(request, reservation, q), "refused": ""}
+    except LookupThrottled as exc:
+        return {"q": q, "candidates": Household.objects.none(), "refused": exc.message}
+
+
+def _matching_households(request, reservation: Reservation, q: str):
+    user = request.user
     households = Household.objects.visible_to(user).filter(committee_id=reservation.committee_id)
     if not q:
         return households.none()
     ids = set(
-        resident_search(user, q=q)
+        resident_search(user, q=q, client_ip=client_ip(request))
         .filter(household__committee_id=reservation.committee_id)
         .values_list("household_id", flat=True)[:50]
     )
@@ -275,9 +292,11 @@ def verify(request, reservation_id: int):
         Reservation.objects.select_related("round", "committee"), request.user, pk=reservation_id
     )
     households = Household.objects.visible_to(request.user).filter(committee_id=reservation.committee_id)
-    form = VerifyForm(request.POST or None, households=households)
+    # Looking for households is POSTed like the choice itself, so what staff type stays out of URLs.
+    finding = request.method == "POST" and "find" in request.POST
+    form = VerifyForm(None if finding else request.POST or None, households=households)
     reject_form = RejectForm()
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not finding and form.is_valid():
         try:
             services.reservation_verify(actor=request.user, reservation=reservation, **form.cleaned_data)
         except ValidationError as exc:
@@ -285,7 +304,7 @@ def verify(request, reservation_id: int):
         else:
             messages.success(request, _("已核实,预约号%(number)s进入排队") % {"number": reservation.number})
             return redirect("masks:staff_verify_queue", round_id=reservation.round_id)
-    q = request.GET.get("q", reservation.address_text)
+    q = request.POST.get("q", "").strip()[:50] if finding else reservation.address_text
     return render(
         request,
         "masks/staff/verify.html",
@@ -293,10 +312,9 @@ def verify(request, reservation_id: int):
             "r": reservation,
             "form": form,
             "reject_form": reject_form,
-            "q": q,
-            "candidates": _candidates(request.user, reservation, q),
-            # Looked up (and audited) when the page is opened, not again on a refused form.
-            **(_same_number(request, reservation) if request.method == "GET" else {}),
+            **_candidates(request, reservation, q),
+            # Looked up (and audited) when the page is shown afresh, not again on a refused form.
+            **(_same_number(request, reservation) if request.method == "GET" or finding else {}),
         },
     )
 
@@ -351,8 +369,7 @@ def reject(request, reservation_id: int):
             "r": reservation,
             "form": VerifyForm(households=households),
             "reject_form": form,
-            "q": reservation.address_text,
-            "candidates": _candidates(request.user, reservation, reservation.address_text),
+            **_candidates(request, reservation, reservation.address_text),
         },
     )
 

@@ -469,12 +469,16 @@ def test_desk_entry_bad_input_shows_the_message_and_writes_nothing(client, world
 def test_prefill_from_the_roster(client, world, masks):
     as_user(client, world.staff_a1)
     url = reverse("masks:staff_reserve", args=[masks.round.pk])
-    response = client.get(url, {"q": "张秀英"})
+    response = client.post(url, {"q": "张秀英", "find": "1"})
     assert [r.pk for r in response.context["found"]] == [world.resident_a1.pk]
+    assert not Reservation.objects.exists()  # finding is not reserving
+    assert f'href="?resident={world.resident_a1.pk}"' in response.content.decode()
     form = client.get(url, {"resident": world.resident_a1.pk}).context["form"]
     assert (form.initial["name"], form.initial["household"]) == ("张秀英", world.household_a1.pk)
     # Another committee's resident is neither found nor prefilled.
-    assert list(client.get(url, {"q": "赵强"}).context["found"]) == []
+    assert list(client.post(url, {"q": "赵强", "find": "1"}).context["found"]) == []
+    # A query in the URL is not run.
+    assert client.get(url, {"q": "张秀英"}).context["found"] is None
     assert client.get(url, {"resident": world.resident_b1.pk}).context["form"].initial == {}
 
 
@@ -671,3 +675,21 @@ def test_verification_page_shows_the_roster_person_with_that_number_within_scope
     # Another committee's staff see nothing of A1's roster (and the entry is not theirs anyway).
     as_user(client, w.staff_b1)
     assert client.get(reverse("masks:staff_verify", args=[impostor.pk])).status_code == 404
+
+
+def test_finding_households_on_the_verify_page_is_posted_and_stops_at_the_lookup_limit(client, scene):
+    from xiuhua.testing import use_up_lookups
+
+    w = scene.w
+    url = reverse("masks:staff_verify", args=[scene.waiting.pk])
+    as_user(client, w.staff_a1)
+    before = snapshot()
+    page = client.post(url, {"q": "6号101", "find": "1"})
+    assert [h.pk for h in page.context["candidates"]] == [w.household_a1b.pk]
+    assert page.context["q"] == "6号101"
+    assert snapshot() == before  # finding verifies nothing
+    use_up_lookups(w.staff_a1)
+    page = client.post(url, {"q": "6号101", "find": "1"})
+    assert page.status_code == 200
+    assert list(page.context["candidates"]) == []
+    assert "查询过于频繁" in page.content.decode()
