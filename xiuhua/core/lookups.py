@@ -134,8 +134,8 @@ def lookup_throttle(*, actor=None, client_ip: str = "", phone: str = "", purpose
 
 
 def _alert_burst(*, actor, purpose: str, rule: LookupLimit) -> None:
-    """An audit event and a text to the officers of the actor's street. Kept even when the
-    request that tripped the limit fails, hence its own transaction (savepoint when nested)."""
+    """An audit event and a text to the officers of the actor's street, written together. Callers
+    throttle outside their own transaction, so the alert stands although the request is refused."""
     from xiuhua.accounts.models import Membership
     from xiuhua.accounts.roles import Role
     from xiuhua.places.models import Kind, OrgUnit
