@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "xiuhua.core.request_size.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "xiuhua.core.middleware.DocumentCSPMiddleware",
     "xiuhua.core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "xiuhua.core.middleware.ChosenLanguageMiddleware",

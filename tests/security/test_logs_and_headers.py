@@ -229,6 +229,9 @@ def test_pages_carry_a_strict_content_security_policy(client, world):
     response = client.get("/api/docs")
     assert response.status_code == 200
     assert directives(response["Content-Security-Policy"]) == policy
+    # A JSON answer is never rendered as a page: no policy to build for it.
+    response = client.get("/api/me")
+    assert response.status_code == 200 and "Content-Security-Policy" not in response
 
 
 TEMPLATE_DIRS = sorted(BASE_DIR.glob("xiuhua/**/templates"))

@@ -1,3 +1,4 @@
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.utils import translation
 
@@ -43,3 +44,14 @@ class NoStoreMiddleware:
         if "public" not in given and "no-store" not in given:
             response["Cache-Control"] = "no-store"
         return response
+
+
+class DocumentCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware, for documents only. A policy governs what a page may load and
+    run; a JSON, text or file answer is never rendered as a page (nosniff is on), and building
+    the header costs about a quarter of an API answer's time at the round's opening burst."""
+
+    def process_response(self, request, response):
+        if not response.get("Content-Type", "").startswith(("text/html", "application/xhtml")):
+            return response
+        return super().process_response(request, response)
