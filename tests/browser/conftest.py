@@ -91,11 +91,15 @@ def search_residents(driver, live_server, query: str) -> None:
     box.submit()
 
 
-def screenshot(driver, name: str) -> str:
-    """Save the window as var/screenshots/<name>.png (under XIUHUA_VAR_DIR) for a person to look at."""
+def screenshot(driver, name: str, scroll_to: str = "") -> str:
+    """Save the window as var/screenshots/<name>.png (under XIUHUA_VAR_DIR) for a person to look
+    at, scrolled first to the element `scroll_to` (a CSS selector) when one is named."""
     from pathlib import Path
 
     from django.conf import settings
+
+    if scroll_to:
+        driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", scroll_to)
 
     folder = Path(settings.VAR_DIR) / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)

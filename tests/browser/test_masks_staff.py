@@ -12,7 +12,7 @@ from xiuhua.masks.models import Channel, Reservation, Voucher, VoucherStatus
 from xiuhua.masks.tests.fixtures import build_masks, new_household, reserve
 from xiuhua.testing import acting
 
-from .conftest import login, wait_for, wait_text
+from .conftest import login, screenshot, wait_for, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,11 +34,24 @@ def test_clerk_redeems_on_a_phone_and_a_second_attempt_is_refused(phone, live_se
     phone.get(f"{live_server.url}/masks/staff/")  # the clerk's home is the redemption page
     box = wait_for(phone, "#id_number")
     assert phone.switch_to.active_element == box  # autofocus: a scanner can type straight in
+    # The last four characters of the number, which anyone holding the voucher may know, are not
+    # enough: the clerk reads the whole number from the document shown.
+    box.send_keys(voucher.number)
+    phone.find_element(By.ID, "id_id_number").send_keys(world.resident_a1.plain_id[-4:])
+    phone.find_element(By.CSS_SELECTOR, "#redeem-form button[type=submit]").click()
+    wait_text(phone, "body", "不能只输后四位")
+    screenshot(phone, "masks-redeem-last-four-refused-phone", scroll_to="#redeem-form")
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.ISSUED
     # Typed as read from paper: lower case, groups with spaces and a hyphen.
+    box = phone.find_element(By.ID, "id_number")
+    box.clear()
     box.send_keys(format_voucher_number(voucher.number).lower().replace("-", " ", 1))
+    phone.find_element(By.ID, "id_id_number").clear()
     phone.find_element(By.ID, "id_id_number").send_keys(world.resident_a1.plain_id)
     phone.find_element(By.CSS_SELECTOR, "#redeem-form button[type=submit]").click()
     wait_text(phone, "#redeem-result", "核销成功")
+    screenshot(phone, "masks-redeemed-phone", scroll_to="#redeem-result")
     assert "请交付口罩 5 只" in phone.find_element(By.ID, "redeem-result").text
     # Fits the phone: no sideways scrolling.
     assert phone.execute_script("return document.documentElement.scrollWidth") <= 360
