@@ -89,3 +89,46 @@ def test_the_api_takes_personal_keys_only_in_a_posted_body(client, world):
     assert throttled.status_code == 429
     assert int(throttled["Retry-After"]) > 0
     assert "查询过于频繁" in throttled.json()["detail"]
+
+
+def _new_resident_form(number: str) -> dict:
+    return {"name": "试探", "sex": "M", "id_type": "resident_id", "id_number": number,
+            "relation": "child", "living_status": "here"}
+
+
+def test_entering_a_number_registered_elsewhere_is_a_governed_lookup(client, world):
+    """Adding a resident with a number another committee holds must be refused (a person is on one
+    roster), which tells that the number exists: each such answer is audited and counted, and past
+    the limit no number is checked at all."""
+    as_user(client, world.staff_a1)
+    url = reverse("residents:resident_new", args=[world.household_a1.pk])
+    page = client.post(url, _new_resident_form(world.resident_b1.plain_id))
+    assert "该证件号码已在其他居委会登记" in page.content.decode()
+    event = AuditEvent.objects.get(action="identity_elsewhere")
+    assert (event.actor_id, event.personal, event.committee_id, event.reason) == (
+        world.staff_a1.pk, True, world.committee_a1.pk, "resident_create")
+    for _ in range(TEN_MINUTES - 1):
+        client.post(url, _new_resident_form(world.resident_b1.plain_id))
+    page = client.post(url, _new_resident_form(world.resident_b1.plain_id))
+    assert "查询过于频繁" in page.content.decode()
+    # Paused: not even a number nobody has is checked, so nothing tells them apart.
+    fresh = make_resident_id("310110", world.resident_b1.birth_date, 557)
+    page = client.post(url, _new_resident_form(fresh))
+    assert "查询过于频繁" in page.content.decode()
+    assert not world.household_a1.residents.filter(name="试探").exists()
+    # The API answers the same way.
+    api = client.post("/api/residents", {"household": world.household_a1.pk, **_new_resident_form(fresh),
+                                         "birth_date": "1990-01-01"}, content_type="application/json")
+    assert api.status_code == 429
+
+
+def test_a_roster_file_naming_numbers_held_elsewhere_is_audited_with_how_many(client, world):
+    from xiuhua.residents.tests.test_roster_fixtures import person, upload, xlsx
+
+    as_user(client, world.staff_a1)
+    rows = [person(姓名="甲", 证件号码=world.resident_b1.plain_id), person(姓名="乙", 室号="502"),
+            person(姓名="丙", 室号="503", 证件号码=world.resident_a2.plain_id)]
+    client.post(reverse("residents:roster_upload"), {"file": upload(xlsx(rows))})
+    event = AuditEvent.objects.get(action="identity_elsewhere")
+    assert (event.actor_id, event.personal, event.committee_id, event.detail) == (
+        world.staff_a1.pk, True, world.committee_a1.pk, {"rows": 2})

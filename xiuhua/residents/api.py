@@ -360,7 +360,8 @@ def resident_create(request, payload: ResidentIn):
     """Register a resident in a household the caller's membership covers."""
     data = payload.model_dump()
     data["household"] = _visible_household(request.user, data["household"])
-    resident = services.resident_create(actor=request.user, **data)
+    resident = services.identity_governed(services.resident_create, actor=request.user,
+                                          client_ip=client_ip(request), **data)
     return Status(201, _residents(Resident.objects.all()).get(pk=resident.pk))
 
 
@@ -372,5 +373,6 @@ def resident_update(request, resident_id: Id, payload: ResidentPatch):
     data = _changes(payload, nullable={"away_until"})
     if "household" in data:
         data["household"] = _visible_household(request.user, data["household"])
-    resident = services.resident_update(actor=request.user, resident=resident, **data)
+    resident = services.identity_governed(services.resident_update, actor=request.user,
+                                          client_ip=client_ip(request), resident=resident, **data)
     return _residents(Resident.objects.all()).get(pk=resident.pk)

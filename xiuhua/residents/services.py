@@ -10,6 +10,7 @@ from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import decrypt_text
 from xiuhua.core.idnumbers import IdNumberError, check_id_against, normalise, number_holds_birth_date
+from xiuhua.core.lookups import lookup_check, lookup_throttle
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import active_membership
 from xiuhua.core.text import check_person_name
@@ -230,8 +231,33 @@ def _duplicate_error(actor, id_hash: str, *, exclude_pk: int | None = None) -> V
         return ValidationError(
             {"id_number": _("该证件号码已登记在 %(address)s") % {"address": existing.household.address}}
         )
-    # Another committee's resident: say so without telling where.
-    return ValidationError({"id_number": _("该证件号码已在其他居委会登记,请联系街道核实")})
+    # Another committee's resident: say so without telling where (and see identity_governed).
+    return ValidationError(
+        {"id_number": ValidationError(_("该证件号码已在其他居委会登记,请联系街道核实"), code=ELSEWHERE)}
+    )
+
+
+ELSEWHERE = "registered_elsewhere"
+
+
+def identity_governed(write, *, actor, client_ip: str = "", **kwargs):
+    """`resident_create` or `resident_update`, with the identity number treated as the lookup it
+    is (design rule 8): "registered in another committee" tells that a number exists, so each
+    such answer is audited and counts against the actor's lookup limits, and past them no number
+    is checked at all (LookupThrottled). Outside the write's transaction, so the count stands."""
+    if kwargs.get("id_number"):
+        lookup_check(actor=actor, client_ip=client_ip)
+    try:
+        return write(actor=actor, **kwargs)
+    except ValidationError as exc:
+        codes = exc.error_dict.get("id_number", []) if hasattr(exc, "error_dict") else []
+        if any(error.code == ELSEWHERE for error in codes):
+            membership = active_membership(actor)
+            audit(actor=actor, action="identity_elsewhere", personal=True, reason=write.__name__,
+                  committee_id=membership.org_unit_id if membership and membership.org_unit.kind == Kind.COMMITTEE
+                  else None)
+            lookup_throttle(actor=actor, client_ip=client_ip, purpose="resident_identity")
+        raise
 
 
 @transaction.atomic

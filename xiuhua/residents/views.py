@@ -92,9 +92,12 @@ def resident_edit(request, resident_id: int):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
-            services.resident_update(actor=request.user, resident=resident, **data)
+            services.identity_governed(services.resident_update, actor=request.user, client_ip=client_ip(request),
+                                       resident=resident, **data)
         except ValidationError as exc:
             _apply_errors(form, exc)
+        except LookupThrottled as refused:
+            form.add_error("id_number", refused.message)
         else:
             messages.success(request, _("已保存"))
             return redirect("residents:detail", resident_id=resident.pk)
@@ -109,9 +112,13 @@ def resident_new(request, household_id: int):
     form = ResidentForm(request.POST or None, creating=True)
     if request.method == "POST" and form.is_valid():
         try:
-            resident = services.resident_create(actor=request.user, household=household, **form.cleaned_data)
+            resident = services.identity_governed(services.resident_create, actor=request.user,
+                                                  client_ip=client_ip(request), household=household,
+                                                  **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
+        except LookupThrottled as refused:
+            form.add_error("id_number", refused.message)
         else:
             messages.success(request, _("已登记"))
             return redirect("residents:detail", resident_id=resident.pk)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from xiuhua.places.models import OrgUnit
 
@@ -19,6 +20,10 @@ from .columns import COLUMN_BY_KEY, RESIDENT_COMPARED, normalise_room
 
 LOOKUP_CHUNK = 900
 BATCH_SIZE = 1000
+
+
+# Also what resident_create and resident_update say; saying it is audited (roster services).
+ELSEWHERE = gettext_lazy("该证件号码已在其他居委会登记,请联系街道核实")
 
 
 @dataclass
@@ -34,6 +39,7 @@ class Plan:
     count_new: int = 0
     count_updated: int = 0
     count_unchanged: int = 0
+    count_elsewhere: int = 0  # numbers registered in another committee (each told so: audited)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -124,8 +130,9 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
         found = mine.get(id_hash)
         if found is None:
             if id_hash in elsewhere:
+                plan.count_elsewhere += 1
                 plan.problems.append(Problem(row["row"], str(COLUMN_BY_KEY["id_number"].header),
-                                             _("该证件号码已在其他居委会登记,请联系街道核实")))
+                                             str(ELSEWHERE)))
                 continue
             plan.new_residents.append((row, target))
             plan.count_new += 1
@@ -168,7 +175,7 @@ def registered_elsewhere(committee: OrgUnit, rows: list[dict]) -> list[Problem]:
         found = Resident.objects.filter(id_hash__in=chunk).exclude(committee=committee)
         for id_hash in found.values_list("id_hash", flat=True):
             problems.append(Problem(by_hash[id_hash], str(COLUMN_BY_KEY["id_number"].header),
-                                    _("该证件号码已在其他居委会登记,请联系街道核实")))
+                                    str(ELSEWHERE)))
     return problems
 
 

@@ -145,7 +145,8 @@ def _validate(roster_import: RosterImport, table: Table | None) -> RosterImport:
             problem_rows.add(number)
         else:
             rows.append(clean)
-    problems.extend(registered_elsewhere(committee, identified))
+    elsewhere = registered_elsewhere(committee, identified)
+    problems.extend(elsewhere)
     if seen == 0:
         raise RosterFileError(_("表格中没有数据行"))
     _merged, household_problems = merge_households(rows)
@@ -154,6 +155,7 @@ def _validate(roster_import: RosterImport, table: Table | None) -> RosterImport:
     plan = plan_rows(committee, rows)
     problems.extend(plan.problems)
     problem_rows.update(p.row for p in plan.problems)
+    _audit_elsewhere(roster_import, len(elsewhere) + plan.count_elsewhere)
     ok_rows = [r for r in rows if r["row"] not in problem_rows]
     counts = plan.counts()
     if problem_rows:
@@ -175,6 +177,14 @@ def _validate(roster_import: RosterImport, table: Table | None) -> RosterImport:
             payload="" if problem_rows else seal(json.dumps(rows, ensure_ascii=False).encode()),
             payload_kind="" if problem_rows else "rows",
         )
+
+
+def _audit_elsewhere(roster_import: RosterImport, count: int) -> None:
+    """A file that names numbers registered in other committees was told they exist: one personal
+    audit event with how many, so the street sees an upload used to probe numbers (design rule 8)."""
+    if count:
+        audit(actor=roster_import.uploaded_by, action="identity_elsewhere", personal=True, obj=roster_import,
+              committee_id=roster_import.committee_id, reason="roster_import", detail={"rows": count})
 
 
 def roster_import_commit(*, actor, roster_import: RosterImport, background: bool | None = None) -> RosterImport:
