@@ -19,12 +19,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import overload
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from .phones import PhoneError, normalise_mobile
 from .policy import POLICY_ATTR
 
 SESSION_PHONE = "masks_phone"  # {"phone": "138...", "until": ISO datetime}
@@ -32,6 +35,38 @@ SESSION_PENDING = "masks_pending_phone"  # the phone a code was sent to, until i
 SESSION_PENDING_PURPOSE = "resident_pending_purpose"  # the OTP purpose of that code
 VERIFIED_FOR = dt.timedelta(minutes=30)
 NEED_PHONE_TEMPLATE = "core/need_phone.html"
+
+
+_BIG = {"class": "big"}
+
+
+class PhoneForm(forms.Form):
+    """The first step on every resident page: the mobile a code is sent to."""
+
+    phone = forms.CharField(
+        label=gettext_lazy("手机号码"),
+        max_length=20,
+        widget=forms.TextInput(attrs=_BIG | {"inputmode": "tel", "autocomplete": "tel"}),
+    )
+
+    def clean_phone(self) -> str:
+        try:
+            phone = normalise_mobile(self.cleaned_data["phone"])
+        except PhoneError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if not phone:
+            raise forms.ValidationError(gettext_lazy("请填写手机号码"))
+        return phone
+
+
+class CodeForm(forms.Form):
+    """The second step: the one-time code from the SMS."""
+
+    code = forms.CharField(
+        label=gettext_lazy("短信验证码"),
+        max_length=12,
+        widget=forms.TextInput(attrs=_BIG | {"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
 
 
 def verified_phone(request) -> str | None:
@@ -90,6 +125,23 @@ def mark_verified(request, phone: str) -> None:
     request.session.pop(SESSION_PENDING, None)
     request.session.pop(SESSION_PENDING_PURPOSE, None)
     request.session[SESSION_PHONE] = {"phone": phone, "until": (timezone.now() + VERIFIED_FOR).isoformat()}
+
+
+def check_login_code(request, form: CodeForm, phone: str, purpose: str) -> bool:
+    """The code page's step, the same on every resident page: a valid code for the pending `phone`
+    proves it (mark_verified) and gives True; a wrong one is put on the form. Call it with a bound
+    form on POST; the page then redirects on True and shows the form again otherwise."""
+    from xiuhua.sms.otp import OtpError, otp_verify
+
+    if not form.is_valid():
+        return False
+    try:
+        otp_verify(phone=phone, purpose=purpose, code=form.cleaned_data["code"])
+    except OtpError as exc:
+        form.add_error("code", exc.messages[0])
+        return False
+    mark_verified(request, phone)
+    return True
 
 
 def forget_phone(request) -> None:

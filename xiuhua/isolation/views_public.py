@@ -34,17 +34,18 @@ from xiuhua.core.lookups import LookupThrottled, lookup_throttle
 from xiuhua.core.policy import public
 from xiuhua.core.qr import qr_svg_response
 from xiuhua.core.resident_phone import (
+    CodeForm,
+    PhoneForm,
+    check_login_code,
     client_ip,
     forget_phone,
-    mark_verified,
     pending_phone,
     resident_phone,
     send_login_code,
     verified_phone,
 )
-from xiuhua.masks.forms_public import CodeForm, PhoneForm
 from xiuhua.places.models import Kind, OrgUnit
-from xiuhua.sms.otp import OtpError, otp_verify
+from xiuhua.sms.otp import OtpError
 
 from . import services
 from .forms_public import SelfArrivalForm
@@ -109,14 +110,8 @@ def otp_check(request, code: str):
         messages.info(request, _("请先填写手机号码获取验证码"))
         return redirect("arrive:committee", code=committee.code)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            otp_verify(phone=phone, purpose=OTP_PURPOSE, code=form.cleaned_data["code"])
-        except OtpError as exc:
-            form.add_error("code", exc.messages[0])
-        else:
-            mark_verified(request, phone)
-            return redirect("arrive:register", code=committee.code)
+    if request.method == "POST" and check_login_code(request, form, phone, OTP_PURPOSE):
+        return redirect("arrive:register", code=committee.code)
     return render(
         request,
         "isolation/public/verify.html",

@@ -1,40 +1,14 @@
-"""Forms of the resident pages: phone, one-time code, reservation."""
+"""The reservation form of the resident pages (the phone and code forms are core.resident_phone's)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.core.idnumbers import IdType
-from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.places.addresses import room_key
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.selectors import find_building, find_household
 
 _BIG = {"class": "big"}
-
-
-class PhoneForm(forms.Form):
-    phone = forms.CharField(
-        label=_("手机号码"),
-        max_length=20,
-        widget=forms.TextInput(attrs=_BIG | {"inputmode": "tel", "autocomplete": "tel"}),
-    )
-
-    def clean_phone(self) -> str:
-        try:
-            phone = normalise_mobile(self.cleaned_data["phone"])
-        except PhoneError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        if not phone:
-            raise forms.ValidationError(_("请填写手机号码"))
-        return phone
-
-
-class CodeForm(forms.Form):
-    code = forms.CharField(
-        label=_("短信验证码"),
-        max_length=12,
-        widget=forms.TextInput(attrs=_BIG | {"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
 
 
 class ReservationForm(forms.Form):

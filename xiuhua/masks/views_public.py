@@ -35,15 +35,23 @@ from xiuhua.core.qr import qr_svg_response
 from xiuhua.core.resident_phone import SESSION_PENDING as SESSION_PENDING
 from xiuhua.core.resident_phone import SESSION_PHONE as SESSION_PHONE
 from xiuhua.core.resident_phone import VERIFIED_FOR as VERIFIED_FOR
+from xiuhua.core.resident_phone import (
+    CodeForm,
+    PhoneForm,
+    check_login_code,
+    forget_phone,
+    pending_phone,
+    send_login_code,
+    verified_phone,
+)
 from xiuhua.core.resident_phone import client_ip as client_ip
-from xiuhua.core.resident_phone import forget_phone, mark_verified, pending_phone, send_login_code, verified_phone
 from xiuhua.core.resident_phone import resident_phone as _resident_phone
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import LivingStatus, Resident
-from xiuhua.sms.otp import OtpError, otp_verify
+from xiuhua.sms.otp import OtpError
 
 from .codes import format_voucher_number
-from .forms_public import CodeForm, PhoneForm, ReservationForm
+from .forms_public import ReservationForm
 from .models import Channel, MaskRound, Pharmacy, Reservation, ReservationStatus, RoundStatus, Voucher
 from .selectors import committee_rows, pharmacy_rows, with_band_labels
 from .services.reservations import PHONE_ROUND_LIMIT, reservation_submit_resident
@@ -185,15 +193,9 @@ def otp_check(request, code: str):
         messages.info(request, "请先填写手机号码获取验证码")
         return redirect("masks:public_committee", code=committee.code)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            otp_verify(phone=phone, purpose=OTP_PURPOSE, code=form.cleaned_data["code"])
-        except OtpError as exc:
-            form.add_error("code", exc.messages[0])
-        else:
-            mark_verified(request, phone)  # a new session id once the phone is proven
-            request.session[SESSION_COMMITTEE] = committee.code
-            return redirect("masks:public_reserve", code=committee.code)
+    if request.method == "POST" and check_login_code(request, form, phone, OTP_PURPOSE):
+        request.session[SESSION_COMMITTEE] = committee.code  # in the new session the check made
+        return redirect("masks:public_reserve", code=committee.code)
     return render(
         request,
         "masks/public/verify.html",

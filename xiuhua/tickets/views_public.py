@@ -42,10 +42,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.policy import public
 from xiuhua.core.ratelimit import rate_hit, rate_peek, subject_hash
-from xiuhua.core.resident_phone import client_ip, mark_verified, pending_phone, send_login_code, verified_phone
-from xiuhua.masks.forms_public import CodeForm, PhoneForm
+from xiuhua.core.resident_phone import (
+    CodeForm,
+    PhoneForm,
+    check_login_code,
+    client_ip,
+    pending_phone,
+    send_login_code,
+    verified_phone,
+)
 from xiuhua.residents.models import Household
-from xiuhua.sms.otp import OtpError, otp_verify
+from xiuhua.sms.otp import OtpError
 
 from . import services
 from .door import check_door_code, door_key, parse_door_key
@@ -265,15 +272,9 @@ def otp_check(request, key: str):
         messages.info(request, _("请先填写手机号码获取验证码"))
         return redirect("help:door", key=door_key(household.pk))
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            otp_verify(phone=phone, purpose=OTP_PURPOSE, code=form.cleaned_data["code"])
-        except OtpError as exc:
-            form.add_error("code", exc.messages[0])
-        else:
-            mark_verified(request, phone)
-            messages.success(request, _("手机号已验证,请填写求助内容"))
-            return redirect("help:door", key=door_key(household.pk))
+    if request.method == "POST" and check_login_code(request, form, phone, OTP_PURPOSE):
+        messages.success(request, _("手机号已验证,请填写求助内容"))
+        return redirect("help:door", key=door_key(household.pk))
     context = {"household": household, "key": door_key(household.pk), "form": form, "phone_masked": mask_phone(phone)}
     return _private(render(request, "tickets/public/verify.html", context, status=400 if form.errors else 200))
 
