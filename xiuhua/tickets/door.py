@@ -19,7 +19,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from xiuhua.masks.codes import ALPHABET, normalise
+from xiuhua.core.codes import ALPHABET, normalise
 
 from .notify import public_base_url
 
