@@ -49,3 +49,14 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M}: {self.count}"
+
+
+class LockRow(models.Model):
+    """A row to lock by name, so that requests about one thing (a phone, a client address) queue
+    up behind each other even when there is no other row to lock (core.locks)."""
+
+    key = models.CharField(max_length=80, unique=True)
+    touched_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -201,14 +201,3 @@ class OtpCode(models.Model):
 
     def __str__(self) -> str:
         return f"otp #{self.pk} {self.purpose} ({self.status})"
-
-
-class OtpThrottle(models.Model):
-    """One row per hashed phone or address, locked while a code is issued, so that two requests
-    at the same moment cannot both pass the rate limit (design rule 4)."""
-
-    key = models.CharField(max_length=80, unique=True)
-    touched_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return self.key

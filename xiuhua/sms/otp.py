@@ -10,7 +10,7 @@ the client address are stored only as keyed hashes too. The code itself is in th
 until it is sent, and scrubbed from that row afterwards.
 
 Limits: one code per phone per 60 seconds, 5 per phone per hour, 10 per client address per
-hour. They hold under concurrency: the per-phone and per-address OtpThrottle rows are locked
+hour. They hold under concurrency: the per-phone and per-address lock rows (core.locks) are locked
 (SELECT ... FOR UPDATE) while counting and issuing. Errors are ValidationErrors with Chinese
 messages the page can show as they are.
 """
@@ -31,9 +31,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from xiuhua.core.locks import lock_keys, lock_rows_prune
 from xiuhua.core.phones import PhoneError, normalise_mobile
 
-from .models import OtpCode, OtpThrottle
+from .models import OtpCode
 from .services import sms_send
 from .texts import OTP, normalise_text
 
@@ -85,14 +86,6 @@ def _phone(raw: str) -> str:
     return phone
 
 
-def _lock(*keys: str) -> None:
-    """Lock throttle rows in a fixed order (no deadlock between two requests)."""
-    for key in sorted(keys):
-        OtpThrottle.objects.get_or_create(key=key)
-    list(OtpThrottle.objects.select_for_update().filter(key__in=keys).order_by("key"))
-    OtpThrottle.objects.filter(key__in=keys).update(touched_at=timezone.now())
-
-
 def _seconds(delta: dt.timedelta) -> int:
     return max(1, int(delta.total_seconds() + 0.999))
 
@@ -106,7 +99,7 @@ def otp_request(*, phone: str, purpose: str, ip: str | None = None, now: dt.date
     phone_hash = _phone_hash(phone)
     ip_hash = _ip_hash(ip) if ip else ""
     with transaction.atomic():
-        _lock(f"p:{phone_hash}", *([f"i:{ip_hash}"] if ip_hash else []))
+        lock_keys(f"p:{phone_hash}", *([f"i:{ip_hash}"] if ip_hash else []))
         recent = OtpCode.objects.filter(phone_hash=phone_hash, created_at__gt=now - HOUR)
         last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
         if last is not None and now - last < PHONE_INTERVAL:
@@ -197,5 +190,5 @@ def otp_prune(*, now: dt.datetime | None = None) -> int:
     """Delete codes and throttle rows older than a day (every limit looks back one hour)."""
     cutoff = (now or timezone.now()) - dt.timedelta(days=1)
     deleted, _rows = OtpCode.objects.filter(created_at__lt=cutoff).delete()
-    OtpThrottle.objects.filter(touched_at__lt=cutoff).delete()
+    lock_rows_prune(now=now)
     return deleted

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xiuhua.core.images import PhotoError, photo_as_jpeg, photo_check
+from xiuhua.core.locks import lock_keys
 from xiuhua.residents.models import Household
-from xiuhua.sms.models import OtpThrottle
 
 from . import services
 from .models import Source, Ticket
@@ -100,14 +100,10 @@ def _check_limits(household: Household, address: str, now: dt.datetime) -> None:
         raise Refused(_("当前网络提交求助过于频繁,请稍后再试。") + str(EMERGENCY_HINT))
 
 
-def _lock_address(address: str, now: dt.datetime) -> None:
-    """One lock row per address (the table the SMS codes use for theirs), so that two doors
-    behind one address cannot both pass its limit."""
-    if not address:
-        return
-    lock_key = f"help:{address}"
-    OtpThrottle.objects.get_or_create(key=lock_key)
-    OtpThrottle.objects.select_for_update().filter(key=lock_key).update(touched_at=now)
+def _lock_address(address: str) -> None:
+    """One lock row per address, so that two doors behind one address cannot both pass its limit."""
+    if address:
+        lock_keys(f"help:{address}")
 
 
 def _made_by_this_form(key: str, household: Household) -> Ticket | None:
@@ -142,7 +138,7 @@ def door_request_submit(
             existing = _made_by_this_form(key, household)
             if existing is not None:
                 return existing, "", False
-            _lock_address(address, now)
+            _lock_address(address)
             _check_limits(household, address, now)
             ticket, token = services.ticket_create(
                 actor=None, source=Source.DOOR_QR, category=category, urgency=urgency,

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from xiuhua.sms.models import OtpCode, OtpThrottle, OutboundSms
+from xiuhua.core.models import LockRow
+from xiuhua.sms.models import OtpCode, OutboundSms
 from xiuhua.sms.otp import OtpError, otp_prune, otp_request, otp_verify
 
 pytestmark = pytest.mark.django_db
@@ -136,4 +137,4 @@ def test_old_codes_are_pruned():
     otp_request(phone=PHONE, purpose="login", now=now - dt.timedelta(days=2))
     otp_request(phone=PHONE, purpose="login", now=now)
     assert otp_prune(now=now) == 1
-    assert OtpCode.objects.count() == 1 and OtpThrottle.objects.count() == 1
+    assert OtpCode.objects.count() == 1 and LockRow.objects.count() == 1
