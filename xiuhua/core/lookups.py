@@ -133,6 +133,16 @@ def lookup_throttle(*, actor=None, client_ip: str = "", phone: str = "", purpose
             raise LookupThrottled(result.retry_after)
 
 
+def lookup_audit(*, actor, action: str, reason: str, detail: dict | None = None) -> None:
+    """A personal audit event of a lookup, filed under the actor's committee when they act for
+    one, so that the street's audit page lists it; never the key that was looked up."""
+    from xiuhua.places.models import Kind
+
+    membership = active_membership(actor)
+    committee_id = membership.org_unit_id if membership and membership.org_unit.kind == Kind.COMMITTEE else None
+    audit(actor=actor, action=action, personal=True, committee_id=committee_id, reason=reason, detail=detail)
+
+
 def _alert_burst(*, actor, purpose: str, rule: LookupLimit) -> None:
     """An audit event and a text to the officers of the actor's street, written together. Callers
     throttle outside their own transaction, so the alert stands although the request is refused."""
@@ -143,10 +153,8 @@ def _alert_burst(*, actor, purpose: str, rule: LookupLimit) -> None:
 
     membership = active_membership(actor)
     with transaction.atomic():
-        audit(actor=actor if membership else None, action="lookup_burst", personal=True,
-              committee_id=membership.org_unit_id if membership and membership.org_unit.kind == Kind.COMMITTEE
-              else None,
-              reason=purpose, detail={"scope": rule.scope, "window": rule.window, "limit": rule.limit})
+        lookup_audit(actor=actor if membership else None, action="lookup_burst", reason=purpose,
+                     detail={"scope": rule.scope, "window": rule.window, "limit": rule.limit})
         if membership is None:
             return
         ancestors = [int(p) for p in membership.org_unit.path.strip("/").split("/") if p]
@@ -175,10 +183,8 @@ def personal_lookup(*, actor, key: str, purpose: str, scope: ScopedRows, match: 
     lookup_throttle(actor=actor, client_ip=client_ip, purpose=purpose)
     found = scope.filter(match)
     hits = found.count()
-    membership = active_membership(actor)
-    audit(actor=actor, action="personal_lookup", personal=True, reason=purpose,
-          committee_id=membership.org_unit_id if membership and membership.org_unit.kind == "committee" else None,
-          detail={"key": key, "purpose": purpose, "hits": hits})
+    lookup_audit(actor=actor, action="personal_lookup", reason=purpose,
+                 detail={"key": key, "purpose": purpose, "hits": hits})
     return found
 
 

@@ -10,7 +10,7 @@ from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import decrypt_text
 from xiuhua.core.idnumbers import IdNumberError, check_id_against, normalise, number_holds_birth_date
-from xiuhua.core.lookups import lookup_check, lookup_throttle
+from xiuhua.core.lookups import lookup_audit, lookup_check, lookup_throttle
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.scoping import active_membership
 from xiuhua.core.text import check_person_name
@@ -252,10 +252,7 @@ def identity_governed(write, *, actor, client_ip: str = "", **kwargs):
     except ValidationError as exc:
         codes = exc.error_dict.get("id_number", []) if hasattr(exc, "error_dict") else []
         if any(error.code == ELSEWHERE for error in codes):
-            membership = active_membership(actor)
-            audit(actor=actor, action="identity_elsewhere", personal=True, reason=write.__name__,
-                  committee_id=membership.org_unit_id if membership and membership.org_unit.kind == Kind.COMMITTEE
-                  else None)
+            lookup_audit(actor=actor, action="identity_elsewhere", reason=write.__name__)
             lookup_throttle(actor=actor, client_ip=client_ip, purpose="resident_identity")
         raise
 
