@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "核心"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
         from PIL import Image
 
         from . import lookups  # noqa: F401 - registers the lookup alert's SMS template
@@ -14,3 +15,7 @@ class CoreConfig(AppConfig):
 
         # Pillow's own guard (by default 89 megapixels, refusing only past 179) at ours.
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+        # Each app declares its state tables in workflows.py (core.workflow); load them all, so
+        # that the registry is whole before the first move and the guard test sees every field.
+        autodiscover_modules("workflows")

@@ -1,9 +1,7 @@
-"""Every write of the work-order module: intake and the moves of one declared state table.
-
-TRANSITIONS is the whole workflow: for each action, the states it may start from, the state it
-leads to and the capability it needs. `ticket_move` is the only way a ticket changes state; it
-checks the table, the actor's scope, the action's own data (a dispatch target, a reply, a
-satisfaction score, a reason to reopen), and writes a TicketEvent and an audit event.
+"""Every write of the work-order module: intake, and the moves of its declared state tables
+(workflows.py) with each action's own data: a dispatch target, a reply, a satisfaction score, a
+reason to reopen, the days of an extension. core.workflow.move locks, checks, and writes the
+TicketEvent and the audit event.
 """
 
 from __future__ import annotations
@@ -13,19 +11,18 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.audit import audit
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import active_membership, covers, require
+from xiuhua.core.scoping import covers, require
 from xiuhua.core.text import check_person_name
+from xiuhua.core.workflow import move
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
 
@@ -37,7 +34,6 @@ from .models import (
     Category,
     Department,
     Escalation,
-    Extension,
     RoutingRule,
     Source,
     Ticket,
@@ -45,88 +41,20 @@ from .models import (
     TicketStatus,
     Urgency,
 )
-
-S = TicketStatus
-
-
-@dataclass(frozen=True)
-class Transition:
-    sources: frozenset[str]
-    target: str
-    cap: str
-
-
-TRANSITIONS: dict[str, Transition] = {
-    "accept": Transition(frozenset({S.RECEIVED}), S.ACCEPTED, Cap.RECORD_TICKET),
-    "dispatch": Transition(frozenset({S.ACCEPTED, S.REOPENED}), S.DISPATCHED, Cap.RECORD_TICKET),
-    # Sent to the wrong place, or stuck there: the requester's committee or the street sends it on.
-    "redispatch": Transition(frozenset({S.DISPATCHED, S.HANDLING}), S.DISPATCHED, Cap.RECORD_TICKET),
-    "start": Transition(frozenset({S.DISPATCHED}), S.HANDLING, Cap.HANDLE_TICKET),
-    "reply": Transition(frozenset({S.HANDLING}), S.REPLIED, Cap.HANDLE_TICKET),
-    "close": Transition(frozenset({S.REPLIED}), S.CLOSED, Cap.RECORD_TICKET),
-    "call_back": Transition(frozenset({S.CLOSED}), S.CALLED_BACK, Cap.RECORD_TICKET),
-    "reopen": Transition(frozenset({S.CLOSED, S.CALLED_BACK}), S.REOPENED, Cap.RECORD_TICKET),
-}
+from .workflows import TICKET, on_requester_side
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _covers(membership, ticket: Ticket) -> bool:
-    """The committee's or street's own tickets, or those dispatched to the member's department."""
-    if membership.role == "department_staff":
-        department = ticket.department
-        return department is not None and department.members.filter(pk=membership.pk).exists()
-    return covers(membership, ticket.committee) or (
-        ticket.assigned_committee_id is not None and ticket.assigned_committee_id == membership.org_unit_id
-    )
-
-
-def _holds(membership, ticket: Ticket) -> bool:
-    """Whether the member's unit is the one working on the order now: its department when it was
-    dispatched to one, else the committee it was dispatched to. Handling (start, reply) is theirs
-    alone; the requester's committee and the street follow and close it."""
-    if ticket.department_id is not None:
-        return membership.role == "department_staff" and _covers(membership, ticket)
-    return ticket.assigned_committee_id is not None and ticket.assigned_committee_id == membership.org_unit_id
-
-
-def on_requester_side(membership, ticket: Ticket) -> bool:
-    """Whether the membership records orders for the ticket's own committee (that committee, its
-    street or above): accepting, dispatching, closing, calling back and reopening are theirs,
-    and so are reissuing the link, urging and correcting the category."""
-    return (
-        membership is not None and membership.has(Cap.RECORD_TICKET) and membership.role != "department_staff"
-        and covers(membership, ticket.committee)
-    )
-
-
-def _locked(ticket: Ticket) -> Ticket:
-    """The ticket's row, locked for the rest of the transaction."""
-    return Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
-
-
 def _locked_on_requester_side(actor, ticket: Ticket) -> Ticket:
     """The locked row, or PermissionDenied when the actor is not on the requester's side."""
     membership = require(actor, Cap.RECORD_TICKET)
-    locked = _locked(ticket)
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("committee", "department").get(pk=ticket.pk)
     if not on_requester_side(membership, locked):
         raise PermissionDenied
     return locked
-
-
-def may_act(membership, ticket: Ticket, action: str) -> bool:
-    """Whether this membership may take `action` on the ticket as it is now, by capability and
-    scope (not by state): the one check the pages and ticket_move share."""
-    transition = TRANSITIONS.get(action)
-    if membership is None or transition is None or not membership.has(transition.cap):
-        return False
-    if transition.cap == Cap.HANDLE_TICKET:
-        return _holds(membership, ticket)
-    # The rest stays with the requester's committee and its street, even while another
-    # committee handles the order.
-    return on_requester_side(membership, ticket)
 
 
 @transaction.atomic
@@ -230,7 +158,8 @@ def ticket_create(
             ticket.pk = None
             continue  # the random number was taken
         break
-    TicketEvent.objects.create(ticket=ticket, at=now, actor=ticket.created_by, action="create", to_status=S.RECEIVED)
+    TicketEvent.objects.create(ticket=ticket, at=now, actor=ticket.created_by, action="create",
+                               to_status=TicketStatus.RECEIVED)
     audit(actor=actor, action="ticket_create", obj=ticket, committee_id=committee.pk, subject_label=ticket.number,
           detail={"source": source, "category": category, "urgency": urgency})
     if send_sms:
@@ -262,7 +191,6 @@ def landline(raw: str) -> str | None:
     return f"{area}-{number}" if area else number
 
 
-@transaction.atomic
 def ticket_move(
     *,
     actor,
@@ -275,70 +203,54 @@ def ticket_move(
     satisfaction: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Apply one action of TRANSITIONS."""
+    """Apply one action of the ticket's workflow (workflows.TICKET), with its own data."""
     now = now or timezone.now()
-    transition = TRANSITIONS.get(action)
-    if transition is None:
-        raise ValidationError({"action": _("未知的操作")})
-    membership = require(actor, transition.cap)
-    locked = _locked(ticket)
-    if not may_act(membership, locked, action):
-        raise PermissionDenied
-    if locked.status not in transition.sources:
-        raise ValidationError(
-            _("工单当前为“%(status)s”,不能%(action)s")
-            % {"status": S(locked.status).label, "action": ACTION_LABELS[action]}
-        )
     note = (note or "").strip()[:500]
-    if action in ("dispatch", "redispatch"):
-        if department is not None and committee is not None:
-            raise ValidationError({"to": _("请选择派往的部门或居委会")})
-        if department is None and committee is None:
-            department, committee = route_for(locked)  # the street's routing rules
-        if action == "redispatch" and (department, committee) == (locked.department, locked.assigned_committee):
-            raise ValidationError({"to": _("工单已在该处办理,请选择另一个部门或居委会")})
-        if action == "redispatch" and not note:
-            raise ValidationError({"note": _("请写明改派的原因")})
-        street = locked.committee.parent
-        if department is not None and department.street_id != (street.pk if street else None):
-            raise ValidationError({"to": _("只能派往本街道的部门")})
-        same_street = committee is not None and committee.parent_id == locked.committee.parent_id
-        if committee is not None and (committee.kind != Kind.COMMITTEE or not same_street):
-            raise ValidationError({"to": _("只能派往本街道的居委会")})
-        locked.department, locked.assigned_committee = department, committee
-    elif action == "reply":
-        reply = (reply or "").strip()[:500]
-        if not reply:
-            raise ValidationError({"reply": _("请填写给居民的答复")})
-        locked.reply_text = reply
-        locked.replied_at = now
-    elif action == "close":
-        locked.closed_at = now
-    elif action == "call_back":
-        if satisfaction not in (1, 2, 3, 4, 5):
-            raise ValidationError({"satisfaction": _("请选择满意度(1-5)")})
-        locked.satisfaction = satisfaction
-    elif action == "reopen":
-        if not note:
-            raise ValidationError({"note": _("请写明重新打开的原因")})
-        locked.reopened_count += 1
-        locked.closed_at, locked.satisfaction = None, None
-        # Redone work gets a fresh deadline of its class; the reopening itself stays on record.
-        locked.deadline_at = WorkCalendar().deadline(now, locked.deadline_class)
-        locked.escalation = Escalation.NONE
-    before = locked.status
-    locked.status = transition.target
-    locked.save()
-    TicketEvent.objects.create(
-        ticket=locked, at=now, actor=actor, action=action, from_status=before, to_status=locked.status,
-        note=note or reply, satisfaction=satisfaction if action == "call_back" else None,
-    )
-    audit(actor=actor, action=f"ticket_{action}", obj=locked, committee_id=locked.committee_id,
-          subject_label=locked.number, detail={"from": before, "to": locked.status})
-    if action == "reply":
-        replies = TicketEvent.objects.filter(ticket=locked, action="reply").count()
-        notify.send_replied(locked, replies)
-    return locked
+    reply = (reply or "").strip()[:500]
+
+    def change(locked: Ticket) -> None:
+        nonlocal department, committee
+        if action in ("dispatch", "redispatch"):
+            if department is not None and committee is not None:
+                raise ValidationError({"to": _("请选择派往的部门或居委会")})
+            if department is None and committee is None:
+                department, committee = route_for(locked)  # the street's routing rules
+            if action == "redispatch" and (department, committee) == (locked.department, locked.assigned_committee):
+                raise ValidationError({"to": _("工单已在该处办理,请选择另一个部门或居委会")})
+            if action == "redispatch" and not note:
+                raise ValidationError({"note": _("请写明改派的原因")})
+            street = locked.committee.parent
+            if department is not None and department.street_id != (street.pk if street else None):
+                raise ValidationError({"to": _("只能派往本街道的部门")})
+            same_street = committee is not None and committee.parent_id == locked.committee.parent_id
+            if committee is not None and (committee.kind != Kind.COMMITTEE or not same_street):
+                raise ValidationError({"to": _("只能派往本街道的居委会")})
+            locked.department, locked.assigned_committee = department, committee
+        elif action == "reply":
+            if not reply:
+                raise ValidationError({"reply": _("请填写给居民的答复")})
+            locked.reply_text = reply
+            locked.replied_at = now
+        elif action == "close":
+            locked.closed_at = now
+        elif action == "call_back":
+            if satisfaction not in (1, 2, 3, 4, 5):
+                raise ValidationError({"satisfaction": _("请选择满意度(1-5)")})
+            locked.satisfaction = satisfaction
+        elif action == "reopen":
+            if not note:
+                raise ValidationError({"note": _("请写明重新打开的原因")})
+            locked.reopened_count += 1
+            locked.closed_at, locked.satisfaction = None, None
+            # Redone work gets a fresh deadline of its class; the reopening itself stays on record.
+            locked.deadline_at = WorkCalendar().deadline(now, locked.deadline_class)
+            locked.escalation = Escalation.NONE
+
+    def replied(locked: Ticket) -> None:
+        notify.send_replied(locked, TicketEvent.objects.filter(ticket=locked, action="reply").count())
+
+    return move(ticket, action, actor=actor, change=change, note=note or reply, now=now,
+                notify=replied if action == "reply" else None)
 
 
 @transaction.atomic
@@ -419,91 +331,62 @@ def ticket_reclassify(
 MAX_EXTENSION_DAYS = 15
 
 
-@transaction.atomic
 def ticket_extension_request(
     *, actor, ticket: Ticket, days: int, reason: str, now: dt.datetime | None = None
 ) -> Ticket:
     """Whoever handles a complex order asks the street for more working days, before it is due."""
     now = now or timezone.now()
-    membership = active_membership(actor)
-    if membership is None or not (membership.has(Cap.HANDLE_TICKET) or membership.has(Cap.RECORD_TICKET)):
-        raise PermissionDenied
-    locked = _locked(ticket)
-    if not _covers(membership, locked):
-        raise PermissionDenied
     reason = (reason or "").strip()[:300]
-    errors: dict[str, str] = {}
-    if locked.deadline_class != DeadlineClass.COMPLEX:
-        errors["days"] = _("只有复杂事项可以申请延期")
-    elif locked.status not in OPEN_STATUSES:
-        errors["days"] = _("工单已办结,无需延期")
-    elif locked.extension in (Extension.REQUESTED, Extension.APPROVED):
-        errors["days"] = _("已申请过延期")
-    elif now > locked.deadline_at:
-        errors["days"] = _("已超过办理时限,不能再申请延期")
-    if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
-        errors.setdefault("days", _("延期天数为1-%(max)d个工作日") % {"max": MAX_EXTENSION_DAYS})
-    if not reason:
-        errors["reason"] = _("请写明延期理由")
-    if errors:
-        raise ValidationError(errors)
-    locked.extension, locked.extension_days, locked.extension_reason = Extension.REQUESTED, days, reason
-    locked.save(update_fields=["extension", "extension_days", "extension_reason"])
-    TicketEvent.objects.create(ticket=locked, at=now, actor=actor, action="extension_request",
-                               from_status=locked.status, to_status=locked.status,
-                               note=_("申请延期%(days)d个工作日:%(reason)s") % {"days": days, "reason": reason})
-    audit(actor=actor, action="ticket_extension_request", obj=locked, committee_id=locked.committee_id,
-          subject_label=locked.number, detail={"days": days})
-    return locked
+
+    def change(locked: Ticket) -> dict:
+        errors: dict[str, str] = {}
+        if locked.deadline_class != DeadlineClass.COMPLEX:
+            errors["days"] = _("只有复杂事项可以申请延期")
+        elif locked.status not in OPEN_STATUSES:
+            errors["days"] = _("工单已办结,无需延期")
+        elif now > locked.deadline_at:
+            errors["days"] = _("已超过办理时限,不能再申请延期")
+        if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+            errors.setdefault("days", _("延期天数为1-%(max)d个工作日") % {"max": MAX_EXTENSION_DAYS})
+        if not reason:
+            errors["reason"] = _("请写明延期理由")
+        if errors:
+            raise ValidationError(errors)
+        locked.extension_days, locked.extension_reason = days, reason
+        return {"days": days}
+
+    return move(ticket, "extension_request", actor=actor, change=change, now=now,
+                note=_("申请延期%(days)d个工作日:%(reason)s") % {"days": days, "reason": reason}
+                if isinstance(days, int) else "")
 
 
-@transaction.atomic
 def ticket_extension_decide(
     *, actor, ticket: Ticket, approve: bool, note: str = "", now: dt.datetime | None = None
 ) -> Ticket:
     """The street approves (the deadline moves by the working days asked) or refuses."""
     now = now or timezone.now()
-    membership = require(actor, Cap.RECORD_TICKET)
-    if membership.org_unit.kind == Kind.COMMITTEE:
-        raise PermissionDenied  # the committee may hold the order; approving is the street's
-    locked = _locked(ticket)
-    if not covers(membership, locked.committee):
-        raise PermissionDenied
-    if locked.extension != Extension.REQUESTED:
-        raise ValidationError(_("没有待审批的延期申请"))
-    if locked.status not in OPEN_STATUSES:
-        raise ValidationError(_("工单已办结,延期申请不再审批"))
     note = (note or "").strip()[:300]
-    if approve:
-        calendar = WorkCalendar()
-        last_day = calendar.add_working_days(timezone.localtime(locked.deadline_at).date(), locked.extension_days or 1)
-        locked.original_deadline_at = locked.original_deadline_at or locked.deadline_at
-        locked.deadline_at = dt.datetime.combine(last_day, dt.time(23, 59, 59), tzinfo=timezone.get_current_timezone())
-        locked.extension = Extension.APPROVED
-        locked.escalation = Escalation.NONE  # reminders start again against the new deadline
-    else:
-        if not note:
+
+    def change(locked: Ticket) -> dict:
+        if locked.status not in OPEN_STATUSES:
+            raise ValidationError(_("工单已办结,延期申请不再审批"))
+        if approve:
+            calendar = WorkCalendar()
+            last_day = calendar.add_working_days(
+                timezone.localtime(locked.deadline_at).date(), locked.extension_days or 1)
+            locked.original_deadline_at = locked.original_deadline_at or locked.deadline_at
+            locked.deadline_at = dt.datetime.combine(last_day, dt.time(23, 59, 59),
+                                                     tzinfo=timezone.get_current_timezone())
+            locked.escalation = Escalation.NONE  # reminders start again against the new deadline
+        elif not note:
             raise ValidationError({"note": _("请写明不批准的理由")})
-        locked.extension = Extension.REFUSED
-    locked.save(update_fields=["deadline_at", "original_deadline_at", "extension", "escalation"])
+        return {"deadline": locked.deadline_at.isoformat()}
+
     action = "extension_approve" if approve else "extension_refuse"
-    TicketEvent.objects.create(ticket=locked, at=now, actor=actor, action=action, from_status=locked.status,
-                               to_status=locked.status, note=note)
-    audit(actor=actor, action=f"ticket_{action}", obj=locked, committee_id=locked.committee_id,
-          subject_label=locked.number, detail={"deadline": locked.deadline_at.isoformat()})
-    return locked
+    return move(ticket, action, actor=actor, change=change, note=note, now=now)
 
 
-ACTION_LABELS = {
-    "accept": gettext_lazy("受理"),
-    "dispatch": gettext_lazy("派单"),
-    "redispatch": gettext_lazy("改派"),
-    "start": gettext_lazy("开始办理"),
-    "reply": gettext_lazy("答复"),
-    "close": gettext_lazy("办结"),
-    "call_back": gettext_lazy("回访"),
-    "reopen": gettext_lazy("重新打开"),
-}
+ACTION_LABELS = {action: act.label for action, act in TICKET.actions.items()}
 
 
 def route_for(ticket: Ticket) -> tuple[Department | None, OrgUnit | None]:

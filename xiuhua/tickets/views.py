@@ -28,7 +28,8 @@ from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership, covers, get_visible_or_404
+from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import departments as dept_services
@@ -54,6 +55,7 @@ from .forms import (
     intake_key_issued,
 )
 from .models import OPEN_STATUSES, Department, Extension, RoutingRule, Ticket
+from .workflows import TICKET, handles_or_records, on_requester_side, street_over
 
 STATE_LABELS = {
     DeadlineState.OK: gettext_lazy("正常"),
@@ -255,11 +257,8 @@ class ActionForm:
 
 
 def _may_handle(membership, ticket: Ticket) -> bool:
-    """Whether the membership works on this order (not only sees it): the service's own scope
-    check (services._covers) with either capability."""
-    if not (membership.has(Cap.RECORD_TICKET) or membership.has(Cap.HANDLE_TICKET)):
-        return False
-    return services._covers(membership, ticket)
+    """Whether the membership works on this order (not only sees it)."""
+    return membership is not None and handles_or_records(membership, ticket)
 
 
 def _action_form(action: str, ticket: Ticket, data=None):
@@ -271,19 +270,15 @@ def _action_form(action: str, ticket: Ticket, data=None):
     return ACTION_FORMS[action](data, **kwargs)
 
 
-def _extension_possible(ticket: Ticket, now: dt.datetime, covered: bool) -> bool:
+def _extension_possible(user, ticket: Ticket, now: dt.datetime) -> bool:
     return (
-        covered and ticket.deadline_class == DeadlineClass.COMPLEX and ticket.status in OPEN_STATUSES
-        and ticket.extension not in (Extension.REQUESTED, Extension.APPROVED) and now <= ticket.deadline_at
+        can(user, ticket, "extension_request") and ticket.deadline_class == DeadlineClass.COMPLEX
+        and ticket.status in OPEN_STATUSES and now <= ticket.deadline_at
     )
 
 
 def _street_over(membership, ticket: Ticket) -> bool:
-    """A street (or higher) membership that records orders of the ticket's committee."""
-    return (
-        membership.has(Cap.RECORD_TICKET) and membership.org_unit.kind != Kind.COMMITTEE
-        and covers(membership, ticket.committee)
-    )
+    return membership is not None and street_over(membership, ticket)
 
 
 def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
@@ -292,19 +287,19 @@ def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
     now = timezone.now()
     covered = _may_handle(membership, ticket)
     actions = []
-    for action, transition in services.TRANSITIONS.items():
+    for action in TICKET.actions:
         if action in bound:
             form = bound[action]  # sent back with its errors, even if the order moved meanwhile
-        elif ticket.status in transition.sources and services.may_act(membership, ticket, action):
+        elif can(request.user, ticket, action):
             form = _action_form(action, ticket)
         else:
             continue
         actions.append(ActionForm(action, str(services.ACTION_LABELS[action]), form))
     extension_form = bound.get("extension")
-    if extension_form is None and _extension_possible(ticket, now, covered):
+    if extension_form is None and _extension_possible(request.user, ticket, now):
         extension_form = ExtensionRequestForm(auto_id="extension_%s")
     decide_form = bound.get("decide")
-    if decide_form is None and ticket.extension == Extension.REQUESTED and _street_over(membership, ticket):
+    if decide_form is None and can(request.user, ticket, "extension_approve"):
         decide_form = ExtensionDecideForm(auto_id="decide_%s")
     is_open = ticket.status in OPEN_STATUSES
     state = deadline_state(ticket, now, WorkCalendar()) if is_open else ""
@@ -325,7 +320,7 @@ def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
         "actions": actions,
         "extension_form": extension_form,
         "decide_form": decide_form,
-        "can_reissue": services.on_requester_side(membership, ticket),
+        "can_reissue": on_requester_side(membership, ticket),
         "urge_form": bound.get("urge") or (UrgeForm(auto_id="urge_%s") if _may_urge(membership, ticket) else None),
         "reclassify_form": bound.get("reclassify") or (
             ReclassifyForm(auto_id="reclassify_%s", initial={"category": ticket.category, "urgency": ticket.urgency})
@@ -335,7 +330,7 @@ def _detail_page(request, ticket: Ticket, *, bound: dict | None = None):
 
 
 def _may_reclassify(membership, ticket: Ticket) -> bool:
-    return services.on_requester_side(membership, ticket) and ticket.status in OPEN_STATUSES
+    return on_requester_side(membership, ticket) and ticket.status in OPEN_STATUSES
 
 
 def _may_urge(membership, ticket: Ticket) -> bool:
@@ -352,15 +347,14 @@ def detail(request, pk: int):
 @requires(Cap.VIEW_TICKETS)
 @require_POST
 def move(request, pk: int):
-    """One action of services.TRANSITIONS; the service checks the capability, scope and state."""
+    """One action of the ticket's workflow; the service checks the capability, scope and state."""
     ticket = _ticket_or_404(request.user, pk)
     action = request.POST.get("action", "")
     if action not in ACTION_FORMS:
         messages.error(request, _("未知的操作"))
         return redirect("tickets:detail", pk=ticket.pk)
-    membership = active_membership(request.user)
     # Refused before the form is read, as the service would refuse it (it checks again).
-    if not services.may_act(membership, ticket, action):
+    if not may(request.user, ticket, action):
         raise PermissionDenied
     form = _action_form(action, ticket, request.POST)
     if form.is_valid():
