@@ -7,8 +7,8 @@ Every write starts with one of these, never with a check of its own:
 - `has_cap(actor, cap)`: the same as a yes or no, for pages deciding what to show.
 - `access_unit(actor, unit, cap)`: the membership, when it holds `cap` and covers the unit
   (a committee, a street); PermissionDenied otherwise.
-- `access_by_id(queryset, actor, pk, cap=…, lock=…)`: the row as the actor may see it, through the
-  model's `visible_to`; one Http404 for missing, out of scope and not allowed, so ids cannot be
+- `access_by_id(queryset, actor, pk=…, cap=…, lock=…)`: the row as the actor may see it, through
+  the model's `visible_to`; one Http404 for missing, out of scope and not allowed, so ids cannot be
   probed (Zulip's `access_*_by_id`).
 
 State changes then go through `core.workflow.move`, which uses the same scope.
@@ -39,20 +39,16 @@ def access_unit(actor, unit, cap: str):
     return membership
 
 
-def access_by_id(
-    queryset: Any, actor, pk, *, cap: str | None = None, lock: bool = False, related: tuple[str, ...] = ()
-):
-    """The row `pk` of `queryset` (a model's manager or queryset with visible_to), seen as `actor`
-    sees it; locked for the transaction when `lock`. Http404 when it is missing, outside the
-    actor's scope, or the actor lacks `cap`."""
+def access_by_id(queryset: Any, actor, *, cap: str | None = None, lock: bool = False, **lookup):
+    """The row of `queryset` (a manager or queryset with visible_to) matching `lookup` (pk=…),
+    as `actor` sees it; locked for the transaction when `lock`. Http404 when it is missing,
+    outside the actor's scope, or the actor lacks `cap`: one answer, so ids cannot be probed."""
     if cap is not None and not has_cap(actor, cap):
         raise Http404
     rows = queryset.all().visible_to(actor)
-    if related:
-        rows = rows.select_related(*related)
     if lock:
         rows = rows.select_for_update(of=("self",))
     try:
-        return rows.get(pk=pk)
+        return rows.get(**lookup)
     except (rows.model.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
