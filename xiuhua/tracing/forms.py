@@ -79,6 +79,3 @@ class AssignForm(forms.Form):
 
     def clean_to(self) -> OrgUnit:
         return self.units[self.cleaned_data["to"]]
-
-
-ASSIGNABLE = (EntryStatus.TRIAGE, EntryStatus.ASSIGNED, EntryStatus.NOT_HERE)
