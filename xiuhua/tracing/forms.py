@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from xiuhua.places.models import OrgUnit
 
 from . import services
-from .models import OUTCOME_STATUSES, EntryStatus, ListSource
+from .models import EntryStatus, ListSource
+from .workflows import REPORT_ACTIONS
 
 _LOCAL_DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 _DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -42,7 +43,8 @@ class ImportForm(forms.Form):
 class ReportForm(forms.Form):
     status = forms.ChoiceField(
         label=_("落实结果"),
-        choices=[(s.value, s.label) for s in OUTCOME_STATUSES],
+        # The outcomes the workflow declares a committee may report.
+        choices=[(outcome, EntryStatus(outcome).label) for outcome in REPORT_ACTIONS],
         widget=forms.RadioSelect,
         error_messages={"required": _("请选择落实结果"), "invalid_choice": _("请选择落实结果")},
     )
@@ -77,6 +79,3 @@ class AssignForm(forms.Form):
 
     def clean_to(self) -> OrgUnit:
         return self.units[self.cleaned_data["to"]]
-
-
-ASSIGNABLE = (EntryStatus.TRIAGE, EntryStatus.ASSIGNED, EntryStatus.NOT_HERE)

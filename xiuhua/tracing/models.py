@@ -103,7 +103,6 @@ class EntryStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (EntryStatus.TRIAGE, EntryStatus.ASSIGNED)
-OUTCOME_STATUSES = (EntryStatus.CONTROLLED, EntryStatus.NOT_HERE, EntryStatus.WRONG_INFO)
 
 
 class MatchMethod(models.TextChoices):
@@ -114,10 +113,10 @@ class MatchMethod(models.TextChoices):
     NONE = "", _("未匹配")
 
 
-def _entry_scope(user) -> tuple[Q, Q | None] | None:
-    """(held, imported) for the user's membership: the entries its unit is responsible for, and
-    those of lists its streets imported; None when it sees no entries at all."""
-    membership = active_membership(user)
+def entry_scope(membership) -> tuple[Q, Q | None] | None:
+    """(held, imported) for a membership: the entries its unit is responsible for, and those of
+    lists its streets imported; None when it sees no entries at all (a grid membership never:
+    lists are the committee's and the street's work)."""
     if membership is None or not membership.has(Cap.VIEW_TRACING) or membership.grid_id:
         return None
     unit = membership.org_unit
@@ -126,6 +125,10 @@ def _entry_scope(user) -> tuple[Q, Q | None] | None:
     if unit.kind in (Kind.CITY, Kind.DISTRICT, Kind.STREET):
         return Q(street__path__startswith=unit.path), Q(batch__street__path__startswith=unit.path)
     return None
+
+
+def _entry_scope(user) -> tuple[Q, Q | None] | None:
+    return entry_scope(active_membership(user))
 
 
 class ListEntryQuerySet(models.QuerySet):
@@ -188,6 +191,10 @@ class ListEntry(models.Model):
     outcome_note = models.CharField(_("说明"), max_length=200, blank=True)
 
     objects = ListEntryQuerySet.as_manager()
+
+    # Not a column: while an entry is handed on (assigned or transferred), the unit that held it
+    # before, for the history row of the move (workflows.TRACING_ENTRY).
+    handed_over_from: OrgUnit | None = None
 
     class Meta:
         verbose_name = _("清单条目")

@@ -13,7 +13,8 @@ Matching (_match), set-based, in this order, each step only for entries still un
 3. address: the compound, building and room read from the free text (xiuhua.places.addresses),
    then the household (60; 75 when a resident of it has the listed name, who is then the match).
 A matched entry is assigned to the household's committee; the rest wait in the importing street's
-triage queue. Every move is an EntryEvent, and the import an audit event.
+triage queue. The import is one audit event; every later move of an entry goes through its
+declared workflow (workflows.TRACING_ENTRY), which writes its EntryEvent and its audit event.
 
 The match looks at every street's roster, because a list names people wherever they live and
 they must reach their committee the same day. So it is a governed lookup (design rule 8): one
@@ -37,12 +38,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_unit, covers, require
 from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import IdNumberError, check_id, guess_id_type
 from xiuhua.core.lookups import LookupKey, lookup_throttle, routing_match_record
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import covers, require
 from xiuhua.core.text import check_person_name
+from xiuhua.core.workflow import move
 from xiuhua.places import addresses
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.identity import identity_fields, identity_hash
@@ -51,7 +53,6 @@ from xiuhua.residents.roster.columns import cell_text, squash
 from xiuhua.residents.roster.files import HeaderSpec, RosterFileError, open_table
 
 from .models import (
-    OUTCOME_STATUSES,
     BatchProblem,
     EntryEvent,
     EntryStatus,
@@ -61,6 +62,7 @@ from .models import (
     MatchMethod,
     TracingBatch,
 )
+from .workflows import REPORT_ACTIONS
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -100,14 +102,6 @@ LIST_HEADERS = HeaderSpec(
     order=tuple(COLUMN_HEADERS),
     not_found=lambda: _("没有找到表头:清单至少要有“姓名”列,以及证件号码、手机号或地址中的一列"),
 )
-
-
-def _require(actor, cap: str):
-    """require(), and never through a grid membership: lists are the committee's and street's work."""
-    membership = require(actor, cap)
-    if membership.grid_id:
-        raise PermissionDenied
-    return membership
 
 
 # ---------------------------------------------------------------- reading rows
@@ -212,8 +206,8 @@ def batch_import(
     """Take a list into a street: good rows become entries (matched and assigned at once), bad
     rows are reported by row. The same file again for the same street returns the same batch.
     Raises LookupThrottled when the actor has looked up too much (a list counts as one lookup)."""
-    membership = _require(actor, Cap.IMPORT_TRACING)
-    if street.kind != Kind.STREET or not covers(membership, street):
+    access_unit(actor, street, Cap.IMPORT_TRACING)
+    if street.kind != Kind.STREET:
         raise PermissionDenied
     if source not in ListSource.values:
         raise ValidationError({"source": _("请选择清单来源")})
@@ -306,16 +300,18 @@ def _create_entries(
     )
     entries = []
     for r, person, m, note in zip(rows, persons, matches, notes, strict=True):
-        entry = ListEntry(
-            batch=batch, person=person, row=r.row, name=r.name, phone=r.phone, address_text=r.address,
-            arrival_date=r.arrival_date, street=street, status=EntryStatus.TRIAGE, match_note=note,
-        )
+        # Each entry is created in its first state: assigned when matched, else in triage.
+        placed: dict = {"street_id": street.pk, "status": EntryStatus.TRIAGE, "match_note": note}
         if m is not None:
-            entry.household_id, entry.resident_id, entry.committee_id = m.household_id, m.resident_id, m.committee_id
-            entry.street_id = streets[m.committee_id]
-            entry.match_method, entry.match_confidence, entry.match_note = m.method, m.confidence, m.note
-            entry.status, entry.assigned_at = EntryStatus.ASSIGNED, now
-        entries.append(entry)
+            placed = {
+                "household_id": m.household_id, "resident_id": m.resident_id, "committee_id": m.committee_id,
+                "street_id": streets[m.committee_id], "match_method": m.method, "match_confidence": m.confidence,
+                "match_note": m.note, "status": EntryStatus.ASSIGNED, "assigned_at": now,
+            }
+        entries.append(ListEntry(
+            batch=batch, person=person, row=r.row, name=r.name, phone=r.phone, address_text=r.address,
+            arrival_date=r.arrival_date, **placed,
+        ))
     return ListEntry.objects.bulk_create(entries, batch_size=2000)
 
 
@@ -498,45 +494,43 @@ def _match_addresses(entries: list[ListRow]) -> list[_Match | None]:
 # ---------------------------------------------------------------- assignment and outcomes
 
 
-def _locked_entry(actor, entry: ListEntry) -> ListEntry:
-    """The entry, locked, if the actor's unit holds it: the importing street of a list does not
-    act on (or see) entries forwarded to another street."""
-    return ListEntry.objects.held_by(actor).select_for_update().select_related("batch").get(pk=entry.pk)
+def _held_entry(actor, entry: ListEntry) -> ListEntry:
+    """The entry, locked, if the actor's unit holds it (ListEntry.DoesNotExist otherwise: the
+    importing street of a list does not act on entries forwarded to another street). Read under
+    the lock before the move, because a resubmitted report, or a transfer to the queue the entry
+    already waits in, is no move at all."""
+    return ListEntry.objects.held_by(actor).select_for_update(of=("self",)).get(pk=entry.pk)
 
 
-@transaction.atomic
 def entry_assign(*, actor, entry: ListEntry, to: OrgUnit, note: str = "", now: dt.datetime | None = None) -> ListEntry:
-    """A street officer sends an entry to a committee of their street, or to another street (its
-    triage queue). Any open entry, or one reported "not at this address", can be sent on; the
-    history stays with it."""
-    membership = _require(actor, Cap.IMPORT_TRACING)
+    """A street officer sends an entry to a committee of their street (assign), or to another
+    street's triage queue (transfer). Any open entry, or one reported "not at this address", can
+    be sent on; the history stays with it."""
+    membership = require(actor, Cap.IMPORT_TRACING)
     now = now or timezone.now()
-    locked = _locked_entry(actor, entry)
-    if locked.status not in (EntryStatus.TRIAGE, EntryStatus.ASSIGNED, EntryStatus.NOT_HERE):
-        raise ValidationError(_("该人员已落实或已反馈信息有误,不能再分派"))
-    before = locked.committee or locked.street
-    if to.kind == Kind.COMMITTEE:
-        street = to.parent
-        if street is None or not covers(membership, to):
-            raise ValidationError({"to": _("只能分派给本街道的居委会")})
-        locked.committee, locked.street, locked.status, locked.assigned_at = to, street, EntryStatus.ASSIGNED, now
-        if locked.match_method == MatchMethod.NONE:
-            locked.match_method = MatchMethod.MANUAL
-    elif to.kind == Kind.STREET:
-        if to.pk == locked.street_id and locked.committee_id is None:
-            return locked
-        locked.committee, locked.street, locked.status, locked.assigned_at = None, to, EntryStatus.TRIAGE, None
-    else:
-        raise ValidationError({"to": _("请选择居委会或街道")})
-    locked.outcome_at, locked.outcome_by, locked.outcome_note = None, None, ""
-    locked.save()
-    EntryEvent.objects.create(
-        entry=locked, at=now, actor=actor, action="assigned" if to.kind == Kind.COMMITTEE else "transferred",
-        from_unit=before, to_unit=to, status=locked.status, note=(note or "").strip()[:200],
-    )
-    audit(actor=actor, action="tracing_entry_assign", obj=locked, committee_id=locked.committee_id,
-          subject_label=f"{locked.batch.reference} #{locked.row}", detail={"to": to.pk})
-    return locked
+    note = (note or "").strip()[:200]
+    action = "transfer" if to.kind == Kind.STREET else "assign"
+
+    def change(locked: ListEntry) -> dict:
+        locked.handed_over_from = locked.committee or locked.street
+        if action == "assign":
+            if to.kind != Kind.COMMITTEE:
+                raise ValidationError({"to": _("请选择居委会或街道")})
+            if to.parent is None or not covers(membership, to):
+                raise ValidationError({"to": _("只能分派给本街道的居委会")})
+            locked.committee, locked.street, locked.assigned_at = to, to.parent, now
+            if locked.match_method == MatchMethod.NONE:
+                locked.match_method = MatchMethod.MANUAL
+        else:
+            locked.committee, locked.street, locked.assigned_at = None, to, None
+        locked.outcome_at, locked.outcome_by, locked.outcome_note = None, None, ""
+        return {"to_unit": to.pk}
+
+    with transaction.atomic():
+        current = _held_entry(actor, entry)
+        if action == "transfer" and to.pk == current.street_id and current.committee_id is None:
+            return current  # already waiting in that street's queue
+        return move(current, action, actor=actor, change=change, note=note, now=now)
 
 
 NOTE_REQUIRED = {
@@ -545,32 +539,28 @@ NOTE_REQUIRED = {
 }
 
 
-@transaction.atomic
 def entry_report(
     *, actor, entry: ListEntry, status: str, note: str = "", now: dt.datetime | None = None
 ) -> ListEntry:
-    """The committee reports what it found. Reporting the same outcome again changes nothing."""
-    _require(actor, Cap.REPORT_TRACING)
+    """The committee reports what it found (one action per outcome, workflows.REPORT_ACTIONS).
+    Reporting the same outcome again changes nothing."""
+    require(actor, Cap.REPORT_TRACING)
     now = now or timezone.now()
-    if status not in OUTCOME_STATUSES:
+    action = REPORT_ACTIONS.get(status)
+    if action is None:
         raise ValidationError({"status": _("请选择落实结果")})
     note = (note or "").strip()[:200]
     if status in NOTE_REQUIRED and not note:
         raise ValidationError({"note": str(NOTE_REQUIRED[EntryStatus(status)])})
-    locked = _locked_entry(actor, entry)
-    if locked.status == status and locked.outcome_note == note:
-        return locked  # a resubmitted form
-    if locked.status != EntryStatus.ASSIGNED:
-        raise ValidationError(_("该人员已反馈过落实结果"))
-    locked.status, locked.outcome_at, locked.outcome_by, locked.outcome_note = status, now, actor, note
-    locked.save(update_fields=["status", "outcome_at", "outcome_by", "outcome_note"])
-    EntryEvent.objects.create(
-        entry=locked, at=now, actor=actor, action="reported", from_unit_id=locked.committee_id, status=status,
-        note=note,
-    )
-    audit(actor=actor, action="tracing_entry_report", obj=locked, committee_id=locked.committee_id,
-          subject_label=f"{locked.batch.reference} #{locked.row}", detail={"status": status})
-    return locked
+
+    def change(locked: ListEntry) -> None:
+        locked.outcome_at, locked.outcome_by, locked.outcome_note = now, actor, note
+
+    with transaction.atomic():
+        current = _held_entry(actor, entry)
+        if current.status == status and current.outcome_note == note:
+            return current  # a resubmitted form
+        return move(current, action, actor=actor, change=change, note=note, now=now)
 
 
 __all__ = ["LIST_HEADERS", "batch_import", "entry_assign", "entry_report", "read_rows"]

@@ -27,10 +27,11 @@ from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
 from xiuhua.core.resident_phone import client_ip
 from xiuhua.core.scoping import active_membership
+from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import services
-from .forms import ASSIGNABLE, AssignForm, ImportForm, ReportForm
+from .forms import AssignForm, ImportForm, ReportForm
 from .models import EntryStatus, ListEntry, MatchMethod, TracingBatch
 from .selectors import (
     ForwardedRow,
@@ -41,6 +42,7 @@ from .selectors import (
     committee_worklist,
     triage_queue,
 )
+from .workflows import EVENT_NAMES, HAND_ON_ACTIONS, REPORT_ACTIONS, TRACING_ENTRY
 
 ENTRIES_PER_PAGE = 100
 BATCHES_PER_PAGE = 50
@@ -48,11 +50,10 @@ WORKLIST_PER_PAGE = 100
 COMMITTEE_RECENT_BATCHES = 10
 PROBLEMS_SHOWN = 500
 
+# The history's names: the import's match, then each declared action's own.
 ACTION_LABELS = {
     "matched": gettext_lazy("匹配并分派"),
-    "assigned": gettext_lazy("分派"),
-    "transferred": gettext_lazy("转街道"),
-    "reported": gettext_lazy("反馈落实结果"),
+    **{EVENT_NAMES[action]: act.label for action, act in TRACING_ENTRY.actions.items()},
 }
 
 _ENTRY_RELATED = (
@@ -222,29 +223,12 @@ def triage(request):
     return render(request, "tracing/triage.html", {"page": queue, "rows": rows})
 
 
-def _can_assign(user, entry: ListEntry) -> bool:
-    membership = active_membership(user)
-    return (
-        membership.has(Cap.IMPORT_TRACING)
-        and entry.status in ASSIGNABLE
-        and entry.street.path.startswith(membership.org_unit.path)
-    )
-
-
-def _can_report(user, entry: ListEntry) -> bool:
-    membership = active_membership(user)
-    return (
-        membership.has(Cap.REPORT_TRACING)
-        and entry.status == EntryStatus.ASSIGNED
-        and entry.committee_id == membership.org_unit.pk
-    )
-
-
 def _entry_page(request, entry: ListEntry, *, report_form=None, assign_form=None):
-    # A form sent back with errors is shown even if the entry moved on meanwhile, with why.
-    if report_form is None and _can_report(request.user, entry):
+    # The forms the workflow accepts now; one sent back with errors is shown even if the entry
+    # moved on meanwhile, with why.
+    if report_form is None and any(can(request.user, entry, action) for action in REPORT_ACTIONS.values()):
         report_form = ReportForm()
-    if assign_form is None and _can_assign(request.user, entry):
+    if assign_form is None and any(can(request.user, entry, action) for action in HAND_ON_ACTIONS):
         assign_form = _assign_form(request.user)
     events = [
         (e, ACTION_LABELS.get(e.action, e.action))

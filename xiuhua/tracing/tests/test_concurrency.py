@@ -1,14 +1,16 @@
-"""Parallel imports on PostgreSQL: the same file is one batch, the same person one person."""
+"""Parallel imports on PostgreSQL: the same file is one batch, the same person one person; the
+same report sent many times at once is one report."""
 
 import datetime as dt
 
 import pytest
 from django.utils import timezone
 
+from xiuhua.core.models import AuditEvent
 from xiuhua.testing import acting
 from xiuhua.testing import run_parallel as _run_parallel
 from xiuhua.tracing import services
-from xiuhua.tracing.models import ListedPerson, ListEntry, TracingBatch
+from xiuhua.tracing.models import EntryEvent, EntryStatus, ListedPerson, ListEntry, TracingBatch
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -45,3 +47,19 @@ def test_same_person_in_16_different_lists_at_once_is_one_person(world):
     assert len(set(results)) == CLIENTS
     assert ListedPerson.objects.count() == 1
     assert ListEntry.objects.filter(person=ListedPerson.objects.get()).count() == CLIENTS
+
+
+def test_the_same_report_sent_16_times_at_once_is_one_report(world):
+    """A resubmitted report changes nothing, decided on the locked row: every send succeeds and
+    one history row and one audit event are written."""
+    batch = _import(world, f"姓名,身份证号\n张秀英,{world.resident_a1.plain_id}\n".encode(), "第1批")
+    entry = ListEntry.objects.get(batch=batch)
+
+    def report(i):
+        return services.entry_report(
+            actor=acting(world.staff_a1), entry=entry, status=EntryStatus.NOT_HERE, note="已搬至闵行区"
+        ).status
+
+    assert run_parallel(report) == [EntryStatus.NOT_HERE] * CLIENTS
+    assert EntryEvent.objects.filter(entry=entry, action="reported").count() == 1
+    assert AuditEvent.objects.filter(action="tracing_entry_report_not_here").count() == 1

@@ -314,3 +314,28 @@ def test_street_assigns_from_triage_and_transfers_with_history(world):
     ]
     with pytest.raises(PermissionDenied):
         services.entry_assign(actor=acting(w.staff_b1), entry=entry, to=w.committee_b1)
+
+
+def test_only_the_unit_holding_an_entry_may_act_on_it_as_the_pages_ask(world):
+    """The pages offer a form by core.workflow.can, the same table, capability and guard as the
+    service: street A still sees its list row once street B holds it, and may no longer act."""
+    from xiuhua.core.workflow import can, may
+
+    w = world
+    batch = import_list(w, csv_bytes(f"陌生人,{stranger_id()},,外地,"))
+    [entry] = ListEntry.objects.filter(batch=batch)
+    officer, officer_b = acting(w.street_officer), acting(w.street_officer_b)
+    assert can(officer, entry, "assign") and can(officer, entry, "transfer")
+    assert not can(officer, entry, "report_controlled") and not may(acting(w.staff_a1), entry, "report_controlled")
+    services.entry_assign(actor=officer, entry=entry, to=w.street_b)
+    entry.refresh_from_db()
+    assert ListEntry.objects.visible_to(officer).filter(pk=entry.pk).exists()
+    assert not may(officer, entry, "assign") and can(officer_b, entry, "assign")
+    services.entry_assign(actor=officer_b, entry=entry, to=w.committee_b1)
+    entry.refresh_from_db()
+    staff_b1 = acting(w.staff_b1)
+    assert can(staff_b1, entry, "report_not_here") and not can(officer_b, entry, "report_not_here")
+    services.entry_report(actor=staff_b1, entry=entry, status=EntryStatus.CONTROLLED)
+    entry.refresh_from_db()
+    assert may(staff_b1, entry, "report_controlled") and not can(staff_b1, entry, "report_controlled")
+    assert not can(officer_b, entry, "assign") and not can(officer_b, entry, "transfer")
