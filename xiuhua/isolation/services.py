@@ -16,7 +16,7 @@ import io
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -429,11 +429,17 @@ def contact_record(
     locked.outcome, locked.temperature, locked.symptoms, locked.via = outcome, t, symptoms, via
     locked.recorded_at, locked.recorded_by = now, actor if actor is not None and actor.pk else None
     locked.save()
-    _raise_alerts(locked, now)
+    # The outcome only: the reading itself stays on the contact, out of the audit trail.
+    audit(actor=actor, action="isolation_contact_record", obj=locked.case, committee_id=locked.committee_id,
+          subject_label=locked.case.arrival.name, detail={"contact": locked.pk, "outcome": str(outcome),
+                                                          "via": str(via)})
+    _raise_alerts(locked, now, actor=actor)
     return locked
 
 
-def _raise_alerts(contact: Contact, now: dt.datetime) -> list[Alert]:
+def _raise_alerts(contact: Contact, now: dt.datetime, *, actor=None) -> list[Alert]:
+    """The alerts a recorded (or missed) contact raises, each queued as texts and audited, by whoever
+    recorded the contact (None: the sweep or the person's own SMS)."""
     rule = contact.case.rule
     kinds = []
     if contact.temperature is not None and contact.temperature >= rule.fever_celsius:
@@ -457,14 +463,18 @@ def _raise_alerts(contact: Contact, now: dt.datetime) -> list[Alert]:
         if created:
             alerts.append(alert)
             notify.send_alert(alert)  # queued; goes out when the transaction commits
+            audit(actor=actor, action="isolation_alert_raise", obj=contact.case, committee_id=contact.committee_id,
+                  subject_label=alert.get_kind_display(),
+                  detail={"alert": alert.pk, "kind": str(kind), "contact": contact.pk})
     return alerts
 
 
 def contacts_sweep(*, now: dt.datetime | None = None) -> int:
     """Mark contacts past their grace time as missed (in due order, so two in a row raise the
-    alert); returns how many. Run every few minutes (manage.py isolation_sweep)."""
+    alert); returns how many. Run every few minutes (manage.py isolation_sweep). A run that marked
+    any writes one audit event with its counts (each alert has its own)."""
     now = now or timezone.now()
-    marked = 0
+    marked = alerts = 0
     due = (
         Contact.objects.filter(outcome="", case__status=CaseStatus.OPEN, due_at__lte=now)
         .select_related("case__rule")
@@ -479,8 +489,10 @@ def contacts_sweep(*, now: dt.datetime | None = None) -> int:
             )
             if updated:
                 contact.outcome = ContactOutcome.MISSED
-                _raise_alerts(contact, now)
+                alerts += len(_raise_alerts(contact, now, actor=None))
                 marked += 1
+    if marked:
+        audit(actor=None, action="isolation_contacts_sweep", detail={"missed": marked, "alerts": alerts})
     return marked
 
 
@@ -575,3 +587,15 @@ def purchase_log(
           subject_label=case.arrival.name, detail={"purchase": purchase.pk})
     return purchase
 
+
+def pledge_photo_open(*, actor, case: IsolationCase) -> File | None:
+    """The proof of the pledge (a photo of the signed paper or the signature drawn on the screen,
+    both stored as JPEG), opened for reading; None when there is none. Personal, so every look at
+    it is audited."""
+    access_unit(actor, case.committee, Cap.VIEW_ISOLATION)
+    step = CaseStep.objects.filter(case=case, step=Step.DOOR_VISIT).exclude(pledge_photo="").first()
+    if step is None:
+        return None
+    audit(actor=actor, action="isolation_pledge_view", obj=case, committee_id=case.committee_id,
+          subject_label=case.arrival.name, personal=True, detail={"pledge": step.pledge_kind or "photo"})
+    return step.pledge_photo.open("rb")

@@ -23,7 +23,6 @@ from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import has_cap
-from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import active_membership, get_visible_or_404
@@ -418,15 +417,12 @@ def purchase_log(request, case_id: int):
 
 @requires(Cap.VIEW_ISOLATION)
 def pledge_photo(request, case_id: int):
-    """The proof of the pledge (a photo of the signed paper or the signature drawn on the screen,
-    both stored as JPEG): personal, so every view of it is audited."""
+    """The proof of the pledge, as a JPEG; the service audits every look at it."""
     case = _case_or_404(request.user, case_id)
-    step = CaseStep.objects.filter(case=case, step=Step.DOOR_VISIT).exclude(pledge_photo="").first()
-    if step is None:
+    opened = services.pledge_photo_open(actor=request.user, case=case)
+    if opened is None:
         raise Http404
-    audit(actor=request.user, action="isolation_pledge_view", obj=case, committee_id=case.committee_id,
-          subject_label=case.arrival.name, personal=True, detail={"pledge": step.pledge_kind or "photo"})
-    response = FileResponse(step.pledge_photo.open("rb"), content_type="image/jpeg")
+    response = FileResponse(opened, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response
 
