@@ -33,7 +33,7 @@ from xiuhua.core.workflow import move
 from xiuhua.residents.identity import identity_fields
 from xiuhua.residents.models import Household, Resident
 
-from . import notify
+from . import notify, selectors
 from .models import (
     STEP_ORDER,
     Alert,
@@ -424,7 +424,7 @@ def contact_record(
         raise ValidationError(_("该次联系已记录过,请记录下一次联系"))
     if locked.case.status != CaseStatus.OPEN:
         raise ValidationError(_("该隔离已结束"))
-    if locked.due_at > now + dt.timedelta(hours=6):
+    if locked.due_at > selectors.recordable_until(now):
         raise ValidationError(_("还没到这次联系的时间"))
     locked.outcome, locked.temperature, locked.symptoms, locked.via = outcome, t, symptoms, via
     locked.recorded_at, locked.recorded_by = now, actor if actor is not None and actor.pk else None

@@ -58,8 +58,6 @@ from .models import (
 OVERDUE_PER_PAGE = 100
 CASES_PER_PAGE = 100
 ALERTS_SHOWN = 50
-# Contacts can be recorded this long before they are due (services.contact_record).
-RECORD_AHEAD = dt.timedelta(hours=6)
 
 
 def _case_or_404(user, case_id: int) -> IsolationCase:
@@ -254,8 +252,9 @@ def _case_page(
             form = StepForm(door_visit=name == Step.DOOR_VISIT, auto_id=f"{name}_%s")
         steps.append((step, form))
     contacts = case.contacts.select_related("recorded_by")
-    shown = list(contacts.filter(due_at__lte=now + RECORD_AHEAD))
-    upcoming = contacts.filter(due_at__gt=now + RECORD_AHEAD, outcome="")
+    recordable_until = selectors.recordable_until(now)
+    shown = list(contacts.filter(due_at__lte=recordable_until))
+    upcoming = contacts.filter(due_at__gt=recordable_until, outcome="")
     can_record = is_open and has_cap(request.user, Cap.RECORD_CONTACT)
     if extend_form is None and can(request.user, case, "extend"):
         extend_form = ExtendForm(auto_id="extend_%s")
@@ -384,7 +383,7 @@ def contact_record(request, contact_id: int):
                                                                        "outcome": label})
             return redirect("isolation:home")
     now = timezone.now()
-    too_early = contact.due_at > now + RECORD_AHEAD
+    too_early = contact.due_at > selectors.recordable_until(now)
     return render(
         request,
         "isolation/contact.html",

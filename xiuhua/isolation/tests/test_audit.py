@@ -1,14 +1,18 @@
 """Every write of the isolation module leaves its audit event, written by the service: a recorded
 contact, each alert it raises, a sweep that marks missed contacts, a look at the pledge."""
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils import timezone
 
 from xiuhua.core.models import AuditEvent
-from xiuhua.isolation import services
+from xiuhua.isolation import selectors, services
 from xiuhua.isolation.models import Alert, AlertKind, Contact, ContactOutcome, ContactVia, Step
 from xiuhua.sms.services import inbound_receive
-from xiuhua.testing import acting
+from xiuhua.testing import acting, as_user
 
 from .test_services import OPENED, at, open_case, photo
 
@@ -89,3 +93,18 @@ def test_looking_at_the_pledge_is_audited_by_the_service(world):
         services.pledge_photo_open(actor=acting(world.staff_a2), case=case)
     assert len(events("isolation_pledge_view")) == 1
 
+
+def test_the_contact_page_and_the_service_share_one_recording_window(world, client):
+    """A contact can be recorded from six hours before it is due; the page offers the form exactly
+    when the service would accept it."""
+    case = open_case(world)
+    now = timezone.now()
+    soon, later = list(Contact.objects.filter(case=case).order_by("due_at")[:2])
+    Contact.objects.filter(pk=soon.pk).update(due_at=now + dt.timedelta(hours=5, minutes=50))
+    Contact.objects.filter(pk=later.pk).update(due_at=now + dt.timedelta(hours=6, minutes=10))
+    soon.refresh_from_db()
+    later.refresh_from_db()
+    assert soon.due_at <= selectors.recordable_until(now) < later.due_at
+    as_user(client, world.staff_a1)
+    assert b'name="outcome"' in client.get(reverse("isolation:contact", args=[soon.pk])).content
+    assert b'name="outcome"' not in client.get(reverse("isolation:contact", args=[later.pk])).content
