@@ -24,6 +24,10 @@ question without moving, so a page shows the buttons the service accepts; `may` 
 the state. `move_many` moves a whole batch with one conditional UPDATE and one
 audit event (an allocation, a sweep of expired codes).
 
+An action that ends one of several ways (a case released, transferred or sent to hospital: one
+decision, one audit name) declares the others as `alternatives`, and the caller picks with
+`move(..., to=…)`.
+
 Actions taken by the system or by a resident on a phone (a scheduler, the SMS provider, a resident
 signed in by a code: no staff membership) are declared `system=True`; the service that calls them
 has authenticated whoever stands behind them, and passes `actor=None`.
@@ -59,6 +63,8 @@ class Action:
     guard: Guard | None = None
     system: bool = False
     label: Any = ""  # a lazy translation: the button's and the refusal's name of the action
+    # Other states the caller may end the action in instead of `target` (move's `to`).
+    alternatives: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -69,6 +75,7 @@ class Action:
         guard: Guard | None = None,
         system: bool = False,
         label: Any = "",
+        alternatives: Iterable[str] = (),
     ) -> None:
         if cap is None and not system:
             raise ValueError("an action without a capability must be declared system=True")
@@ -78,6 +85,11 @@ class Action:
         object.__setattr__(self, "guard", guard)
         object.__setattr__(self, "system", system)
         object.__setattr__(self, "label", label)
+        object.__setattr__(self, "alternatives", frozenset(str(s) for s in alternatives))
+
+    @property
+    def targets(self) -> frozenset[str]:
+        return self.alternatives | {self.target}
 
 
 # (locked object, action name, before, after, actor, now, note) -> None
@@ -215,6 +227,7 @@ def move(
     notify: Callable[[Any], None] | None = None,
     now: dt.datetime | None = None,
     reason: str = "",
+    to: str | None = None,
 ):
     """Apply one declared action to `obj`; returns the locked, saved object.
 
@@ -222,10 +235,12 @@ def move(
     own data (raise ValidationError to refuse, and nothing is written) and sets the other fields;
     what it returns is added to the audit event's detail. `notify(locked)` queues the texts in the
     same transaction: they are rows of the SMS outbox, sent by the worker only once this commits,
-    and gone with it if it rolls back.
+    and gone with it if it rolls back. `to` picks one of the action's declared targets (checked
+    after `change`, which validates the caller's choice); by default its `target`.
     """
     workflow = workflow_for(type(obj), action)
     act = workflow.actions[action]
+    target = act.target if to is None else str(to)
     now = now or timezone.now()
     with transaction.atomic():
         membership = _check_actor(act, actor)
@@ -236,14 +251,16 @@ def move(
         if before not in act.sources:
             raise _refuse(workflow, locked, action)
         extra = change(locked) if change is not None else None
-        setattr(locked, workflow.field, act.target)
+        if target not in act.targets:
+            raise ValueError(f"{action} cannot end in {target!r}")
+        setattr(locked, workflow.field, target)
         locked.save()
         if workflow.record is not None:
-            workflow.record(locked, action, before, act.target, actor, now, note)
+            workflow.record(locked, action, before, target, actor, now, note)
         audit(
             actor=actor, action=workflow.audit_action(action), obj=locked, committee_id=workflow.committee(locked),
             subject_label=workflow.label(locked), reason=reason, personal=workflow.personal,
-            detail={"from": before, "to": act.target, **(detail or {}), **(extra or {})},
+            detail={"from": before, "to": target, **(detail or {}), **(extra or {})},
         )
         if notify is not None:
             notify(locked)

@@ -10,6 +10,15 @@ from xiuhua.places.models import Kind, OrgUnit
 
 from .models import Alert, Arrival, ArrivalStatus, CaseStatus, Channel, Contact, IsolationCase
 
+# A contact may be recorded this long before it is due (a visit in the morning for the afternoon's
+# call), not earlier: the window services.contact_record enforces and the pages offer.
+RECORD_AHEAD = dt.timedelta(hours=6)
+
+
+def recordable_until(now: dt.datetime) -> dt.datetime:
+    """Contacts due up to this moment may be recorded at `now`."""
+    return now + RECORD_AHEAD
+
 
 def overdue_contacts(user, *, now: dt.datetime) -> QuerySet[Contact]:
     """Contacts due by now and not recorded, oldest first: the first thing staff see."""

@@ -15,25 +15,25 @@ import datetime as dt
 import io
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_unit
 from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import IdNumberError, check_id
 from xiuhua.core.images import PhotoError, jpeg_file, photo_as_jpeg
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import covers, require
 from xiuhua.core.text import check_person_name
-from xiuhua.places.models import OrgUnit
+from xiuhua.core.workflow import move
 from xiuhua.residents.identity import identity_fields
 from xiuhua.residents.models import Household, Resident
 
-from . import notify
+from . import notify, selectors
 from .models import (
     STEP_ORDER,
     Alert,
@@ -54,6 +54,7 @@ from .models import (
     Step,
     Transport,
 )
+from .workflows import CLOSED_STATES
 
 MISSED_OUTCOMES = (ContactOutcome.NOT_REACHED, ContactOutcome.MISSED)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -118,14 +119,6 @@ def clean_signature(data_url: str) -> ContentFile:
     return jpeg_file(picture)
 
 
-def _require(actor, cap: str, committee_id: int | None = None):
-    """require(), and the committee (when given) must be within the membership's unit."""
-    membership = require(actor, cap)
-    if committee_id is not None and not covers(membership, OrgUnit.objects.get(pk=committee_id)):
-        raise PermissionDenied
-    return membership
-
-
 def rule_in_effect(day: dt.date) -> IsolationRule:
     """The newest rule effective on `day`; the default rule (14 days, 09:00 and 16:00) when none."""
     rule = IsolationRule.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
@@ -167,7 +160,7 @@ def arrival_register(
     now = now or timezone.now()
     self_registered = not (channel == Channel.STAFF or actor is not None)
     if not self_registered:
-        _require(actor, Cap.MANAGE_ISOLATION, household.committee_id)
+        access_unit(actor, household.committee, Cap.MANAGE_ISOLATION)
     errors: dict[str, str] = {}
     try:
         name = check_person_name(name)[:50]
@@ -248,73 +241,37 @@ def _own_registrations(id_hash: str, arrival_date: dt.date, phone: str):
     )
 
 
-# A registration from a phone is checked by staff: accepted (its case opens), merged into another
-# registration of the same person, or rejected. Staff registrations are accepted when made.
-ARRIVAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    ArrivalStatus.AWAITING: frozenset({ArrivalStatus.ACCEPTED, ArrivalStatus.MERGED, ArrivalStatus.REJECTED}),
-    ArrivalStatus.ACCEPTED: frozenset(),
-    ArrivalStatus.MERGED: frozenset(),
-    ArrivalStatus.REJECTED: frozenset(),
-}
+# A registration from a phone is checked by staff (workflows.ARRIVAL): accepted when its case opens
+# (case_open), merged into another registration of the same person, or rejected.
 
 
-def _locked_arrival(actor, arrival: Arrival) -> Arrival:
-    _require(actor, Cap.MANAGE_ISOLATION, arrival.committee_id)
-    return Arrival.objects.select_for_update().get(pk=arrival.pk)
-
-
-def arrival_transition(*, locked: Arrival, to: str, reason: str = "") -> None:
-    """Move one locked arrival along ARRIVAL_TRANSITIONS (the caller saves and audits)."""
-    if to not in ARRIVAL_TRANSITIONS[locked.status]:
-        raise ValidationError(
-            _("登记状态不能从“%(old)s”改为“%(new)s”")
-            % {"old": locked.get_status_display(), "new": ArrivalStatus(to).label}
-        )
-    locked.status = to
-    locked.status_reason = reason[:200]
-
-
-def _save_accepted(locked: Arrival) -> None:
-    """Save an arrival just accepted; another accepted one for the person and day refuses it."""
-    try:
-        with transaction.atomic():
-            locked.save(update_fields=["status", "status_reason"])
-    except IntegrityError:
-        raise ValidationError(
-            {"arrival": _("此人当天已有核实过的抵沪登记,请将本条合并到那条登记,或不予通过")}
-        ) from None
-
-
-@transaction.atomic
 def arrival_reject(*, actor, arrival: Arrival, reason: str) -> Arrival:
     """Staff found a registration from a phone wrong (not this person, a wrong day, a prank)."""
-    locked = _locked_arrival(actor, arrival)
     reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("请填写不予通过的原因")})
-    arrival_transition(locked=locked, to=ArrivalStatus.REJECTED, reason=reason)
-    locked.save(update_fields=["status", "status_reason"])
-    audit(actor=actor, action="arrival_reject", obj=locked, committee_id=locked.committee_id,
-          subject_label=locked.name, reason=reason)
-    return locked
+
+    def change(locked: Arrival) -> None:
+        if not reason:
+            raise ValidationError({"reason": _("请填写不予通过的原因")})
+        locked.status_reason = reason[:200]
+
+    return move(arrival, "reject", actor=actor, change=change, reason=reason)
 
 
-@transaction.atomic
 def arrival_merge(*, actor, arrival: Arrival, into: Arrival, note: str = "") -> Arrival:
     """Staff found a registration from a phone to be the same arrival as `into` (one of theirs,
     with the same identity number): it is kept, linked to `into`, and leaves the waiting list."""
-    locked = _locked_arrival(actor, arrival)
-    _require(actor, Cap.MANAGE_ISOLATION, into.committee_id)
-    if into.pk == locked.pk or into.id_hash != locked.id_hash or not locked.id_hash:
-        raise ValidationError({"into": _("只能合并到同一证件号码的另一条登记")})
-    if into.status in (ArrivalStatus.MERGED, ArrivalStatus.REJECTED):
-        raise ValidationError({"into": _("不能合并到已合并或未通过核实的登记")})
-    arrival_transition(locked=locked, to=ArrivalStatus.MERGED, reason=(note or "").strip())
-    locked.merged_into = into
-    locked.save(update_fields=["status", "status_reason", "merged_into"])
-    audit(actor=actor, action="arrival_merge", obj=locked, committee_id=locked.committee_id,
-          subject_label=locked.name, detail={"into": into.pk})
-    return locked
+
+    def change(locked: Arrival) -> dict:
+        access_unit(actor, into.committee, Cap.MANAGE_ISOLATION)
+        if into.pk == locked.pk or into.id_hash != locked.id_hash or not locked.id_hash:
+            raise ValidationError({"into": _("只能合并到同一证件号码的另一条登记")})
+        if into.status in (ArrivalStatus.MERGED, ArrivalStatus.REJECTED):
+            raise ValidationError({"into": _("不能合并到已合并或未通过核实的登记")})
+        locked.status_reason = (note or "").strip()[:200]
+        locked.merged_into = into
+        return {"into": into.pk}
+
+    return move(arrival, "merge", actor=actor, change=change)
 
 
 # ---------------------------------------------------------------- cases
@@ -340,17 +297,20 @@ def case_open(
 ) -> IsolationCase:
     """Open home isolation for an arrival (once): the period from the rule in effect, the five
     steps, and the contact schedule from now to the end of the period."""
-    _require(actor, Cap.MANAGE_ISOLATION, arrival.committee_id)
+    access_unit(actor, arrival.committee, Cap.MANAGE_ISOLATION)
     now = now or timezone.now()
     existing = IsolationCase.objects.filter(arrival=arrival).first()
     if existing is not None:
         return existing
-    locked = Arrival.objects.select_for_update().get(pk=arrival.pk)
-    if locked.status != ArrivalStatus.ACCEPTED:  # a registration from a phone, checked now
-        arrival_transition(locked=locked, to=ArrivalStatus.ACCEPTED)
-        _save_accepted(locked)
-        audit(actor=actor, action="arrival_accept", obj=locked, committee_id=locked.committee_id,
-              subject_label=locked.name)
+    if Arrival.objects.filter(pk=arrival.pk).values_list("status", flat=True).get() != ArrivalStatus.ACCEPTED:
+        # A registration from a phone, checked now; another accepted one for the person and day
+        # (the arrival_once constraint) refuses it.
+        try:
+            move(arrival, "accept", actor=actor, now=now)
+        except IntegrityError:
+            raise ValidationError(
+                {"arrival": _("此人当天已有核实过的抵沪登记,请将本条合并到那条登记,或不予通过")}
+            ) from None
     starts_on = starts_on or arrival.arrival_date
     rule = rule_in_effect(starts_on)
     ends_on = starts_on + dt.timedelta(days=rule.period_days)
@@ -385,7 +345,7 @@ def step_complete(
     signed pledge and the kit, and proof of the pledge: either a photo of the signed paper (an
     uploaded file) or the person's signature drawn on the staff member's screen (a PNG data URL),
     not both. Either is stored the same way, as a JPEG without metadata in private storage."""
-    _require(actor, Cap.MANAGE_ISOLATION, case.committee_id)
+    access_unit(actor, case.committee, Cap.MANAGE_ISOLATION)
     now = now or timezone.now()
     if step not in Step.values:
         raise ValidationError({"step": _("未知的步骤")})
@@ -442,8 +402,8 @@ def contact_record(
 ) -> Contact:
     """Record one scheduled contact. Recording it again with the same outcome changes nothing;
     a recorded contact is not rewritten (a later one is recorded instead)."""
-    if via != ContactVia.SMS:
-        _require(actor, Cap.RECORD_CONTACT, contact.committee_id)
+    if via != ContactVia.SMS:  # by SMS: the phone registered for the case, matched by sms_checkin
+        access_unit(actor, contact.committee, Cap.RECORD_CONTACT)
     now = now or timezone.now()
     if outcome not in (ContactOutcome.WELL, ContactOutcome.UNWELL, ContactOutcome.NOT_REACHED):
         raise ValidationError({"outcome": _("请选择联系结果")})
@@ -453,23 +413,33 @@ def contact_record(
         raise ValidationError({"outcome": _("未联系上时不能填写体温和症状")})
     if outcome == ContactOutcome.UNWELL and t is None and not symptoms:
         raise ValidationError({"symptoms": _("身体不适时请填写体温或症状")})
-    locked = Contact.objects.select_for_update().select_related("case").get(pk=contact.pk)
+    # The case is locked too: a case closing meanwhile waits, or this sees it closed.
+    locked = (
+        Contact.objects.select_for_update(of=("self", "case")).select_related("case__arrival", "case__rule")
+        .get(pk=contact.pk)
+    )
     if locked.outcome:
         if locked.outcome == outcome:
             return locked
         raise ValidationError(_("该次联系已记录过,请记录下一次联系"))
     if locked.case.status != CaseStatus.OPEN:
         raise ValidationError(_("该隔离已结束"))
-    if locked.due_at > now + dt.timedelta(hours=6):
+    if locked.due_at > selectors.recordable_until(now):
         raise ValidationError(_("还没到这次联系的时间"))
     locked.outcome, locked.temperature, locked.symptoms, locked.via = outcome, t, symptoms, via
     locked.recorded_at, locked.recorded_by = now, actor if actor is not None and actor.pk else None
     locked.save()
-    _raise_alerts(locked, now)
+    # The outcome only: the reading itself stays on the contact, out of the audit trail.
+    audit(actor=actor, action="isolation_contact_record", obj=locked.case, committee_id=locked.committee_id,
+          subject_label=locked.case.arrival.name, detail={"contact": locked.pk, "outcome": str(outcome),
+                                                          "via": str(via)})
+    _raise_alerts(locked, now, actor=actor)
     return locked
 
 
-def _raise_alerts(contact: Contact, now: dt.datetime) -> list[Alert]:
+def _raise_alerts(contact: Contact, now: dt.datetime, *, actor=None) -> list[Alert]:
+    """The alerts a recorded (or missed) contact raises, each queued as texts and audited, by whoever
+    recorded the contact (None: the sweep or the person's own SMS)."""
     rule = contact.case.rule
     kinds = []
     if contact.temperature is not None and contact.temperature >= rule.fever_celsius:
@@ -493,14 +463,18 @@ def _raise_alerts(contact: Contact, now: dt.datetime) -> list[Alert]:
         if created:
             alerts.append(alert)
             notify.send_alert(alert)  # queued; goes out when the transaction commits
+            audit(actor=actor, action="isolation_alert_raise", obj=contact.case, committee_id=contact.committee_id,
+                  subject_label=alert.get_kind_display(),
+                  detail={"alert": alert.pk, "kind": str(kind), "contact": contact.pk})
     return alerts
 
 
 def contacts_sweep(*, now: dt.datetime | None = None) -> int:
     """Mark contacts past their grace time as missed (in due order, so two in a row raise the
-    alert); returns how many. Run every few minutes (manage.py isolation_sweep)."""
+    alert); returns how many. Run every few minutes (manage.py isolation_sweep). A run that marked
+    any writes one audit event with its counts (each alert has its own)."""
     now = now or timezone.now()
-    marked = 0
+    marked = alerts = 0
     due = (
         Contact.objects.filter(outcome="", case__status=CaseStatus.OPEN, due_at__lte=now)
         .select_related("case__rule")
@@ -515,65 +489,64 @@ def contacts_sweep(*, now: dt.datetime | None = None) -> int:
             )
             if updated:
                 contact.outcome = ContactOutcome.MISSED
-                _raise_alerts(contact, now)
+                alerts += len(_raise_alerts(contact, now, actor=None))
                 marked += 1
+    if marked:
+        audit(actor=None, action="isolation_contacts_sweep", detail={"missed": marked, "alerts": alerts})
     return marked
 
 
-@transaction.atomic
 def case_close(*, actor, case: IsolationCase, status: str, note: str = "", now: dt.datetime | None = None):
     """Release on or after the end day, or transfer / send to hospital at any time (with a note).
-    Contacts not yet due are removed; the recorded ones stay."""
-    _require(actor, Cap.MANAGE_ISOLATION, case.committee_id)
+    Contacts not yet due are removed; the recorded ones stay. Closing a case again the way it
+    was closed (a form sent twice) changes nothing."""
     now = now or timezone.now()
-    locked = IsolationCase.objects.select_for_update().get(pk=case.pk)
-    if locked.status != CaseStatus.OPEN:
-        if locked.status == status:
-            return locked
-        raise ValidationError(_("该隔离已结束"))
-    if status == CaseStatus.RELEASED and timezone.localdate(now) < locked.ends_on:
-        raise ValidationError(_("未到解除日期(%(day)s)") % {"day": locked.ends_on})
-    if status in (CaseStatus.TRANSFERRED, CaseStatus.HOSPITAL) and not (note or "").strip():
-        raise ValidationError({"note": _("请写明转往何处")})
-    if status not in (CaseStatus.RELEASED, CaseStatus.TRANSFERRED, CaseStatus.HOSPITAL):
-        raise ValidationError({"status": _("请选择结束方式")})
-    locked.status, locked.closed_at, locked.closed_note = status, now, (note or "").strip()[:200]
-    locked.save(update_fields=["status", "closed_at", "closed_note"])
-    Contact.objects.filter(case=locked, outcome="", due_at__gt=now).delete()
-    audit(actor=actor, action="isolation_case_close", obj=locked, committee_id=locked.committee_id,
-          subject_label=locked.arrival.name, detail={"status": status})
-    return locked
+    note = (note or "").strip()[:200]
+
+    def change(locked: IsolationCase) -> None:
+        if status == CaseStatus.RELEASED and timezone.localdate(now) < locked.ends_on:
+            raise ValidationError(_("未到解除日期(%(day)s)") % {"day": locked.ends_on})
+        if status in (CaseStatus.TRANSFERRED, CaseStatus.HOSPITAL) and not note:
+            raise ValidationError({"note": _("请写明转往何处")})
+        if status not in CLOSED_STATES:
+            raise ValidationError({"status": _("请选择结束方式")})
+        locked.closed_at, locked.closed_note = now, note
+        Contact.objects.filter(case=locked, outcome="", due_at__gt=now).delete()
+
+    try:
+        return move(case, "close", actor=actor, change=change, to=status, now=now)
+    except ValidationError:
+        current = IsolationCase.objects.get(pk=case.pk)
+        if status in CLOSED_STATES and current.status == status:
+            return current
+        raise
 
 
-@transaction.atomic
 def case_extend(*, actor, case: IsolationCase, days: int, note: str, now: dt.datetime | None = None):
     """Extend an open case by `days` (a reason is required); the extra contacts are scheduled."""
-    _require(actor, Cap.MANAGE_ISOLATION, case.committee_id)
     now = now or timezone.now()
-    if not 1 <= int(days) <= 28:
-        raise ValidationError({"days": _("延长天数应在1到28之间")})
-    if not (note or "").strip():
-        raise ValidationError({"note": _("请写明延长原因")})
-    locked = IsolationCase.objects.select_for_update().select_related("rule").get(pk=case.pk)
-    if locked.status != CaseStatus.OPEN:
-        raise ValidationError(_("该隔离已结束"))
-    old_end = locked.ends_on
-    locked.ends_on = old_end + dt.timedelta(days=int(days))
-    locked.save(update_fields=["ends_on"])
-    tz = timezone.get_current_timezone()
-    start = max(now, dt.datetime.combine(old_end, dt.time.min, tzinfo=tz))
-    Contact.objects.bulk_create(_schedule(locked, locked.rule, start=start, end_day=locked.ends_on),
-                                ignore_conflicts=True)
-    audit(actor=actor, action="isolation_case_extend", obj=locked, committee_id=locked.committee_id,
-          subject_label=locked.arrival.name, reason=note.strip()[:200],
-          detail={"from": str(old_end), "to": str(locked.ends_on)})
-    return locked
+    note = (note or "").strip()[:200]
+
+    def change(locked: IsolationCase) -> dict:
+        if not 1 <= int(days) <= 28:
+            raise ValidationError({"days": _("延长天数应在1到28之间")})
+        if not note:
+            raise ValidationError({"note": _("请写明延长原因")})
+        old_end = locked.ends_on
+        locked.ends_on = old_end + dt.timedelta(days=int(days))
+        tz = timezone.get_current_timezone()
+        start = max(now, dt.datetime.combine(old_end, dt.time.min, tzinfo=tz))
+        Contact.objects.bulk_create(_schedule(locked, locked.rule, start=start, end_day=locked.ends_on),
+                                    ignore_conflicts=True)
+        return {"ends_on": [str(old_end), str(locked.ends_on)]}
+
+    return move(case, "extend", actor=actor, change=change, reason=note, now=now)
 
 
 @transaction.atomic
 def alert_handle(*, actor, alert: Alert, note: str, now: dt.datetime | None = None) -> Alert:
     """Close an alert with what was done (a call, a doctor's visit, sent to hospital)."""
-    _require(actor, Cap.RECORD_CONTACT, alert.committee_id)
+    access_unit(actor, alert.committee, Cap.RECORD_CONTACT)
     now = now or timezone.now()
     note = (note or "").strip()[:200]
     if not note:
@@ -593,7 +566,7 @@ def purchase_log(
     *, actor, case: IsolationCase, items: str, amount=None, settled: bool = False, now: dt.datetime | None = None
 ) -> Purchase:
     """Log a purchase made on the person's behalf (what, how much, whether they have paid)."""
-    _require(actor, Cap.RECORD_CONTACT, case.committee_id)
+    access_unit(actor, case.committee, Cap.RECORD_CONTACT)
     now = now or timezone.now()
     items = (items or "").strip()[:200]
     if not items:
@@ -613,3 +586,16 @@ def purchase_log(
     audit(actor=actor, action="isolation_purchase", obj=case, committee_id=case.committee_id,
           subject_label=case.arrival.name, detail={"purchase": purchase.pk})
     return purchase
+
+
+def pledge_photo_open(*, actor, case: IsolationCase) -> File | None:
+    """The proof of the pledge (a photo of the signed paper or the signature drawn on the screen,
+    both stored as JPEG), opened for reading; None when there is none. Personal, so every look at
+    it is audited."""
+    access_unit(actor, case.committee, Cap.VIEW_ISOLATION)
+    step = CaseStep.objects.filter(case=case, step=Step.DOOR_VISIT).exclude(pledge_photo="").first()
+    if step is None:
+        return None
+    audit(actor=actor, action="isolation_pledge_view", obj=case, committee_id=case.committee_id,
+          subject_label=case.arrival.name, personal=True, detail={"pledge": step.pledge_kind or "photo"})
+    return step.pledge_photo.open("rb")

@@ -22,10 +22,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.audit import audit
+from xiuhua.core.access import has_cap
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
 
@@ -57,9 +58,6 @@ from .models import (
 OVERDUE_PER_PAGE = 100
 CASES_PER_PAGE = 100
 ALERTS_SHOWN = 50
-# Contacts can be recorded this long before they are due (services.contact_record).
-RECORD_AHEAD = dt.timedelta(hours=6)
-
 
 
 def _case_or_404(user, case_id: int) -> IsolationCase:
@@ -238,11 +236,10 @@ def _case_page(
     request, case: IsolationCase, *, step_form=None, step_name="", extend_form=None, close_form=None,
     purchase_form=None,
 ):
-    membership = active_membership(request.user)
     now = timezone.now()
     today = timezone.localdate(now)
     is_open = case.status == CaseStatus.OPEN
-    can_manage = is_open and membership.has(Cap.MANAGE_ISOLATION)
+    can_manage = is_open and has_cap(request.user, Cap.MANAGE_ISOLATION)
     steps_by_name = {s.step: s for s in case.steps.select_related("done_by")}
     steps = []
     for name in STEP_ORDER:
@@ -255,12 +252,13 @@ def _case_page(
             form = StepForm(door_visit=name == Step.DOOR_VISIT, auto_id=f"{name}_%s")
         steps.append((step, form))
     contacts = case.contacts.select_related("recorded_by")
-    shown = list(contacts.filter(due_at__lte=now + RECORD_AHEAD))
-    upcoming = contacts.filter(due_at__gt=now + RECORD_AHEAD, outcome="")
-    can_record = is_open and membership.has(Cap.RECORD_CONTACT)
-    if extend_form is None and can_manage:
+    recordable_until = selectors.recordable_until(now)
+    shown = list(contacts.filter(due_at__lte=recordable_until))
+    upcoming = contacts.filter(due_at__gt=recordable_until, outcome="")
+    can_record = is_open and has_cap(request.user, Cap.RECORD_CONTACT)
+    if extend_form is None and can(request.user, case, "extend"):
         extend_form = ExtendForm(auto_id="extend_%s")
-    if close_form is None and can_manage:
+    if close_form is None and can(request.user, case, "close"):
         close_form = CloseForm(auto_id="close_%s")
     if purchase_form is None and can_record:
         purchase_form = PurchaseForm(auto_id="purchase_%s")
@@ -385,6 +383,7 @@ def contact_record(request, contact_id: int):
                                                                        "outcome": label})
             return redirect("isolation:home")
     now = timezone.now()
+    too_early = contact.due_at > selectors.recordable_until(now)
     return render(
         request,
         "isolation/contact.html",
@@ -393,10 +392,8 @@ def contact_record(request, contact_id: int):
             "case": contact.case,
             "form": form,
             "now": now,
-            "recordable": (
-                not contact.outcome and contact.case.status == CaseStatus.OPEN and contact.due_at <= now + RECORD_AHEAD
-            ),
-            "too_early": contact.due_at > now + RECORD_AHEAD,
+            "recordable": not contact.outcome and contact.case.status == CaseStatus.OPEN and not too_early,
+            "too_early": too_early,
         },
     )
 
@@ -419,15 +416,12 @@ def purchase_log(request, case_id: int):
 
 @requires(Cap.VIEW_ISOLATION)
 def pledge_photo(request, case_id: int):
-    """The proof of the pledge (a photo of the signed paper or the signature drawn on the screen,
-    both stored as JPEG): personal, so every view of it is audited."""
+    """The proof of the pledge, as a JPEG; the service audits every look at it."""
     case = _case_or_404(request.user, case_id)
-    step = CaseStep.objects.filter(case=case, step=Step.DOOR_VISIT).exclude(pledge_photo="").first()
-    if step is None:
+    opened = services.pledge_photo_open(actor=request.user, case=case)
+    if opened is None:
         raise Http404
-    audit(actor=request.user, action="isolation_pledge_view", obj=case, committee_id=case.committee_id,
-          subject_label=case.arrival.name, personal=True, detail={"pledge": step.pledge_kind or "photo"})
-    response = FileResponse(step.pledge_photo.open("rb"), content_type="image/jpeg")
+    response = FileResponse(opened, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -26,7 +26,6 @@ RAW_UPDATE = re.compile(r"\bUPDATE\b[\s\S]*\bSET\b[\s\S]*\b(?P<field>\w+)\s*=", 
 PENDING_MODULES = {
     "xiuhua/core/jsonbody.py",
     "xiuhua/tickets/door_requests.py",
-    "xiuhua/isolation/services.py",
     "xiuhua/masks/services/rounds.py",
     "xiuhua/masks/services/reservations.py",
     "xiuhua/masks/services/vouchers.py",
@@ -39,7 +38,6 @@ PENDING_MODULES = {
     "xiuhua/sms/services.py",
 }
 PENDING_MODELS = {
-    "isolation.Arrival", "isolation.IsolationCase",
     "masks.MaskRound", "masks.Reservation", "masks.Voucher",
     "residents.RosterImport", "residents.RosterExport",
     "sms.OutboundSms", "sms.InboundSms", "sms.OtpCode",
