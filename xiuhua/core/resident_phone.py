@@ -204,3 +204,103 @@ def client_ip(request) -> str:
         if len(forwarded) >= count:
             return forwarded[-count]
     return request.META.get("REMOTE_ADDR", "") or ""
+
+
+class PhoneSignIn:
+    """The sign-in steps every resident page shares (send a code, check it, sign out), described
+    once per page; the app routes the three views and keeps only what is its own: which place the
+    URL names, which page shows the phone form, and where a proven phone goes next.
+
+        sign_in = PhoneSignIn(
+            purpose="arrival_login",
+            place=lambda request, code: _committee(code),      # 404s by itself
+            phone_page=lambda request, committee, form: _committee_page(request, committee, form, status=400),
+            verify_template="isolation/public/verify.html",
+            verify_context=lambda committee: {"committee": committee},
+            start=lambda committee: redirect("arrive:committee", code=committee.code),
+            verify=lambda committee: redirect("arrive:verify", code=committee.code),
+            done=lambda committee: redirect("arrive:register", code=committee.code),
+        )
+        path("c/<str:code>/code/", sign_in.send, name="otp_send"),
+        path("c/<str:code>/verify/", sign_in.check, name="verify"),
+        path("c/<str:code>/logout/", sign_in.logout, name="logout"),
+
+    Hooks: `after_send(request, place, sent)` and `after_check(request, place)` remember what the
+    app needs in the session (after the check, in the new session the check made);
+    `signed_out(request, place)` is where signing out leads (default: `start`); `wrap` decorates
+    the send and check views (a limit on guessed door codes); `finish` post-processes every
+    response (private cache headers).
+    """
+
+    def __init__(
+        self,
+        *,
+        purpose: str,
+        place: Callable,
+        phone_page: Callable,
+        verify_template: str,
+        verify_context: Callable,
+        start: Callable,
+        verify: Callable,
+        done: Callable,
+        done_message: str = "",
+        after_send: Callable | None = None,
+        after_check: Callable | None = None,
+        signed_out: Callable | None = None,
+        wrap: Callable[[Callable], Callable] = lambda view: view,
+        finish: Callable = lambda response: response,
+    ) -> None:
+        from django.views.decorators.http import require_http_methods, require_POST
+
+        from .policy import public
+
+        self.purpose, self.place, self.phone_page = purpose, place, phone_page
+        self.verify_template, self.verify_context = verify_template, verify_context
+        self.start, self.verify, self.done, self.done_message = start, verify, done, done_message
+        self.after_send, self.after_check, self.signed_out = after_send, after_check, signed_out
+        self.finish = finish
+        self.send = public(wrap(require_POST(self._send)))
+        self.check = public(wrap(require_http_methods(["GET", "POST"])(self._check)))
+        self.logout = public(require_POST(self._logout))
+
+    def _send(self, request, **kwargs):
+        from xiuhua.sms.otp import OtpError
+
+        place = self.place(request, **kwargs)
+        form = PhoneForm(request.POST)
+        if form.is_valid():
+            try:
+                sent = send_login_code(request, form.cleaned_data["phone"], self.purpose)
+            except OtpError as exc:
+                form.add_error("phone", exc.messages[0])
+            else:
+                if self.after_send is not None:
+                    self.after_send(request, place, sent)
+                return self.finish(self.verify(place))
+        return self.finish(self.phone_page(request, place, form))
+
+    def _check(self, request, **kwargs):
+        from .crypto import mask_phone
+
+        place = self.place(request, **kwargs)
+        phone = pending_phone(request, self.purpose)
+        if not phone:
+            messages.info(request, _("请先填写手机号码获取验证码"))
+            return self.finish(self.start(place))
+        form = CodeForm(request.POST or None)
+        if request.method == "POST" and check_login_code(request, form, phone, self.purpose):
+            if self.after_check is not None:
+                self.after_check(request, place)
+            if self.done_message:
+                messages.success(request, self.done_message)
+            return self.finish(self.done(place))
+        context = self.verify_context(place) | {"form": form, "phone_masked": mask_phone(phone)}
+        return self.finish(render(request, self.verify_template, context, status=400 if form.errors else 200))
+
+    def _logout(self, request, **kwargs):
+        place = self.place(request, **kwargs)
+        forget_phone(request)
+        messages.info(request, _("已退出"))
+        if self.signed_out is not None:
+            return self.signed_out(request, place)
+        return self.start(place)

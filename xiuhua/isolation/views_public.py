@@ -7,8 +7,9 @@
     /arrive/c/<code>/done/      what was registered, the ID number masked  (resident_phone)
     /arrive/c/<code>/qr.svg     the printable QR code of the first page    (public)
 
-The phone is proven as on the mask pages and kept in the same session keys
-(xiuhua.core.resident_phone), so a phone proven there counts here. The registration is
+The phone is proven by the one resident sign-in (xiuhua.core.resident_phone.PhoneSignIn) and kept
+in the same session keys as on every resident page, so a phone proven on the mask pages counts
+here. The registration is
 `services.arrival_register` with channel SELF and no actor; the address must be a roster
 household of this committee. No case is opened: the committee verifies first and sees these
 arrivals in `selectors.arrivals_awaiting_case`, beside any other registration of the same number
@@ -25,7 +26,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.forms import apply_errors as _apply_errors
@@ -34,18 +35,13 @@ from xiuhua.core.lookups import LookupThrottled, lookup_throttle
 from xiuhua.core.policy import public
 from xiuhua.core.qr import qr_svg_response
 from xiuhua.core.resident_phone import (
-    CodeForm,
     PhoneForm,
-    check_login_code,
+    PhoneSignIn,
     client_ip,
-    forget_phone,
-    pending_phone,
     resident_phone,
-    send_login_code,
     verified_phone,
 )
 from xiuhua.places.models import Kind, OrgUnit
-from xiuhua.sms.otp import OtpError
 
 from . import services
 from .forms_public import SelfArrivalForm
@@ -86,48 +82,23 @@ def committee_qr(request, code: str):
     return qr_svg_response(url, f"{committee.name} 来沪人员登记")
 
 
-@public
-@require_POST
-def otp_send(request, code: str):
-    committee = _committee(code)
-    form = PhoneForm(request.POST)
-    if form.is_valid():
-        try:
-            send_login_code(request, form.cleaned_data["phone"], OTP_PURPOSE)
-        except OtpError as exc:
-            form.add_error("phone", exc.messages[0])
-        else:
-            return redirect("arrive:verify", code=committee.code)
-    return _committee_page(request, committee, form, status=400)
-
-
-@public
-@require_http_methods(["GET", "POST"])
-def otp_check(request, code: str):
-    committee = _committee(code)
-    phone = pending_phone(request, OTP_PURPOSE)
-    if not phone:
-        messages.info(request, _("请先填写手机号码获取验证码"))
-        return redirect("arrive:committee", code=committee.code)
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and check_login_code(request, form, phone, OTP_PURPOSE):
-        return redirect("arrive:register", code=committee.code)
-    return render(
-        request,
-        "isolation/public/verify.html",
-        {"committee": committee, "form": form, "phone_masked": mask_phone(phone)},
-        status=400 if form.errors else 200,
-    )
-
-
-@public
-@require_POST
-def phone_logout(request, code: str):
-    committee = _committee(code)
-    forget_phone(request)
+def _signed_out(request, committee: OrgUnit):
     request.session.pop(SESSION_DONE, None)
-    messages.info(request, _("已退出"))
     return redirect("arrive:committee", code=committee.code)
+
+
+# The phone is proven as on every resident page (core.resident_phone).
+sign_in = PhoneSignIn(
+    purpose=OTP_PURPOSE,
+    place=lambda request, code: _committee(code),
+    phone_page=lambda request, committee, form: _committee_page(request, committee, form, status=400),
+    verify_template="isolation/public/verify.html",
+    verify_context=lambda committee: {"committee": committee},
+    start=lambda committee: redirect("arrive:committee", code=committee.code),
+    verify=lambda committee: redirect("arrive:verify", code=committee.code),
+    done=lambda committee: redirect("arrive:register", code=committee.code),
+    signed_out=_signed_out,
+)
 
 
 
