@@ -34,16 +34,12 @@ PENDING_MODULES = {
     "xiuhua/residents/roster/exports.py",
     "xiuhua/residents/roster/prune.py",
     "xiuhua/residents/roster/states.py",
-    "xiuhua/sms/models.py",
-    "xiuhua/sms/otp.py",
-    "xiuhua/sms/services.py",
     "xiuhua/tracing/services.py",
 }
 PENDING_MODELS = {
     "isolation.Arrival", "isolation.IsolationCase",
     "masks.MaskRound", "masks.Reservation", "masks.Voucher",
     "residents.RosterImport", "residents.RosterExport",
-    "sms.OutboundSms", "sms.InboundSms", "sms.OtpCode",
     "tracing.ListEntry",
 }
 # Rows of history: the status a row had at an event, written once when the event is recorded.
