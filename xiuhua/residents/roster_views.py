@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import active_membership, has_cap
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.scoping import get_visible_or_404
+from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import roster
@@ -58,8 +60,7 @@ class ExportForm(SearchForm):
 
 
 def _caps(user) -> set[str]:
-    membership = active_membership(user)
-    return {c for c in (Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID) if membership and membership.has(c)}
+    return {c for c in (Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID) if has_cap(user, c)}
 
 
 UNIT_CHOICES_MAX = 300
@@ -82,7 +83,8 @@ def _units(user) -> dict:
 def _exports(user) -> dict:
     exports = list(RosterExport.objects.visible_to(user)[:10])
     pending = {RosterExport.Status.PENDING, RosterExport.Status.RUNNING}
-    return {"exports": exports, "exports_pending": any(e.status in pending for e in exports)}
+    return {"exports": exports, "exports_pending": any(e.status in pending for e in exports),
+            "downloadable": {e.pk for e in exports if can(user, e, "download")}}
 
 
 def _index(request, *, upload_form=None, status=200):
@@ -137,7 +139,9 @@ def roster_upload(request):
 
 def _import_context(request, roster_import):
     problems = Paginator(roster_import.problems.all(), PROBLEMS_PER_PAGE).get_page(request.GET.get("page"))
-    return {"imp": roster_import, "problems": problems, "earlier": roster.earlier_commit(roster_import)}
+    return {"imp": roster_import, "problems": problems, "earlier": roster.earlier_commit(roster_import),
+            "may_commit": can(request.user, roster_import, "request_commit"),
+            "may_discard": can(request.user, roster_import, "discard")}
 
 
 def _visible_import(request, import_id):
@@ -166,7 +170,7 @@ def roster_import_commit(request, import_id: int):
     roster_import = _visible_import(request, import_id)
     try:
         roster_import = roster.roster_import_commit(actor=request.user, roster_import=roster_import)
-    except roster.RosterStateError as exc:
+    except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
         if roster_import.status == RosterImport.Status.COMMITTED:
@@ -180,7 +184,7 @@ def roster_import_discard(request, import_id: int):
     roster_import = _visible_import(request, import_id)
     try:
         roster.roster_import_discard(actor=request.user, roster_import=roster_import)
-    except roster.RosterStateError as exc:
+    except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
         messages.success(request, _("已放弃该导入,未写入任何数据"))
@@ -228,7 +232,7 @@ def roster_export_download(request, export_id: int):
     export = get_visible_or_404(RosterExport.objects.all(), request.user, pk=export_id)
     try:
         handle = roster.roster_export_download(actor=request.user, export=export)
-    except roster.RosterStateError as exc:
+    except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect("residents:roster")
     response = FileResponse(handle, as_attachment=True, filename=roster.export_filename(), content_type=XLSX)

@@ -7,12 +7,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import require
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import decrypt_text
 from xiuhua.core.idnumbers import IdNumberError, check_id_against, normalise, number_holds_birth_date
 from xiuhua.core.lookups import lookup_audit, lookup_check, lookup_throttle
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import active_membership
 from xiuhua.core.text import check_person_name
 from xiuhua.places.models import Grid, Kind, OrgUnit
 
@@ -32,13 +32,6 @@ RESIDENT_FIELDS = (
     "specialty",
     "skills",
 )
-
-
-def _require(actor, cap: str):
-    membership = active_membership(actor)
-    if membership is None or not membership.has(cap):
-        raise PermissionDenied
-    return membership
 
 
 def _check_household(
@@ -95,7 +88,7 @@ def household_create(
     grid: Grid | None = None,
     micro_grid: Grid | None = None,
 ) -> Household:
-    membership = _require(actor, Cap.EDIT_RESIDENTS)
+    membership = require(actor, Cap.EDIT_RESIDENTS)
     if not OrgUnit.objects.visible_to(actor).filter(pk=building.pk).exists():
         raise PermissionDenied
     if membership.grid is not None:
@@ -130,7 +123,7 @@ def household_create(
 
 @transaction.atomic
 def household_update(*, actor, household: Household, **changes) -> Household:
-    _require(actor, Cap.EDIT_RESIDENTS)
+    require(actor, Cap.EDIT_RESIDENTS)
     household = Household.objects.visible_to(actor).select_for_update().get(pk=household.pk)
     values = {f: changes.get(f, getattr(household, f)) for f in HOUSEHOLD_FIELDS}
     cleaned = _check_household(
@@ -259,7 +252,7 @@ def identity_governed(write, *, actor, client_ip: str = "", **kwargs):
 
 @transaction.atomic
 def resident_create(*, actor, household: Household, id_type: str, id_number: str, tags=(), **values) -> Resident:
-    _require(actor, Cap.EDIT_RESIDENTS)
+    require(actor, Cap.EDIT_RESIDENTS)
     household = Household.objects.visible_to(actor).get(pk=household.pk)
     cleaned = _clean_resident(values, id_type=id_type, id_number=id_number)
     number = cleaned.pop("_number")
@@ -297,7 +290,7 @@ def resident_update(
 ) -> Resident:
     """Change a resident; a blank id_number keeps the stored one. Where a number holds the birth
     date, the date is the number's and changes only with a new number."""
-    _require(actor, Cap.EDIT_RESIDENTS)
+    require(actor, Cap.EDIT_RESIDENTS)
     resident = Resident.objects.visible_to(actor).select_for_update().get(pk=resident.pk)
     id_type = id_type or resident.id_type
     if not id_number and id_type != resident.id_type:
@@ -346,7 +339,7 @@ def resident_update(
 @transaction.atomic
 def resident_reveal_id(*, actor, resident: Resident, reason: str) -> str:
     """The full identity number, for a stated reason; every reveal is audited."""
-    _require(actor, Cap.REVEAL_ID)
+    require(actor, Cap.REVEAL_ID)
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise ValidationError({"reason": _("请填写查看事由")})

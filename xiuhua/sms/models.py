@@ -1,7 +1,8 @@
 """Outbound and inbound SMS, and one-time codes.
 
 The outbound table is the outbox: one row per logical message, found again by its idempotency
-key, moved through its states by `services.sms_deliver` and the delivery-report webhook only.
+key. Every status here moves only along its table in workflows.py (core.workflow.move): the
+outbox's by `services.sms_deliver`, the delivery reports and the sweep.
 """
 
 from django.db import models
@@ -30,16 +31,6 @@ class OutboundSms(models.Model):
         SENT = "sent", _("已发送")
         DELIVERED = "delivered", _("已送达")
         FAILED = "failed", _("失败")
-
-    # The state machine (design rule 2): services.sms_deliver and services.sms_report move a row
-    # only along these edges, with the row locked.
-    TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.QUEUED: frozenset({Status.SENDING, Status.FAILED}),
-        Status.SENDING: frozenset({Status.SENT, Status.QUEUED, Status.FAILED}),
-        Status.SENT: frozenset({Status.DELIVERED, Status.FAILED}),
-        Status.DELIVERED: frozenset(),
-        Status.FAILED: frozenset(),
-    }
 
     phone = models.CharField(_("手机号码"), max_length=20)
     template = models.CharField(_("模板"), max_length=64)
@@ -83,14 +74,6 @@ class OutboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} #{self.pk} ({self.status})"
-
-    def can_move(self, new_status: str) -> bool:
-        return new_status in self.TRANSITIONS[self.status]
-
-    def move(self, new_status: str) -> None:
-        if not self.can_move(new_status):
-            raise ValueError(f"OutboundSms {self.pk}: {self.status} -> {new_status} is not allowed")
-        self.status = new_status
 
     @property
     def masked_phone(self) -> str:

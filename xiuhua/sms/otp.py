@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from xiuhua.core.locks import lock_keys, lock_rows_prune
 from xiuhua.core.phones import PhoneError, normalise_mobile
+from xiuhua.core.workflow import move, move_many
 
 from .models import OtpCode
 from .services import sms_send
@@ -123,9 +124,8 @@ def otp_request(*, phone: str, purpose: str, ip: str | None = None, now: dt.date
                     _("当前网络获取验证码过于频繁,请稍后再试"), code="ip_hourly",
                     retry_after=_seconds(oldest + HOUR - now),
                 )
-        OtpCode.objects.filter(phone_hash=phone_hash, purpose=purpose, status=OtpCode.Status.ACTIVE).update(
-            status=OtpCode.Status.SUPERSEDED
-        )
+        move_many(OtpCode.objects.filter(phone_hash=phone_hash, purpose=purpose), "supersede", actor=None,
+                  subject_label=purpose)
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         salt = secrets.token_hex(16)
         otp = OtpCode.objects.create(
@@ -169,21 +169,27 @@ def otp_verify(*, phone: str, purpose: str, code: str, now: dt.datetime | None =
         elif now >= otp.expires_at:
             error = OtpError(_("验证码已过期,请重新获取"), code="expired")
         elif not hmac.compare_digest(_code_hash(otp.salt, phone, purpose, entered), otp.code_hash):
-            otp.wrong_attempts += 1
-            left = MAX_WRONG - otp.wrong_attempts
+            left = MAX_WRONG - otp.wrong_attempts - 1
             if left <= 0:
-                otp.status = OtpCode.Status.DEAD
+                move(otp, "exhaust", actor=None, change=_count_wrong, now=now)
                 error = OtpError(_("验证码错误次数过多,请重新获取"), code="dead")
             else:
+                otp.wrong_attempts += 1
+                otp.save(update_fields=["wrong_attempts"])
                 error = OtpError(_("验证码错误,还可以再试%(left)s次") % {"left": left}, code="wrong")
-            otp.save(update_fields=["wrong_attempts", "status"])
         else:
-            otp.status = OtpCode.Status.USED
-            otp.used_at = now
-            otp.save(update_fields=["status", "used_at"])
+            move(otp, "use", actor=None, change=partial(_use, now=now), now=now)
     if error is not None:
         raise error
     return True
+
+
+def _count_wrong(otp: OtpCode) -> None:
+    otp.wrong_attempts += 1
+
+
+def _use(otp: OtpCode, *, now: dt.datetime) -> None:
+    otp.used_at = now
 
 
 def otp_prune(*, now: dt.datetime | None = None) -> int:

@@ -1,8 +1,8 @@
 """Every write of the SMS gateway: queueing, delivery with retries, reports, inbound messages.
 
-Outbound rows move only along OutboundSms.TRANSITIONS, with the row locked. The rows are their
-own record of what happened (created, each attempt, sent, delivered or failed, with times), so
-gateway traffic writes no audit events; a staff member's action (the simulated inbox) does.
+Every status change is a declared action of workflows.py, moved by core.workflow.move: the row
+locked, the table checked, one audit event written (named by template and id, never by phone
+or text). A staff member's action (the simulated inbox) writes its own audit event too.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import require
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import active_membership
+from xiuhua.core.workflow import move
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import handlers
@@ -132,6 +133,12 @@ def _scrub(sms: OutboundSms) -> None:
             sms.text = ""
 
 
+def _status_now(sms_id: int) -> str:
+    """The status of a row a move was refused on: another worker, a report or the sweep moved it
+    first, or it is not due yet."""
+    return OutboundSms.objects.filter(pk=sms_id).values_list("status", flat=True).first() or "missing"
+
+
 def sms_deliver(*, sms_id: int, now: dt.datetime | None = None) -> str:
     """One delivery attempt; returns the status the row is left in.
 
@@ -140,16 +147,21 @@ def sms_deliver(*, sms_id: int, now: dt.datetime | None = None) -> str:
     the second finds it "sending" or "sent" and does nothing. The network call holds no lock.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        sms = OutboundSms.objects.select_for_update().filter(pk=sms_id).first()
-        if sms is None:
-            return "missing"
-        if sms.status != Status.QUEUED or (sms.next_attempt_at is not None and sms.next_attempt_at > now):
-            return sms.status
-        sms.move(Status.SENDING)
-        sms.attempts += 1
-        sms.last_attempt_at = now
-        sms.save(update_fields=["status", "attempts", "last_attempt_at"])
+
+    def claim(locked: OutboundSms) -> dict:
+        if locked.next_attempt_at is not None and locked.next_attempt_at > now:
+            raise ValidationError("not due yet")
+        locked.attempts += 1
+        locked.last_attempt_at = now
+        return {"attempt": locked.attempts}
+
+    try:
+        # Only the id is known: move reads the row under its lock, nothing before.
+        sms = move(OutboundSms(pk=sms_id), "claim", actor=None, change=claim, now=now)
+    except PermissionDenied:
+        return "missing"
+    except ValidationError:
+        return _status_now(sms_id)
 
     provider_id = ""
     error = ""
@@ -164,32 +176,37 @@ def sms_deliver(*, sms_id: int, now: dt.datetime | None = None) -> str:
         logger.exception("SMS #%s: backend raised", sms_id)
         error = f"{type(exc).__name__}"
 
-    with transaction.atomic():
-        sms = OutboundSms.objects.select_for_update().get(pk=sms_id)
-        if sms.status != Status.SENDING:
-            return sms.status  # marked by sms_sweep as stale meanwhile
-        fields = ["status", "last_error", "params", "text"]
-        sms.last_error = error[:300]
-        if not error:
-            sms.move(Status.SENT)
-            sms.provider_message_id = provider_id
-            sms.sent_at = now
-            fields += ["provider_message_id", "sent_at"]
-            _scrub(sms)
-        elif permanent or sms.attempts >= MAX_ATTEMPTS:
-            sms.move(Status.FAILED)
-            sms.failed_at = now
-            fields.append("failed_at")
-            _scrub(sms)
-            logger.warning("SMS #%s failed after %s attempt(s): %s", sms.pk, sms.attempts, sms.last_error)
-        else:
-            sms.move(Status.QUEUED)
-            sms.next_attempt_at = now + BACKOFF[sms.attempts - 1]
-            fields.append("next_attempt_at")
-            retry_at = sms.next_attempt_at
-            transaction.on_commit(lambda: _enqueue(sms_id, run_after=retry_at))
-        sms.save(update_fields=fields)
-        return sms.status
+    def sent(locked: OutboundSms) -> None:
+        locked.last_error = ""
+        locked.provider_message_id = provider_id
+        locked.sent_at = now
+        _scrub(locked)
+
+    def failed(locked: OutboundSms) -> None:
+        locked.last_error = error[:300]
+        locked.failed_at = now
+        _scrub(locked)
+
+    def queued_again(locked: OutboundSms) -> None:
+        locked.last_error = error[:300]
+        locked.next_attempt_at = now + BACKOFF[locked.attempts - 1]
+
+    if not error:
+        action, change = "hand_over", sent
+    elif permanent or sms.attempts >= MAX_ATTEMPTS:
+        action, change = "fail", failed
+    else:
+        action, change = "retry", queued_again
+    try:
+        sms = move(sms, action, actor=None, change=change, now=now)
+    except ValidationError:
+        return _status_now(sms_id)  # marked by sms_sweep as stale meanwhile
+    if action == "fail":
+        logger.warning("SMS #%s failed after %s attempt(s): %s", sms.pk, sms.attempts, sms.last_error)
+    elif action == "retry":
+        retry_at = sms.next_attempt_at
+        transaction.on_commit(lambda: _enqueue(sms_id, run_after=retry_at))
+    return sms.status
 
 
 # --- delivery reports ---------------------------------------------------------------------
@@ -217,27 +234,28 @@ def sms_reports_apply(*, reports: list[DeliveryReport]) -> tuple[int, int]:
     with transaction.atomic():
         for report in reports:
             sms = (
-                OutboundSms.objects.select_for_update()
-                .filter(provider_message_id=report.provider_message_id)
+                OutboundSms.objects.filter(provider_message_id=report.provider_message_id)
                 .exclude(provider_message_id="")
                 .first()
             )
             if sms is None:
                 raise UnknownMessage(report.provider_message_id)
-            target = Status.DELIVERED if report.success else Status.FAILED
-            if not sms.can_move(target):
-                duplicates += 1
+            try:
+                move(sms, "report_delivered" if report.success else "report_failed", actor=None,
+                     change=partial(_apply_report, report))
+            except ValidationError:
+                duplicates += 1  # delivered or failed already
                 continue
-            sms.move(target)
-            if report.success:
-                sms.delivered_at = report.reported_at
-                sms.save(update_fields=["status", "delivered_at"])
-            else:
-                sms.failed_at = report.reported_at
-                sms.last_error = (report.error or "delivery failed")[:300]
-                sms.save(update_fields=["status", "failed_at", "last_error"])
             applied += 1
     return applied, duplicates
+
+
+def _apply_report(report: DeliveryReport, locked: OutboundSms) -> None:
+    if report.success:
+        locked.delivered_at = report.reported_at
+    else:
+        locked.failed_at = report.reported_at
+        locked.last_error = (report.error or "delivery failed")[:300]
 
 
 # --- inbound ------------------------------------------------------------------------------
@@ -316,56 +334,64 @@ def _queue_reply(inbound: InboundSms, reply: handlers.Reply, committee: OrgUnit 
     return render(sms.template, sms.params, masked=True)
 
 
+class _HandlerFailed(Exception):
+    """The handler (or queueing its reply) raised: its work is rolled back with the move."""
+
+
 def inbound_dispatch(*, inbound_id: int) -> InboundSms:
     """Hand a stored message to its keyword's handler and queue the reply, in one transaction.
 
     A message already dispatched is left alone. If the handler raises, its work is rolled
     back, the message is marked as an error and the sender gets an apology.
     """
-    try:
-        with transaction.atomic():
-            inbound = InboundSms.objects.select_for_update().get(pk=inbound_id)
-            if inbound.status != InboundSms.Status.RECEIVED:
-                return inbound
-            found = handlers.find_handler(inbound.text)
+    inbound = InboundSms.objects.get(pk=inbound_id)
+    found = handlers.find_handler(inbound.text)  # the text never changes: read before the lock
+
+    def handle(locked: InboundSms) -> dict | None:
+        try:
             if found is None:
                 reply: handlers.Reply | None = handlers.Reply(text=handlers.help_text(unrecognised=True))
-                inbound.status = InboundSms.Status.UNRECOGNISED
             else:
                 entry, match = found
                 message = handlers.InboundMessage(
-                    sms=inbound,
-                    phone=inbound.phone,
-                    text=handlers.normalise_text(inbound.text),
-                    compact=handlers.match_text(inbound.text),
+                    sms=locked,
+                    phone=locked.phone,
+                    text=handlers.normalise_text(locked.text),
+                    compact=handlers.match_text(locked.text),
                     match=match,
-                    received_at=inbound.received_at,
+                    received_at=locked.received_at,
                 )
                 reply = _as_reply(entry.handler(message))
-                inbound.status = InboundSms.Status.HANDLED
-                inbound.handler = entry.name[:100]
+                locked.handler = entry.name[:100]
             if reply is not None and reply.committee is not None:
-                inbound.committee = reply.committee
-            if reply is not None and _can_reply(inbound.phone):
-                inbound.reply = _queue_reply(inbound, reply, inbound.committee)
+                locked.committee = reply.committee
+            if reply is not None and _can_reply(locked.phone):
+                locked.reply = _queue_reply(locked, reply, locked.committee)
             elif reply is not None:
-                inbound.error = "no reply: the sender is not a mobile number"
-            inbound.handled_at = timezone.now()
-            inbound.save(update_fields=["status", "handler", "reply", "error", "handled_at", "committee"])
-            return inbound
+                locked.error = "no reply: the sender is not a mobile number"
+        except Exception as exc:
+            raise _HandlerFailed from exc
+        locked.handled_at = timezone.now()
+        return {"handler": locked.handler} if found else None
+
+    try:
+        return move(inbound, "handle" if found else "mark_unrecognised", actor=None, change=handle)
+    except ValidationError:
+        return InboundSms.objects.get(pk=inbound_id)  # dispatched meanwhile
     except Exception as exc:
         logger.exception("inbound SMS #%s: handling failed", inbound_id)
-        with transaction.atomic():
-            inbound = InboundSms.objects.select_for_update().get(pk=inbound_id)
-            if inbound.status != InboundSms.Status.RECEIVED:
-                return inbound
-            inbound.status = InboundSms.Status.ERROR
-            inbound.error = f"{type(exc).__name__}"[:300]
-            inbound.handled_at = timezone.now()
-            if _can_reply(inbound.phone):
-                inbound.reply = _queue_reply(inbound, handlers.Reply(text=APOLOGY), inbound.committee)
-            inbound.save(update_fields=["status", "error", "reply", "handled_at"])
-            return inbound
+        cause = exc.__cause__ if isinstance(exc, _HandlerFailed) and exc.__cause__ is not None else exc
+
+    def failed(locked: InboundSms) -> None:
+        locked.error = f"{type(cause).__name__}"[:300]
+        locked.handled_at = timezone.now()
+        if _can_reply(locked.phone):
+            locked.reply = _queue_reply(locked, handlers.Reply(text=APOLOGY), locked.committee)
+
+    try:
+        return move(inbound, "fail", actor=None, change=failed)
+    except ValidationError:
+        return InboundSms.objects.get(pk=inbound_id)  # dispatched meanwhile
 
 
 def inbound_receive(
@@ -399,8 +425,8 @@ def inbound_simulate(*, actor, phone: str, text: str) -> InboundSms:
     """The simulated inbox (dev backend only): a resident's SMS, played by the system
     administrator. It acts as the sender, so committee staff may not: they could file a help
     request or a reservation as another committee's resident."""
-    membership = active_membership(actor)
-    if membership is None or not membership.has(Cap.SIMULATE_SMS) or not is_dev_backend():
+    membership = require(actor, Cap.SIMULATE_SMS)
+    if not is_dev_backend():
         raise PermissionDenied
     errors = {}
     try:
@@ -441,6 +467,12 @@ def inbound_simulate(*, actor, phone: str, text: str) -> InboundSms:
 # --- housekeeping (cron: manage.py sms_sweep) ----------------------------------------------
 
 
+def _abandon(locked: OutboundSms, *, now: dt.datetime) -> None:
+    locked.failed_at = now
+    locked.last_error = "worker stopped while sending; outcome unknown, not resent"
+    _scrub(locked)
+
+
 def sms_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Repair what a stopped worker or a lost task left behind.
 
@@ -459,16 +491,11 @@ def sms_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         counts["requeued"] += 1
     stale = OutboundSms.objects.filter(status=Status.SENDING, last_attempt_at__lte=now - STALE_SENDING)
     for sms_id in stale.values_list("pk", flat=True)[:1000]:
-        with transaction.atomic():
-            sms = OutboundSms.objects.select_for_update().get(pk=sms_id)
-            if sms.status != Status.SENDING:
-                continue
-            sms.move(Status.FAILED)
-            sms.failed_at = now
-            sms.last_error = "worker stopped while sending; outcome unknown, not resent"
-            _scrub(sms)
-            sms.save(update_fields=["status", "failed_at", "last_error", "params", "text"])
-            counts["stale_failed"] += 1
+        try:
+            move(OutboundSms(pk=sms_id), "abandon", actor=None, change=partial(_abandon, now=now), now=now)
+        except ValidationError:
+            continue  # its worker finished meanwhile
+        counts["stale_failed"] += 1
     undispatched = InboundSms.objects.filter(
         status=InboundSms.Status.RECEIVED, stored_at__lte=now - UNDISPATCHED_GRACE
     ).order_by("received_at", "pk")

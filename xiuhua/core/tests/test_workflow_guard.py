@@ -30,17 +30,9 @@ PENDING_MODULES = {
     "xiuhua/masks/services/reservations.py",
     "xiuhua/masks/services/vouchers.py",
     "xiuhua/masks/views_resident_api.py",
-    "xiuhua/residents/roster/exports.py",
-    "xiuhua/residents/roster/prune.py",
-    "xiuhua/residents/roster/states.py",
-    "xiuhua/sms/models.py",
-    "xiuhua/sms/otp.py",
-    "xiuhua/sms/services.py",
 }
 PENDING_MODELS = {
     "masks.MaskRound", "masks.Reservation", "masks.Voucher",
-    "residents.RosterImport", "residents.RosterExport",
-    "sms.OutboundSms", "sms.InboundSms", "sms.OtpCode",
 }
 # Rows of history: the status a row had at an event, written once when the event is recorded.
 HISTORY_ROWS = {"tracing.EntryEvent"}

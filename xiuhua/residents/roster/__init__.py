@@ -3,14 +3,17 @@
 An import goes: upload (the file is checked for shape and kept encrypted) -> validate (every
 row is read, normalised and checked; problems are stored per row, counts computed, and the
 normalised rows kept encrypted) -> commit (all or nothing, in one transaction, refused while
-any row has a problem). Large files are validated and committed by the task worker
-(xiuhua.residents.tasks); the page polls `rows_done` / `rows_total`.
+any row has a problem). Each step is an action of the import's declared state table
+(xiuhua.residents.workflows); a step refused raises ValidationError. Large files are validated
+and committed by the task worker (xiuhua.residents.tasks); the page polls `rows_done` /
+`rows_total`.
 
     columns   the columns, the labels and values they accept, normalising typed text
     files     opening an upload (xlsx with python-calamine, CSV) into a Table
     checks    checking rows: RowChecker, Places, Problem
     plan      what committing rows would change (plan_rows), and writing it
-    states    who may import where, the import's states, its encrypted payload
+    access    who may import where
+    worker    what the services hand to the task worker: the encrypted payload, the task
     services  the roster_import_* services
     template  the template to fill in
     exports   exports, masked and audited
@@ -19,6 +22,7 @@ any row has a problem). Large files are validated and committed by the task work
 openpyxl writes the template and the exports.
 """
 
+from .access import check_committee_access, importable_committees
 from .columns import COLUMNS, Column
 from .exports import ExportResult, export_filename, roster_export, roster_export_download, roster_export_run
 from .files import RosterFileError, Table, open_table
@@ -31,7 +35,6 @@ from .services import (
     roster_import_upload,
     roster_import_validate,
 )
-from .states import RosterStateError, check_committee_access, importable_committees
 from .template import roster_template
 
 __all__ = [
@@ -40,7 +43,6 @@ __all__ = [
     "ExportResult",
     "PruneResult",
     "RosterFileError",
-    "RosterStateError",
     "Table",
     "check_committee_access",
     "earlier_commit",

@@ -1,4 +1,9 @@
-"""Exports: masked by default, audited; large ones made by the worker and downloaded once."""
+"""Exports: masked by default, audited; large ones made by the worker and downloaded once.
+
+A large export's steps are declared actions of workflows.ROSTER_EXPORT, moved by
+core.workflow.move with one audit event each; the export of the data itself is audited as such
+(roster_export, or roster_export_full with the reason), whether made at once or by the worker.
+"""
 
 from __future__ import annotations
 
@@ -23,16 +28,17 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import active_membership, require
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import decrypt_text, mask_identity, mask_phone
 from xiuhua.core.idnumbers import IdType, normalise
-from xiuhua.core.scoping import active_membership
+from xiuhua.core.workflow import move
 from xiuhua.places.models import Kind, OrgUnit
 
 from ..models import LivingStatus, Relation, Resident, RosterExport, Sex, Tag
 from ..selectors import resident_search
 from .columns import COLUMNS
-from .states import RosterStateError, enqueue, require_cap
+from .worker import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +167,7 @@ def export_filename() -> str:
 def roster_export(*, actor, filters: dict, full_ids: bool = False, reason: str = "",
                   background: bool | None = None) -> ExportResult:
     """Export residents to xlsx, ID numbers masked unless full_ids (reveal_id and a reason)."""
-    membership = require_cap(actor, Cap.EXPORT_ROSTER)
+    membership = require(actor, Cap.EXPORT_ROSTER)
     reason = (reason or "").strip()[:200]
     if full_ids:
         if not membership.has(Cap.REVEAL_ID):
@@ -211,19 +217,17 @@ def exports_dir() -> Path:
 
 def roster_export_run(*, export: RosterExport) -> RosterExport:
     """Produce a queued export (in the worker), acting as the user and membership who asked."""
-    with transaction.atomic():
-        export = RosterExport.objects.select_for_update().get(pk=export.pk)
-        if export.status != RosterExport.Status.PENDING:
-            return export
-        export.status = RosterExport.Status.RUNNING
-        export.save(update_fields=["status"])
+    try:
+        running = move(export, "run", actor=None)
+    except ValidationError:
+        return RosterExport.objects.get(pk=export.pk)  # taken by another worker, or done
     actor = export.requested_by
     setattr(actor, "active_membership", export.membership)  # noqa: B010 - as the middleware does
     path = None
     try:
-        require_cap(actor, Cap.EXPORT_ROSTER)
+        require(actor, Cap.EXPORT_ROSTER)
         if export.full_ids:
-            require_cap(actor, Cap.REVEAL_ID)
+            require(actor, Cap.REVEAL_ID)
         units = _check_units(actor, export.filters)
         plain = {k: str(export.filters.get(k) or "") for k in ("q", "tag", "status")}
         residents = roster_export_queryset(actor, q=plain["q"], tag=plain["tag"], status=plain["status"],
@@ -233,38 +237,44 @@ def roster_export_run(*, export: RosterExport) -> RosterExport:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             count = _write_export(residents, export.full_ids, handle)
+
+        def ready(locked: RosterExport) -> dict:
+            locked.row_count, locked.file_name, locked.finished_at = count, name, timezone.now()
+            return {"rows": count}
+
         with transaction.atomic():
             _audit_export(actor, full_ids=export.full_ids, reason=export.reason, count=count,
                           description=export.description, committee_id=export.committee_id,
                           filters=plain, units=units, obj=export)
-            export.status = RosterExport.Status.READY
-            export.row_count, export.file_name, export.finished_at = count, name, timezone.now()
-            export.save()
+            return move(running, "finish", actor=None, change=ready)
     except Exception as exc:
         if path is not None and path.exists():
             path.unlink()
         logger.exception("roster export %s failed", export.pk)
         message = _("没有导出权限") if isinstance(exc, PermissionDenied) else _("导出失败,请重试")
-        RosterExport.objects.filter(pk=export.pk).update(
-            status=RosterExport.Status.FAILED, error=message, finished_at=timezone.now())
-        export.refresh_from_db()
-    return export
+
+    def failed(locked: RosterExport) -> None:
+        locked.error, locked.finished_at = message, timezone.now()
+
+    return move(running, "fail", actor=None, change=failed)
 
 
 def roster_export_download(*, actor, export: RosterExport):
     """The prepared file, once: it is deleted from disk as it is handed over."""
-    require_cap(actor, Cap.EXPORT_ROSTER)
-    with transaction.atomic():
-        export = RosterExport.objects.visible_to(actor).select_for_update().get(pk=export.pk)
-        if export.status != RosterExport.Status.READY or not export.file_name:
-            raise RosterStateError(_("该导出文件不存在或已下载过"))
-        path = exports_dir() / export.file_name
+    handle = None
+
+    def hand_over(locked: RosterExport) -> None:
+        nonlocal handle
+        gone = ValidationError(_("该导出文件不存在或已下载过"))
+        if not locked.file_name:
+            raise gone
+        path = exports_dir() / locked.file_name
         try:
             handle = open(path, "rb")  # noqa: SIM115 - handed to the response, which closes it
         except FileNotFoundError:
-            raise RosterStateError(_("该导出文件不存在或已下载过")) from None
+            raise gone from None
         path.unlink()
-        export.status = RosterExport.Status.DOWNLOADED
-        export.file_name = ""
-        export.save(update_fields=["status", "file_name"])
+        locked.file_name = ""
+
+    move(export, "download", actor=actor, change=hand_over)
     return handle

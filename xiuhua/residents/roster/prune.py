@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from django.apps import apps
@@ -19,11 +20,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xiuhua.core.audit import audit
+from xiuhua.core.workflow import move
 
 from ..models import RosterExport, RosterImport
 from .exports import exports_dir
-from .states import move
 
 Status = RosterImport.Status
 
@@ -70,10 +70,8 @@ def _expire_uncommitted(now: dt.datetime) -> int:
             roster_import = _lock(pk, (Status.VALIDATED, Status.UPLOADED))
             if roster_import is None:
                 continue
-            move(roster_import, Status.FAILED, payload="", payload_kind="",
-                 error=_("超过7天未确认导入,已删除上传的数据,请重新上传"))
-            audit(actor=None, action="roster_import_expire", obj=roster_import,
-                  committee_id=roster_import.committee_id, subject_label=roster_import.filename)
+            move(roster_import, "expire", actor=None, change=partial(
+                _give_up, error=_("超过7天未确认导入,已删除上传的数据,请重新上传")))
             count += 1
     return count
 
@@ -96,13 +94,16 @@ def _fail_stuck(now: dt.datetime) -> int:
             roster_import = _lock(pk, (Status.VALIDATING, Status.COMMITTING))
             if roster_import is None:
                 continue
-            move(roster_import, Status.FAILED, payload="", payload_kind="",
-                 error=_("处理超过2小时仍未完成,已停止,未写入任何数据;请重新上传"))
-            audit(actor=None, action="roster_import_stuck", obj=roster_import,
-                  committee_id=roster_import.committee_id, subject_label=roster_import.filename,
-                  detail={"status": roster_import.status})
+            move(roster_import, "stuck", actor=None, detail={"status": roster_import.status}, change=partial(
+                _give_up, error=_("处理超过2小时仍未完成,已停止,未写入任何数据;请重新上传")))
             count += 1
     return count
+
+
+def _give_up(roster_import: RosterImport, *, error: str) -> None:
+    """The import fails and its encrypted data goes."""
+    roster_import.payload, roster_import.payload_kind = "", ""
+    roster_import.error, roster_import.finished_at = error, timezone.now()
 
 
 def _lock(pk: int, statuses: tuple[str, ...]) -> RosterImport | None:
@@ -147,11 +148,7 @@ def _delete_export_files(now: dt.datetime) -> int:
                 continue
             if export.file_name:
                 deleted += _unlink(directory / export.file_name)
-            export.status, export.file_name = RosterExport.Status.FAILED, ""
-            export.error = _("24小时内未下载,文件已删除,请重新导出")
-            export.save(update_fields=["status", "file_name", "error"])
-            audit(actor=None, action="roster_export_expire", obj=export, committee_id=export.committee_id,
-                  subject_label=export.description)
+            move(export, "expire", actor=None, change=_expire_export)
     # Files no ready export refers to: those of exports already downloaded (or failed), and, once a
     # day old, any other (a worker stopped while writing; a younger one may be being written now).
     done = RosterExport.objects.exclude(file_name="").exclude(status=RosterExport.Status.READY)
@@ -165,6 +162,11 @@ def _delete_export_files(now: dt.datetime) -> int:
             deleted += _unlink(path)
     done.update(file_name="")
     return deleted
+
+
+def _expire_export(export: RosterExport) -> None:
+    export.file_name = ""
+    export.error = _("24小时内未下载,文件已删除,请重新导出")
 
 
 def _unlink(path: Path) -> int:

@@ -1,34 +1,54 @@
-"""Import services: upload, validate, commit (inline or in the worker), discard."""
+"""Import services: upload, validate, commit (inline or in the worker), discard.
+
+Each step is a declared action of the import's table (workflows.ROSTER_IMPORT), moved by
+core.workflow.move: the row locked, the table, the right and the committee checked, one audit
+event written.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_identity
+from xiuhua.core.workflow import move
 from xiuhua.places.models import OrgUnit
 
 from ..models import RosterImport, RosterProblem
+from .access import check_committee_access
 from .checks import Places, Problem, RowChecker, merge_households
 from .columns import COLUMN_BY_KEY, cell_text, is_example
 from .files import RosterFileError, Table, open_table
 from .plan import BATCH_SIZE, Plan, plan_rows, registered_elsewhere, write_plan
-from .states import RosterStateError, actor_ids, check_committee_access, enqueue, move, progress_reporter, seal, unseal
+from .worker import actor_ids, enqueue, progress_reporter, seal, unseal
 
 logger = logging.getLogger(__name__)
 
 Status = RosterImport.Status
 
 PROGRESS_EVERY = 1000
+
+
+def _setting(*, finished: bool = False, **values) -> Callable[[RosterImport], None]:
+    """A move's change: these fields, and the time the import's work ended where it ends
+    (validated, committed or failed)."""
+    def change(locked: RosterImport) -> None:
+        for name, value in values.items():
+            setattr(locked, name, value)
+        if finished:
+            locked.finished_at = timezone.now()
+    return change
 
 
 def _read_upload(uploaded_file) -> bytes:
@@ -97,18 +117,19 @@ def roster_import_validate(*, actor, roster_import: RosterImport, table: Table |
     table: the file as the upload has just read it (else it is read from the import's payload).
     """
     check_committee_access(actor, roster_import.committee)
-    roster_import = move(roster_import, Status.VALIDATING, rows_done=0)
+    roster_import = move(roster_import, "validate", actor=actor, change=_setting(rows_done=0))
     try:
-        return _validate(roster_import, table)
+        return _validate(actor, roster_import, table)
     except RosterFileError as exc:
-        return move(roster_import, Status.FAILED, error=exc.messages[0], payload="", payload_kind="")
+        error = exc.messages[0]
     except Exception:
         logger.exception("roster import %s: validation failed", roster_import.pk)
-        return move(roster_import, Status.FAILED, error=_("校验时出现错误,请重新上传或联系管理员"),
-                     payload="", payload_kind="")
+        error = _("校验时出现错误,请重新上传或联系管理员")
+    return move(roster_import, "fail_validation", actor=actor,
+                change=_setting(finished=True, error=error, payload="", payload_kind=""))
 
 
-def _validate(roster_import: RosterImport, table: Table | None) -> RosterImport:
+def _validate(actor, roster_import: RosterImport, table: Table | None) -> RosterImport:
     committee = roster_import.committee
     if table is None:
         table = open_table(unseal(roster_import.payload), roster_import.filename)
@@ -169,14 +190,15 @@ def _validate(roster_import: RosterImport, table: Table | None) -> RosterImport:
              for p in sorted(problems, key=lambda p: p.row)],
             batch_size=BATCH_SIZE,
         )
-        return move(
-            roster_import, Status.VALIDATED, rows_total=seen, rows_done=seen,
+        detail = {"rows": seen, "problem_rows": len(problem_rows)}
+        return move(roster_import, "finish_validation", actor=actor, detail=detail, change=_setting(
+            finished=True, rows_total=seen, rows_done=seen,
             count_new=counts["new"], count_updated=counts["updated"], count_unchanged=counts["unchanged"],
             households_new=counts["households_new"], households_updated=counts["households_updated"],
             count_problem_rows=len(problem_rows), error="",
             payload="" if problem_rows else seal(json.dumps(rows, ensure_ascii=False).encode()),
             payload_kind="" if problem_rows else "rows",
-        )
+        ))
 
 
 def _audit_elsewhere(roster_import: RosterImport, count: int) -> None:
@@ -193,14 +215,14 @@ def roster_import_commit(*, actor, roster_import: RosterImport, background: bool
     roster_import.refresh_from_db()
     if roster_import.status == Status.VALIDATED and roster_import.count_problem_rows:
         n = roster_import.count_problem_rows
-        raise RosterStateError(ngettext("还有 %(n)d 行存在问题,请修改文件后重新上传",
+        raise ValidationError(ngettext("还有 %(n)d 行存在问题,请修改文件后重新上传",
                                         "还有 %(n)d 行存在问题,请修改文件后重新上传", n) % {"n": n})
     if roster_import.status == Status.VALIDATED and not roster_import.committable:
-        raise RosterStateError(_("该导入不能提交,请重新上传"))
+        raise ValidationError(_("该导入不能提交,请重新上传"))
     if background is None:
         background = roster_import.rows_total >= settings.ROSTER_INLINE_MAX_ROWS
     with transaction.atomic():
-        roster_import = move(roster_import, Status.COMMITTING, rows_done=0)
+        roster_import = move(roster_import, "request_commit", actor=actor, change=_setting(rows_done=0))
         if background:
             enqueue("roster_import_commit_task", roster_import.pk, *actor_ids(actor))
     if background:
@@ -221,7 +243,9 @@ def roster_import_commit_run(*, actor, roster_import: RosterImport) -> RosterImp
     except PermissionDenied:
         # The user lost the right between asking and the worker starting: nothing is written.
         if roster_import.status == Status.COMMITTING:
-            move(roster_import, Status.FAILED, payload="", payload_kind="", error=_("没有导入权限"))
+            # As the system: the user who asked may no longer take a step of it.
+            move(roster_import, "fail_commit", actor=None,
+                 change=_setting(finished=True, payload="", payload_kind="", error=_("没有导入权限")))
         raise
     try:
         with transaction.atomic():
@@ -230,7 +254,7 @@ def roster_import_commit_run(*, actor, roster_import: RosterImport) -> RosterImp
             committee = OrgUnit.objects.select_for_update(no_key=True).get(pk=roster_import.committee_id)
             locked = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
             if locked.status != Status.COMMITTING or locked.payload_kind != "rows":
-                raise RosterStateError(_("该导入当前为“%(status)s”,不能提交") % {"status": locked.get_status_display()})
+                raise ValidationError(_("该导入当前为“%(status)s”,不能提交") % {"status": locked.get_status_display()})
             rows = json.loads(unseal(locked.payload))
             places = Places.load(committee)
             known = {pk for buildings in places.buildings.values() for pk in buildings.values()}
@@ -242,14 +266,12 @@ def roster_import_commit_run(*, actor, roster_import: RosterImport) -> RosterImp
                 raise _Refused(plan)
             write_plan(committee, plan)
             counts = plan.counts()
-            audit(actor=actor, action="roster_import_commit", obj=locked, committee_id=committee.pk,
-                  subject_label=locked.filename, detail={"rows": len(rows), **counts})
-            return move(
-                locked, Status.COMMITTED, rows_done=len(rows), count_new=counts["new"],
+            return move(locked, "commit", actor=actor, detail={"rows": len(rows), **counts}, change=_setting(
+                finished=True, rows_done=len(rows), count_new=counts["new"],
                 count_updated=counts["updated"], count_unchanged=counts["unchanged"],
                 households_new=counts["households_new"], households_updated=counts["households_updated"],
                 payload="", payload_kind="",
-            )
+            ))
     except _Refused as refused:
         problems = refused.plan.problems
         with transaction.atomic():
@@ -257,29 +279,27 @@ def roster_import_commit_run(*, actor, roster_import: RosterImport) -> RosterImp
             RosterProblem.objects.bulk_create(
                 [RosterProblem(roster_import=roster_import, row=p.row, column=p.column, message=p.message)
                  for p in problems], batch_size=BATCH_SIZE)
-            return move(roster_import, Status.VALIDATED, count_problem_rows=len({p.row for p in problems}),
-                         payload="", payload_kind="",
-                         error=_("提交前发现数据已有变化,请查看问题并重新上传"))
-    except RosterStateError:
-        raise
+            return move(roster_import, "refuse_commit", actor=actor, change=_setting(
+                finished=True, count_problem_rows=len({p.row for p in problems}), payload="", payload_kind="",
+                error=_("提交前发现数据已有变化,请查看问题并重新上传"),
+            ))
+    except ValidationError:
+        raise  # not in a state to commit: nothing was written, the import is as it was
     except (IntegrityError, DatabaseError):
         logger.exception("roster import %s: commit failed", roster_import.pk)
-        return move(roster_import, Status.FAILED, payload="", payload_kind="",
-                     error=_("导入时数据已被他人修改,未写入任何数据,请重新上传"))
+        error = _("导入时数据已被他人修改,未写入任何数据,请重新上传")
     except Exception:
         logger.exception("roster import %s: commit failed", roster_import.pk)
-        return move(roster_import, Status.FAILED, payload="", payload_kind="",
-                     error=_("导入时出现错误,未写入任何数据,请重新上传或联系管理员"))
+        error = _("导入时出现错误,未写入任何数据,请重新上传或联系管理员")
+    return move(roster_import, "fail_commit", actor=actor,
+                change=_setting(finished=True, payload="", payload_kind="", error=error))
 
 
 def roster_import_discard(*, actor, roster_import: RosterImport) -> RosterImport:
     """Give up a validated import: its encrypted rows are deleted, nothing is written."""
     check_committee_access(actor, roster_import.committee)
-    with transaction.atomic():
-        roster_import = move(roster_import, Status.FAILED, payload="", payload_kind="", error=_("已放弃"))
-        audit(actor=actor, action="roster_import_discard", obj=roster_import,
-              committee_id=roster_import.committee_id, subject_label=roster_import.filename)
-    return roster_import
+    return move(roster_import, "discard", actor=actor,
+                change=_setting(finished=True, payload="", payload_kind="", error=_("已放弃")))
 
 
 def earlier_commit(roster_import: RosterImport) -> RosterImport | None:

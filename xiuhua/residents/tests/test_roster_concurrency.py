@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from xiuhua.accounts.models import User
@@ -26,7 +27,7 @@ def in_parallel(calls) -> list[str]:
         try:
             barrier.wait()
             result = call()
-        except roster.RosterStateError:
+        except ValidationError:
             result = "refused"
         finally:
             connection.close()

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from xiuhua.core.crypto import mask_identity
 from xiuhua.core.models import AuditEvent
+from xiuhua.residents import roster
 from xiuhua.residents.models import RosterExport, RosterImport
 from xiuhua.testing import acting, make_resident
 
@@ -130,3 +131,16 @@ def test_text_that_looks_like_a_formula_is_exported_as_text(client, world):
     response = export(client, world.staff_a1)
     assert b"<f>" not in zipfile.ZipFile(io.BytesIO(response.content)).read("xl/worksheets/sheet1.xml")
     assert "=HYPERLINK(\"http://x\")" in [r["姓名"] for r in rows_of(response)]
+
+
+def test_downloading_a_prepared_export_is_audited(world, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    staff = acting(world.staff_a1)
+    queued = roster.roster_export(actor=staff, filters={}, background=True).queued
+    assert queued is not None
+    export = roster.roster_export_run(export=RosterExport.objects.get(pk=queued.pk))
+    roster.roster_export_download(actor=staff, export=export).close()
+    event = AuditEvent.objects.get(action="roster_export_download")
+    assert (event.actor, event.object_id, event.committee_id, event.subject_label) == (
+        world.staff_a1, export.pk, world.committee_a1.pk, "全部居民")
+    assert event.detail == {"from": "ready", "to": "downloaded"}

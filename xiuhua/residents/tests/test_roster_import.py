@@ -6,7 +6,7 @@ import re
 import zipfile
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import translation
@@ -84,13 +84,30 @@ def test_commit_writes_one_audit_event_with_the_counts(world, staff):
     imp = import_file(staff, world.committee_a1, xlsx([person(), person(室号="502", 证件号码=new_id())]))
     audits = AuditEvent.objects.count()
     roster.roster_import_commit(actor=staff, roster_import=imp)
-    assert AuditEvent.objects.count() == audits + 1
+    # The request moves the import to committing (its own event); the write carries the counts.
+    assert list(AuditEvent.objects.order_by("pk").values_list("action", flat=True)[audits:]) == [
+        "roster_import_request_commit", "roster_import_commit"]
     event = AuditEvent.objects.get(action="roster_import_commit")
     assert event.actor == world.staff_a1
     assert event.committee_id == world.committee_a1.pk
     assert event.object_id == imp.pk
-    assert event.detail == {"rows": 2, "new": 2, "updated": 0, "unchanged": 0, "households_new": 2,
-                            "households_updated": 0}
+    assert event.detail == {"from": "committing", "to": "committed", "rows": 2, "new": 2, "updated": 0,
+                            "unchanged": 0, "households_new": 2, "households_updated": 0}
+
+
+def test_validation_is_audited_inline_as_the_uploader_and_in_the_worker_as_the_system(world, staff):
+    imp = import_file(staff, world.committee_a1, xlsx([person()]), background=False)
+    events = AuditEvent.objects.filter(object_id=imp.pk, object_type="residents.rosterimport").order_by("pk")
+    assert list(events.values_list("action", "actor")) == [
+        ("roster_import_upload", world.staff_a1.pk), ("roster_import_validate", world.staff_a1.pk),
+        ("roster_import_finish_validation", world.staff_a1.pk)]
+    assert events.last().detail == {"from": "validating", "to": "validated", "rows": 1, "problem_rows": 0}
+
+    queued = import_file(staff, world.committee_a1, xlsx([person(证件号码=new_id())]), background=True)
+    roster.roster_import_validate(actor=None, roster_import=queued)
+    events = AuditEvent.objects.filter(object_id=queued.pk, action__in=(
+        "roster_import_validate", "roster_import_finish_validation"))
+    assert [(e.actor, e.committee_id) for e in events] == [(None, world.committee_a1.pk)] * 2
 
 
 def test_reimporting_the_same_file_changes_nothing(world, staff):
@@ -197,7 +214,7 @@ def test_each_problem_is_reported_on_its_row_and_column(world, staff, change, co
     assert message in found[0][2]
     assert imp.count_problem_rows == 1 and imp.count_new == 1  # counts describe the good rows
     assert imp.payload == ""  # a file with problems is not kept
-    with pytest.raises(roster.RosterStateError, match="1 行存在问题"):
+    with pytest.raises(ValidationError, match="1 行存在问题"):
         roster.roster_import_commit(actor=staff, roster_import=imp)
     after = snapshot()
     assert after["residents"] == before["residents"] and after["households"] == before["households"]
@@ -537,7 +554,7 @@ def test_a_building_removed_after_the_preview_refuses_the_commit(world, staff):
 def test_an_import_is_committed_once(world, staff):
     imp = import_file(staff, world.committee_a1, xlsx([person()]))
     roster.roster_import_commit(actor=staff, roster_import=imp)
-    with pytest.raises(roster.RosterStateError):
+    with pytest.raises(ValidationError):
         roster.roster_import_commit(actor=staff, roster_import=imp)
     assert Resident.objects.filter(name="陈新").count() == 1
 
@@ -546,7 +563,7 @@ def test_a_discarded_import_cannot_be_committed(world, staff):
     imp = import_file(staff, world.committee_a1, xlsx([person()]))
     imp = roster.roster_import_discard(actor=staff, roster_import=imp)
     assert (imp.status, imp.payload) == (Status.FAILED, "")
-    with pytest.raises(roster.RosterStateError):
+    with pytest.raises(ValidationError):
         roster.roster_import_commit(actor=staff, roster_import=imp)
     assert not Resident.objects.filter(name="陈新").exists()
 

@@ -6,6 +6,7 @@ import os
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import override_settings
@@ -55,7 +56,7 @@ def test_imports_not_committed_within_7_days_lose_their_data(world, staff):
     events = AuditEvent.objects.filter(action="roster_import_expire")
     assert sorted(events.values_list("object_id", flat=True)) == sorted([validated.pk, uploaded.pk])
     assert {(e.actor, e.committee_id) for e in events} == {(None, world.committee_a1.pk)}
-    with pytest.raises(roster.RosterStateError):
+    with pytest.raises(ValidationError):
         roster.roster_import_commit(actor=staff, roster_import=validated)
     assert roster.roster_prune(now=later(8 * DAY)).imports_expired == 0
 

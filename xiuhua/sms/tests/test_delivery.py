@@ -3,13 +3,16 @@
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from xiuhua.core.phones import PhoneError
+from xiuhua.core.workflow import move
 from xiuhua.sms import services
 from xiuhua.sms.models import InboundSms, OutboundSms
 from xiuhua.sms.services import sms_deliver, sms_send
+from xiuhua.sms.workflows import SMS
 
 Status = OutboundSms.Status
 pytestmark = pytest.mark.django_db
@@ -163,11 +166,12 @@ def test_otp_codes_are_scrubbed_when_the_message_fails(provider):
 
 def test_the_state_machine_refuses_other_moves():
     sms = send()
-    with pytest.raises(ValueError):
-        sms.move(Status.DELIVERED)
-    sms.status = Status.DELIVERED
-    for target in Status.values:
-        assert not sms.can_move(target)
+    with pytest.raises(ValidationError):
+        move(sms, "report_delivered", actor=None)
+    OutboundSms.objects.filter(pk=sms.pk).update(status=Status.DELIVERED)
+    for action in SMS.actions:
+        with pytest.raises(ValidationError):
+            move(sms, action, actor=None)
 
 
 def test_sweep_requeues_lost_tasks_fails_stuck_sends_and_dispatches_stranded_inbound(
