@@ -53,12 +53,12 @@ EMERGENCY_HINT = gettext_lazy("情况危急请直接拨打120(急救)或12345(�
 
 
 class Refused(Exception):
-    """A request that is not taken: the message says why, the status is the response's."""
+    """A request that is not taken: the message says why, `status_code` is the response's."""
 
-    def __init__(self, message: str, status: int = 429):
+    def __init__(self, message: str, status_code: int = 429):
         super().__init__(message)
         self.message = message
-        self.status = status
+        self.status_code = status_code
 
 
 def door_photo_check(upload) -> None:
@@ -110,7 +110,7 @@ def _made_by_this_form(key: str, household: Household) -> Ticket | None:
     """The ticket this form's key already made; a key of another door's form is refused."""
     existing = Ticket.objects.filter(submission_key=key).first()
     if existing is not None and existing.household_id != household.pk:
-        raise Refused(_("页面已过期,请重新提交"), status=400)
+        raise Refused(_("页面已过期,请重新提交"), status_code=400)
     return existing
 
 
@@ -147,7 +147,7 @@ def door_request_submit(
             )
             if not token:  # the key was committed by a parallel request meanwhile
                 if ticket.household_id != household.pk:
-                    raise Refused(_("页面已过期,请重新提交"), status=400)
+                    raise Refused(_("页面已过期,请重新提交"), status_code=400)
                 return ticket, "", False
             ticket.client_hash = address
             if picture is not None:
@@ -159,7 +159,7 @@ def door_request_submit(
         _delete_file(saved)
         existing = Ticket.objects.filter(submission_key=key, household=household).first()
         if existing is None:
-            raise Refused(_("页面已过期,请重新提交"), status=400) from None
+            raise Refused(_("页面已过期,请重新提交"), status_code=400) from None
         return existing, "", False
     except BaseException:
         _delete_file(saved)

@@ -224,7 +224,7 @@ def door(request, key: str):
             submission_key=data["submission_key"], client_hash=client_hash(request),
         )
     except Refused as refused:
-        return _door_page(request, household, form, status=refused.status, refusal=refused.message)
+        return _door_page(request, household, form, status=refused.status_code, refusal=refused.message)
     except ValidationError as exc:
         for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
             form.add_error(field if field in form.fields else None, errors)
