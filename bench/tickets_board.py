@@ -7,13 +7,16 @@ Set-up (not timed), in a scratch database (`DATABASE_URL`, else xiuhua_bench_tic
 localhost; created, migrated, and dropped at the end when this script created it, unless
 --keep): a district of 3 streets with 20 committees each; per street three departments
 (社区卫生服务中心, 城运中心, 社区事务受理服务中心) with routing rules (medical categories to the
-first, utilities to the second, elderly care to the third) and three members each; the orders
+first, utilities to the second, elderly care to the third) and three members each (made once, in
+one transaction, and found again by later runs on the same database); the orders
 written with COPY over the last two years, in the proportions of the hotline (door codes, calls,
 visits, 12345 with external numbers; 8% urgent medical emergencies), each with its history
 (create, accept, dispatch, start, reply, close, call-back, a few reopened, reminders) in
 tickets_ticketevent. The open ones have deadlines spread from 10 days past to 20 days ahead;
 100 of them are complex orders with an extension waiting. Then VACUUM ANALYZE, as autovacuum
-would have done.
+would have done. A database kept from an earlier run (--keep, or one made beforehand) is used
+again: the orders of that run are emptied (TRUNCATE) and written anew from the same seed, so every
+run measures the same orders; orders of any other district there stop the script instead.
 
 Timed: the board as each user gets it, a GET of `/tickets/` (url name "tickets:board") through
 Django's test client (middleware, session, active membership, form, counts, one page of 50
@@ -110,9 +113,9 @@ def run(args, url: str) -> None:
     from django.db import connection
 
     t0 = time.perf_counter()
-    if _has_orders(connection):
-        raise SystemExit("the bench database already holds orders: drop it or point DATABASE_URL elsewhere")
-    world = load(args)
+    places = ensure_places()
+    clear_orders(connection, places)
+    world = load(args, places)
     print(f"setup: {args.orders:,} orders ({args.open_orders:,} open), {world['events']:,} events in "
           f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
     print(f"database: {url.rsplit('@', 1)[-1]}  cpus: {os.cpu_count()}  "
@@ -120,38 +123,34 @@ def run(args, url: str) -> None:
     measure(args, world)
 
 
-def _has_orders(connection) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM tickets_ticket)")
-        return bool(cursor.fetchone()[0])
-
-
 # ---------------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------------
 
+DISTRICT_USER = "bench_district"
+DEPARTMENTS = (("health", "社区卫生服务中心"), ("ops", "城运中心"), ("affairs", "社区事务受理服务中心"))
 
-def load(args) -> dict:
-    from django.db import connection
-    from django.utils import timezone
 
+def ensure_places() -> dict:
+    """The bench's district, streets, committees, departments, routing rules and users: made by
+    the first run on a database, in one transaction (so a run stopped half-way leaves none of it),
+    and found again by later runs (the timed requests do not change them)."""
+    from django.db import transaction
+
+    from xiuhua.accounts.models import Membership
+
+    if not Membership.objects.filter(user__username=DISTRICT_USER).exists():
+        with transaction.atomic():
+            _create_places()
+    return _find_places()
+
+
+def _create_places() -> None:
     from xiuhua.accounts.models import Membership, User
     from xiuhua.accounts.roles import Role
     from xiuhua.places.models import Kind, OrgUnit
-    from xiuhua.tickets.calendar import WORKING_DAYS, DeadlineClass, WorkCalendar
-    from xiuhua.tickets.models import (
-        MEDICAL_CATEGORIES,
-        OPEN_STATUSES,
-        Category,
-        Department,
-        Escalation,
-        RoutingRule,
-        Ticket,
-        TicketStatus,
-    )
+    from xiuhua.tickets.models import MEDICAL_CATEGORIES, Category, Department, RoutingRule
 
-    rng = random.Random(args.seed)
-    now = timezone.now()
     city = OrgUnit.objects.create(kind=Kind.CITY, name="上海市")
     district = OrgUnit.objects.create(kind=Kind.DISTRICT, name="压测区", parent=city)
     streets, committees = [], []
@@ -167,26 +166,83 @@ def load(args) -> dict:
         u = User.objects.create_user(username=username, password=None, display_name=username)
         return u, Membership.objects.create(user=u, org_unit=unit, role=role)
 
-    departments: dict[tuple[int, str], Department] = {}
-    handlers: dict[int, User] = {}  # department id -> a member
-    user("bench_district", Role.DISTRICT_OFFICER, district)
+    user(DISTRICT_USER, Role.DISTRICT_OFFICER, district)
     for street in streets:
         user(f"bench_street_{street.pk}", Role.STREET_OFFICER, street)
-        for key, name in (("health", "社区卫生服务中心"), ("ops", "城运中心"), ("affairs", "社区事务受理服务中心")):
+        departments = {}
+        for key, name in DEPARTMENTS:
             dept = Department.objects.create(street=street, name=name)
             members = [user(f"bench_{key}_{street.pk}_{i}", Role.DEPARTMENT_STAFF, street) for i in range(3)]
             dept.members.add(*[m for _u, m in members])
             dept.head = members[0][1]
             dept.save()
-            departments[(street.pk, key)] = dept
-            handlers[dept.pk] = members[1][0]
+            departments[key] = dept
         for category in MEDICAL_CATEGORIES:
-            RoutingRule.objects.create(street=street, category=category, department=departments[(street.pk, "health")])
-        RoutingRule.objects.create(street=street, category=Category.UTILITIES,
-                                   department=departments[(street.pk, "ops")])
-        RoutingRule.objects.create(street=street, category=Category.ELDERLY_CARE,
-                                   department=departments[(street.pk, "affairs")])
-    staff = {c.pk: user(f"bench_committee_{c.pk}", Role.COMMITTEE_STAFF, c)[0] for c in committees}
+            RoutingRule.objects.create(street=street, category=category, department=departments["health"])
+        RoutingRule.objects.create(street=street, category=Category.UTILITIES, department=departments["ops"])
+        RoutingRule.objects.create(street=street, category=Category.ELDERLY_CARE, department=departments["affairs"])
+    for committee in committees:
+        user(f"bench_committee_{committee.pk}", Role.COMMITTEE_STAFF, committee)
+
+
+def _find_places() -> dict:
+    """The places and people `_create_places` made, in the order it made them (the orders drawn
+    from the seed depend on that order)."""
+    from xiuhua.accounts.models import Membership, User
+    from xiuhua.places.models import Kind, OrgUnit
+    from xiuhua.tickets.models import Department
+
+    district = Membership.objects.select_related("org_unit").get(user__username=DISTRICT_USER).org_unit
+    streets = list(OrgUnit.objects.filter(parent=district, kind=Kind.STREET).order_by("pk"))
+    committees = list(OrgUnit.objects.filter(parent__in=streets, kind=Kind.COMMITTEE).order_by("pk"))
+    if len(streets) != STREETS or len(committees) != STREETS * COMMITTEES_PER_STREET:
+        raise SystemExit(f"the bench district {district} is not the one this script makes: drop the database")
+    departments: dict[tuple[int, str], Department] = {}
+    handlers: dict[int, User] = {}  # department id -> a member
+    for street in streets:
+        for key, name in DEPARTMENTS:
+            dept = Department.objects.get(street=street, name=name)
+            departments[(street.pk, key)] = dept
+            handlers[dept.pk] = User.objects.get(username=f"bench_{key}_{street.pk}_1")
+    users = User.objects.in_bulk([f"bench_committee_{c.pk}" for c in committees], field_name="username")
+    staff = {c.pk: users[f"bench_committee_{c.pk}"] for c in committees}
+    return {"streets": streets, "committees": committees, "departments": departments, "handlers": handlers,
+            "staff": staff}
+
+
+def clear_orders(connection, places: dict) -> None:
+    """Empty the orders and their history an earlier run wrote, so that this run writes the same
+    ones into fresh tables; orders of any other district are not this script's to remove."""
+    from xiuhua.tickets.models import Ticket
+
+    if Ticket.objects.exclude(committee__in=places["committees"]).exists():
+        raise SystemExit("the bench database holds orders outside the bench district: drop it or point "
+                         "DATABASE_URL elsewhere")
+    if Ticket.objects.exists():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE tickets_ticketevent, tickets_ticket RESTART IDENTITY")
+        print("emptied the orders of an earlier run", file=sys.stderr)
+
+
+def load(args, places: dict) -> dict:
+    from django.db import connection
+    from django.utils import timezone
+
+    from xiuhua.accounts.models import User
+    from xiuhua.tickets.calendar import WORKING_DAYS, DeadlineClass, WorkCalendar
+    from xiuhua.tickets.models import (
+        MEDICAL_CATEGORIES,
+        OPEN_STATUSES,
+        Category,
+        Escalation,
+        Ticket,
+        TicketStatus,
+    )
+
+    rng = random.Random(args.seed)
+    now = timezone.now()
+    streets, committees = places["streets"], places["committees"]
+    departments, handlers, staff = places["departments"], places["handlers"], places["staff"]
 
     calendar = WorkCalendar()
     tz = timezone.get_current_timezone()
@@ -322,7 +378,7 @@ def load(args) -> dict:
     return {
         "events": events,
         "roles": [
-            ("district", User.objects.get(username="bench_district"), open_qs.count()),
+            ("district", User.objects.get(username=DISTRICT_USER), open_qs.count()),
             ("street", User.objects.get(username=f"bench_street_{first_street.pk}"),
              open_qs.filter(committee__parent=first_street).count()),
             ("committee", staff[first_committee.pk],

@@ -16,11 +16,11 @@ from django.utils.translation import gettext as _
 
 
 class JsonBodyError(Exception):
-    """A body that cannot be used: `status` (400 or 413) and a Chinese `message` to show."""
+    """A body that cannot be used: `status_code` (400 or 413) and a Chinese `message` to show."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status_code: int, message: str):
         super().__init__(message)
-        self.status = status
+        self.status_code = status_code
         self.message = message
 
 

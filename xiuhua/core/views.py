@@ -7,6 +7,7 @@ from xiuhua.residents.models import Tag
 from xiuhua.residents.selectors import HOME_TAGS, scope_overview
 
 from .policy import logged_in, public
+from .registry import home_parts
 from .scoping import active_membership
 
 
@@ -23,41 +24,33 @@ def home(request):
     labels = [Tag(t).label for t in HOME_TAGS]
     if totals is not None:
         totals["tags"] = [(label, sum(r["tag_list"][i] for r in rows)) for i, label in enumerate(labels)]
+    work, work_templates = _waiting_work(request.user)
     return render(
         request,
         "core/home.html",
-        {"rows": rows, "totals": totals, "tag_labels": labels, "work": _waiting_work(request.user)},
+        {"rows": rows, "totals": totals, "tag_labels": labels, "work": work, "work_templates": work_templates},
     )
 
 
-def _waiting_work(user) -> dict[str, int] | None:
-    """What is waiting for the user now (contacts due, alerts, list people to report on, work
-    orders overdue or due soon and extensions to approve), so the first page after login points
-    at it; None when the user holds none of that work."""
-    from django.utils import timezone
-
-    from xiuhua.accounts.roles import Cap, Role
-    from xiuhua.isolation.selectors import open_alerts, overdue_contacts
-    from xiuhua.tickets.models import Ticket
-    from xiuhua.tickets.selectors import board_counts
-    from xiuhua.tracing.selectors import committee_worklist
-
+def _waiting_work(user) -> tuple[dict[str, int] | None, list[str]]:
+    """What is waiting for the user now, by each domain app's home part (core.registry: contacts
+    due, alerts, list people to report on, work orders late or due soon...), so the first page
+    after login points at it: the counts of all parts, None when the user holds none of that work,
+    and the templates of the parts that have counts, in their order."""
     membership = active_membership(user)
     if membership is None:
-        return None
+        return None, []
     work: dict[str, int] = {}
-    if membership.has(Cap.RECORD_CONTACT):
-        work["contacts"] = overdue_contacts(user, now=timezone.now()).count()
-        work["alerts"] = open_alerts(user).count()
-    if membership.has(Cap.REPORT_TRACING):
-        work["list"] = committee_worklist(user).count()
-    if membership.has(Cap.VIEW_TICKETS):
-        counts = board_counts(Ticket.objects.visible_to(user).open())
-        work["tickets_overdue"] = counts.overdue
-        work["tickets_soon"] = counts.soon
-        if membership.role == Role.STREET_OFFICER:
-            work["tickets_extension"] = counts.extension_requested
-    return work or None
+    templates: list[str] = []
+    for part in home_parts():
+        counts = part.work(user, membership)
+        if counts is None:
+            continue
+        if work.keys() & counts.keys():
+            raise ValueError(f"home part {part.name} repeats the keys {sorted(work.keys() & counts.keys())}")
+        work.update(counts)
+        templates.append(part.template)
+    return work or None, templates
 
 
 @public

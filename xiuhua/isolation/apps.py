@@ -9,6 +9,11 @@ class IsolationConfig(AppConfig):
 
     def ready(self) -> None:
         # Replies to the check-in SMS: a temperature, maybe symptoms (grammar in sms_checkin).
+        from xiuhua.core import registry
+
+        from . import parts
         from .sms_checkin import register
 
         register()
+        # Its waiting work on core's first page, its demo cases in seed_demo.
+        registry.register(parts.HOME, parts.DEMO)

@@ -108,7 +108,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     try:
         data = parse_json_body(request, max_bytes=MAX_BODY, max_depth=MAX_DEPTH, empty={})
     except JsonBodyError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise ApiError(exc.status_code, exc.message) from None
     if not isinstance(data, dict):
         raise ApiError(400, _("请求体须为 JSON 对象"))
     errors: dict[str, list[str]] = {}

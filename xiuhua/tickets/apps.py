@@ -8,6 +8,11 @@ class TicketsConfig(AppConfig):
     verbose_name = _("紧急关怀与工单")
 
     def ready(self) -> None:
+        from xiuhua.core import registry
+
+        from . import parts
         from .sms_help import register
 
         register()
+        # Its waiting work on core's first page, its demo orders and accounts in seed_demo.
+        registry.register(parts.HOME, parts.DEMO)

@@ -1,5 +1,6 @@
-"""Door-QR requests (紧急关怀) as a service: the per-door and per-address limits, the form's
-idempotency key and the resident's photo, written in one transaction with the ticket.
+"""Door-QR requests (紧急关怀) as a service: who may ask without a proven phone, the per-door and
+per-address limits, the form's idempotency key and the resident's photo, written in one
+transaction with the ticket.
 
 The household row is locked while the key is looked up, the limits are counted and the ticket is
 written, so two requests of one door are taken one after the other (design rule 4). Before that,
@@ -17,12 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from xiuhua.core.crypto import mask_phone
 from xiuhua.core.images import PhotoError, photo_as_jpeg, photo_check
 from xiuhua.core.locks import lock_keys
 from xiuhua.residents.models import Household
 
 from . import services
-from .models import Source, Ticket
+from .models import MEDICAL_CATEGORIES, Source, Ticket, Urgency
 
 # Limits on door requests. A household in real trouble may need a few things at once (dialysis,
 # medicine, food), so three an hour and six a day; more than that from one door is a prank or a
@@ -53,12 +55,36 @@ EMERGENCY_HINT = gettext_lazy("情况危急请直接拨打120(急救)或12345(�
 
 
 class Refused(Exception):
-    """A request that is not taken: the message says why, the status is the response's."""
+    """A request that is not taken: the message says why, `status_code` is the response's."""
 
-    def __init__(self, message: str, status: int = 429):
+    def __init__(self, message: str, status_code: int = 429):
         super().__init__(message)
         self.message = message
-        self.status = status
+        self.status_code = status_code
+
+
+class PhoneNeeded(Refused):
+    """A request that is not an urgent medical one, from a door whose resident has not proven a
+    phone: the page offers to prove one."""
+
+    def __init__(self):
+        super().__init__(
+            _("除紧急医疗求助外,其他求助须先验证手机号码:请在下方获取短信验证码,验证后再提交。") + str(EMERGENCY_HINT),
+            status_code=403,
+        )
+
+
+def _check_phone(category: str, urgency: str, phone: str, verified_phone: str | None) -> None:
+    """No login for an urgent medical request; any other needs a phone proven by SMS code, and is
+    answered on that phone."""
+    if urgency == Urgency.URGENT and category in MEDICAL_CATEGORIES:
+        return
+    if verified_phone is None:
+        raise PhoneNeeded
+    if phone != verified_phone:
+        raise ValidationError(
+            {"phone": _("请填写已验证的手机号 %(phone)s,或先验证这个号码") % {"phone": mask_phone(verified_phone)}}
+        )
 
 
 def door_photo_check(upload) -> None:
@@ -110,18 +136,21 @@ def _made_by_this_form(key: str, household: Household) -> Ticket | None:
     """The ticket this form's key already made; a key of another door's form is refused."""
     existing = Ticket.objects.filter(submission_key=key).first()
     if existing is not None and existing.household_id != household.pk:
-        raise Refused(_("页面已过期,请重新提交"), status=400)
+        raise Refused(_("页面已过期,请重新提交"), status_code=400)
     return existing
 
 
 def door_request_submit(
     *, household: Household, category: str, urgency: str, description: str, phone: str, photo,
-    submission_key: str, client_hash: str, now: dt.datetime | None = None,
+    submission_key: str, client_hash: str, verified_phone: str | None, now: dt.datetime | None = None,
 ) -> tuple[Ticket, str, bool]:
     """(ticket, follow-up token, True) for a new request; (ticket, "", False) when this form's
-    key already made one. Raises Refused or ValidationError (the photo's, the service's); writes
-    nothing then. `photo` is the uploaded file as the form checked it (door_photo_check) or None;
-    `client_hash` the caller's hashed address (blank when unknown)."""
+    key already made one. Raises Refused (PhoneNeeded: no proven phone for a request that needs
+    one) or ValidationError (the phone's, the photo's, the service's); writes nothing then.
+    `photo` is the uploaded file as the form checked it (door_photo_check) or None; `client_hash`
+    the caller's hashed address (blank when unknown); `verified_phone` the phone the resident
+    proved by SMS code in this session, or None."""
+    _check_phone(category, urgency, phone, verified_phone)
     key, address = submission_key, client_hash
     saved = ""
     now = now or timezone.now()
@@ -147,7 +176,7 @@ def door_request_submit(
             )
             if not token:  # the key was committed by a parallel request meanwhile
                 if ticket.household_id != household.pk:
-                    raise Refused(_("页面已过期,请重新提交"), status=400)
+                    raise Refused(_("页面已过期,请重新提交"), status_code=400)
                 return ticket, "", False
             ticket.client_hash = address
             if picture is not None:
@@ -159,7 +188,7 @@ def door_request_submit(
         _delete_file(saved)
         existing = Ticket.objects.filter(submission_key=key, household=household).first()
         if existing is None:
-            raise Refused(_("页面已过期,请重新提交"), status=400) from None
+            raise Refused(_("页面已过期,请重新提交"), status_code=400) from None
         return existing, "", False
     except BaseException:
         _delete_file(saved)

@@ -151,7 +151,8 @@ def tickets_escalate(*, now: dt.datetime | None = None, batch: int = 500) -> dic
 
 def unaccepted_remind(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Text the committee's staff about urgent requests still waiting to be accepted after
-    ACCEPT_WITHIN, once per request (a conditional UPDATE claims it); returns counts."""
+    ACCEPT_WITHIN, once per request (a conditional UPDATE claims it), with its TicketEvent and
+    audit event as the escalation sweep writes them; returns counts."""
     now = now or timezone.now()
     waiting = (
         Ticket.objects.filter(status="received", urgency="urgent", received_at__lte=now - ACCEPT_WITHIN,
@@ -173,6 +174,8 @@ def unaccepted_remind(*, now: dt.datetime | None = None) -> dict[str, int]:
                 note=_("紧急求助%(minutes)d分钟未受理:通知%(people)d人,短信%(sent)d条")
                 % {"minutes": minutes, "people": len(people), "sent": sent},
             )
+            audit(actor=None, action="ticket_remind_accept", obj=ticket, committee_id=ticket.committee_id,
+                  subject_label=ticket.number, detail={"minutes": minutes, "notified": len(people), "sms": sent})
         counts["waiting"] += 1
         counts["messages"] += sent
     return counts

@@ -182,7 +182,7 @@ class Ticket(models.Model):
     # resubmitted form finds the ticket it made instead of making a second one.
     submission_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
     # The resident's photo, re-encoded as JPEG without EXIF, kept outside any URL; staff see it
-    # through the audited view in views_doors.
+    # through services_doors, which audits every view of it.
     photo = models.FileField(
         _("照片"), upload_to="tickets/%Y/%m/", storage=private_storage, blank=True, max_length=200
     )

@@ -16,14 +16,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.audit import audit
 from xiuhua.core.policy import requires
 from xiuhua.core.scoping import active_membership, get_visible_or_404
 from xiuhua.places.models import Kind, OrgUnit
-from xiuhua.residents.models import Household
 
 from .models import Ticket
-from .printing import cards_for, door_sheet_pdf
+from .services_doors import door_sheet_print, ticket_photo_open
 
 
 def _units(user):
@@ -76,14 +74,7 @@ def building_sheet(request, building_pk: int):
     building = buildings.select_related("parent").filter(pk=building_pk).first()
     if building is None:
         raise Http404
-    households = (
-        Household.objects.visible_to(request.user).filter(building=building).select_related("compound", "building")
-    )
-    cards = cards_for(households)
-    title = f"{building.parent.name if building.parent else ''}{building.name}"
-    audit(actor=request.user, action="ticket_door_sheet", obj=building, committee_id=building.committee_id,
-          subject_label=title, detail={"households": len(cards)})
-    response = HttpResponse(door_sheet_pdf(cards, title=title), content_type="application/pdf")
+    response = HttpResponse(door_sheet_print(actor=request.user, building=building), content_type="application/pdf")
     stamp = timezone.localtime().strftime("%Y%m%d")
     response["Content-Disposition"] = f'inline; filename="doors-{building.pk}-{stamp}.pdf"'
     response["Cache-Control"] = "private, no-store"
@@ -97,8 +88,6 @@ def request_photo(request, ticket_id: int):
     ticket = get_visible_or_404(Ticket.objects, request.user, pk=ticket_id)
     if not ticket.photo:
         raise Http404
-    audit(actor=request.user, action="ticket_photo_view", obj=ticket, committee_id=ticket.committee_id,
-          subject_label=ticket.number, personal=True)
-    response = FileResponse(ticket.photo.open("rb"), content_type="image/jpeg")
+    response = FileResponse(ticket_photo_open(actor=request.user, ticket=ticket), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response

@@ -56,7 +56,7 @@ from xiuhua.sms.otp import OtpError
 
 from . import services
 from .door import check_door_code, door_key, parse_door_key
-from .door_requests import EMERGENCY_HINT, Refused, door_request_submit
+from .door_requests import EMERGENCY_HINT, PhoneNeeded, Refused, door_request_submit
 from .forms_public import DoorCodeForm, DoorRequestForm
 from .models import MEDICAL_CATEGORIES, Category, Ticket, TicketEvent, TicketStatus, Urgency
 from .notify import follow_path
@@ -206,25 +206,17 @@ def door(request, key: str):
             form.add_error(None, _("页面已过期,请核对后再提交一次"))
         return _door_page(request, household, form, status=400)
     data = form.cleaned_data
-    urgent_medical = data["urgency"] == Urgency.URGENT and data["category"] in MEDICAL_CATEGORIES
-    if not urgent_medical:
-        if phone is None:
-            refusal = _("除紧急医疗求助外,其他求助须先验证手机号码:请在下方获取短信验证码,验证后再提交。")
-            return _door_page(request, household, form, status=403, refusal=refusal + str(EMERGENCY_HINT),
-                              phone_form=PhoneForm(initial={"phone": data["phone"]}))
-        if data["phone"] != phone:
-            form.add_error(
-                "phone", _("请填写已验证的手机号 %(phone)s,或先验证这个号码") % {"phone": mask_phone(phone)}
-            )
-            return _door_page(request, household, form, status=400)
     try:
         ticket, token, created = door_request_submit(
             household=household, category=data["category"], urgency=data["urgency"],
             description=data["description"], phone=data["phone"], photo=data.get("photo"),
-            submission_key=data["submission_key"], client_hash=client_hash(request),
+            submission_key=data["submission_key"], client_hash=client_hash(request), verified_phone=phone,
         )
+    except PhoneNeeded as refused:  # the page offers to prove the phone typed in the form
+        return _door_page(request, household, form, status=refused.status_code, refusal=refused.message,
+                          phone_form=PhoneForm(initial={"phone": data["phone"]}))
     except Refused as refused:
-        return _door_page(request, household, form, status=refused.status, refusal=refused.message)
+        return _door_page(request, household, form, status=refused.status_code, refusal=refused.message)
     except ValidationError as exc:
         for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
             form.add_error(field if field in form.fields else None, errors)

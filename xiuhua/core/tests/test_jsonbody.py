@@ -34,4 +34,4 @@ def test_a_plain_object_is_parsed_and_an_empty_body_is_the_default():
 def test_bad_bodies_are_refused_with_a_chinese_message(body, status, message):
     with pytest.raises(JsonBodyError) as exc:
         parse_json_body(_request(body), max_bytes=4096 if status != 413 else 100, max_depth=8)
-    assert (exc.value.status, exc.value.message) == (status, message)
+    assert (exc.value.status_code, exc.value.message) == (status, message)

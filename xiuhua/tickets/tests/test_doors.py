@@ -5,16 +5,18 @@ import re
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Role
 from xiuhua.core.models import AuditEvent
 from xiuhua.residents.models import Household
-from xiuhua.testing import make_user
+from xiuhua.testing import acting, make_user
 from xiuhua.tickets import printing
 from xiuhua.tickets.door import door_key, door_path
 from xiuhua.tickets.printing import DoorCard, door_sheet_pdf, room_order
+from xiuhua.tickets.services_doors import door_sheet_print
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +144,12 @@ def test_long_addresses_still_make_a_pdf():
 
 def test_room_order_is_natural():
     assert sorted(["10", "9", "B2", "101", "1-2", "1-10"], key=room_order) == ["1-2", "1-10", "9", "10", "101", "B2"]
+
+
+def test_the_service_audits_each_sheet_and_refuses_a_role_without_record_ticket(world):
+    with pytest.raises(PermissionDenied):
+        door_sheet_print(actor=acting(world.grid_worker), building=world.building_a1)
+    assert not AuditEvent.objects.filter(action="ticket_door_sheet").exists()
+    assert door_sheet_print(actor=acting(world.staff_a1), building=world.building_a1).startswith(b"%PDF")
+    event = AuditEvent.objects.get(action="ticket_door_sheet")
+    assert (event.actor, event.object_id, event.detail) == (world.staff_a1, world.building_a1.pk, {"households": 1})

@@ -271,12 +271,17 @@ def test_an_urgent_request_not_accepted_in_15_minutes_is_texted_to_the_committee
     assert texts == [("13900000006", f"【绣花针】紧急求助{ticket.number}(透析)已等待16分钟未受理,请立即处理。")]
     event = TicketEvent.objects.get(ticket=ticket, action="remind_accept")
     assert event.note == "紧急求助16分钟未受理:通知1人,短信1条"
+    # Audited as the escalation sweep is: by the system, under the request's committee.
+    audited = AuditEvent.objects.get(action="ticket_remind_accept")
+    assert (audited.actor, audited.object_id, audited.committee_id, audited.subject_label, audited.detail) == (
+        None, ticket.pk, world.committee_a1.pk, ticket.number, {"minutes": 16, "notified": 1, "sms": 1})
     # Once only; an accepted request or a normal one is never texted.
     assert escalation.unaccepted_remind(now=at(2020, 2, 5, 22)) == {"waiting": 0, "messages": 0}
     other = door_request(world, now=at(2020, 2, 5, 22))
     services.ticket_move(actor=acting(world.staff_a1), ticket=other, action="accept", now=at(2020, 2, 5, 22, 5))
     assert escalation.unaccepted_remind(now=at(2020, 2, 5, 23)) == {"waiting": 0, "messages": 0}
     assert not TicketEvent.objects.filter(ticket=normal, action="remind_accept").exists()
+    assert AuditEvent.objects.filter(action="ticket_remind_accept").count() == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client, RequestFactory, override_settings
@@ -21,6 +22,7 @@ from xiuhua.sms.models import OutboundSms
 from xiuhua.testing import acting, make_user
 from xiuhua.tickets import door_requests, services, views_public
 from xiuhua.tickets.door import check_door_code, door_code, door_key, door_path, door_url, parse_door_key
+from xiuhua.tickets.door_requests import door_request_submit
 from xiuhua.tickets.models import Department, Ticket, TicketEvent
 from xiuhua.tickets.services import token_hash
 
@@ -177,6 +179,30 @@ def test_a_request_that_is_not_urgent_medical_needs_a_proven_phone(client, world
     token_of(response)
     ticket = Ticket.objects.get()
     assert (ticket.category, ticket.deadline_class, ticket.requester_phone) == ("food", "help", OTHER_PHONE)
+
+
+def test_the_service_takes_only_urgent_medical_requests_without_a_proven_phone(world):
+    """The rule holds in door_request_submit itself, whichever page or channel calls it."""
+
+    def submit(verified_phone, **extra):
+        data = dict(household=world.household_a1, category="food", urgency="normal", description="缺米",
+                    phone=PHONE, photo=None, submission_key="s" * 22, client_hash="") | extra
+        return door_request_submit(verified_phone=verified_phone, **data)
+
+    before = snapshot()
+    for extra in ({}, {"category": "food", "urgency": "urgent"}, {"category": "dialysis", "urgency": "normal"}):
+        with pytest.raises(door_requests.PhoneNeeded) as refused:
+            submit(None, **extra)
+        assert refused.value.status_code == 403 and "须先验证手机号码" in refused.value.message
+    with pytest.raises(ValidationError) as wrong:
+        submit(OTHER_PHONE)
+    assert "139****6666" in wrong.value.message_dict["phone"][0]
+    assert snapshot() == before
+    ticket, _token, created = submit(PHONE)
+    assert created and (ticket.category, ticket.requester_phone) == ("food", PHONE)
+    urgent, _token, created = submit(None, category="dialysis", urgency="urgent", phone=OTHER_PHONE,
+                                     submission_key="u" * 22)
+    assert created and urgent.requester_phone == OTHER_PHONE
 
 
 def test_bad_input_gets_a_clear_message_and_writes_nothing(client, world):

@@ -1,12 +1,13 @@
 """`manage.py seed_demo`: the demo street (长海路街道) with ~20,000 residents, one account per role
-(and its departments' staff), tracing, isolation and work-order data. Idempotent: a second run
-writes nothing. See docs/demo-accounts.md."""
+(and the accounts the domain apps add, such as departments' staff), then each domain app's demo
+data (tracing, isolation, work orders: their parts in core.registry, in order). Idempotent: a
+second run writes nothing. See docs/demo-accounts.md."""
 
 import time
 
 from django.core.management.base import BaseCommand
 
-from xiuhua.isolation.demo import ensure_demo_cases
+from xiuhua.core.registry import demo_parts
 from xiuhua.places.demo_data import (
     DEMO_PASSWORD,
     SEED,
@@ -15,8 +16,6 @@ from xiuhua.places.demo_data import (
     demo_account_specs,
     ensure_accounts,
 )
-from xiuhua.tickets.demo import ensure_demo_tickets, ticket_account_specs
-from xiuhua.tracing.demo import ensure_demo_batch
 
 
 class Command(BaseCommand):
@@ -51,19 +50,13 @@ class Command(BaseCommand):
             self.stdout.write(f"Shares: {shares}")
         else:
             self.stdout.write("The demo street already has compounds: places and residents left as they are.")
-        rows = ensure_accounts(demo_account_specs() + ticket_account_specs(), options["password"],
-                               reset_passwords=options["reset_passwords"])
+        parts = demo_parts()
+        specs = demo_account_specs() + [spec for part in parts for spec in part.accounts()]
+        rows = ensure_accounts(specs, options["password"], reset_passwords=options["reset_passwords"])
         self.stdout.write("")
         self.stdout.write(accounts_table(rows))
-        batch = ensure_demo_batch()
-        if batch is not None:
-            self.stdout.write(f"Tracing list: {batch.reference}, {batch.entries.count()} people.")
-        cases = ensure_demo_cases()
-        if cases:
-            self.stdout.write(f"Home isolation: {cases} cases in the demo committee.")
-        tickets = ensure_demo_tickets()
-        if tickets is not None and tickets.created:
-            escalated = " ".join(f"{key}={value}" for key, value in tickets.escalated.items())
-            self.stdout.write(f"Work orders: {tickets.created} in the demo street; reminders: {escalated}.")
+        for part in parts:
+            for line in part.seed():
+                self.stdout.write(line)
         self.stdout.write("")
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")

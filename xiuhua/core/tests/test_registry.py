@@ -1,0 +1,20 @@
+"""The parts the domain apps register for core's first page and seed_demo, in their order."""
+
+import pytest
+
+from xiuhua.core.registry import HomePart, demo_parts, home_parts, register
+
+
+def test_the_first_page_shows_the_domains_waiting_work_in_a_fixed_order():
+    assert [part.name for part in home_parts()] == ["isolation", "tracing", "tickets"]
+
+
+def test_seed_demo_seeds_the_domains_in_a_fixed_order():
+    assert [part.name for part in demo_parts()] == ["tracing", "isolation", "tickets"]
+
+
+def test_an_order_taken_by_another_part_is_refused():
+    taken = home_parts()[0]
+    with pytest.raises(ValueError, match="is taken by"):
+        register(HomePart("another", order=taken.order, work=lambda user, membership: None, template=""))
+    assert [part.name for part in home_parts()].count("another") == 0

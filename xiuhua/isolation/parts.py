@@ -1,0 +1,28 @@
+"""What home isolation adds to core's first page and to `seed_demo` (core.registry)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.registry import DemoPart, HomePart
+
+from .selectors import open_alerts, overdue_contacts
+
+
+def waiting_work(user, membership) -> dict[str, int] | None:
+    """Contacts due and alerts not handled, for whoever records contacts."""
+    if not membership.has(Cap.RECORD_CONTACT):
+        return None
+    return {"contacts": overdue_contacts(user, now=timezone.now()).count(), "alerts": open_alerts(user).count()}
+
+
+def seed_demo() -> list[str]:
+    from .demo import ensure_demo_cases
+
+    cases = ensure_demo_cases()
+    return [f"Home isolation: {cases} cases in the demo committee."] if cases else []
+
+
+HOME = HomePart("isolation", order=10, work=waiting_work, template="isolation/_home_work.html")
+DEMO = DemoPart("isolation", order=20, seed=seed_demo)
