@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
-from typing import overload
+from typing import Any, overload
 
 from django import forms
 from django.conf import settings
@@ -243,7 +243,7 @@ class PhoneSignIn:
         start: Callable,
         verify: Callable,
         done: Callable,
-        done_message: str = "",
+        done_message: Any = "",
         after_send: Callable | None = None,
         after_check: Callable | None = None,
         signed_out: Callable | None = None,

@@ -8,7 +8,7 @@ app_name = "help"
 urlpatterns = [
     path("", v.start, name="start"),
     path("d/<str:key>/", v.door, name="door"),
-    path("d/<str:key>/code/", v.otp_send, name="otp_send"),
-    path("d/<str:key>/verify/", v.otp_check, name="verify"),
+    path("d/<str:key>/code/", v.sign_in.send, name="otp_send"),
+    path("d/<str:key>/verify/", v.sign_in.check, name="verify"),
     path("t/<str:token>/", v.follow, name="follow"),
 ]

@@ -37,22 +37,18 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.policy import public
 from xiuhua.core.ratelimit import rate_hit, rate_peek, subject_hash
 from xiuhua.core.resident_phone import (
-    CodeForm,
     PhoneForm,
-    check_login_code,
+    PhoneSignIn,
     client_ip,
-    pending_phone,
-    send_login_code,
     verified_phone,
 )
 from xiuhua.residents.models import Household
-from xiuhua.sms.otp import OtpError
 
 from . import services
 from .door import check_door_code, door_key, parse_door_key
@@ -237,38 +233,30 @@ def door(request, key: str):
 # ---------------------------------------------------------------- proving the phone
 
 
-@public
-@stops_code_guessing
-@require_POST
-def otp_send(request, key: str):
-    household = _household(request, key)
-    form = PhoneForm(request.POST)
-    if form.is_valid():
-        try:
-            send_login_code(request, form.cleaned_data["phone"], OTP_PURPOSE)
-        except OtpError as exc:
-            form.add_error("phone", exc.messages[0])
-        else:
-            return redirect("help:verify", key=door_key(household.pk))
+def _phone_page(request, household: Household, form: PhoneForm):
     request_form = DoorRequestForm(initial={"submission_key": secrets.token_urlsafe(18)})
     return _door_page(request, household, request_form, status=400, phone_form=form)
 
 
-@public
-@stops_code_guessing
-@require_http_methods(["GET", "POST"])
-def otp_check(request, key: str):
-    household = _household(request, key)
-    phone = pending_phone(request, OTP_PURPOSE)
-    if not phone:
-        messages.info(request, _("请先填写手机号码获取验证码"))
-        return redirect("help:door", key=door_key(household.pk))
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and check_login_code(request, form, phone, OTP_PURPOSE):
-        messages.success(request, _("手机号已验证,请填写求助内容"))
-        return redirect("help:door", key=door_key(household.pk))
-    context = {"household": household, "key": door_key(household.pk), "form": form, "phone_masked": mask_phone(phone)}
-    return _private(render(request, "tickets/public/verify.html", context, status=400 if form.errors else 200))
+def _back_to_door(household: Household):
+    return redirect("help:door", key=door_key(household.pk))
+
+
+# The phone is proven by the one resident sign-in (core.resident_phone), behind the limit on
+# guessed door codes; the door page is where it starts and where it ends.
+sign_in = PhoneSignIn(
+    purpose=OTP_PURPOSE,
+    place=lambda request, key: _household(request, key),
+    phone_page=_phone_page,
+    verify_template="tickets/public/verify.html",
+    verify_context=lambda household: {"household": household, "key": door_key(household.pk)},
+    start=_back_to_door,
+    verify=lambda household: redirect("help:verify", key=door_key(household.pk)),
+    done=_back_to_door,
+    done_message=gettext_lazy("手机号已验证,请填写求助内容"),
+    wrap=stops_code_guessing,
+    finish=_private,
+)
 
 
 # ---------------------------------------------------------------- the follow-up page
