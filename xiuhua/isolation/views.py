@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.access import has_cap
+from xiuhua.core.access import access_by_id, has_cap
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.scoping import active_membership
 from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
@@ -61,7 +61,7 @@ ALERTS_SHOWN = 50
 
 
 def _case_or_404(user, case_id: int) -> IsolationCase:
-    return get_visible_or_404(
+    return access_by_id(
         IsolationCase.objects.select_related(
             "arrival__created_by", "household__compound", "household__building", "committee", "rule",
         ),
@@ -71,7 +71,7 @@ def _case_or_404(user, case_id: int) -> IsolationCase:
 
 
 def _contact_or_404(user, contact_id: int) -> Contact:
-    return get_visible_or_404(
+    return access_by_id(
         Contact.objects.select_related(
             "case__arrival", "case__household__compound", "case__household__building", "recorded_by",
         ),
@@ -151,7 +151,7 @@ AWAITING_SHOWN = 50
 @require_POST
 def arrival_open_case(request, arrival_id: int):
     """Staff have checked a self-registered arrival (by phone or at the door): isolation starts."""
-    arrival = get_visible_or_404(Arrival.objects.all(), request.user, pk=arrival_id)
+    arrival = access_by_id(Arrival.objects.all(), request.user, pk=arrival_id)
     try:
         case = services.case_open(actor=request.user, arrival=arrival)
     except ValidationError as exc:
@@ -165,7 +165,7 @@ def arrival_open_case(request, arrival_id: int):
 @require_POST
 def arrival_reject(request, arrival_id: int):
     """A registration from a phone that staff found wrong (someone else's number, a wrong day)."""
-    arrival = get_visible_or_404(Arrival.objects.all(), request.user, pk=arrival_id)
+    arrival = access_by_id(Arrival.objects.all(), request.user, pk=arrival_id)
     form = ArrivalRejectForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写不予通过的原因"))
@@ -183,9 +183,9 @@ def arrival_reject(request, arrival_id: int):
 @require_POST
 def arrival_merge(request, arrival_id: int):
     """A registration from a phone that is the same arrival as another one staff can see."""
-    arrival = get_visible_or_404(Arrival.objects.all(), request.user, pk=arrival_id)
+    arrival = access_by_id(Arrival.objects.all(), request.user, pk=arrival_id)
     into_id = request.POST.get("into", "")
-    into = get_visible_or_404(Arrival.objects.all(), request.user, pk=int(into_id) if into_id.isdigit() else 0)
+    into = access_by_id(Arrival.objects.all(), request.user, pk=int(into_id) if into_id.isdigit() else 0)
     try:
         services.arrival_merge(actor=request.user, arrival=arrival, into=into)
     except ValidationError as exc:
@@ -495,7 +495,7 @@ def rentals(request):
 
 @requires(Cap.MANAGE_ISOLATION)
 def rental_unit(request, household_id: int):
-    household = get_visible_or_404(
+    household = access_by_id(
         Household.objects.filter(is_rental=True).select_related("compound", "building"), request.user,
         pk=household_id,
     )

@@ -13,8 +13,8 @@ from ninja import Field, Router, Schema
 from pydantic import AfterValidator, ConfigDict
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_by_id
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import get_visible_or_404
 
 from .models import Grid, OrgUnit
 from .selectors import unit_children
@@ -124,12 +124,12 @@ router = Router(tags=["places"])
 @requires(Cap.VIEW_PLACES)
 def place_detail(request, unit_id: Id):
     """One org unit the caller's membership covers, with its grids if it is a committee."""
-    return get_visible_or_404(OrgUnit.objects.all(), request.user, pk=unit_id)
+    return access_by_id(OrgUnit.objects.all(), request.user, pk=unit_id)
 
 
 @router.get("/places/{unit_id}/children", response=list[PlaceOut])
 @requires(Cap.VIEW_PLACES)
 def place_children(request, unit_id: Id):
     """The units directly under one the caller's membership covers."""
-    unit = get_visible_or_404(OrgUnit.objects.all(), request.user, pk=unit_id)
+    unit = access_by_id(OrgUnit.objects.all(), request.user, pk=unit_id)
     return list(unit_children(unit))

@@ -1,8 +1,9 @@
 from django.shortcuts import redirect, render
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_by_id
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.scoping import active_membership
 
 from .models import Kind, OrgUnit
 from .selectors import building_household_counts, unit_children, visible_crumbs
@@ -15,7 +16,7 @@ def tree_root(request):
 
 @requires(Cap.VIEW_PLACES)
 def unit_detail(request, unit_id: int):
-    unit = get_visible_or_404(OrgUnit.objects.all(), request.user, pk=unit_id)
+    unit = access_by_id(OrgUnit.objects.all(), request.user, pk=unit_id)
     if unit.kind == Kind.BUILDING:
         return redirect(f"/residents/households/?building={unit.pk}")
     return render(

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_by_id
 from xiuhua.core.idnumbers import IdType
 from xiuhua.core.policy import requires
 from xiuhua.core.resident_phone import client_ip
-from xiuhua.core.scoping import get_visible_or_404
 from xiuhua.places.api import Id, InSchema, PageParams, PlainText
 from xiuhua.places.models import Grid, Kind, OrgUnit
 
@@ -294,7 +294,7 @@ def household_index(request, filters: Query[HouseholdFilter]):
 @requires(Cap.VIEW_RESIDENTS)
 def household_detail(request, household_id: Id):
     """One household with its residents."""
-    return get_visible_or_404(
+    return access_by_id(
         Household.objects.select_related("building", "compound"), request.user, pk=household_id
     )
 
@@ -314,7 +314,7 @@ def household_create(request, payload: HouseholdIn):
 @requires(Cap.EDIT_RESIDENTS)
 def household_update(request, household_id: Id, payload: HouseholdPatch):
     """Change a household's room, rental details or grids."""
-    household = get_visible_or_404(Household.objects.all(), request.user, pk=household_id)
+    household = access_by_id(Household.objects.all(), request.user, pk=household_id)
     data = _changes(payload, nullable={"grid", "micro_grid"})
     _grids(data)
     household = services.household_update(actor=request.user, household=household, **data)
@@ -351,7 +351,7 @@ def resident_find(request, payload: ResidentSearch):
 @requires(Cap.VIEW_RESIDENTS)
 def resident_detail(request, resident_id: Id):
     """One resident; the identity number only masked."""
-    return get_visible_or_404(_residents(Resident.objects.all()), request.user, pk=resident_id)
+    return access_by_id(_residents(Resident.objects.all()), request.user, pk=resident_id)
 
 
 @router.post("/residents", response={201: ResidentOut})
@@ -369,7 +369,7 @@ def resident_create(request, payload: ResidentIn):
 @requires(Cap.EDIT_RESIDENTS)
 def resident_update(request, resident_id: Id, payload: ResidentPatch):
     """Change a resident; fields not sent stay as they are."""
-    resident = get_visible_or_404(Resident.objects.all(), request.user, pk=resident_id)
+    resident = access_by_id(Resident.objects.all(), request.user, pk=resident_id)
     data = _changes(payload, nullable={"away_until"})
     if "household" in data:
         data["household"] = _visible_household(request.user, data["household"])

@@ -13,10 +13,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.access import active_membership, has_cap
+from xiuhua.core.access import access_by_id, active_membership, has_cap
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import get_visible_or_404
 from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -145,7 +144,7 @@ def _import_context(request, roster_import):
 
 
 def _visible_import(request, import_id):
-    return get_visible_or_404(
+    return access_by_id(
         RosterImport.objects.select_related("committee", "uploaded_by"), request.user, pk=import_id
     )
 
@@ -202,7 +201,7 @@ def roster_export(request):
     filters = {key: data[key] for key in ("q", "tag", "status")}
     for key, kind in (("committee", Kind.COMMITTEE), ("compound", Kind.COMPOUND), ("building", Kind.BUILDING)):
         if data[key]:
-            filters[key] = get_visible_or_404(OrgUnit.objects.filter(kind=kind), request.user, pk=data[key])
+            filters[key] = access_by_id(OrgUnit.objects.filter(kind=kind), request.user, pk=data[key])
     try:
         result = roster.roster_export(
             actor=request.user, filters=filters, full_ids=data["full_ids"], reason=data["reason"]
@@ -229,7 +228,7 @@ def roster_exports(request):
 
 @requires(Cap.EXPORT_ROSTER)
 def roster_export_download(request, export_id: int):
-    export = get_visible_or_404(RosterExport.objects.all(), request.user, pk=export_id)
+    export = access_by_id(RosterExport.objects.all(), request.user, pk=export_id)
     try:
         handle = roster.roster_export_download(actor=request.user, export=export)
     except ValidationError as exc:

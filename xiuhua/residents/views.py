@@ -6,11 +6,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_by_id
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
 from xiuhua.core.resident_phone import client_ip
-from xiuhua.core.scoping import get_visible_or_404
 from xiuhua.places.models import Kind
 
 from . import services
@@ -45,7 +45,7 @@ def search(request):
 
 @requires(Cap.VIEW_RESIDENTS)
 def resident_detail(request, resident_id: int):
-    resident = get_visible_or_404(
+    resident = access_by_id(
         Resident.objects.select_related("household__building", "household__compound", "committee"),
         request.user,
         pk=resident_id,
@@ -65,7 +65,7 @@ def resident_detail(request, resident_id: int):
 @requires(Cap.REVEAL_ID)
 @require_POST
 def resident_reveal(request, resident_id: int):
-    resident = get_visible_or_404(Resident.objects.all(), request.user, pk=resident_id)
+    resident = access_by_id(Resident.objects.all(), request.user, pk=resident_id)
     form = RevealForm(request.POST)
     number = None
     if form.is_valid():
@@ -87,7 +87,7 @@ def _resident_initial(resident: Resident) -> dict:
 
 @requires(Cap.EDIT_RESIDENTS)
 def resident_edit(request, resident_id: int):
-    resident = get_visible_or_404(Resident.objects.select_related("household"), request.user, pk=resident_id)
+    resident = access_by_id(Resident.objects.select_related("household"), request.user, pk=resident_id)
     form = ResidentForm(request.POST or None, initial=_resident_initial(resident))
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -108,7 +108,7 @@ def resident_edit(request, resident_id: int):
 
 @requires(Cap.EDIT_RESIDENTS)
 def resident_new(request, household_id: int):
-    household = get_visible_or_404(Household.objects.all(), request.user, pk=household_id)
+    household = access_by_id(Household.objects.all(), request.user, pk=household_id)
     form = ResidentForm(request.POST or None, creating=True)
     if request.method == "POST" and form.is_valid():
         try:
@@ -138,7 +138,7 @@ def households(request):
 
 @requires(Cap.VIEW_RESIDENTS)
 def household_detail(request, household_id: int):
-    household = get_visible_or_404(
+    household = access_by_id(
         Household.objects.select_related("building", "compound", "committee", "grid", "micro_grid"),
         request.user,
         pk=household_id,
@@ -149,7 +149,7 @@ def household_detail(request, household_id: int):
 
 @requires(Cap.EDIT_RESIDENTS)
 def household_edit(request, household_id: int):
-    household = get_visible_or_404(
+    household = access_by_id(
         Household.objects.select_related("building", "compound"), request.user, pk=household_id
     )
     initial = {f: getattr(household, f) for f in services.HOUSEHOLD_FIELDS}

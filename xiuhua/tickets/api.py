@@ -23,8 +23,8 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_by_id
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import get_visible_or_404
 from xiuhua.places.api import Id, InSchema, PageParams, PlainText, UtcDatetime
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
@@ -187,4 +187,4 @@ def ticket_index(request, filters: Query[TicketFilter]):
 @requires(Cap.VIEW_TICKETS)
 def ticket_detail(request, ticket_id: Id):
     """One order with its steps."""
-    return get_visible_or_404(_tickets(), request.user, pk=ticket_id)
+    return access_by_id(_tickets(), request.user, pk=ticket_id)

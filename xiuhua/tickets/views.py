@@ -25,10 +25,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap, Role
+from xiuhua.core.access import access_by_id
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.scoping import active_membership
 from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -104,7 +105,7 @@ def where_text(ticket: Ticket) -> str:
 
 
 def _ticket_or_404(user, pk: int) -> Ticket:
-    return get_visible_or_404(
+    return access_by_id(
         Ticket.objects.select_related(
             "committee__parent", "department", "assigned_committee", "household__compound", "household__building",
             "created_by",

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_by_id
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 
 from .models import Ticket
@@ -85,7 +86,7 @@ def building_sheet(request, building_pk: int):
 @require_GET
 def request_photo(request, ticket_id: int):
     """The photo of a request: personal, so every view of it is audited."""
-    ticket = get_visible_or_404(Ticket.objects, request.user, pk=ticket_id)
+    ticket = access_by_id(Ticket.objects, request.user, pk=ticket_id)
     if not ticket.photo:
         raise Http404
     response = FileResponse(ticket_photo_open(actor=request.user, ticket=ticket), content_type="image/jpeg")
