@@ -335,6 +335,19 @@ class VoucherQuerySet(ScopedQuerySet):
     scope_committee = "reservation__committee"
     scope_household = "reservation__household"
 
+    def visible_to(self, user) -> "ScopedQuerySet":
+        """Staff see their committees' vouchers; a clerk, with no view of residents, the vouchers
+        of their own pharmacies (those they redeem)."""
+        from xiuhua.accounts.roles import Role
+        from xiuhua.core.scoping import active_membership
+
+        membership = active_membership(user)
+        if membership is None or membership.role != Role.PHARMACY_CLERK:
+            return super().visible_to(user)
+        scoped = self.filter(pharmacy__clerks=membership)
+        scoped.scoped_for = membership.pk
+        return scoped
+
 
 class Voucher(models.Model):
     """A purchase voucher (购买凭证): number, pharmacy, pickup window, expiry; redeemed once."""

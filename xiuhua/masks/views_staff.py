@@ -320,11 +320,17 @@ def verify(request, reservation_id: int):
             "r": reservation,
             "form": form,
             "reject_form": reject_form,
+            **_decisions(request, reservation),
             **_candidates(request, reservation, q),
             # Looked up (and audited) when the page is shown afresh, not again on a refused form.
             **(_same_number(request, reservation) if request.method == "GET" or finding else {}),
         },
     )
+
+
+def _decisions(request, reservation: Reservation) -> dict:
+    """Which of the verification's two answers the page offers: those the workflow would accept."""
+    return {f"can_{action}": can(request.user, reservation, action) for action in ("verify", "reject")}
 
 
 def _same_number(request, reservation: Reservation) -> dict:
@@ -377,6 +383,7 @@ def reject(request, reservation_id: int):
             "r": reservation,
             "form": VerifyForm(households=households),
             "reject_form": form,
+            **_decisions(request, reservation),
             **_candidates(request, reservation, reservation.address_text),
         },
     )

@@ -27,8 +27,6 @@ PENDING_MODULES = {
     "xiuhua/core/jsonbody.py",
     "xiuhua/tickets/door_requests.py",
     "xiuhua/isolation/services.py",
-    "xiuhua/masks/services/reservations.py",
-    "xiuhua/masks/services/vouchers.py",
     "xiuhua/masks/views_resident_api.py",
     "xiuhua/residents/roster/exports.py",
     "xiuhua/residents/roster/prune.py",
@@ -40,7 +38,6 @@ PENDING_MODULES = {
 }
 PENDING_MODELS = {
     "isolation.Arrival", "isolation.IsolationCase",
-    "masks.Reservation", "masks.Voucher",
     "residents.RosterImport", "residents.RosterExport",
     "sms.OutboundSms", "sms.InboundSms", "sms.OtpCode",
     "tracing.ListEntry",

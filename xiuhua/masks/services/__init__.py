@@ -9,7 +9,6 @@ audit event for each state change. Split by subject:
 """
 
 from .reservations import (
-    RESERVATION_TRANSITIONS,
     SPECIAL_TAGS,
     reservation_reject,
     reservation_submit,
@@ -30,7 +29,6 @@ from .rounds import (
 from .vouchers import lottery_key, stock_delivery_record, voucher_redeem, vouchers_expire, vouchers_issue
 
 __all__ = [
-    "RESERVATION_TRANSITIONS",
     "SPECIAL_TAGS",
     "lottery_key",
     "paper_book_create",
