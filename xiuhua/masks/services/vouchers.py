@@ -32,7 +32,8 @@ import math
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import BooleanField, Count, F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -175,6 +176,16 @@ def _insert_vouchers(rows: list[tuple]) -> None:
     )
 
 
+def _reservations_with_ids(ids: list[int]):
+    """The reservations with these ids. On PostgreSQL the list goes as one array parameter: as an
+    IN list of thousands of placeholders, issuing's UPDATE took half as long again."""
+    if connection.vendor == "postgresql":
+        return Reservation.objects.filter(
+            RawSQL('"masks_reservation"."id" = ANY(%s)', (ids,), output_field=BooleanField())
+        )
+    return Reservation.objects.filter(pk__in=ids)
+
+
 @transaction.atomic
 def vouchers_issue(*, round: MaskRound, pharmacy: Pharmacy, now: dt.datetime | None = None) -> int:
     """Issue as many vouchers as the stock allows, in queue order; returns how many."""
@@ -222,7 +233,7 @@ def vouchers_issue(*, round: MaskRound, pharmacy: Pharmacy, now: dt.datetime | N
             continue  # a random voucher number collided: draw the batch again
         break
     issued = move_many(
-        Reservation.objects.filter(pk__in=chosen),
+        _reservations_with_ids(chosen),
         "issue",
         actor=None,
         subject_label=f"{pharmacy.name} {len(chosen)}",
