@@ -8,7 +8,8 @@ Queue order is (order_at, id) within a pharmacy.
 
 Exactly-once: one reservation per household per round and one per person per round are unique
 constraints (entries awaiting verification hold neither: see Reservation.pending_phone); stock is
-taken with a conditional UPDATE; a voucher is redeemed by a conditional UPDATE on its status.
+taken with a conditional UPDATE; a voucher is redeemed once: its row is locked and moved only from
+issued (masks/workflows.py).
 """
 
 from django.conf import settings
