@@ -8,7 +8,8 @@ Queue order is (order_at, id) within a pharmacy.
 
 Exactly-once: one reservation per household per round and one per person per round are unique
 constraints (entries awaiting verification hold neither: see Reservation.pending_phone); stock is
-taken with a conditional UPDATE; a voucher is redeemed by a conditional UPDATE on its status.
+taken with a conditional UPDATE; a voucher is redeemed once: its row is locked and moved only from
+issued (masks/workflows.py).
 """
 
 from django.conf import settings
@@ -334,6 +335,19 @@ class VoucherStatus(models.TextChoices):
 class VoucherQuerySet(ScopedQuerySet):
     scope_committee = "reservation__committee"
     scope_household = "reservation__household"
+
+    def visible_to(self, user) -> "ScopedQuerySet":
+        """Staff see their committees' vouchers; a clerk, with no view of residents, the vouchers
+        of their own pharmacies (those they redeem)."""
+        from xiuhua.accounts.roles import Role
+        from xiuhua.core.scoping import active_membership
+
+        membership = active_membership(user)
+        if membership is None or membership.role != Role.PHARMACY_CLERK:
+            return super().visible_to(user)
+        scoped = self.filter(pharmacy__clerks=membership)
+        scoped.scoped_for = membership.pk
+        return scoped
 
 
 class Voucher(models.Model):

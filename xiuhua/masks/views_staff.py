@@ -17,11 +17,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_by_id, active_membership
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupKey, LookupThrottled, personal_lookup
 from xiuhua.core.policy import logged_in, requires
 from xiuhua.core.resident_phone import client_ip
-from xiuhua.core.scoping import active_membership, get_visible_or_404
+from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household, Resident
 from xiuhua.residents.selectors import resident_search
@@ -44,6 +45,7 @@ from .models import (
 from .pdf import mask_name, vouchers_pdf
 from .selectors import round_dashboard, rounds_visible_to
 from .services.reservations import name_key
+from .workflows import MASK_ROUND, manages_round
 
 BAND_LABELS = {
     "plenty": gettext_lazy("充足"),
@@ -104,7 +106,12 @@ def round_detail(request, round_id: int):
     return render(
         request,
         "masks/staff/round.html",
-        {"round": mask_round, "board": board, "committees": committees, "pharmacy_rows": pharmacy_rows},
+        {
+            "round": mask_round, "board": board, "committees": committees, "pharmacy_rows": pharmacy_rows,
+            "manages": manages_round(active_membership(request.user), mask_round),
+            "can_open": can(request.user, mask_round, "open"),
+            "can_close": can(request.user, mask_round, "closed"),
+        },
     )
 
 
@@ -126,8 +133,8 @@ def round_new(request):
 @requires(Cap.MANAGE_ROUNDS)
 def round_edit(request, round_id: int):
     mask_round = _round_or_404(request.user, round_id)
-    if not mask_round.scope.path.startswith(active_membership(request.user).org_unit.path):
-        raise Http404
+    if not manages_round(active_membership(request.user), mask_round):
+        raise Http404  # a round of a unit above: seen, not managed here
     initial = {f: getattr(mask_round, f) for f in services.rounds.ROUND_RULE_FIELDS}
     for f in ("opens_at", "closes_at"):
         initial[f] = timezone.localtime(initial[f])
@@ -143,29 +150,30 @@ def round_edit(request, round_id: int):
     return render(request, "masks/staff/round_form.html", {"form": form, "round": mask_round})
 
 
-def _round_move(request, round_id: int, to: str):
+def _round_move(request, round_id: int, action: str):
     mask_round = _round_or_404(request.user, round_id)
+    if not may(request.user, mask_round, action):
+        raise Http404  # a round of a unit above: seen, not managed here
     try:
-        services.round_transition(actor=request.user, round=mask_round, to=to)
-    except MaskRound.DoesNotExist:
-        raise Http404 from None
+        services.round_move(actor=request.user, round=mask_round, action=action)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("轮次状态已改为“%(status)s”") % {"status": RoundStatus(to).label})
+        target = RoundStatus(MASK_ROUND.actions[action].target)
+        messages.success(request, _("轮次状态已改为“%(status)s”") % {"status": target.label})
     return redirect("masks:staff_round", round_id=mask_round.pk)
 
 
 @requires(Cap.MANAGE_ROUNDS)
 @require_POST
 def round_open(request, round_id: int):
-    return _round_move(request, round_id, RoundStatus.OPEN)
+    return _round_move(request, round_id, "open")
 
 
 @requires(Cap.MANAGE_ROUNDS)
 @require_POST
 def round_close(request, round_id: int):
-    return _round_move(request, round_id, RoundStatus.CLOSED)
+    return _round_move(request, round_id, "closed")
 
 
 # Desk and phone entry
@@ -231,7 +239,7 @@ def reserve(request, round_id: int):
 
 @requires(Cap.VIEW_MASKS)
 def reservation_detail(request, reservation_id: int):
-    reservation = get_visible_or_404(
+    reservation = access_by_id(
         Reservation.objects.select_related(
             "round", "pharmacy", "committee", "household__compound", "household__building"
         ),
@@ -288,7 +296,7 @@ def _matching_households(request, reservation: Reservation, q: str):
 
 @requires(Cap.VERIFY_RESERVATION)
 def verify(request, reservation_id: int):
-    reservation = get_visible_or_404(
+    reservation = access_by_id(
         Reservation.objects.select_related("round", "committee"), request.user, pk=reservation_id
     )
     households = Household.objects.visible_to(request.user).filter(committee_id=reservation.committee_id)
@@ -312,11 +320,17 @@ def verify(request, reservation_id: int):
             "r": reservation,
             "form": form,
             "reject_form": reject_form,
+            **_decisions(request, reservation),
             **_candidates(request, reservation, q),
             # Looked up (and audited) when the page is shown afresh, not again on a refused form.
             **(_same_number(request, reservation) if request.method == "GET" or finding else {}),
         },
     )
+
+
+def _decisions(request, reservation: Reservation) -> dict:
+    """Which of the verification's two answers the page offers: those the workflow would accept."""
+    return {f"can_{action}": can(request.user, reservation, action) for action in ("verify", "reject")}
 
 
 def _same_number(request, reservation: Reservation) -> dict:
@@ -351,7 +365,7 @@ def _same_number(request, reservation: Reservation) -> dict:
 @requires(Cap.VERIFY_RESERVATION)
 @require_POST
 def reject(request, reservation_id: int):
-    reservation = get_visible_or_404(Reservation.objects.all(), request.user, pk=reservation_id)
+    reservation = access_by_id(Reservation.objects.all(), request.user, pk=reservation_id)
     form = RejectForm(request.POST)
     if form.is_valid():
         try:
@@ -369,6 +383,7 @@ def reject(request, reservation_id: int):
             "r": reservation,
             "form": VerifyForm(households=households),
             "reject_form": form,
+            **_decisions(request, reservation),
             **_candidates(request, reservation, reservation.address_text),
         },
     )
@@ -496,7 +511,7 @@ def vouchers_pdf_view(request, round_id: int):
 
 @requires(Cap.RESERVE_FOR_RESIDENT)
 def voucher_pdf(request, voucher_id: int):
-    voucher = get_visible_or_404(
+    voucher = access_by_id(
         Voucher.objects.select_related(
             "round", "pharmacy", "reservation__household__compound", "reservation__household__building"
         ),

@@ -3,20 +3,18 @@
 Each service takes keyword arguments and the acting user, runs in one transaction and writes an
 audit event for each state change. Split by subject:
 
-- rounds: rounds and their state machine, pharmacies, paper form books;
+- rounds: rounds and their moves (workflows.MASK_ROUND), pharmacies, paper form books;
 - reservations: the one entry for all channels, verification queue;
 - vouchers: deliveries, issuing (the allocation), redemption, expiry.
 """
 
 from .reservations import (
-    RESERVATION_TRANSITIONS,
     SPECIAL_TAGS,
     reservation_reject,
     reservation_submit,
     reservation_verify,
 )
 from .rounds import (
-    ROUND_TRANSITIONS,
     paper_book_create,
     pharmacy_add_clerk,
     pharmacy_assign_committee,
@@ -24,15 +22,13 @@ from .rounds import (
     round_close,
     round_create,
     round_finish,
+    round_move,
     round_open,
-    round_transition,
     round_update,
 )
 from .vouchers import lottery_key, stock_delivery_record, voucher_redeem, vouchers_expire, vouchers_issue
 
 __all__ = [
-    "RESERVATION_TRANSITIONS",
-    "ROUND_TRANSITIONS",
     "SPECIAL_TAGS",
     "lottery_key",
     "paper_book_create",
@@ -45,8 +41,8 @@ __all__ = [
     "round_close",
     "round_create",
     "round_finish",
+    "round_move",
     "round_open",
-    "round_transition",
     "round_update",
     "stock_delivery_record",
     "voucher_redeem",

@@ -27,13 +27,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import active_membership, covers, has_cap, require
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import IdNumberError, check_id
 from xiuhua.core.lookups import lookup_counters, lookup_throttle
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import active_membership, covers, require
 from xiuhua.core.text import check_person_name
+from xiuhua.core.workflow import move
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.identity import identity_hash
 from xiuhua.residents.models import Household, LivingStatus, Resident, ResidentTag, Tag
@@ -53,18 +54,6 @@ from ..models import (
 SPECIAL_TAGS = frozenset(
     {Tag.PREGNANT, Tag.DIALYSIS, Tag.CHEMOTHERAPY, Tag.DISABLED, Tag.ELDERLY_ALONE, Tag.LOW_INCOME}
 )
-
-# The reservation's state machine. Single moves go through reservation_transition; issuing,
-# redemption and expiry move many rows at once with `UPDATE ... WHERE status = <from>` along
-# the same table.
-RESERVATION_TRANSITIONS: dict[str, frozenset[str]] = {
-    ReservationStatus.VERIFYING: frozenset({ReservationStatus.QUEUED, ReservationStatus.REJECTED}),
-    ReservationStatus.QUEUED: frozenset({ReservationStatus.ISSUED, ReservationStatus.CANCELLED}),
-    ReservationStatus.ISSUED: frozenset({ReservationStatus.REDEEMED, ReservationStatus.CANCELLED}),
-    ReservationStatus.REDEEMED: frozenset(),
-    ReservationStatus.REJECTED: frozenset(),
-    ReservationStatus.CANCELLED: frozenset(),
-}
 
 # A phone may hold this many live reservations per round on the resident's own channels: the
 # resident's and one more (typically an elderly relative without a phone). Staff entries are not
@@ -188,7 +177,7 @@ def _submit(
     membership = None
     if channel in (Channel.DESK, Channel.PHONE) or paper_serial:
         membership = require(actor, Cap.RESERVE_FOR_RESIDENT)
-    elif active_membership(actor) is not None and active_membership(actor).has(Cap.RESERVE_FOR_RESIDENT):
+    elif has_cap(actor, Cap.RESERVE_FOR_RESIDENT):
         membership = active_membership(actor)
 
     errors: dict[str, str] = {}
@@ -347,77 +336,46 @@ def _unit(pk: int) -> OrgUnit:
     return OrgUnit.objects.get(pk=pk)
 
 
-def _locked_for_verification(actor, reservation: Reservation) -> Reservation:
-    require(actor, Cap.VERIFY_RESERVATION)
-    return Reservation.objects.visible_to(actor).select_for_update().get(pk=reservation.pk)
-
-
-def reservation_transition(*, locked: Reservation, to: str, reason: str = "") -> None:
-    """Move one locked reservation along RESERVATION_TRANSITIONS (the caller audits)."""
-    if to not in RESERVATION_TRANSITIONS[locked.status]:
-        raise ValidationError(
-            _("预约状态不能从“%(old)s”改为“%(new)s”")
-            % {"old": locked.get_status_display(), "new": ReservationStatus(to).label}
-        )
-    locked.status = to
-    locked.status_reason = reason[:200]
-
-
 @transaction.atomic
 def reservation_verify(*, actor, reservation: Reservation, household: Household) -> Reservation:
     """Staff matched a VERIFYING reservation to a household of their committee; it joins the queue
     at its original order time, and issuing runs in case stock is waiting."""
-    locked = _locked_for_verification(actor, reservation)
-    if household.committee_id != locked.committee_id:
-        raise ValidationError({"household": _("请选择本居委会的住户")})
-    reservation_transition(locked=locked, to=ReservationStatus.QUEUED)
-    locked.household = household
-    locked.special = household_is_special(household.pk)
+
+    def change(locked: Reservation) -> dict:
+        if household.committee_id != locked.committee_id:
+            raise ValidationError({"household": _("请选择本居委会的住户")})
+        locked.household = household
+        locked.special = household_is_special(household.pk)
+        return {"household": household.pk, "special": locked.special}
+
     try:
-        with transaction.atomic():
-            locked.save(update_fields=["status", "status_reason", "household", "special"])
+        verified = move(reservation, "verify", actor=actor, change=change)
     except IntegrityError:
         # The person may hold a place already (their own reservation, or someone else's entry for
         # their number was the one waiting here), or the household may.
-        placed = _live(Reservation.objects.filter(round_id=locked.round_id, person_hash=locked.person_hash,
-                                                  pending_phone="")).exclude(pk=locked.pk).first()
+        placed = _live(Reservation.objects.filter(round_id=reservation.round_id, person_hash=reservation.person_hash,
+                                                  pending_phone="")).exclude(pk=reservation.pk).first()
         if placed is not None:  # possibly in another committee: no number
             raise ValidationError(_("此证件号码本轮已有预约,此登记不能再核实通过")) from None
-        existing = _live(Reservation.objects.filter(round_id=locked.round_id, household=household)).first()
+        existing = _live(Reservation.objects.filter(round_id=reservation.round_id, household=household)).first()
         if existing is None:  # pragma: no cover - the other one was cancelled meanwhile
             raise
         raise _household_taken(existing, actor=actor) from None
-    audit(
-        actor=actor,
-        action="reservation_verify",
-        obj=locked,
-        committee_id=locked.committee_id,
-        subject_label=locked.number,
-        detail={"household": household.pk, "special": locked.special},
-    )
     from .vouchers import vouchers_issue
 
-    vouchers_issue(round=locked.round, pharmacy=locked.pharmacy)
-    return locked
+    vouchers_issue(round=verified.round, pharmacy=verified.pharmacy)
+    return verified
 
 
-@transaction.atomic
 def reservation_reject(*, actor, reservation: Reservation, reason: str) -> Reservation:
-    locked = _locked_for_verification(actor, reservation)
     reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("请填写未通过核实的原因")})
-    reservation_transition(locked=locked, to=ReservationStatus.REJECTED, reason=reason)
-    locked.save(update_fields=["status", "status_reason"])
-    audit(
-        actor=actor,
-        action="reservation_reject",
-        obj=locked,
-        committee_id=locked.committee_id,
-        subject_label=locked.number,
-        reason=reason,
-    )
-    return locked
+
+    def change(locked: Reservation) -> None:
+        if not reason:
+            raise ValidationError({"reason": _("请填写未通过核实的原因")})
+        locked.status_reason = reason[:200]
+
+    return move(reservation, "reject", actor=actor, change=change, reason=reason)
 
 
 @dataclass

@@ -9,19 +9,12 @@ from django.utils.translation import gettext as _
 
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Cap, Role
+from xiuhua.core.access import access_by_id, access_unit
 from xiuhua.core.audit import audit
-from xiuhua.core.scoping import covers, require
+from xiuhua.core.workflow import move
 from xiuhua.places.models import KIND_RANK, Kind, OrgUnit
 
 from ..models import AllocationMode, MaskRound, PaperFormBook, Pharmacy, PharmacyCommittee, RoundStatus
-
-# The round's state machine, declared once; round_transition is the only code that moves it.
-ROUND_TRANSITIONS: dict[str, frozenset[str]] = {
-    RoundStatus.DRAFT: frozenset({RoundStatus.OPEN}),
-    RoundStatus.OPEN: frozenset({RoundStatus.CLOSED}),
-    RoundStatus.CLOSED: frozenset({RoundStatus.FINISHED}),
-    RoundStatus.FINISHED: frozenset(),
-}
 
 # The rules of a round: data, edited by an authorised user, every change audited old -> new.
 ROUND_RULE_FIELDS = (
@@ -76,9 +69,7 @@ def round_create(
     special_share_percent: int = 10,
     voucher_valid_days: int = 3,
 ) -> MaskRound:
-    membership = require(actor, Cap.MANAGE_ROUNDS)
-    if not covers(membership, scope):
-        raise PermissionDenied
+    access_unit(actor, scope, Cap.MANAGE_ROUNDS)
     if KIND_RANK[Kind(scope.kind)] > KIND_RANK[Kind.STREET]:
         raise ValidationError({"scope": _("轮次由市、区或街道开设")})
     values = {
@@ -103,18 +94,11 @@ def round_create(
     return mask_round
 
 
-def _locked_round(actor, mask_round: MaskRound) -> MaskRound:
-    membership = require(actor, Cap.MANAGE_ROUNDS)
-    locked = MaskRound.objects.select_for_update().select_related("scope").get(pk=mask_round.pk)
-    if not covers(membership, locked.scope):
-        raise MaskRound.DoesNotExist
-    return locked
-
-
 @transaction.atomic
 def round_update(*, actor, round: MaskRound, **changes) -> MaskRound:
     """Change a round's rules; the audit event keeps each field's old and new value."""
-    locked = _locked_round(actor, round)
+    access_unit(actor, round.scope, Cap.MANAGE_ROUNDS)  # the scope is not a rule: it never changes
+    locked = MaskRound.objects.select_for_update().get(pk=round.pk)
     unknown = set(changes) - set(ROUND_RULE_FIELDS)
     if unknown:
         raise TypeError(f"not a round rule: {sorted(unknown)}")
@@ -141,40 +125,33 @@ def round_update(*, actor, round: MaskRound, **changes) -> MaskRound:
     return locked
 
 
-@transaction.atomic
-def round_transition(*, actor, round: MaskRound, to: str, now: dt.datetime | None = None) -> MaskRound:
-    """The one function that moves a round along ROUND_TRANSITIONS, with the row locked."""
+def round_move(*, actor, round: MaskRound, action: str, now: dt.datetime | None = None) -> MaskRound:
+    """Apply one action of the round's workflow (workflows.MASK_ROUND), with its own rules."""
     now = now or timezone.now()
-    locked = _locked_round(actor, round)
-    if to not in ROUND_TRANSITIONS[locked.status]:
-        raise ValidationError(
-            _("轮次不能从“%(old)s”改为“%(new)s”") % {"old": locked.get_status_display(), "new": RoundStatus(to).label}
-        )
-    detail: dict = {"from": locked.status, "to": to}
-    fields = ["status"]
-    if to == RoundStatus.OPEN and locked.allocation_mode == AllocationMode.LOTTERY and not locked.lottery_seed:
-        raise ValidationError({"lottery_seed": _("摇号方式须在开始登记前公布摇号种子")})
-    if to == RoundStatus.CLOSED and now < locked.closes_at:
-        # Closing early moves the deadline, so late SMS and paper forms are judged against it.
-        detail["closes_at"] = [locked.closes_at.isoformat(), now.isoformat()]
-        locked.closes_at = max(now, locked.opens_at + dt.timedelta(microseconds=1))
-        fields.append("closes_at")
-    locked.status = to
-    locked.save(update_fields=fields)
-    audit(actor=actor, action=f"mask_round_{to}", obj=locked, subject_label=locked.name, detail=detail)
-    return locked
+
+    def change(locked: MaskRound) -> dict | None:
+        if action == "open" and locked.allocation_mode == AllocationMode.LOTTERY and not locked.lottery_seed:
+            raise ValidationError({"lottery_seed": _("摇号方式须在开始登记前公布摇号种子")})
+        if action == "closed" and now < locked.closes_at:
+            # Closing early moves the deadline, so late SMS and paper forms are judged against it.
+            moved = [locked.closes_at.isoformat(), now.isoformat()]
+            locked.closes_at = max(now, locked.opens_at + dt.timedelta(microseconds=1))
+            return {"closes_at": moved}
+        return None
+
+    return move(round, action, actor=actor, change=change, now=now)
 
 
 def round_open(*, actor, round: MaskRound) -> MaskRound:
-    return round_transition(actor=actor, round=round, to=RoundStatus.OPEN)
+    return round_move(actor=actor, round=round, action="open")
 
 
 def round_close(*, actor, round: MaskRound, now: dt.datetime | None = None) -> MaskRound:
-    return round_transition(actor=actor, round=round, to=RoundStatus.CLOSED, now=now)
+    return round_move(actor=actor, round=round, action="closed", now=now)
 
 
 def round_finish(*, actor, round: MaskRound) -> MaskRound:
-    return round_transition(actor=actor, round=round, to=RoundStatus.FINISHED)
+    return round_move(actor=actor, round=round, action="finished")
 
 
 # Pharmacies
@@ -182,11 +159,9 @@ def round_finish(*, actor, round: MaskRound) -> MaskRound:
 
 @transaction.atomic
 def pharmacy_create(*, actor, street: OrgUnit, name: str, address: str, opening_hours: str = "") -> Pharmacy:
-    membership = require(actor, Cap.MANAGE_ROUNDS)
+    access_unit(actor, street, Cap.MANAGE_ROUNDS)
     if street.kind != Kind.STREET:
         raise ValidationError({"street": _("请选择街道")})
-    if not covers(membership, street):
-        raise PermissionDenied
     name, address = (name or "").strip(), (address or "").strip()
     if not name or not address:
         raise ValidationError(_("请填写药店名称和地址"))
@@ -197,20 +172,13 @@ def pharmacy_create(*, actor, street: OrgUnit, name: str, address: str, opening_
     return pharmacy
 
 
-def _managed_pharmacy(actor, pharmacy: Pharmacy):
-    membership = require(actor, Cap.MANAGE_ROUNDS)
-    locked = Pharmacy.objects.select_for_update().select_related("street").get(pk=pharmacy.pk)
-    if not covers(membership, locked.street):
-        raise Pharmacy.DoesNotExist
-    return membership, locked
-
-
 @transaction.atomic
 def pharmacy_assign_committee(*, actor, pharmacy: Pharmacy, committee: OrgUnit) -> PharmacyCommittee:
     """Make `pharmacy` the committee's designated one (a committee is served by one pharmacy).
 
     Reservations already made keep the pharmacy they were made for."""
-    _membership, locked = _managed_pharmacy(actor, pharmacy)
+    locked = access_by_id(Pharmacy.objects.select_related("street"), actor, cap=Cap.MANAGE_ROUNDS, lock=True,
+                          pk=pharmacy.pk)
     if committee.kind != Kind.COMMITTEE or not committee.path.startswith(locked.street.path):
         raise ValidationError({"committee": _("请选择本街道的居委会")})
     link = PharmacyCommittee.objects.select_for_update().filter(committee=committee).first()
@@ -237,7 +205,7 @@ def pharmacy_assign_committee(*, actor, pharmacy: Pharmacy, committee: OrgUnit) 
 
 @transaction.atomic
 def pharmacy_add_clerk(*, actor, pharmacy: Pharmacy, membership: Membership) -> None:
-    _membership, locked = _managed_pharmacy(actor, pharmacy)
+    locked = access_by_id(Pharmacy.objects, actor, cap=Cap.MANAGE_ROUNDS, lock=True, pk=pharmacy.pk)
     if membership.role != Role.PHARMACY_CLERK or not membership.active:
         raise ValidationError(_("只能添加指定药店店员"))
     if locked.clerks.filter(pk=membership.pk).exists():
@@ -266,8 +234,8 @@ def paper_book_create(
     handed_out_at: dt.datetime | None = None,
 ) -> PaperFormBook:
     """Record a book of pre-printed forms handed out; its serials must not overlap another book."""
-    membership = require(actor, Cap.RESERVE_FOR_RESIDENT)
-    if committee.kind != Kind.COMMITTEE or not covers(membership, committee):
+    access_unit(actor, committee, Cap.RESERVE_FOR_RESIDENT)
+    if committee.kind != Kind.COMMITTEE:
         raise PermissionDenied
     # Lock the round: books of one round are created one at a time, so the overlap check holds.
     locked = MaskRound.objects.select_for_update().get(pk=round.pk)
