@@ -6,12 +6,10 @@ ScopedQuerySet and names the lookups that lead to its committee, building and gr
 user without one.
 """
 
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
-from django.http import Http404
 
 from xiuhua.places.models import KIND_RANK, Kind, OrgUnit
 
@@ -98,14 +96,3 @@ class ScopedQuerySet(models.QuerySet):
         )
         scoped.scoped_for = membership.pk
         return scoped
-
-
-def get_visible_or_404(queryset: Any, user, **lookup):
-    """One 404 for missing and for not-yours, so ids cannot be probed.
-
-    `queryset` is any queryset with a visible_to(user) method.
-    """
-    try:
-        return queryset.visible_to(user).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
