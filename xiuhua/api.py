@@ -29,9 +29,9 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from xiuhua.accounts.models import ApiToken
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import active_membership
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import POLICY_ATTR, logged_in, public
-from xiuhua.core.scoping import active_membership
 from xiuhua.places.api import GridOut, PlaceOut
 from xiuhua.places.api import router as places_router
 from xiuhua.residents.api import router as residents_router

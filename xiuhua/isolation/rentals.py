@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import require
 from xiuhua.core.audit import audit
-from xiuhua.core.scoping import require
 from xiuhua.places.models import OrgUnit
 from xiuhua.residents.models import Household
 

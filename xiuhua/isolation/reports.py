@@ -28,7 +28,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.scoping import active_membership
+from xiuhua.core.access import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.tracing.models import EntryStatus, ListEntry
 

@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from xiuhua.core.scoping import active_membership
+from xiuhua.core.access import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 
 from .models import Alert, Arrival, ArrivalStatus, CaseStatus, Channel, Contact, IsolationCase

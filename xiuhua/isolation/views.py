@@ -22,10 +22,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.access import access_by_id, has_cap
+from xiuhua.core.access import access_by_id, active_membership, has_cap
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership
 from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.scoping import covers
+from xiuhua.core.access import covers
 from xiuhua.core.workflow import Action, Workflow
 
 from .models import MaskRound, Reservation, ReservationStatus, RoundStatus, Voucher, VoucherStatus

@@ -1,9 +1,8 @@
 from django.shortcuts import redirect, render
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.access import access_by_id
+from xiuhua.core.access import access_by_id, active_membership
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership
 
 from .models import Kind, OrgUnit
 from .selectors import building_household_counts, unit_children, visible_crumbs

@@ -3,9 +3,9 @@ import re
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from xiuhua.core.access import active_membership
 from xiuhua.core.idnumbers import IdType, normalise
 from xiuhua.core.lookups import LookupKey, personal_lookup
-from xiuhua.core.scoping import active_membership
 from xiuhua.places.addresses import building_key, room_key
 from xiuhua.places.models import Kind, OrgUnit
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.scoping import covers
+from xiuhua.core.access import covers
 from xiuhua.core.workflow import Action, Workflow
 from xiuhua.places.models import Kind, OrgUnit
 

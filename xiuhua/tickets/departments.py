@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import covers, require
 from xiuhua.core.audit import audit
-from xiuhua.core.scoping import covers, require
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import services

@@ -47,9 +47,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import covers, require
 from xiuhua.core.audit import audit
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import covers, require
 from xiuhua.places import addresses
 from xiuhua.places.models import KIND_RANK, Kind, OrgUnit
 from xiuhua.residents.models import Household

@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import covers, require
 from xiuhua.core.audit import audit
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.scoping import covers, require
 from xiuhua.core.text import check_person_name
 from xiuhua.core.workflow import move
 from xiuhua.places.models import Kind, OrgUnit

@@ -25,11 +25,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap, Role
-from xiuhua.core.access import access_by_id
+from xiuhua.core.access import access_by_id, active_membership
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership
 from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 

@@ -16,9 +16,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.access import access_by_id
+from xiuhua.core.access import access_by_id, active_membership
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 
 from .models import Ticket

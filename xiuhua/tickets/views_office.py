@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap, Role
+from xiuhua.core.access import active_membership
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
-from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import KIND_RANK, Kind, OrgUnit
 
 from . import imports, reports

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.scoping import covers
+from xiuhua.core.access import covers
 from xiuhua.core.workflow import Action, Workflow
 from xiuhua.places.models import Kind
 

@@ -20,8 +20,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xiuhua.core.access import active_membership
 from xiuhua.core.crypto import mask_phone
-from xiuhua.core.scoping import active_membership
 from xiuhua.places.models import Kind, OrgUnit
 
 from .models import OPEN_STATUSES, EntryStatus, ListEntry, TracingBatch

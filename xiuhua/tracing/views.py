@@ -21,12 +21,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import active_membership
 from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
 from xiuhua.core.resident_phone import client_ip
-from xiuhua.core.scoping import active_membership
 from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from xiuhua.core.access import active_membership
 from xiuhua.core.crypto import decrypt_text, encrypt_text
-from xiuhua.core.scoping import active_membership
 
 from ..models import RosterImport
 
