@@ -211,19 +211,15 @@ class PhoneSignIn:
     once per page; the app routes the three views and keeps only what is its own: which place the
     URL names, which page shows the phone form, and where a proven phone goes next.
 
-        sign_in = PhoneSignIn(
-            purpose="arrival_login",
-            place=lambda request, code: _committee(code),      # 404s by itself
-            phone_page=lambda request, committee, form: _committee_page(request, committee, form, status=400),
-            verify_template="isolation/public/verify.html",
-            verify_context=lambda committee: {"committee": committee},
-            start=lambda committee: redirect("arrive:committee", code=committee.code),
-            verify=lambda committee: redirect("arrive:verify", code=committee.code),
-            done=lambda committee: redirect("arrive:register", code=committee.code),
-        )
+        sign_in = PhoneSignIn(purpose=…, place=…, phone_page=…, verify_template=…, …)
         path("c/<str:code>/code/", sign_in.send, name="otp_send"),
         path("c/<str:code>/verify/", sign_in.check, name="verify"),
-        path("c/<str:code>/logout/", sign_in.logout, name="logout"),
+
+    (isolation/views_public.py is the plainest use; the door pages add a limit and private
+    headers.) `place(request, **url kwargs)` finds the page's committee or household (404 by
+    itself); `phone_page(request, place, form)` shows the phone form again with its errors;
+    `start`, `verify` and `done` are the redirects to the phone page, the code page and the
+    page a proven phone goes on to.
 
     Hooks: `after_send(request, place, sent)` and `after_check(request, place)` remember what the
     app needs in the session (after the check, in the new session the check made);
