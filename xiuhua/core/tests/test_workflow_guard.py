@@ -30,7 +30,6 @@ PENDING_MODULES = {
     "xiuhua/masks/services/rounds.py",
     "xiuhua/masks/services/reservations.py",
     "xiuhua/masks/services/vouchers.py",
-    "xiuhua/masks/views_resident_api.py",
     "xiuhua/residents/roster/exports.py",
     "xiuhua/residents/roster/prune.py",
     "xiuhua/residents/roster/states.py",
