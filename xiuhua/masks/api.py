@@ -30,10 +30,18 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from ninja import Field, Router, Schema, Status
+from ninja import Router, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer
-from pydantic import ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    WithJsonSchema,
+)
 from pydantic_core import core_schema
 
 from xiuhua.core.phones import PhoneError, normalise_mobile
@@ -94,6 +102,8 @@ phone_token = ResidentTokenAuth()
 #
 # The fields are read as the apps have always sent them: any other key is ignored, text is
 # stripped and capped, and each field answers with its own message in the one error shape.
+# Plain pydantic models, not ninja.Schema: nothing here is read from a Django object, and
+# Schema's attribute getter cost a third of the API's handling of a reservation (~40 µs).
 
 
 @dataclass(frozen=True)
@@ -146,21 +156,21 @@ OtpCode = Annotated[str, PlainValidator(lambda value: value if isinstance(value,
                     WithJsonSchema({"type": "string", "example": "123456"})]
 
 
-class CodeIn(Schema):
+class CodeIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"required": ["committee", "phone"]})
 
     committee: Annotated[str | None, CappedText(12)] = Field(None, description="居委会12位统计代码")
     phone: Mobile = Field(None, validate_default=True)  # a missing phone is asked for like an empty one
 
 
-class TokenIn(Schema):
+class TokenIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"required": ["phone", "code"]})
 
     phone: Mobile = Field(None, validate_default=True)
     code: OtpCode = Field("", description="短信验证码")
 
 
-class ReservationIn(Schema):
+class ReservationIn(BaseModel):
     round: PositiveInteger = Field(description="预约轮次编号")
     committee: Annotated[str | None, CappedText(12)] = Field(None, description="居委会12位统计代码")
     name: Annotated[str | None, CappedText(50)] = None
@@ -176,18 +186,18 @@ class ReservationIn(Schema):
 # ---------------------------------------------------------------- output
 
 
-class DetailOut(Schema):
+class DetailOut(BaseModel):
     """The API's one error shape: a message, or messages by field."""
 
     detail: str | dict[str, list[str]]
 
 
-class TokenOut(Schema):
+class TokenOut(BaseModel):
     token: str
     expires_at: str = Field(description="北京时间,ISO 8601")
 
 
-class ReservationOut(Schema):
+class ReservationOut(BaseModel):
     number: str
     round: int
     status: str
@@ -196,24 +206,24 @@ class ReservationOut(Schema):
     created: bool = Field(description="false:同一登记再次提交,返回原预约")
 
 
-class VerifyingOut(Schema):
+class VerifyingOut(BaseModel):
     status: Literal["verifying"]
     detail: str
 
 
-class PharmacyOut(Schema):
+class PharmacyOut(BaseModel):
     name: str
     address: str
 
 
-class VoucherOut(Schema):
+class VoucherOut(BaseModel):
     number: str
     masks: int
     status: str
     expires_at: str
 
 
-class ListedReservationOut(Schema):
+class ListedReservationOut(BaseModel):
     number: str
     round: int
     status: str
@@ -224,7 +234,7 @@ class ListedReservationOut(Schema):
     voucher: VoucherOut | None
 
 
-class ReservationsOut(Schema):
+class ReservationsOut(BaseModel):
     reservations: list[ListedReservationOut]
 
 
@@ -234,15 +244,20 @@ BODY_ERRORS = frozenset({400, 413, 422})
 router = Router(tags=["masks"])
 
 
-def _reservation_out(r: Reservation, *, created: bool) -> dict[str, Any]:
+def _reservation_fields(r: Reservation) -> dict[str, Any]:
     return {
         "number": r.number,
         "round": r.round_id,
         "status": r.status,
         "status_label": str(ReservationStatus(r.status).label),
         "order_at": timezone.localtime(r.order_at).isoformat(),
-        "created": created,
     }
+
+
+def _reservation_out(r: Reservation, *, created: bool) -> ReservationOut:
+    # Returned as the model itself, Ninja serialises it without validating it a second time
+    # through its own wrapper (a few µs on every reservation of the burst).
+    return ReservationOut(**_reservation_fields(r), created=created)
 
 
 # ---------------------------------------------------------------- one-time code and token
@@ -352,8 +367,7 @@ def reservations_list(request: HttpRequest) -> dict[str, Any]:
         vouchers[v.reservation_id] = v  # the latest voucher of each reservation
     out = []
     for r in rows:
-        item = _reservation_out(r, created=False)
-        item.pop("created")
+        item = _reservation_fields(r)
         item["status_reason"] = r.status_reason
         item["pharmacy"] = {"name": r.pharmacy.name, "address": r.pharmacy.address}
         v = vouchers.get(r.pk)
