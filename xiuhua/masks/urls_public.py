@@ -1,9 +1,10 @@
 """Resident and public pages, included at /masks/ in the "masks" namespace (names public_*)."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
+
+from xiuhua.api import resident_api
 
 from . import views_public as v
-from . import views_resident_api as api
 
 urlpatterns = [
     # Committee QR page, its printable QR, and the resident's phone login by SMS code.
@@ -16,10 +17,9 @@ urlpatterns = [
     # The verified phone's own reservations and vouchers.
     path("me/", v.status, name="public_status"),
     path("me/logout/", v.phone_logout, name="public_logout"),
-    # The same for apps, in JSON, with a bearer token for the proven phone.
-    path("api/code", api.code_send, name="public_api_code"),
-    path("api/token", api.token_issue, name="public_api_token"),
-    path("api/reservations", api.reservations, name="public_api_reservations"),
+    # The same for apps, in JSON, with a bearer token for the proven phone (xiuhua/masks/api.py):
+    # api/code, api/token, api/reservations as public_api_code, _token, _reservations.
+    path("api/", include(resident_api.urls[0])),
     # Transparency: no login, no personal data.
     path("p/<int:pk>/", v.pharmacy_page, name="public_pharmacy"),
     path("open/", v.open_index, name="public_open"),

@@ -58,7 +58,7 @@ from .services.reservations import PHONE_ROUND_LIMIT, reservation_submit_residen
 from .sms_channel import FORMAT_HELP, current_round
 
 # SESSION_PENDING, SESSION_PHONE, VERIFIED_FOR and client_ip are imported "as" themselves above:
-# re-exported for the mask tests and views_resident_api, which import them from here.
+# re-exported for the mask tests and the resident API (masks/api.py), which import them from here.
 # What a resident whose entry waits for the committee's check is told, on the page, in the app and
 # (shortened) by SMS; the same for every reason an entry waits.
 VERIFYING_MESSAGE = gettext_lazy("已收到登记,需居委会核实后生效。请稍后在本页查询核实结果,如有疑问请联系居委会。")

@@ -22,6 +22,9 @@ from .test_public_pages import PHONE, last_code
 pytestmark = pytest.mark.django_db
 
 URL = "/masks/api/reservations"
+# Every operation of the resident API; all are in the one spec at /api/openapi.json.
+RESIDENT_PUBLIC_ENDPOINTS = [("POST", "/masks/api/code"), ("POST", "/masks/api/token")]
+RESIDENT_ENDPOINTS = [*RESIDENT_PUBLIC_ENDPOINTS, ("GET", URL), ("POST", URL)]
 
 
 def post(client, url, data, token=None, **extra):
@@ -45,6 +48,33 @@ def test_urls_are_where_the_docs_say():
     assert reverse("masks:public_api_reservations") == URL
     assert reverse("masks:public_api_code") == "/masks/api/code"
     assert reverse("masks:public_api_token") == "/masks/api/token"
+
+
+def test_the_spec_documents_the_resident_api_where_it_is_served(client):
+    spec = client.get("/api/openapi.json").json()
+    listed = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
+    assert set(RESIDENT_ENDPOINTS) <= listed
+    assert spec["components"]["securitySchemes"]["ResidentTokenAuth"] == {"type": "http", "scheme": "bearer"}
+    for method, path in RESIDENT_ENDPOINTS:
+        operation = spec["paths"][path][method.lower()]
+        expected = [] if (method, path) in RESIDENT_PUBLIC_ENDPOINTS else [{"ResidentTokenAuth": []}]
+        assert operation.get("security", []) == expected, (method, path)
+    reservation = spec["components"]["schemas"]["ReservationIn"]
+    assert reservation["required"] == ["round"]
+    assert reservation["properties"]["name"]["maxLength"] == 50
+
+
+def test_errors_have_the_api_shape_and_unknown_methods_are_405(client, world, masks):
+    token = phone_tokens.issue(PHONE)
+    response = client.get(URL, headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401 and response["WWW-Authenticate"] == 'Bearer realm="xiuhua-resident"'
+    assert response.json() == {"detail": "请先验证手机号码"}
+    assert client.get("/masks/api/code").status_code == 405
+    assert client.delete(URL, headers={"Authorization": f"Bearer {token}"}).status_code == 405
+    # Every field's own message at once, as the staff API answers.
+    response = post(client, URL, body(world, masks, round=0, name=7), token)
+    assert response.status_code == 422
+    assert response.json() == {"detail": {"round": ["请填写整数"], "name": ["请填写文本"]}}
 
 
 def test_code_then_token_then_reserve_then_list(client, world, masks):
