@@ -11,12 +11,12 @@ urlpatterns = [
     path("c/<str:code>/", v.committee_page, name="public_committee"),
     path("c/<str:code>/qr.svg", v.committee_qr, name="public_committee_qr"),
     path("c/<str:code>/print/", v.committee_poster, name="public_committee_poster"),
-    path("c/<str:code>/code/", v.otp_send, name="public_otp_send"),
-    path("c/<str:code>/verify/", v.otp_check, name="public_verify"),
+    path("c/<str:code>/code/", v.sign_in.send, name="public_otp_send"),
+    path("c/<str:code>/verify/", v.sign_in.check, name="public_verify"),
     path("c/<str:code>/reserve/", v.reserve, name="public_reserve"),
     # The verified phone's own reservations and vouchers.
     path("me/", v.status, name="public_status"),
-    path("me/logout/", v.phone_logout, name="public_logout"),
+    path("me/logout/", v.sign_in.logout, name="public_logout"),
     # The same for apps, in JSON, with a bearer token for the proven phone (xiuhua/masks/api.py):
     # api/code, api/token, api/reservations as public_api_code, _token, _reservations.
     path("api/", include(resident_api.urls[0])),

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.lookups import LookupThrottled
@@ -36,19 +36,14 @@ from xiuhua.core.resident_phone import SESSION_PENDING as SESSION_PENDING
 from xiuhua.core.resident_phone import SESSION_PHONE as SESSION_PHONE
 from xiuhua.core.resident_phone import VERIFIED_FOR as VERIFIED_FOR
 from xiuhua.core.resident_phone import (
-    CodeForm,
     PhoneForm,
-    check_login_code,
-    forget_phone,
-    pending_phone,
-    send_login_code,
+    PhoneSignIn,
     verified_phone,
 )
 from xiuhua.core.resident_phone import client_ip as client_ip
 from xiuhua.core.resident_phone import resident_phone as _resident_phone
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import LivingStatus, Resident
-from xiuhua.sms.otp import OtpError
 
 from .codes import format_voucher_number
 from .forms_public import ReservationForm
@@ -167,50 +162,33 @@ def committee_poster(request, code: str):
     )
 
 
-@public
-@require_POST
-def otp_send(request, code: str):
-    committee = _committee(code)
-    form = PhoneForm(request.POST)
-    if form.is_valid():
-        try:
-            sent = send_login_code(request, form.cleaned_data["phone"], OTP_PURPOSE)
-        except OtpError as exc:
-            form.add_error("phone", exc.messages[0])
-        else:
-            if sent:
-                request.session[SESSION_COMMITTEE] = committee.code
-            return redirect("masks:public_verify", code=committee.code)
-    context = _committee_context(request, committee, form=form)
-    return render(request, "masks/public/committee.html", context, status=400)
+def _remember_committee(request, committee: OrgUnit, sent: bool = True) -> None:
+    """The committee the phone was proven for, so that "my reservations" leads back to it (set
+    again after the check, in the new session the check made)."""
+    if sent:
+        request.session[SESSION_COMMITTEE] = committee.code
 
 
-@public
-def otp_check(request, code: str):
-    committee = _committee(code)
-    phone = pending_phone(request, OTP_PURPOSE)
-    if not phone:
-        messages.info(request, "请先填写手机号码获取验证码")
-        return redirect("masks:public_committee", code=committee.code)
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and check_login_code(request, form, phone, OTP_PURPOSE):
-        request.session[SESSION_COMMITTEE] = committee.code  # in the new session the check made
-        return redirect("masks:public_reserve", code=committee.code)
-    return render(
-        request,
-        "masks/public/verify.html",
-        {"committee": committee, "form": form, "phone_masked": mask_phone(phone)},
-        status=400 if form.errors else 200,
-    )
-
-
-@public
-@require_POST
-def phone_logout(request):
-    forget_phone(request)
+def _signed_out(request, committee: OrgUnit | None):
     code = request.session.get(SESSION_COMMITTEE)
-    messages.info(request, "已退出")
     return redirect("masks:public_committee", code=code) if code else redirect("masks:public_open")
+
+
+# The phone is proven by the one resident sign-in (core.resident_phone).
+sign_in = PhoneSignIn(
+    purpose=OTP_PURPOSE,
+    place=lambda request, code=None: _committee(code) if code else None,
+    phone_page=lambda request, committee, form: render(
+        request, "masks/public/committee.html", _committee_context(request, committee, form=form), status=400),
+    verify_template="masks/public/verify.html",
+    verify_context=lambda committee: {"committee": committee},
+    start=lambda committee: redirect("masks:public_committee", code=committee.code),
+    verify=lambda committee: redirect("masks:public_verify", code=committee.code),
+    done=lambda committee: redirect("masks:public_reserve", code=committee.code),
+    after_send=_remember_committee,
+    after_check=_remember_committee,
+    signed_out=_signed_out,
+)
 
 
 # --- reservation and status ---------------------------------------------------------------
