@@ -156,3 +156,34 @@ def use_up_lookups(user: User) -> None:
 
     counter = next(c for c in lookup_counters(actor=user) if c.rule.window == 600)
     rate_hit(counter.key, limit=counter.rule.limit, window=counter.rule.window, cost=counter.rule.limit)
+
+
+def qr_codes_in_pdf(pdf: bytes, *, dpi: int = 150) -> list[list[tuple[str, str]]]:
+    """Every barcode a phone would find on each page of `pdf`, as (format, text) per page: the
+    pages rendered to PNG by poppler's pdftoppm and read by zxing-cpp, as a camera would."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import pytest
+    import zxingcpp
+    from PIL import Image
+
+    if shutil.which("pdftoppm") is None:
+        reason = "needs pdftoppm (Debian: apt install poppler-utils) to render the sheet"
+        if os.environ.get("XIUHUA_REQUIRE_BROWSER"):
+            pytest.fail(reason)  # CI installs it: a missing renderer is a failure there
+        pytest.skip(reason)
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "sheet.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(source), str(Path(folder) / "page")], check=True)
+        pages = []
+        for png in sorted(Path(folder).glob("page-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1])):
+            with Image.open(png) as image:
+                found = zxingcpp.read_barcodes(image)
+            pages.append([(found_code.format.name, found_code.text) for found_code in found])
+        return pages

@@ -1,10 +1,11 @@
 """Drawing helpers shared by the printed sheets (mask vouchers, door QR cards): the CJK font that
 ReportLab carries (no font file to install), QR codes drawn as vector squares, text cut to a width."""
 
-import segno
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
+
+from .qr import qr_code
 
 FONT = "STSong-Light"
 _registered = False
@@ -20,7 +21,7 @@ def cjk_font() -> str:
 
 def draw_qr(c: canvas.Canvas, payload: str, x: float, y: float, size: float) -> None:
     """A QR code (error correction M, 2-module quiet zone) filling a size x size square at x, y."""
-    qr = segno.make(payload, error="m")
+    qr = qr_code(payload)
     matrix = [list(row) for row in qr.matrix]
     border = 2
     count = len(matrix) + 2 * border

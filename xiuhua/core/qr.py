@@ -1,4 +1,7 @@
-"""QR codes served as SVG (posters on committee doors and notice boards)."""
+"""QR codes: the one way to make them, and as SVG (posters on committee doors and notice boards).
+
+Always a full QR code (`segno.make_qr`), never the Micro QR that `segno.make` picks for short
+payloads: WeChat and phone cameras do not read Micro QR. Error correction M."""
 
 import io
 
@@ -6,8 +9,13 @@ import segno
 from django.http import HttpResponse
 
 
+def qr_code(payload: str) -> segno.QRCode:
+    """The QR code of `payload` for a phone to scan: full QR, error correction M."""
+    return segno.make_qr(payload, error="m")
+
+
 def qr_svg_response(url: str, title: str) -> HttpResponse:
     """An SVG QR code of `url` (error correction M, scale 10, quiet zone 4) with a title."""
     buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=10, border=4, title=title)
+    qr_code(url).save(buffer, kind="svg", scale=10, border=4, title=title)
     return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 
-import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
@@ -31,7 +30,7 @@ from django.views.decorators.http import require_GET
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import public
-from xiuhua.core.qr import qr_svg_response
+from xiuhua.core.qr import qr_code, qr_svg_response
 from xiuhua.core.resident_phone import SESSION_PENDING as SESSION_PENDING
 from xiuhua.core.resident_phone import SESSION_PHONE as SESSION_PHONE
 from xiuhua.core.resident_phone import VERIFIED_FOR as VERIFIED_FOR
@@ -73,7 +72,7 @@ def _committee(code: str) -> OrgUnit:
 
 def _qr_svg(text: str) -> str:
     """An inline SVG with a viewBox only, so that CSS sizes it (crisp at any size, no JS)."""
-    return segno.make(text, error="m").svg_inline(scale=1, border=2, omitsize=True)
+    return qr_code(text).svg_inline(scale=1, border=2, omitsize=True)
 
 
 # Documented on the open-data page (open_index.html renders this table).

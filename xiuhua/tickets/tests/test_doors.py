@@ -12,7 +12,7 @@ from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Role
 from xiuhua.core.models import AuditEvent
 from xiuhua.residents.models import Household
-from xiuhua.testing import acting, make_user
+from xiuhua.testing import acting, make_user, qr_codes_in_pdf
 from xiuhua.tickets import printing
 from xiuhua.tickets.door import door_key, door_path
 from xiuhua.tickets.printing import DoorCard, door_sheet_pdf, room_order
@@ -153,3 +153,18 @@ def test_the_service_audits_each_sheet_and_refuses_a_role_without_record_ticket(
     assert door_sheet_print(actor=acting(world.staff_a1), building=world.building_a1).startswith(b"%PDF")
     event = AuditEvent.objects.get(action="ticket_door_sheet")
     assert (event.actor, event.object_id, event.detail) == (world.staff_a1, world.building_a1.pk, {"households": 1})
+
+
+def test_every_card_on_the_sheet_is_a_qr_code_a_phone_reads_as_its_door_url(client, world):
+    """The printed sheet itself, rendered and read by a real decoder: one full QR code per card,
+    each the door URL of its household, ten cards a page."""
+    for room in ["101", "102", "201", "202", "301", "401", "501", "601", "701", "801", "901"]:
+        Household.objects.create(building=world.building_a1, room=room)
+    households = Household.objects.filter(building=world.building_a1)
+    client.force_login(world.staff_a1)
+    response = client.get(sheet(world.building_a1))
+    assert response["Content-Type"] == "application/pdf"
+    found = qr_codes_in_pdf(response.content)
+    assert [len(page) for page in found] == [10, 2]
+    assert {code for page in found for code in page} == {
+        ("QRCode", settings.PUBLIC_BASE_URL + door_path(h.pk)) for h in households}
