@@ -57,7 +57,8 @@ def register_on_a_phone(phone, live_server, world, *, mobile: str, name: str, id
     fill(phone, "id_transport_number", "G1722")
     # A date input takes the date as typed digits in the browser's locale order; set it directly.
     phone.execute_script("document.getElementById('id_arrival_date').value = arguments[0];", day.isoformat())
-    fill(phone, "id_household_size", "2")
+    # Typed as a person types on a phone, into the field as the page gives it (no clearing first).
+    phone.find_element(By.ID, "id_household_size").send_keys("2")
     phone.find_element(By.ID, "submit-arrival").click()
     wait_text(phone, "#done-title", "已登记,居委会将与您联系")
 
@@ -70,6 +71,7 @@ def test_arrival_registers_on_a_phone_and_sees_the_confirmation(phone, live_serv
     assert "周来沪" in summary and "国和一村5号302室" in summary and "G1722" in summary
     assert arrival.id_masked in summary and ARRIVAL_ID not in phone.page_source
     assert arrival.channel == Channel.SELF and arrival.phone == PHONE
+    assert arrival.household_size == 2  # typed "2" into the field as given: not 12
     assert not IsolationCase.objects.exists()
     assert no_sideways_scroll(phone)
 

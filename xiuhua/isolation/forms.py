@@ -51,8 +51,9 @@ class ArrivalForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": _("如 湖北省武汉市")}),
     )
     household_size = forms.IntegerField(
-        label=_("同行/同住人数"), initial=1, error_messages={"required": _("请填写人数"), "invalid": _("请填写人数")},
-        widget=forms.NumberInput(attrs={"min": 1, "max": 20, "inputmode": "numeric"}),
+        # No value given beforehand: a phone keyboard types after it, and "1" became 11.
+        label=_("同行/同住人数"), error_messages={"required": _("请填写人数"), "invalid": _("请填写人数")},
+        widget=forms.NumberInput(attrs={"min": 1, "max": 20, "inputmode": "numeric", "placeholder": _("如 1")}),
     )
     transport = forms.ChoiceField(
         label=_("交通方式"), choices=[("", _("请选择")), *Transport.choices],

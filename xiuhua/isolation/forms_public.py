@@ -56,12 +56,13 @@ class SelfArrivalForm(forms.Form):
         widget=forms.DateInput(attrs=_BIG | {"type": "date"}, format="%Y-%m-%d"),
     )
     household_size = forms.IntegerField(
-        label=_("同行/同住人数(含本人)"), initial=1, min_value=1, max_value=20,
+        # No value given beforehand: a phone keyboard types after it, and "1" became 11.
+        label=_("同行/同住人数(含本人)"), min_value=1, max_value=20,
         error_messages={
             "required": _("请填写人数"), "invalid": _("请填写人数"),
             "min_value": _("同住人数应在1到20之间"), "max_value": _("同住人数应在1到20之间"),
         },
-        widget=forms.NumberInput(attrs=_BIG | {"min": 1, "max": 20, "inputmode": "numeric"}),
+        widget=forms.NumberInput(attrs=_BIG | {"min": 1, "max": 20, "inputmode": "numeric", "placeholder": _("如 1")}),
     )
 
     def __init__(self, *args, committee: OrgUnit, **kwargs):
