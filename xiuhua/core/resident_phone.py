@@ -26,9 +26,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
+from .crypto import mask_phone
 from .phones import PhoneError, normalise_mobile
-from .policy import POLICY_ATTR
+from .policy import POLICY_ATTR, public
 
 SESSION_PHONE = "masks_phone"  # {"phone": "138...", "until": ISO datetime}
 SESSION_PENDING = "masks_pending_phone"  # the phone a code was sent to, until it is checked
@@ -246,10 +248,6 @@ class PhoneSignIn:
         wrap: Callable[[Callable], Callable] = lambda view: view,
         finish: Callable = lambda response: response,
     ) -> None:
-        from django.views.decorators.http import require_http_methods, require_POST
-
-        from .policy import public
-
         self.purpose, self.place, self.phone_page = purpose, place, phone_page
         self.verify_template, self.verify_context = verify_template, verify_context
         self.start, self.verify, self.done, self.done_message = start, verify, done, done_message
@@ -276,8 +274,6 @@ class PhoneSignIn:
         return self.finish(self.phone_page(request, place, form))
 
     def _check(self, request, **kwargs):
-        from .crypto import mask_phone
-
         place = self.place(request, **kwargs)
         phone = pending_phone(request, self.purpose)
         if not phone:

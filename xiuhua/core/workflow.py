@@ -107,7 +107,6 @@ class Workflow:
     label: Callable[[Any], str] = str
     record: Recorder | None = None
     related: tuple[str, ...] = ()
-    personal: bool = False
     # Refusal when the state does not allow the action; by default names the state and the action.
     refusal: Callable[[Any, str], str] | None = None
     states: Any = None  # the TextChoices of the field, for labels
@@ -259,7 +258,7 @@ def move(
             workflow.record(locked, action, before, target, actor, now, note)
         audit(
             actor=actor, action=workflow.audit_action(action), obj=locked, committee_id=workflow.committee(locked),
-            subject_label=workflow.label(locked), reason=reason, personal=workflow.personal,
+            subject_label=workflow.label(locked), reason=reason,
             detail={"from": before, "to": target, **(detail or {}), **(extra or {})},
         )
         if notify is not None:
@@ -292,7 +291,7 @@ def move_many(
         if moved:
             audit(
                 actor=actor, action=workflow.audit_action(action), committee_id=committee_id,
-                subject_label=subject_label, personal=workflow.personal,
+                subject_label=subject_label,
                 detail={"to": act.target, "count": moved, **(detail or {})},
             )
     return moved
