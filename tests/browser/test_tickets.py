@@ -12,7 +12,7 @@ from xiuhua.tickets import services
 from xiuhua.tickets.door import door_path
 from xiuhua.tickets.models import Department, Ticket, TicketStatus
 
-from .conftest import login, wait_for, wait_text
+from .conftest import login, screenshot, wait_for, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -114,3 +114,36 @@ def test_a_medical_request_from_the_door_to_its_closing(phone, live_server, worl
     assert steps(phone)[-1] == "已办结"
     assert len(steps(phone)) == 6
     assert fits_the_phone(phone)
+
+
+# The first tap's request is sent and, before its answer (and the session cookie it sets) is
+# back, the second tap sends the same form again: the browser shows the second answer.
+FIRST_TAP = """
+const form = document.getElementById('help-form');
+const done = arguments[arguments.length - 1];
+fetch(form.action || location.href, {method: 'POST', body: new FormData(form), redirect: 'manual',
+                                     credentials: 'same-origin'}).then(r => done(r.type));
+"""
+
+
+def test_a_double_tap_on_submit_leads_to_the_request_already_filed(phone, live_server, world):
+    phone.delete_all_cookies()
+    phone.get(f"{live_server.url}{door_path(world.household_a1.pk)}")
+    wait_text(phone, "#address", world.household_a1.room)
+    form = phone.find_element(By.ID, "help-form")
+    form.find_element(By.CSS_SELECTOR, "label[for=id_category_0]").click()
+    form.find_element(By.CSS_SELECTOR, "label[for=id_urgency_0]").click()
+    form.find_element(By.NAME, "description").send_keys("母亲透析,需要车辆接送")
+    form.find_element(By.CSS_SELECTOR, "input[name=phone]").send_keys("13812345678")
+    assert phone.execute_async_script(FIRST_TAP) == "opaqueredirect"
+    ticket = Ticket.objects.get()
+    phone.delete_cookie("sessionid")  # the second tap left before the first one's answer came
+    phone.find_element(By.ID, "submit-help").click()
+
+    wait_text(phone, ".messages", "已经提交过了")
+    assert "/help/t/" in phone.current_url
+    assert phone.find_element(By.ID, "number").text == ticket.number
+    assert steps(phone) == ["已收到您的求助"]
+    assert fits_the_phone(phone)
+    screenshot(phone, "tickets-double-tap")
+    assert Ticket.objects.count() == 1
