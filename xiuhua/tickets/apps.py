@@ -14,5 +14,5 @@ class TicketsConfig(AppConfig):
         from .sms_help import register
 
         register()
-        # Its waiting work on core's first page, its demo orders and accounts in seed_demo.
-        registry.register(parts.HOME, parts.DEMO)
+        # Its waiting work on core's first page (urgent requests first), its demo orders and accounts in seed_demo.
+        registry.register(parts.URGENT, parts.HOME, parts.DEMO)
