@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.images import PhotoError, photo_as_jpeg, photo_check
@@ -110,12 +110,16 @@ def _check_limits(household: Household, address: str, now: dt.datetime) -> None:
     door_tickets = Ticket.objects.filter(household=household, source=Source.DOOR_QR)
     if door_tickets.filter(received_at__gt=now - HOUR).count() >= HOUSEHOLD_PER_HOUR:
         raise Refused(
-            _("这一户1小时内已提交%(count)d次求助,请耐心等待工作人员联系,稍后再提交。") % {"count": HOUSEHOLD_PER_HOUR}
+            ngettext("这一户1小时内已提交%(count)d次求助,请耐心等待工作人员联系,稍后再提交。",
+                     "这一户1小时内已提交%(count)d次求助,请耐心等待工作人员联系,稍后再提交。",
+                     HOUSEHOLD_PER_HOUR) % {"count": HOUSEHOLD_PER_HOUR}
             + str(EMERGENCY_HINT)
         )
     if door_tickets.filter(received_at__gt=now - DAY).count() >= HOUSEHOLD_PER_DAY:
         raise Refused(
-            _("这一户今天已提交%(count)d次求助,请等待工作人员联系,或致电居委会。") % {"count": HOUSEHOLD_PER_DAY}
+            ngettext("这一户今天已提交%(count)d次求助,请等待工作人员联系,或致电居委会。",
+                     "这一户今天已提交%(count)d次求助,请等待工作人员联系,或致电居委会。",
+                     HOUSEHOLD_PER_DAY) % {"count": HOUSEHOLD_PER_DAY}
             + str(EMERGENCY_HINT)
         )
     if not address:

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import covers, require
@@ -350,7 +351,8 @@ def ticket_extension_request(
         elif now > locked.deadline_at:
             errors["days"] = _("已超过办理时限,不能再申请延期")
         if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
-            errors.setdefault("days", _("延期天数为1-%(max)d个工作日") % {"max": MAX_EXTENSION_DAYS})
+            errors.setdefault("days", ngettext("延期天数为1-%(max)d个工作日", "延期天数为1-%(max)d个工作日",
+                                               MAX_EXTENSION_DAYS) % {"max": MAX_EXTENSION_DAYS})
         if not reason:
             errors["reason"] = _("请写明延期理由")
         if errors:
@@ -359,7 +361,8 @@ def ticket_extension_request(
         return {"days": days}
 
     return move(ticket, "extension_request", actor=actor, change=change, now=now,
-                note=_("申请延期%(days)d个工作日:%(reason)s") % {"days": days, "reason": reason}
+                note=ngettext("申请延期%(days)d个工作日:%(reason)s", "申请延期%(days)d个工作日:%(reason)s", days)
+                % {"days": days, "reason": reason}
                 if isinstance(days, int) else "")
 
 

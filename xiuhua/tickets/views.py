@@ -21,7 +21,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap, Role
@@ -126,6 +126,8 @@ def _state_q(state: str, now: dt.datetime) -> Q:
         return Q(deadline_at__gte=now) & ~selectors.soon_q(now)
     if state == State.WAITING:
         return selectors.WAITING_Q
+    if state == State.WAITING_LATE:
+        return selectors.waiting_late_q(now)
     return Q(extension=Extension.REQUESTED)
 
 
@@ -436,7 +438,7 @@ def urge(request, pk: int):
         request, pk, name="urge", form_class=UrgeForm, allowed=_may_urge,
         act=lambda ticket, form: services.ticket_urge(
             actor=request.user, ticket=ticket, note=form.cleaned_data["note"]),
-        done=lambda texts: _("已催办,短信通知%(n)d人") % {"n": texts},
+        done=lambda texts: ngettext("已催办,短信通知%(n)d人", "已催办,短信通知%(n)d人", texts) % {"n": texts},
     )
 
 
@@ -476,7 +478,8 @@ def rules(request):
             _apply_errors(form, exc)
         else:
             if changed:
-                messages.success(request, _("已保存%(n)d处派单规则") % {"n": changed})
+                saved = ngettext("已保存%(n)d处派单规则", "已保存%(n)d处派单规则", changed) % {"n": changed}
+                messages.success(request, saved)
             else:
                 messages.info(request, _("没有改动"))
             return redirect("tickets:rules")

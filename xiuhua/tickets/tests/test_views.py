@@ -375,6 +375,39 @@ def test_home_page_counts_waiting_orders(client, world, orders, depts):
     assert client.get("/").context["work"] is None
 
 
+def test_urgent_requests_waiting_to_be_accepted_come_first_on_the_home_page(client, world, orders, depts):
+    w = world
+    fresh = order(w.household_a1b, hours_ago=0.1)  # six minutes ago: still "in time"
+    as_user(client, w.staff_a1)
+    response = client.get("/")
+    assert response.context["work"]["tickets_waiting"] == 3 and "tickets_waiting_late" not in response.context["work"]
+    body = response.content.decode()
+    first_item = re.search(r'id="waiting-work".*?<ul>\s*<li id="([^"]+)"', body, re.S)
+    assert first_item is not None and first_item.group(1) == "work-tickets-waiting"
+    waiting = body.index('id="work-tickets-waiting"')
+    assert waiting < body.index("居家隔离待联系") and waiting < body.index("工单已超时")
+    assert "紧急求助待受理 3 件" in body and f'href="{reverse("tickets:board")}?state=waiting"' in body
+    # The street sees those not accepted within the quarter hour; the board lists exactly them.
+    as_user(client, w.street_officer)
+    response = client.get("/")
+    assert response.context["work"]["tickets_waiting_late"] == 2 and "tickets_waiting" not in response.context["work"]
+    body = response.content.decode()
+    assert "紧急求助超时未受理 2 件" in body and f'href="{reverse("tickets:board")}?state=waiting_late"' in body
+    assert body.index('id="work-tickets-waiting-late"') < body.index("工单已超时")
+    board = client.get(reverse("tickets:board"), {"state": "waiting_late"})
+    assert rows_of(board) == [orders["late"].pk, orders["soon"].pk]
+    as_user(client, w.staff_a1)
+    assert rows_of(client.get(reverse("tickets:board"), {"state": "waiting"})) == [
+        orders["late"].pk, orders["soon"].pk, fresh.pk]
+    # Once accepted it leaves both lists; departments and other roles never see the item.
+    services.ticket_move(actor=acting(w.staff_a1), ticket=orders["late"], action="accept")
+    assert client.get("/").context["work"]["tickets_waiting"] == 2
+    as_user(client, depts["dept_b"])
+    assert "tickets_waiting" not in client.get("/").context["work"]
+    as_user(client, w.volunteer)
+    assert client.get("/").context["work"] is None
+
+
 # One order: the actions offered, and moving it
 
 
