@@ -147,3 +147,55 @@ def test_a_double_tap_on_submit_leads_to_the_request_already_filed(phone, live_s
     assert fits_the_phone(phone)
     screenshot(phone, "tickets-double-tap")
     assert Ticket.objects.count() == 1
+
+
+# A4 at 96 px to the inch, less 10 mm margins: portrait 718 px wide, landscape 1047 px.
+A4_PORTRAIT = 718
+A4_LANDSCAPE = 1047
+
+OVERFLOW = """
+const box = document.querySelector(arguments[0]);
+const wide = [box, ...box.querySelectorAll('table')].filter(el => el.scrollWidth > el.clientWidth + 1);
+const page = document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;
+return {wide: wide.map(el => el.id || el.className), page: page,
+        right: Math.max(...[...box.querySelectorAll('th, td')].map(c => c.getBoundingClientRect().right)),
+        edge: box.getBoundingClientRect().right};
+"""
+
+
+def overflow(driver, css: str) -> dict:
+    return driver.execute_script(OVERFLOW, css)
+
+
+def printed(driver, width: int):
+    """The page as printed on paper `width` px wide (print media, that width)."""
+    driver.set_window_size(width, 900)
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+
+
+def on_screen(driver):
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    driver.set_window_size(1280, 900)
+
+
+def test_the_daily_reports_category_table_fits_the_screen_and_the_printed_page(desktop, live_server, world):
+    w = world
+    for category in ("dialysis", "medicine", "food", "elderly_care"):
+        services.ticket_create(actor=acting(w.staff_a1), source="call", category=category, urgency="normal",
+                               description="需要帮助", committee=w.committee_a1)
+    login(desktop, live_server, "street_a")
+    desktop.get(f"{live_server.url}/tickets/office/daily/")
+    wait_for(desktop, "#by-category #category-total")
+    assert desktop.execute_script("return window.innerWidth") == 1280
+    fit = overflow(desktop, "#by-category-box")
+    assert fit["wide"] == [] and not fit["page"] and fit["right"] <= fit["edge"] + 1, fit
+    screenshot(desktop, "tickets-daily-1280", scroll_to="#by-category")
+    try:
+        printed(desktop, A4_LANDSCAPE)
+        fit = overflow(desktop, "#by-category-box")
+        assert fit["wide"] == [] and not fit["page"] and fit["right"] <= fit["edge"] + 1, fit
+        assert not desktop.find_element(By.ID, "report-filter").is_displayed()
+        assert not desktop.find_element(By.CSS_SELECTOR, "header.top").is_displayed()
+        screenshot(desktop, "tickets-daily-print", scroll_to="#by-category")
+    finally:
+        on_screen(desktop)
