@@ -199,3 +199,30 @@ def test_the_daily_reports_category_table_fits_the_screen_and_the_printed_page(d
         screenshot(desktop, "tickets-daily-print", scroll_to="#by-category")
     finally:
         on_screen(desktop)
+
+
+def test_the_board_prints_on_a4_with_its_numbers_and_filters(desktop, live_server, world):
+    w = world
+    for category in ("dialysis", "medicine", "food"):
+        services.ticket_create(actor=acting(w.staff_a1), source="call", category=category, urgency="normal",
+                               description="需要帮助", committee=w.committee_a1)
+    login(desktop, live_server, "staff_a1")
+    desktop.get(f"{live_server.url}/tickets/?category=food")
+    wait_for(desktop, "#board td.index")
+    assert [td.text for td in desktop.find_elements(By.CSS_SELECTOR, "#board td.index")] == ["1"]
+    assert not desktop.find_element(By.ID, "board-printed").is_displayed()
+    desktop.get(f"{live_server.url}/tickets/")
+    wait_for(desktop, "#board td.index")
+    assert [td.text for td in desktop.find_elements(By.CSS_SELECTOR, "#board td.index")] == ["1", "2", "3"]
+    try:
+        for width in (A4_LANDSCAPE, A4_PORTRAIT):
+            printed(desktop, width)
+            fit = overflow(desktop, "main")
+            assert fit["wide"] == [] and not fit["page"] and fit["right"] <= fit["edge"] + 1, (width, fit)
+            for hidden in ("board-filters", "counts"):
+                assert not desktop.find_element(By.ID, hidden).is_displayed(), hidden
+            assert not desktop.find_element(By.CSS_SELECTOR, "header.top").is_displayed()
+            wait_text(desktop, "#board-printed", "全部未办结工单")
+            screenshot(desktop, f"tickets-board-print-{width}")
+    finally:
+        on_screen(desktop)
