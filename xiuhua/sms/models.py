@@ -23,9 +23,6 @@ class SmsQuerySet(ScopedQuerySet):
     scope_cap = "view_sms"
 
 
-PURPOSE_LABELS = {"reply": _("回复居民短信")}
-
-
 class OutboundSms(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
@@ -83,10 +80,10 @@ class OutboundSms(models.Model):
 
     @property
     def purpose_label(self) -> str:
-        """Known purposes in words; other apps' purpose codes as they are."""
-        if self.purpose.startswith("otp_"):
-            return str(_("验证码"))
-        return str(PURPOSE_LABELS.get(self.purpose, self.purpose))
+        """The purpose in words, as the sending app registered it (sms.texts.register_purpose)."""
+        from .texts import purpose_label
+
+        return purpose_label(self.purpose)
 
     @property
     def display_text(self) -> str:
