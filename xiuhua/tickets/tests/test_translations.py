@@ -71,3 +71,17 @@ def test_code_texts_with_a_count_are_plural_forms_and_page_texts_are_translatabl
                 untranslated.append(f"{path.name}:{node.lineno} {node.value[:50]}")
     assert singular == []
     assert untranslated == []
+
+
+def test_every_text_message_of_the_module_names_its_purpose_in_words():
+    from xiuhua.sms.texts import purpose_label
+
+    for code, words in (
+        ("ticket_received", "求助登记回执"), ("ticket_replied", "求助答复通知"), ("ticket_reminder", "工单督办提醒"),
+        ("ticket_urge", "工单催办"), ("ticket_waiting", "紧急求助未受理提醒"), ("tickets_reply", "短信求助回复"),
+    ):
+        assert purpose_label(code) == words
+    used = set()
+    for path in APP.glob("*.py"):
+        used.update(re.findall(r'purpose="([a-z_]+)"', path.read_text()))
+    assert used == set(), used  # every purpose goes through its registered constant
