@@ -190,6 +190,7 @@ def test_all_buildings_of_a_committee_print_in_one_pdf_each_qr_read_as_its_door_
     client.force_login(w.staff_a1)
     listing = client.get(reverse("tickets_doors:list"))
     assert [b.name for b in listing.context["buildings"]] == ["1号", "5号", "6号", "7号", "19号"]
+    assert re.findall(r'class="index">(\d+)</td>', listing.content.decode()) == ["1", "2", "3", "4", "5"]
     assert committee_sheets(w.committee_a1) in listing.content.decode()
     assert "打印全部楼栋的求助卡(PDF,共 15 户)" in listing.content.decode()
     response = client.get(committee_sheets(w.committee_a1))
