@@ -202,6 +202,7 @@ class RosterImport(models.Model):
         COMMITTING = "committing", _("正在导入")
         COMMITTED = "committed", _("已导入")
         FAILED = "failed", _("失败")
+        DISCARDED = "discarded", _("已放弃")
 
     committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     uploaded_by = models.ForeignKey(

@@ -299,7 +299,7 @@ def roster_import_discard(*, actor, roster_import: RosterImport) -> RosterImport
     """Give up a validated import: its encrypted rows are deleted, nothing is written."""
     check_committee_access(actor, roster_import.committee)
     return move(roster_import, "discard", actor=actor,
-                change=_setting(finished=True, payload="", payload_kind="", error=_("已放弃")))
+                change=_setting(finished=True, payload="", payload_kind="", error=""))
 
 
 def earlier_commit(roster_import: RosterImport) -> RosterImport | None:

@@ -205,8 +205,12 @@ def test_discarding_an_import(client, world, imported):
     response = client.post(reverse("residents:roster_import_discard", args=[imported.pk]))
     assert response.status_code == 302
     imported.refresh_from_db()
-    assert (imported.status, imported.payload) == (Status.FAILED, "")
+    assert (imported.status, imported.payload) == (Status.DISCARDED, "")
     assert not Resident.objects.filter(name="陈新").exists()
+    listed = client.get(reverse("residents:roster")).content.decode()
+    assert "<td data-label=\"状态\">已放弃</td>" in listed and ">失败<" not in listed
+    page = client.get(reverse("residents:roster_import", args=[imported.pk])).content.decode()
+    assert "已放弃该导入,未写入任何数据。" in page and 'id="import-error"' not in page
 
 
 @override_settings(ROSTER_EXPORT_INLINE_MAX_ROWS=123)
