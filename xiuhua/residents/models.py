@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import IdType, number_holds_birth_date
 from xiuhua.core.scoping import ScopedQuerySet
-from xiuhua.places.models import Grid, OrgUnit
+from xiuhua.places.models import Grid, OrgUnit, natural_key
 
 
 class HouseholdQuerySet(ScopedQuerySet):
@@ -12,6 +12,13 @@ class HouseholdQuerySet(ScopedQuerySet):
     scope_building = "building"
     scope_grid = "grid"
     scope_micro_grid = "micro_grid"
+
+    def in_natural_order(self) -> "HouseholdQuerySet":
+        """By compound, building and room as people count (places.models.natural_key):
+        2号楼 before 19号楼, 302 before 1202."""
+        return self.order_by(
+            "compound__sort_key", "compound_id", "building__sort_key", "building_id", "room_sort", "pk"
+        )
 
 
 class Household(models.Model):
@@ -21,6 +28,7 @@ class Household(models.Model):
     compound = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", editable=False)
     building = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="households")
     room = models.CharField(_("室号"), max_length=20)
+    room_sort = models.CharField(max_length=40, editable=False, default="")  # natural_key(room)
     grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     micro_grid = models.ForeignKey(
         Grid, null=True, blank=True, on_delete=models.SET_NULL, related_name="households"
@@ -55,6 +63,9 @@ class Household(models.Model):
             raise ValueError("a household's building must sit under a compound and committee")
         self.compound_id = building.parent_id
         self.committee_id = building.committee_id
+        self.room_sort = natural_key(self.room)[:40]
+        if kwargs.get("update_fields") is not None and "room" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "room_sort"}
         super().save(*args, **kwargs)
 
 

@@ -67,7 +67,7 @@ UNIT_CHOICES_MAX = 300
 
 def _units(user) -> dict:
     """The places an export can be limited to; a list too long for a select is left out."""
-    visible = OrgUnit.objects.visible_to(user).order_by("path")
+    visible = OrgUnit.objects.visible_to(user).in_natural_order()
     units = {
         "committees": visible.filter(kind=Kind.COMMITTEE),
         "compounds": visible.filter(kind=Kind.COMPOUND),

@@ -87,7 +87,7 @@ def household_list(user, *, committee: str = "", compound: str = "", building: s
         .prefetch_related(
             Prefetch("residents", queryset=Resident.objects.filter(relation="head"), to_attr="heads")
         )
-        .order_by("compound_id", "building_id", "room")
+        .in_natural_order()
     )
 
 

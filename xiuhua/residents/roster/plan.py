@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from xiuhua.places.models import OrgUnit
+from xiuhua.places.models import OrgUnit, natural_key
 
 from ..identity import identity_fields, identity_hash
 from ..models import Household, LivingStatus, Resident, ResidentTag
@@ -99,7 +99,8 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
         current = households.get(key)
         if current is None:
             household = {
-                "building_id": key[0], "room": key[1], "compound_id": info["compound"],
+                "building_id": key[0], "room": key[1], "room_sort": natural_key(key[1])[:40],
+                "compound_id": info["compound"],
                 "committee_id": committee.pk, "is_rental": given.get("is_rental", False),
                 "landlord_name": given.get("landlord_name", ""), "landlord_phone": given.get("landlord_phone", ""),
                 "grid_id": given.get("grid"), "micro_grid_id": given.get("micro_grid"),
@@ -217,7 +218,7 @@ def _bulk_create(model: type[models.Model], batch: list[tuple[dict, models.Model
             values["id"] = obj.pk
 
 
-_HOUSEHOLD_COLUMNS = ["building_id", "room", "compound_id", "committee_id", "is_rental", "landlord_name",
+_HOUSEHOLD_COLUMNS = ["building_id", "room", "room_sort", "compound_id", "committee_id", "is_rental", "landlord_name",
                       "landlord_phone", "grid_id", "micro_grid_id", "created_at", "updated_at"]
 _RESIDENT_COLUMNS = ["household_id", "committee_id", "name", "sex", "birth_date", "id_type", "id_encrypted",
                      "id_hash", "id_masked", "id_last4", "mobile", "relation", "living_status", "away_until",
