@@ -270,12 +270,18 @@ class RosterImport(models.Model):
 
 
 class RosterProblem(models.Model):
-    """One problem of one row: shown before anything is written. Never holds a full ID number."""
+    """One problem of one row: shown before anything is written. Never holds a full ID number.
+
+    Kept as the column's key, the message's source text and the values it quotes, and shown in
+    the viewer's language (`column_label`, `text`). Problems stored before that hold the header
+    and the message as shown then, with no params.
+    """
 
     roster_import = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="problems")
     row = models.PositiveIntegerField(_("行号"))
     column = models.CharField(_("列"), max_length=20, blank=True)
     message = models.CharField(_("问题"), max_length=300)
+    params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("花名册问题")
@@ -284,7 +290,20 @@ class RosterProblem(models.Model):
         indexes = [models.Index(fields=["roster_import", "row"])]
 
     def __str__(self) -> str:
-        return f"{self.row} {self.column} {self.message}"
+        return f"{self.row} {self.column_label} {self.text}"
+
+    @property
+    def column_label(self) -> str:
+        from .roster.columns import COLUMN_BY_KEY
+
+        column = COLUMN_BY_KEY.get(self.column)
+        return str(column.header) if column is not None else self.column
+
+    @property
+    def text(self) -> str:
+        from .roster.columns import problem_text
+
+        return problem_text(self.message, self.params)
 
 
 class RosterExportQuerySet(models.QuerySet):

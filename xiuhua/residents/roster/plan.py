@@ -8,22 +8,22 @@ from dataclasses import dataclass, field
 
 from django.db import connection, models
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from xiuhua.places.models import OrgUnit, natural_key
 
 from ..identity import identity_fields, identity_hash
 from ..models import Household, LivingStatus, Resident, ResidentTag
 from .checks import Problem, household_key, merge_households
-from .columns import COLUMN_BY_KEY, RESIDENT_COMPARED, normalise_room
+from .columns import RESIDENT_COMPARED, normalise_room
 
 LOOKUP_CHUNK = 900
 BATCH_SIZE = 1000
 
 
 # Also what resident_create and resident_update say; saying it is audited (roster services).
-ELSEWHERE = gettext_lazy("该证件号码已在其他居委会登记,请联系街道核实")
+ELSEWHERE_MESSAGE = gettext_noop("该证件号码已在其他居委会登记,请联系街道核实")
+ELSEWHERE = gettext_lazy(ELSEWHERE_MESSAGE)
 
 
 @dataclass
@@ -123,8 +123,7 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
             targets[key] = current[0]
             final_rental, final_phone = wanted["is_rental"], wanted["landlord_phone"]
         if final_rental and not final_phone:
-            plan.problems.append(Problem(info["first_row"], str(COLUMN_BY_KEY["landlord_phone"].header),
-                                         _("出租房须填写房东联系电话")))
+            plan.problems.append(Problem(info["first_row"], "landlord_phone", gettext_noop("出租房须填写房东联系电话")))
 
     for row, id_hash in zip(rows, hashes, strict=True):
         target = targets[household_key(row)]
@@ -132,8 +131,7 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
         if found is None:
             if id_hash in elsewhere:
                 plan.count_elsewhere += 1
-                plan.problems.append(Problem(row["row"], str(COLUMN_BY_KEY["id_number"].header),
-                                             str(ELSEWHERE)))
+                plan.problems.append(Problem(row["row"], "id_number", ELSEWHERE_MESSAGE))
                 continue
             plan.new_residents.append((row, target))
             plan.count_new += 1
@@ -175,8 +173,7 @@ def registered_elsewhere(committee: OrgUnit, rows: list[dict]) -> list[Problem]:
     for chunk in chunks(sorted(by_hash)):
         found = Resident.objects.filter(id_hash__in=chunk).exclude(committee=committee)
         for id_hash in found.values_list("id_hash", flat=True):
-            problems.append(Problem(by_hash[id_hash], str(COLUMN_BY_KEY["id_number"].header),
-                                    str(ELSEWHERE)))
+            problems.append(Problem(by_hash[id_hash], "id_number", ELSEWHERE_MESSAGE))
     return problems
 
 

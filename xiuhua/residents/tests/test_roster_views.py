@@ -1,17 +1,20 @@
 """Roster pages: authorisation matrix, upload, preview, progress, commit."""
 
 import io
+import re
 
 import pytest
+from django.conf import settings
 from django.test.utils import override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import check_id
 from xiuhua.residents.models import Resident, RosterImport
 from xiuhua.testing import acting
 
-from .test_roster_fixtures import HEADERS, import_file, person, snapshot, upload, xlsx
+from .test_roster_fixtures import HEADERS, import_file, new_id, person, snapshot, upload, xlsx
 
 pytestmark = pytest.mark.django_db
 Status = RosterImport.Status
@@ -220,3 +223,31 @@ def test_the_page_shows_the_settings_and_labels_with_their_values(client, world,
     assert "居委会:<b>国和一村居委会</b>" in text
     page = client.get(reverse("residents:roster_import", args=[imported.pk])).content.decode()
     assert f"花名册导入:{imported.filename}" in page
+
+
+def test_problems_are_shown_in_the_viewers_language(client, world):
+    """Problems are found while the uploader reads Chinese and kept as codes and values: a viewer
+    in English reads them in English, the column headers and allowed values included."""
+    number = new_id()
+    imp = import_file(acting(world.staff_a1), world.committee_a1, xlsx([
+        person(小区="无此小区"),
+        person(姓名="", 室号="502"),
+        person(室号="503", 与户主关系="邻居"),
+        person(室号="504", 证件号码=number[:-1] + ("1" if number[-1] != "1" else "2")),
+        person(室号="505", 证件号码=number), person(姓名="重复", 室号="506", 证件号码=number),
+    ]))
+    login(client, world.staff_a1)
+    chinese = client.get(reverse("residents:roster_import", args=[imp.pk])).content.decode()
+    assert "<td data-label=\"列\">小区</td><td data-label=\"问题\">本居委会没有名为“无此小区”的小区</td>" in chinese
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("residents:roster_import", args=[imp.pk])).content.decode()
+    rows = re.findall(r'<tr class="row-problem"><td data-label="Row">(\d+)</td><td data-label="Column">([^<]*)'
+                      r'</td><td data-label="Problems">([^<]*)</td></tr>', page)
+    relations = "Householder、Spouse、Child、Parent、Grandparent、Grandchild、Sibling、Tenant、Other"
+    assert rows == [
+        ("2", "Compound", "This residents&#x27; committee has no compound named “无此小区”"),
+        ("3", "Name", "Name is required"),
+        ("4", "Relation to householder", f"Unknown relation to householder “邻居”; allowed: {relations}"),
+        ("5", "ID number", "The ID number&#x27;s check digit is wrong; please check the number"),
+        ("7", "ID number", f"Same ID number as row 6 ({mask_identity(number)})"),
+    ]
