@@ -22,11 +22,12 @@ def resident_search(
 ) -> QuerySet[Resident]:
     """Residents visible to the user that match a free-text query.
 
-    The query is read as what staff type: 11 digits = a mobile number; 4 characters of digits
-    or X = the end of an identity number; a whole identity number = that person (found by its
-    keyed hash); digits with 号/室/幢 = an address; anything else = part of a name. All but the
-    name are personal keys: the search is then a governed lookup (core.lookups: audited,
-    rate-limited, raises LookupThrottled).
+    The query is read as what staff type: 11 digits = a mobile number; 4 digits = the end of an
+    identity number or of a mobile number; 4 characters with an X = the end of an identity
+    number; a whole identity number = that person (found by its keyed hash); digits with
+    号/室/幢 = an address; anything else = part of a name. All but the name are personal keys:
+    the search is then a governed lookup (core.lookups: audited, rate-limited, raises
+    LookupThrottled).
     """
     residents = Resident.objects.visible_to(user)
     text = normalise(q)
@@ -43,13 +44,17 @@ def resident_search(
         residents = residents.filter(tags__tag=tag)
     if status:
         residents = residents.filter(living_status=status)
-    return residents.select_related("household__building", "household__compound").order_by("name", "pk")
+    return (residents.select_related("household__building", "household__compound").prefetch_related("tags")
+            .order_by("name", "pk"))
 
 
 def _query_q(text: str, scope_path: str) -> tuple[str | None, Q]:
     """(the kind of personal key, or None for a name; the condition)."""
     if re.fullmatch(r"(\+?86)?1\d{10}", text):
         return LookupKey.PHONE, Q(mobile=text[-11:])
+    if re.fullmatch(r"\d{4}", text):
+        # A committee's residents are few enough to scan their phones; id_last4 is indexed.
+        return LookupKey.TAIL, Q(id_last4=text) | Q(mobile__endswith=text)
     if re.fullmatch(r"[\dX]{4}", text):
         return LookupKey.ID_TAIL, Q(id_last4=text)
     if re.fullmatch(r"[A-Z0-9]{8,18}", text) and not text.isalpha():
