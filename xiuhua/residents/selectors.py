@@ -6,6 +6,8 @@ from django.db.models.functions import Coalesce
 from xiuhua.core.access import active_membership
 from xiuhua.core.idnumbers import IdType, normalise
 from xiuhua.core.lookups import LookupKey, personal_lookup
+from xiuhua.core.registry import PersonPart, PersonRow
+from xiuhua.core.registry import person_parts as registered_person_parts
 from xiuhua.places.addresses import building_key, room_key
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -174,3 +176,14 @@ def find_household(building: OrgUnit, room: str) -> Household | None:
         if room_key(household.room) == key:
             return household
     return None
+
+
+def person_parts(user, resident: Resident) -> list[tuple[PersonPart, list[PersonRow]]]:
+    """What each app holds about the resident that the user may see (core.registry.PersonPart),
+    in the parts' order; an app whose records the user's role does not see is left out."""
+    found = []
+    for part in registered_person_parts():
+        rows = part.rows(user, resident)
+        if rows is not None:
+            found.append((part, rows))
+    return found

@@ -1,11 +1,14 @@
-"""What work orders add to core's first page and to `seed_demo` (core.registry)."""
+"""What work orders add to core's first page, to `seed_demo` and to the person page (core.registry)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from xiuhua.accounts.roles import Cap, Role
-from xiuhua.core.registry import DemoPart, HomePart
+from xiuhua.core.registry import DemoPart, HomePart, PersonPart
 
 from .models import Ticket
+from .person import person_rows
 from .selectors import board_counts
 
 
@@ -38,3 +41,4 @@ def seed_demo() -> list[str]:
 
 HOME = HomePart("tickets", order=30, work=waiting_work, template="tickets/_home_work.html")
 DEMO = DemoPart("tickets", order=30, seed=seed_demo, accounts=demo_accounts)
+PERSON = PersonPart("tickets", order=40, title=gettext_lazy("工单(本户)"), rows=person_rows)
