@@ -238,6 +238,9 @@ class RosterImport(models.Model):
     # Fernet token (xiuhua.core.crypto.encrypt_text) of the file, then of the parsed rows.
     payload = models.TextField(blank=True, editable=False)
     payload_kind = models.CharField(max_length=8, blank=True, editable=False)
+    # Fernet token of what a committable import will add and change (roster.preview); deleted
+    # with the payload.
+    preview = models.TextField(blank=True, editable=False)
 
     objects = RosterImportQuerySet.as_manager()
 

@@ -139,6 +139,7 @@ def roster_upload(request):
 def _import_context(request, roster_import):
     problems = Paginator(roster_import.problems.all(), PROBLEMS_PER_PAGE).get_page(request.GET.get("page"))
     return {"imp": roster_import, "problems": problems, "earlier": roster.earlier_commit(roster_import),
+            "preview": roster.import_preview(roster_import) if roster_import.committable else None,
             "may_commit": can(request.user, roster_import, "request_commit"),
             "may_discard": can(request.user, roster_import, "discard")}
 

@@ -27,6 +27,16 @@ ELSEWHERE = gettext_lazy(ELSEWHERE_MESSAGE)
 
 
 @dataclass
+class Change:
+    row: int
+    resident_id: int
+    id_masked: str
+    fields: list[tuple[str, object, object]]
+    left_household: int | None
+    tags: tuple[list[str], list[str]] | None
+
+
+@dataclass
 class Plan:
     problems: list[Problem] = field(default_factory=list)
     # New rows are dicts of column values (see _insert); their "id" is set once written.
@@ -40,6 +50,10 @@ class Plan:
     count_updated: int = 0
     count_unchanged: int = 0
     count_elsewhere: int = 0  # numbers registered in another committee (each told so: audited)
+    # For the preview (roster.preview): each updated resident's row number, id, the fields that
+    # change as (name, old, new), the household it leaves (or None) and the tags before and after
+    # (or None when they stay).
+    changes: list[Change] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -53,7 +67,7 @@ def chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
         yield items[start:start + size]
 
 
-_EXISTING_FIELDS = ("pk", "id_hash", "committee_id", "household_id") + RESIDENT_COMPARED
+_EXISTING_FIELDS = ("pk", "id_hash", "committee_id", "household_id", "id_masked") + RESIDENT_COMPARED
 _HOUSEHOLD_FIELDS = ("pk", "building_id", "room", "is_rental", "landlord_name", "landlord_phone", "grid_id",
                      "micro_grid_id")
 
@@ -160,6 +174,13 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
             tag_changed = have != want
         if changed or moved or tag_changed:
             plan.count_updated += 1
+            plan.changes.append(Change(
+                row=row["row"], resident_id=resident_id, id_masked=now_values["id_masked"],
+                fields=[(name, now_values[name], wanted[name]) for name in RESIDENT_COMPARED
+                        if now_values[name] != wanted[name]],
+                left_household=now_values["household_id"] if moved else None,
+                tags=(sorted(have), sorted(want)) if tag_changed else None,
+            ))
         else:
             plan.count_unchanged += 1
     plan.problems.sort(key=lambda p: p.row)

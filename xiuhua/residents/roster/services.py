@@ -31,6 +31,7 @@ from .checks import Places, Problem, RowChecker, merge_households
 from .columns import cell_text, is_example
 from .files import RosterFileError, Table, open_table
 from .plan import BATCH_SIZE, Plan, plan_rows, registered_elsewhere, write_plan
+from .preview import build_preview, shown_preview
 from .worker import actor_ids, enqueue, progress_reporter, seal, unseal
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def _setting(*, finished: bool = False, **values) -> Callable[[RosterImport], No
     def change(locked: RosterImport) -> None:
         for name, value in values.items():
             setattr(locked, name, value)
+        if values.get("payload") == "":
+            locked.preview = ""  # the preview holds the same people
         if finished:
             locked.finished_at = timezone.now()
     return change
@@ -199,6 +202,7 @@ def _validate(actor, roster_import: RosterImport, table: Table | None) -> Roster
             count_problem_rows=len(problem_rows), error="",
             payload="" if problem_rows else seal(json.dumps(rows, ensure_ascii=False).encode()),
             payload_kind="" if problem_rows else "rows",
+            preview="" if problem_rows else seal(json.dumps(build_preview(rows, plan), ensure_ascii=False).encode()),
         ))
 
 
@@ -311,3 +315,10 @@ def earlier_commit(roster_import: RosterImport) -> RosterImport | None:
                                     status=Status.COMMITTED)
         .exclude(pk=roster_import.pk).order_by("-created_at").first()
     )
+
+
+def import_preview(roster_import: RosterImport) -> dict | None:
+    """What a committable import will add and change, in the active language (roster.preview)."""
+    if not roster_import.preview:
+        return None
+    return shown_preview(json.loads(unseal(roster_import.preview)))
