@@ -24,8 +24,11 @@ NOW = timezone.now()
 
 @pytest.fixture
 def about(world):
+    return person_with_everything(world)
+
+
+def person_with_everything(w) -> dict:
     """Resident A1 (张秀英) with a mask reservation, a case, a tracing entry and a work order."""
-    w = world
     masks = build_masks(w)
     reservation = reserve(masks, w.resident_a1)
     arrival = isolation.arrival_register(
