@@ -1,14 +1,16 @@
-"""What work orders add to core's first page and to `seed_demo` (core.registry)."""
+"""What work orders add to core's first page, to `seed_demo` and to the person page (core.registry)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap, Role
-from xiuhua.core.registry import DemoPart, HomePart
+from xiuhua.core.registry import DemoPart, HomePart, PersonPart
 from xiuhua.places.models import Kind
 
 from .models import Ticket
+from .person import person_rows
 from .selectors import WAITING_Q, board_counts, waiting_late_q
 
 
@@ -55,3 +57,4 @@ HOME = HomePart("tickets", order=30, work=waiting_work, template="tickets/_home_
 # Before every other part's work: an urgent request waits for no list.
 URGENT = HomePart("tickets_urgent", order=1, work=urgent_work, template="tickets/_home_urgent.html")
 DEMO = DemoPart("tickets", order=30, seed=seed_demo, accounts=demo_accounts)
+PERSON = PersonPart("tickets", order=40, title=gettext_lazy("工单(本户)"), rows=person_rows)
