@@ -10,7 +10,6 @@ are drawn as vector squares by the voucher code's helper.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from reportlab.pdfgen import canvas
 
 from xiuhua.core.pdf import cjk_font, draw_qr
 from xiuhua.core.pdf import fit_text as fit
+from xiuhua.places.models import natural_key
 
 from .door import door_key, door_url
 from .notify import public_base_url
@@ -43,11 +43,6 @@ class DoorCard:
     url: str  # what the QR code holds
 
 
-def room_order(room: str) -> tuple:
-    """Natural order of rooms: 2 before 101, 101 before 1001, "A-3" after the numbers."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", room))
-
-
 def cards_for(households: Iterable) -> list[DoorCard]:
     """Cards of households (with compound and building loaded), in room order."""
     cards = [
@@ -56,7 +51,7 @@ def cards_for(households: Iterable) -> list[DoorCard]:
         )
         for h in households
     ]
-    return sorted(cards, key=lambda c: room_order(c.room))
+    return sorted(cards, key=lambda c: natural_key(c.room))
 
 
 def _draw_card(c: canvas.Canvas, card: DoorCard, x: float, y: float, w: float, h: float, typing_hint: str) -> None:
@@ -103,11 +98,6 @@ def door_sheet_pdf(cards: list[DoorCard], *, title: str) -> bytes:
     """A4 pages of door cards, 2 x 5 a page, each with a dashed cut line; `title` (the building)
     and the page number in the top margin."""
     return door_sheets_pdf([(title, cards)], title=title)
-
-
-def building_order(name: str) -> tuple:
-    """Natural order of building names: 2号 before 19号 before 101号."""
-    return room_order(name)
 
 
 def door_sheets_pdf(sheets: list[tuple[str, list[DoorCard]]], *, title: str) -> bytes:

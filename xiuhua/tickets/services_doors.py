@@ -12,7 +12,7 @@ from xiuhua.places.models import OrgUnit
 from xiuhua.residents.models import Household
 
 from .models import Ticket
-from .printing import building_order, cards_for, door_sheet_pdf, door_sheets_pdf
+from .printing import cards_for, door_sheet_pdf, door_sheets_pdf
 
 
 def door_sheet_print(*, actor, building: OrgUnit) -> bytes:
@@ -34,16 +34,17 @@ def committee_door_sheets_print(*, actor, committee: OrgUnit) -> bytes:
     event for the whole print."""
     require(actor, Cap.RECORD_TICKET)
     households = (
-        Household.objects.visible_to(actor).filter(committee_id=committee.pk)
+        Household.objects.in_natural_order().visible_to(actor).filter(committee_id=committee.pk)
         .select_related("compound", "building__parent")
     )
     by_building: dict[int, list] = {}
     buildings: dict[int, OrgUnit] = {}
-    for household in households:
+    for household in households:  # in natural order, so the buildings come as people count them
         by_building.setdefault(household.building_id, []).append(household)
-        buildings[household.building_id] = household.building
-    order = sorted(buildings.values(), key=lambda b: (b.parent.name if b.parent else "", building_order(b.name)))
-    sheets = [(f"{b.parent.name if b.parent else ''}{b.name}", cards_for(by_building[b.pk])) for b in order]
+        buildings.setdefault(household.building_id, household.building)
+    sheets = [
+        (f"{b.parent.name if b.parent else ''}{b.name}", cards_for(by_building[b.pk])) for b in buildings.values()
+    ]
     count = sum(len(cards) for _title, cards in sheets)
     audit(actor=actor, action="ticket_door_sheets", obj=committee, committee_id=committee.pk,
           subject_label=committee.name, detail={"buildings": len(sheets), "households": count})

@@ -22,7 +22,6 @@ from xiuhua.core.policy import requires
 from xiuhua.places.models import Kind, OrgUnit
 
 from .models import Ticket
-from .printing import building_order
 from .services_doors import committee_door_sheets_print, door_sheet_print, ticket_photo_open
 
 
@@ -51,9 +50,9 @@ def building_list(request):
             raise Http404
     rows = []
     if chosen is not None:
-        rows = sorted(
-            buildings.filter(committee=chosen).select_related("parent").annotate(household_count=Count("households")),
-            key=lambda b: (b.parent.name if b.parent else "", building_order(b.name)),
+        rows = list(
+            buildings.filter(committee=chosen).select_related("parent")
+            .annotate(household_count=Count("households")).in_natural_order()
         )
     counts = dict(buildings.order_by().values("committee_id").annotate(n=Count("pk")).values_list("committee_id", "n"))
     return render(

@@ -16,7 +16,7 @@ from xiuhua.residents.models import Household
 from xiuhua.testing import acting, make_user, qr_codes_in_pdf, unit
 from xiuhua.tickets import printing
 from xiuhua.tickets.door import door_key, door_path
-from xiuhua.tickets.printing import DoorCard, door_sheet_pdf, room_order
+from xiuhua.tickets.printing import DoorCard, door_sheet_pdf
 from xiuhua.tickets.services_doors import door_sheet_print
 
 pytestmark = pytest.mark.django_db
@@ -141,10 +141,6 @@ def test_long_addresses_still_make_a_pdf():
     card = DoorCard(compound="康城小区(莘庄镇)第三期东区" * 3, building="286号" * 4, room="12034" * 3,
                     key="123456789-ABCDEFGH", url="http://example.org/help/d/123456789-ABCDEFGH/")
     assert door_sheet_pdf([card] * 21, title="长地址").startswith(b"%PDF")
-
-
-def test_room_order_is_natural():
-    assert sorted(["10", "9", "B2", "101", "1-2", "1-10"], key=room_order) == ["1-2", "1-10", "9", "10", "101", "B2"]
 
 
 def test_the_service_audits_each_sheet_and_refuses_a_role_without_record_ticket(world):
