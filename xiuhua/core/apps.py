@@ -19,3 +19,7 @@ class CoreConfig(AppConfig):
         # Each app declares its state tables in workflows.py (core.workflow); load them all, so
         # that the registry is whole before the first move and the guard test sees every field.
         autodiscover_modules("workflows")
+
+        from .registry import Sweep, register
+
+        register(Sweep("prune_rate_counters", every=24 * 3600))

@@ -6,7 +6,9 @@ something for each domain, the domain app registers a part here from its AppConf
 the page or command goes through the parts in their declared order:
 
 - `HomePart`: the waiting work a role sees on the first page after login (core.views.home);
-- `DemoPart`: what `manage.py seed_demo` adds to the demo street after its places and residents.
+- `DemoPart`: what `manage.py seed_demo` adds to the demo street after its places and residents;
+- `Sweep`: a periodic management command and how often it runs (`manage.py run_periodic`, or
+  cron and systemd timers in production).
 
     register(HomePart("tickets", order=30, work=waiting_tickets, template="tickets/parts/home_work.html"))
 
@@ -42,12 +44,31 @@ class DemoPart:
     accounts: Callable[[], list[Any]] = field(default=lambda: [])
 
 
+@dataclass(frozen=True)
+class Sweep:
+    # The management command that does the work, also what cron or a systemd timer would call.
+    command: str
+    # Seconds between the starts of two runs.
+    every: int
+    # A run that has not finished after this many seconds is taken to have died with its process,
+    # and another run_periodic may start the sweep again.
+    timeout: int = 30 * 60
+
+    @property
+    def name(self) -> str:
+        return self.command
+
+
 _HOME: dict[str, HomePart] = {}
 _DEMO: dict[str, DemoPart] = {}
+_SWEEPS: dict[str, Sweep] = {}
 
 
-def register(*parts: HomePart | DemoPart) -> None:
+def register(*parts: HomePart | DemoPart | Sweep) -> None:
     for part in parts:
+        if isinstance(part, Sweep):
+            _SWEEPS[part.name] = part
+            continue
         registry: dict[str, Any] = _HOME if isinstance(part, HomePart) else _DEMO
         clash = [p.name for p in registry.values() if p.order == part.order and p.name != part.name]
         if clash:
@@ -61,3 +82,7 @@ def home_parts() -> list[HomePart]:
 
 def demo_parts() -> list[DemoPart]:
     return sorted(_DEMO.values(), key=lambda part: part.order)
+
+
+def sweeps() -> list[Sweep]:
+    return sorted(_SWEEPS.values(), key=lambda sweep: sweep.name)

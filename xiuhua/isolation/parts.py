@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.registry import DemoPart, HomePart
+from xiuhua.core.registry import DemoPart, HomePart, Sweep
 
 from .selectors import open_alerts, overdue_contacts
 
@@ -25,4 +25,5 @@ def seed_demo() -> list[str]:
 
 
 HOME = HomePart("isolation", order=10, work=waiting_work, template="isolation/_home_work.html")
+SWEEP = Sweep("isolation_sweep", every=5 * 60)
 DEMO = DemoPart("isolation", order=20, seed=seed_demo)

@@ -11,3 +11,6 @@ class MasksConfig(AppConfig):
         from .sms_channel import register
 
         register()
+        from xiuhua.core import registry
+
+        registry.register(registry.Sweep("expire_vouchers", every=10 * 60))

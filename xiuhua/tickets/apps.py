@@ -15,4 +15,4 @@ class TicketsConfig(AppConfig):
 
         register()
         # Its waiting work on core's first page, its demo orders and accounts in seed_demo.
-        registry.register(parts.HOME, parts.DEMO)
+        registry.register(parts.HOME, parts.DEMO, parts.SWEEP)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xiuhua.accounts.roles import Cap, Role
-from xiuhua.core.registry import DemoPart, HomePart
+from xiuhua.core.registry import DemoPart, HomePart, Sweep
 
 from .models import Ticket
 from .selectors import board_counts
@@ -37,4 +37,5 @@ def seed_demo() -> list[str]:
 
 
 HOME = HomePart("tickets", order=30, work=waiting_work, template="tickets/_home_work.html")
+SWEEP = Sweep("tickets_sweep", every=5 * 60)
 DEMO = DemoPart("tickets", order=30, seed=seed_demo, accounts=demo_accounts)
