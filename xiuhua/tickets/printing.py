@@ -18,7 +18,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from xiuhua.core.pdf import cjk_font, draw_qr
+from xiuhua.core.pdf import cjk_font, draw_qr, mono_font, new_canvas
 from xiuhua.core.pdf import fit_text as fit
 
 from .door import door_key, door_url
@@ -83,9 +83,9 @@ def _draw_card(c: canvas.Canvas, card: DoorCard, x: float, y: float, w: float, h
     c.drawString(left, top - 26 * mm, "求助码(无法扫码时输入)")
     c.setFillColorRGB(0, 0, 0)
     code_size = 14.0
-    while code_size > 9 and c.stringWidth(card.key, "Courier-Bold", code_size) > width:
+    while code_size > 9 and c.stringWidth(card.key, mono_font(), code_size) > width:
         code_size -= 0.5
-    c.setFont("Courier-Bold", code_size)
+    c.setFont(mono_font(), code_size)
     c.drawString(left, top - 32 * mm, card.key)
     c.setFont(font, 7)
     c.setFillColorRGB(0.35, 0.4, 0.45)
@@ -104,7 +104,7 @@ def door_sheet_pdf(cards: list[DoorCard], *, title: str) -> bytes:
     and the page number in the top margin."""
     font = cjk_font()
     buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    c = new_canvas(buffer, pagesize=A4)
     c.setTitle(f"门牌求助卡 {title}")
     page_w, page_h = A4
     card_w = (page_w - 2 * MARGIN_X) / COLUMNS
