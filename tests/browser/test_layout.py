@@ -2,6 +2,7 @@
 leaves the page its room, and the home table's figures labelled when its header row is hidden."""
 
 import pytest
+from selenium.webdriver.common.by import By
 
 from xiuhua.accounts.roles import Role
 from xiuhua.testing import make_user
@@ -71,3 +72,17 @@ def test_the_grid_workers_home_table_labels_every_figure_on_a_phone(phone, live_
                      '"残疾: "', '"无智能手机: "']
     assert phone.execute_script("return getComputedStyle(document.querySelector('#overview thead')).display") == "none"
     screenshot(phone, "layout-grid-home-table-360", scroll_to="#overview")
+
+
+def test_error_pages_have_the_sites_look_on_a_phone(phone, live_server, world):
+    phone.delete_all_cookies()
+    phone.get(f"{live_server.url}/help/t/{'x' * 24}/")
+    wait_for(phone, ".error-page h1")
+    assert phone.find_element(By.CSS_SELECTOR, ".error-page h1").text == "页面不存在"
+    assert phone.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(phone, "error-404-resident-phone")
+    login(phone, live_server, "pharmacy")
+    phone.get(f"{live_server.url}/places/")
+    wait_for(phone, ".error-page h1")
+    assert phone.find_element(By.CSS_SELECTOR, ".error-page h1").text == "没有权限打开这个页面"
+    screenshot(phone, "error-403-phone")
