@@ -4,6 +4,9 @@ and two runners never run one sweep at once."""
 import datetime as dt
 import io
 import logging
+import os
+import socket
+import subprocess
 import threading
 import time
 
@@ -106,6 +109,19 @@ def test_a_sweep_another_runner_holds_is_skipped_until_its_run_times_out(recorde
     recorder.calls.clear()
     call_command("run_periodic", "--once", stdout=io.StringIO())
     assert recorder.calls == sorted(SWEEPS)
+
+
+@pytest.mark.django_db
+def test_a_sweep_held_by_a_dead_process_of_this_machine_runs_again_at_once(recorder):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    now = timezone.now()
+    SweepRun.objects.create(name="sms_sweep", due_at=now, running_until=now + dt.timedelta(minutes=30),
+                            holder=f"{socket.gethostname()}:{dead.pid}")
+    SweepRun.objects.create(name="tickets_sweep", due_at=now, running_until=now + dt.timedelta(minutes=30),
+                            holder=f"{socket.gethostname()}:{os.getpid()}")  # alive: this very process
+    call_command("run_periodic", "--once", stdout=io.StringIO())
+    assert recorder.calls == sorted(set(SWEEPS) - {"tickets_sweep"})
 
 
 @pytest.mark.django_db
