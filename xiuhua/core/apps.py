@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 
 class CoreConfig(AppConfig):
@@ -23,3 +25,16 @@ class CoreConfig(AppConfig):
         from .registry import Sweep, register
 
         register(Sweep("prune_rate_counters", every=24 * 3600))
+
+        checks.register(check_pdf_font)
+
+
+def check_pdf_font(app_configs=None, **kwargs):
+    """Printed sheets embed a CJK font the install brings (core.pdf); say so before a print fails."""
+    from .pdf import font_file
+
+    try:
+        font_file()
+    except ImproperlyConfigured as exc:
+        return [checks.Warning(str(exc), hint="apt install fonts-wqy-zenhei", id="core.W001")]
+    return []

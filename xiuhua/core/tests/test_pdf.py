@@ -96,3 +96,11 @@ def test_a_missing_font_is_a_clear_configuration_error(monkeypatch):
     monkeypatch.setenv("XIUHUA_PDF_FONT", "/nonexistent/font.ttc")
     with pytest.raises(ImproperlyConfigured, match="fonts-wqy-zenhei"):
         core_pdf.font_file()
+
+
+def test_the_system_check_warns_when_the_install_has_no_font(monkeypatch):
+    from xiuhua.core.apps import check_pdf_font
+
+    assert check_pdf_font() == []
+    monkeypatch.setenv("XIUHUA_PDF_FONT", "/nonexistent/font.ttc")
+    assert [w.id for w in check_pdf_font()] == ["core.W001"]
