@@ -86,3 +86,12 @@ def test_error_pages_have_the_sites_look_on_a_phone(phone, live_server, world):
     wait_for(phone, ".error-page h1")
     assert phone.find_element(By.CSS_SELECTOR, ".error-page h1").text == "没有权限打开这个页面"
     screenshot(phone, "error-403-phone")
+
+
+def test_the_street_offices_first_page_on_a_desktop(desktop, live_server, world):
+    login(desktop, live_server, "street_a")
+    desktop.get(f"{live_server.url}/")
+    wait_for(desktop, "#waiting-work.urgent")
+    header = desktop.execute_script(MEASURE)["header"]
+    assert header <= 80, header  # one row on a desktop
+    screenshot(desktop, "layout-home-street_officer-desktop")
