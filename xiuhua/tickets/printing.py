@@ -2,9 +2,8 @@
 
 Each card carries the QR code of the household's door URL (settings.PUBLIC_BASE_URL + path),
 the address, the code to type when the QR cannot be scanned, and one line of instructions.
-Chinese uses ReportLab's built-in CID font STSong-Light (as the mask vouchers do), so no font
-file ships; it has no glyph for "·" (U+00B7), so texts here use full-width punctuation. QR codes
-are drawn as vector squares by the voucher code's helper.
+Chinese uses the CJK font core.pdf embeds (subsetted, as the mask vouchers do); texts here use
+full-width punctuation. QR codes are drawn as vector squares by the voucher code's helper.
 """
 
 from __future__ import annotations
