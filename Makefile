@@ -18,9 +18,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "Serving at http://127.0.0.1:8000 (task worker alongside). Ctrl-C stops both."
+	@echo "Serving at http://127.0.0.1:8000 (task worker and periodic sweeps alongside). Ctrl-C stops all three."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(PY) manage.py db_worker --queue-name '*' & \
+	  $(PY) manage.py run_periodic & \
 	  $(PY) manage.py runserver 127.0.0.1:8000 --noreload
 
 test: $(STAMP)

@@ -1,6 +1,7 @@
 import hashlib
 import secrets
 
+from axes.models import AccessAttempt
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -27,10 +28,12 @@ class User(AbstractUser):
 class Membership(models.Model):
     """A user's role in one org unit (and, for grid workers, optionally one grid)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("用户"))
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships",
+                                 verbose_name=_("所属单位"))
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
-    grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships")
+    grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships",
+                             verbose_name=_("网格"))
     active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
@@ -79,3 +82,13 @@ class ApiToken(models.Model):
         key = "xh_" + secrets.token_urlsafe(32)
         token = cls.objects.create(membership=membership, name=name, key_prefix=key[:8], key_hash=cls.hash_key(key))
         return token, key
+
+
+class LoginLockout(AccessAttempt):
+    """django-axes' failed logins (a username and address locked out after too many), as the system
+    administrator sees them in the admin: deleting one unlocks that login at once."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("登录失败与锁定")
+        verbose_name_plural = _("登录失败与锁定")

@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from xiuhua.core.audit import event_label, reason_label, role_label
 from xiuhua.core.policy import logged_in, public, requires
 
 from .middleware import SESSION_KEY
@@ -41,4 +42,8 @@ def switch_membership(request):
 def audit_log(request):
     events = personal_data_events(request.user)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    for event in page:  # codes as the user's words: the role, the kind of event, a lookup's purpose
+        event.role_label = role_label(event.actor_role)
+        event.action_label = event_label(event.action)
+        event.reason_label = reason_label(event.reason)
     return render(request, "accounts/audit.html", {"page": page})

@@ -1,5 +1,7 @@
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from .models import AuditEvent
 
 
@@ -28,3 +30,102 @@ def audit(
         reason=reason[:200],
         detail=detail or {},
     )
+
+
+# What each audit event kind written outside a workflow means, for the audit page and the admin.
+# Workflow events (`<workflow>_<action>`) take their labels from the workflow's declaration
+# (core.workflow.WORKFLOWS), and a kind named after a capability takes the capability's label.
+# core/tests/test_audit_labels.py finds every kind the code writes and fails on one without a label.
+EVENT_LABELS: dict[str, Any] = {
+    "api_token_issue": _("签发接口令牌"),
+    "arrival_register": _("登记来沪人员"),
+    "department_create": _("新建职能部门"),
+    "department_head_set": _("设置部门负责人"),
+    "department_member_add": _("添加部门成员"),
+    "department_member_remove": _("移除部门成员"),
+    "household_create": _("新增户"),
+    "household_update": _("修改户信息"),
+    "identity_elsewhere": _("证件号已在其他居委会登记"),
+    "isolation_alert_handle": _("处理居家隔离预警"),
+    "isolation_alert_raise": _("发出居家隔离预警"),
+    "isolation_case_open": _("开始居家隔离"),
+    "isolation_contact_record": _("记录每日联系"),
+    "isolation_contacts_sweep": _("标记未按时联系"),
+    "isolation_pledge_view": _("查看居家隔离承诺书"),
+    "isolation_purchase": _("登记代购"),
+    "isolation_step": _("完成五步工作法的一步"),
+    "lookup_burst": _("查询过于频繁,已暂停"),
+    "mask_round_create": _("新建口罩预约轮次"),
+    "mask_round_update": _("修改口罩预约轮次"),
+    "paper_book_create": _("登记纸质预约单"),
+    "personal_lookup": _("按个人信息查询"),
+    "pharmacy_add_clerk": _("添加药店店员"),
+    "pharmacy_assign_committee": _("指定药店服务的居委会"),
+    "pharmacy_create": _("新建指定药店"),
+    "rental_screen": _("出租房屋排查"),
+    "reservation_submit": _("口罩预约登记"),
+    "resident_create": _("登记居民"),
+    "resident_update": _("修改居民信息"),
+    "resident_view": _("查看居民详情页"),
+    "roster_export": _("导出花名册(证件号遮蔽)"),
+    "roster_export_full": _("导出花名册(完整证件号)"),
+    "roster_import_upload": _("上传花名册"),
+    "routing_match": _("清单人员跨街道匹配"),
+    "routing_rule_set": _("设置派单规则"),
+    "sms_simulate_inbound": _("模拟接收短信"),
+    "stock_delivery_record": _("登记药店到货"),
+    "ticket_create": _("新建工单"),
+    "ticket_door_sheet": _("打印门牌求助卡"),
+    "ticket_door_sheets": _("打印居委会全部楼栋的门牌求助卡"),
+    "ticket_escalate": _("工单临期或超时提醒"),
+    "ticket_import": _("导入12345工单"),
+    "ticket_link_reissue": _("重发工单进度链接"),
+    "ticket_photo_view": _("查看求助照片"),
+    "ticket_reclassify": _("工单重新分类"),
+    "ticket_remind_accept": _("提醒受理紧急求助"),
+    "ticket_urge": _("催办工单"),
+    "tracing_batch_import": _("导入大数据清单"),
+    "tracing_entry_view": _("查看清单人员"),
+}
+
+# What a lookup was for (the `purpose` its audit event keeps as its reason).
+PURPOSE_LABELS: dict[str, Any] = {
+    "resident_search": _("居民查询"),
+    "resident_identity": _("登记或修改居民证件号"),
+    "mask_verification": _("核实口罩预约"),
+    "voucher_redeem": _("核销购买凭证"),
+    "tracing_import": _("导入大数据清单"),
+    "arrival_self_register": _("来沪人员自行登记"),
+}
+
+
+def event_label(kind: str) -> str:
+    """The label of an audit event kind, in the user's language; the kind itself if unknown."""
+    if kind in EVENT_LABELS:
+        return str(EVENT_LABELS[kind])
+    from xiuhua.accounts.roles import Cap
+
+    from .workflow import WORKFLOWS
+
+    for workflows in WORKFLOWS.values():
+        for workflow in workflows:
+            for name, action in workflow.actions.items():
+                if workflow.audit_action(name) == kind:
+                    subject = workflow.model._meta.verbose_name
+                    return f"{subject}:{action.label or name}"
+    if kind in Cap.values:
+        return str(Cap(kind).label)
+    return kind
+
+
+def reason_label(reason: str) -> str:
+    """A lookup's purpose by its label; a reason a person typed, as typed."""
+    if reason in PURPOSE_LABELS:
+        return str(PURPOSE_LABELS[reason])
+    return reason
+
+
+def role_label(role: str) -> str:
+    from xiuhua.accounts.roles import Role
+
+    return str(Role(role).label) if role in Role.values else role

@@ -60,3 +60,26 @@ class LockRow(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SweepRun(models.Model):
+    """When a periodic sweep (core.registry.Sweep) is next due and who runs it now. `run_periodic`
+    takes a sweep with one conditional UPDATE on this row, so two processes, on one machine or
+    several, never run the same sweep at once or twice in one interval."""
+
+    name = models.CharField(_("任务"), max_length=64, unique=True)
+    due_at = models.DateTimeField(_("下次运行"))
+    running_until = models.DateTimeField(_("运行期限"), null=True, blank=True)
+    holder = models.CharField(_("运行进程"), max_length=120, blank=True)
+    last_started = models.DateTimeField(_("上次开始"), null=True, blank=True)
+    last_finished = models.DateTimeField(_("上次结束"), null=True, blank=True)
+    last_failed = models.BooleanField(_("上次失败"), default=False)
+    # The exception's class only: a message could quote personal data.
+    last_error = models.CharField(_("上次错误"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("定时任务")
+        verbose_name_plural = _("定时任务")
+
+    def __str__(self) -> str:
+        return self.name

@@ -8,6 +8,8 @@ the page or command goes through the parts in their declared order:
 - `HomePart`: the waiting work a role sees on the first page after login (core.views.home);
 - `DemoPart`: what `manage.py seed_demo` adds to the demo street after its places and residents;
 - `PersonPart`: what the app holds about one resident, on the person page (residents:detail).
+- `Sweep`: a periodic management command and how often it runs (`manage.py run_periodic`, or
+  cron and systemd timers in production).
 
     register(HomePart("tickets", order=30, work=waiting_tickets, template="tickets/parts/home_work.html"))
 
@@ -75,13 +77,32 @@ class PersonPart:
     rows: Callable[[Any, Any], list[PersonRow] | None]
 
 
+@dataclass(frozen=True)
+class Sweep:
+    # The management command that does the work, also what cron or a systemd timer would call.
+    command: str
+    # Seconds between the starts of two runs.
+    every: int
+    # A run that has not finished after this many seconds is taken to have died with its process,
+    # and another run_periodic may start the sweep again.
+    timeout: int = 30 * 60
+
+    @property
+    def name(self) -> str:
+        return self.command
+
+
 _HOME: dict[str, HomePart] = {}
 _DEMO: dict[str, DemoPart] = {}
 _PERSON: dict[str, PersonPart] = {}
+_SWEEPS: dict[str, Sweep] = {}
 
 
-def register(*parts: HomePart | DemoPart | PersonPart) -> None:
+def register(*parts: HomePart | DemoPart | PersonPart | Sweep) -> None:
     for part in parts:
+        if isinstance(part, Sweep):
+            _SWEEPS[part.name] = part
+            continue
         registry: dict[str, Any] = (
             _HOME if isinstance(part, HomePart) else _PERSON if isinstance(part, PersonPart) else _DEMO
         )
@@ -101,3 +122,7 @@ def demo_parts() -> list[DemoPart]:
 
 def person_parts() -> list[PersonPart]:
     return sorted(_PERSON.values(), key=lambda part: part.order)
+
+
+def sweeps() -> list[Sweep]:
+    return sorted(_SWEEPS.values(), key=lambda sweep: sweep.name)

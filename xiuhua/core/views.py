@@ -1,5 +1,6 @@
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
@@ -22,13 +23,16 @@ def home(request):
             "residents": sum(r["residents"] for r in rows),
         }
     labels = [Tag(t).label for t in HOME_TAGS]
+    for r in rows:  # each figure with its label, which a phone shows beside it (no header row there)
+        r["tag_cells"] = list(zip(labels, r["tag_list"], strict=True))
     if totals is not None:
         totals["tags"] = [(label, sum(r["tag_list"][i] for r in rows)) for i, label in enumerate(labels)]
     work, work_templates = _waiting_work(request.user)
     return render(
         request,
         "core/home.html",
-        {"rows": rows, "totals": totals, "tag_labels": labels, "work": work, "work_templates": work_templates},
+        {"rows": rows, "totals": totals, "tag_labels": labels, "work": work, "work_templates": work_templates,
+         "now_local": timezone.localtime()},
     )
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.registry import DemoPart, HomePart, PersonPart
+from xiuhua.core.registry import DemoPart, HomePart, PersonPart, Sweep
 
 from .person import person_rows
 from .selectors import open_alerts, overdue_contacts
@@ -27,5 +27,6 @@ def seed_demo() -> list[str]:
 
 
 HOME = HomePart("isolation", order=10, work=waiting_work, template="isolation/_home_work.html")
+SWEEP = Sweep("isolation_sweep", every=5 * 60)
 DEMO = DemoPart("isolation", order=20, seed=seed_demo)
 PERSON = PersonPart("isolation", order=20, title=gettext_lazy("居家隔离"), rows=person_rows)

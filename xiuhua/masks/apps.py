@@ -15,3 +15,4 @@ class MasksConfig(AppConfig):
 
         register()
         registry.register(person.PERSON)  # the household's reservations on the person page
+        registry.register(registry.Sweep("expire_vouchers", every=10 * 60))

@@ -3,7 +3,7 @@
 Each voucher shows its number (in groups of four), a QR code of the bare number (what the
 clerk's scanner types into the redemption page), the pharmacy's name, address and hours, the
 pickup window and expiry, the household's address and the holder's masked name. Chinese text
-uses ReportLab's built-in CID font STSong-Light, so no font file is needed on closed intranets.
+uses the CJK font core.pdf embeds (subsetted), so every viewer and printer shows it.
 """
 
 import io
@@ -17,6 +17,8 @@ from reportlab.pdfgen import canvas
 from xiuhua.core.pdf import cjk_font as _font
 from xiuhua.core.pdf import draw_qr as _draw_qr
 from xiuhua.core.pdf import fit_text as _fit
+from xiuhua.core.pdf import mono_font as _mono
+from xiuhua.core.pdf import new_canvas as _new_canvas
 
 from .codes import format_voucher_number
 from .models import Voucher
@@ -59,7 +61,7 @@ def _draw_voucher(c: canvas.Canvas, v: Voucher, x: float, y: float, w: float, h:
     c.setFillColorRGB(0, 0, 0)
     c.setFont(font, 9)
     c.drawString(left, top - 10 * mm, _fit(c, v.round.name, 9, inner))
-    c.setFont("Courier-Bold", 17)
+    c.setFont(_mono(), 17)
     c.drawString(left, top - 19 * mm, format_voucher_number(v.number))
     qr_size = 36 * mm
     _draw_qr(c, qr_payload(v), x + w - pad - qr_size + 2 * mm, top - 21 * mm - qr_size, qr_size)
@@ -96,7 +98,7 @@ def _draw_voucher(c: canvas.Canvas, v: Voucher, x: float, y: float, w: float, h:
 def vouchers_pdf(vouchers: Iterable[Voucher]) -> bytes:
     """A4 pages of vouchers, 2 x 2 a page, each cell A6 with a dashed cut line."""
     buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    c = _new_canvas(buffer, pagesize=A4)
     c.setTitle("口罩购买凭证")
     page_w, page_h = A4
     cell_w, cell_h = page_w / 2, page_h / 2

@@ -12,6 +12,9 @@ class SmsConfig(AppConfig):
 
         register_builtin_handlers()
         checks.register(check_provider_settings)
+        from xiuhua.core.registry import Sweep, register
+
+        register(Sweep("sms_sweep", every=5 * 60))
 
 
 def check_provider_settings(app_configs=None, **kwargs):

@@ -16,4 +16,4 @@ class TicketsConfig(AppConfig):
         register()
         # Its waiting work on core's first page (urgent requests first), its demo orders and accounts
         # in seed_demo, its orders on the person page.
-        registry.register(parts.URGENT, parts.HOME, parts.DEMO, parts.PERSON)
+        registry.register(parts.URGENT, parts.HOME, parts.DEMO, parts.PERSON, parts.SWEEP)

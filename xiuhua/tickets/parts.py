@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap, Role
-from xiuhua.core.registry import DemoPart, HomePart, PersonPart
+from xiuhua.core.registry import DemoPart, HomePart, PersonPart, Sweep
 from xiuhua.places.models import Kind
 
 from .models import Ticket
@@ -56,5 +56,6 @@ def seed_demo() -> list[str]:
 HOME = HomePart("tickets", order=30, work=waiting_work, template="tickets/_home_work.html")
 # Before every other part's work: an urgent request waits for no list.
 URGENT = HomePart("tickets_urgent", order=1, work=urgent_work, template="tickets/_home_urgent.html")
+SWEEP = Sweep("tickets_sweep", every=5 * 60)
 DEMO = DemoPart("tickets", order=30, seed=seed_demo, accounts=demo_accounts)
 PERSON = PersonPart("tickets", order=40, title=gettext_lazy("工单(本户)"), rows=person_rows)

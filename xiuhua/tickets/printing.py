@@ -2,9 +2,8 @@
 
 Each card carries the QR code of the household's door URL (settings.PUBLIC_BASE_URL + path),
 the address, the code to type when the QR cannot be scanned, and one line of instructions.
-Chinese uses ReportLab's built-in CID font STSong-Light (as the mask vouchers do), so no font
-file ships; it has no glyph for "·" (U+00B7), so texts here use full-width punctuation. QR codes
-are drawn as vector squares by the voucher code's helper.
+Chinese uses the CJK font core.pdf embeds (subsetted, as the mask vouchers do); texts here use
+full-width punctuation. QR codes are drawn as vector squares by the voucher code's helper.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from xiuhua.core.pdf import cjk_font, draw_qr
+from xiuhua.core.pdf import cjk_font, draw_qr, mono_font, new_canvas
 from xiuhua.core.pdf import fit_text as fit
 from xiuhua.places.models import natural_key
 
@@ -78,9 +77,9 @@ def _draw_card(c: canvas.Canvas, card: DoorCard, x: float, y: float, w: float, h
     c.drawString(left, top - 26 * mm, "求助码(无法扫码时输入)")
     c.setFillColorRGB(0, 0, 0)
     code_size = 14.0
-    while code_size > 9 and c.stringWidth(card.key, "Courier-Bold", code_size) > width:
+    while code_size > 9 and c.stringWidth(card.key, mono_font(), code_size) > width:
         code_size -= 0.5
-    c.setFont("Courier-Bold", code_size)
+    c.setFont(mono_font(), code_size)
     c.drawString(left, top - 32 * mm, card.key)
     c.setFont(font, 7)
     c.setFillColorRGB(0.35, 0.4, 0.45)
@@ -104,7 +103,7 @@ def door_sheets_pdf(sheets: list[tuple[str, list[DoorCard]]], *, title: str) -> 
     """Several buildings' sheets in one PDF (a committee's): each building starts on a new page and
     numbers its own pages, so the printed stack comes apart by building."""
     buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    c = new_canvas(buffer, pagesize=A4)
     c.setTitle(f"门牌求助卡 {title}")
     for building_title, cards in sheets or [(title, [])]:
         _draw_sheet(c, cards, building_title)

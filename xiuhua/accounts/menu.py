@@ -1,0 +1,68 @@
+"""The site's menu, once: each entry is shown only to a membership whose role holds one of its
+capabilities, so nobody is offered a page that answers 403. The header shows the entries' short
+labels; the first page lists them with what each is for, so a role with few pages (a pharmacy
+clerk, a department) finds its work there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .roles import ROLE_CAPS, Cap, Role
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    key: str
+    label: str  # in the header; "" for an entry only on the first page
+    url_name: str
+    caps: frozenset[str]  # any one of them opens it
+    description: str  # on the first page
+    anchor: str = ""
+    # What the page is to a role whose work there is narrower (a department's orders).
+    for_role: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name) + (f"#{self.anchor}" if self.anchor else "")
+
+    def described_for(self, role: str) -> MenuEntry:
+        description = dict(self.for_role).get(role, self.description)
+        return self if description == self.description else replace(self, description=description)
+
+
+def _entry(key, label, url_name, caps, description, anchor="", for_role=None) -> MenuEntry:
+    return MenuEntry(key, label, url_name, frozenset(caps), description, anchor, tuple((for_role or {}).items()))
+
+
+ENTRIES: tuple[MenuEntry, ...] = (
+    _entry("places", _("地点"), "places:tree", {Cap.VIEW_PLACES}, _("按地点浏览:街道、居委会、小区、楼栋、户")),
+    _entry("residents", _("居民查询"), "residents:search", {Cap.VIEW_RESIDENTS},
+           _("居民查询(姓名、手机号、证件号后四位、地址)")),
+    _entry("roster", _("花名册"), "residents:roster", {Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER}, _("花名册导入与导出")),
+    _entry("masks", _("口罩预约"), "masks:staff_home", {Cap.VIEW_MASKS, Cap.REDEEM_VOUCHER, Cap.RECORD_DELIVERY},
+           ""),
+    _entry("rounds", "", "masks:staff_rounds", {Cap.VIEW_MASKS}, _("口罩预约:轮次、登记、核实与发放")),
+    _entry("redeem", "", "masks:staff_redeem", {Cap.REDEEM_VOUCHER}, _("核销购买凭证(扫码或输入凭证号)")),
+    _entry("deliveries", "", "masks:staff_deliveries", {Cap.RECORD_DELIVERY}, _("登记药店到货")),
+    _entry("tracing", _("大数据清单"), "tracing:home", {Cap.VIEW_TRACING}, _("大数据清单:导入、分派与落实")),
+    _entry("isolation", _("居家隔离"), "isolation:home", {Cap.VIEW_ISOLATION},
+           _("居家隔离:待联系、预警、来沪人员登记"),
+           for_role={Role.HEALTH_CENTRE: _("本街道居家隔离人员:每日联系"),
+                     Role.GRID_WORKER: _("本网格居家隔离人员:每日联系")}),
+    _entry("isolation_alerts", "", "isolation:home", {Cap.RECORD_CONTACT},
+           _("居家隔离预警:发热、症状、连续未联系上"), anchor="alerts"),
+    _entry("tickets", _("工单"), "tickets:board", {Cap.VIEW_TICKETS}, _("工单:受理、办理、答复和回访"),
+           for_role={Role.DEPARTMENT_STAFF: _("派给本部门的工单:办理和答复")}),
+    _entry("sms", _("短信"), "sms:outbox", {Cap.VIEW_SMS, Cap.SIMULATE_SMS}, _("短信收发记录")),
+    _entry("simulate_sms", _("模拟短信"), "sms:simulate", {Cap.SIMULATE_SMS}, _("模拟居民发来的短信(演示、培训)")),
+    _entry("audit", _("访问记录"), "accounts:audit", {Cap.VIEW_AUDIT}, _("个人信息访问记录")),
+)
+
+
+def menu_for(role: str | None) -> list[MenuEntry]:
+    """The entries the role may open, in menu order (none without a membership)."""
+    caps = ROLE_CAPS.get(role, frozenset()) if role else frozenset()
+    return [entry.described_for(role) for entry in ENTRIES if role and entry.caps & caps]

@@ -1,0 +1,106 @@
+"""Every PDF the system prints embeds its fonts, so Chinese never prints blank on a viewer or
+printer without a CJK font of its own."""
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from xiuhua.core import pdf as core_pdf
+from xiuhua.masks.models import MaskRound, Pharmacy, Reservation, Voucher
+from xiuhua.masks.pdf import vouchers_pdf
+from xiuhua.tickets.printing import DoorCard, door_sheet_pdf
+
+# The modules that draw PDFs. A new one fails test_every_pdf_producer_is_checked until a test here
+# prints its sheet.
+PRODUCERS = {"xiuhua/core/pdf.py", "xiuhua/masks/pdf.py", "xiuhua/tickets/printing.py"}
+
+
+def fonts_of(pdf: bytes) -> list[dict[str, str]]:
+    """pdffonts (poppler) of the document: name, type and whether it is embedded, per font."""
+    if shutil.which("pdffonts") is None:
+        reason = "needs pdffonts (Debian: apt install poppler-utils)"
+        if os.environ.get("XIUHUA_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "sheet.pdf"
+        source.write_bytes(pdf)
+        lines = subprocess.run(["pdffonts", str(source)], check=True, capture_output=True, text=True).stdout
+    rows = lines.splitlines()[2:]
+    fonts = []
+    for row in rows:
+        name, kind, rest = row[:37].strip(), row[37:55].strip(), row[55:].split()
+        fonts.append({"name": name, "type": kind, "emb": rest[1], "sub": rest[2]})
+    return fonts
+
+
+def voucher() -> Voucher:
+    now = timezone.now()
+    return Voucher(
+        number="K7Q2M9X4P03A5", masks=5, issued_at=now, expires_at=now + dt.timedelta(days=3),
+        round=MaskRound(name="第一轮口罩预约"),
+        pharmacy=Pharmacy(name="益丰大药房国和路店", address="国和路346号", opening_hours="8:00-20:00"),
+        reservation=Reservation(name="张秀英", address_text="国和路346弄5号101室"),
+    )
+
+
+def door_card(room: str) -> DoorCard:
+    return DoorCard(compound="国和小区", building="5号", room=room, key=f"1{room}-K7Q2M9X4",
+                    url=f"{settings.PUBLIC_BASE_URL}/help/d/1{room}-K7Q2M9X4/")
+
+
+def sheets() -> dict[str, bytes]:
+    return {
+        "vouchers": vouchers_pdf([voucher(), voucher()]),
+        "no_vouchers": vouchers_pdf([]),
+        "door_cards": door_sheet_pdf([door_card("101"), door_card("102")], title="国和小区5号"),
+        "no_door_cards": door_sheet_pdf([], title="国和小区6号"),
+    }
+
+
+@pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards"])
+def test_every_font_of_every_printed_sheet_is_embedded_as_a_subset(name):
+    fonts = fonts_of(sheets()[name])
+    assert fonts, "a sheet with text names its fonts"
+    assert [(f["emb"], f["sub"]) for f in fonts] == [("yes", "yes")] * len(fonts), fonts
+    assert {re.sub(r"^[A-Z]{6}\+", "", f["name"]).rsplit("-", 1)[0] for f in fonts} <= {
+        "WenQuanYiZenHei", "WenQuanYiZenHeiMono"}
+
+
+def test_a_sheet_carries_only_the_glyphs_it_uses():
+    # The whole font is ~10 MB; a page of vouchers embeds a few dozen glyphs.
+    assert len(sheets()["vouchers"]) < 200_000
+
+
+def test_every_pdf_producer_is_checked():
+    root = Path(__file__).resolve().parents[3]
+    found = {
+        str(path.relative_to(root))
+        for path in (root / "xiuhua").rglob("*.py")
+        if "tests" not in path.parts and re.search(r"^\s*(from|import) reportlab", path.read_text(), re.M)
+    }
+    assert found == PRODUCERS
+
+
+def test_a_missing_font_is_a_clear_configuration_error(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("XIUHUA_PDF_FONT", "/nonexistent/font.ttc")
+    with pytest.raises(ImproperlyConfigured, match="fonts-wqy-zenhei"):
+        core_pdf.font_file()
+
+
+def test_the_system_check_warns_when_the_install_has_no_font(monkeypatch):
+    from xiuhua.core.apps import check_pdf_font
+
+    assert check_pdf_font() == []
+    monkeypatch.setenv("XIUHUA_PDF_FONT", "/nonexistent/font.ttc")
+    assert [w.id for w in check_pdf_font()] == ["core.W001"]
