@@ -292,10 +292,16 @@ class AlertKind(models.TextChoices):
 
 
 class Alert(models.Model):
+    """One alert per contact (one reading: 37.8 ℃ with a cough is one alert, with two reasons),
+    closed once with what was done."""
+
     case = models.ForeignKey(IsolationCase, on_delete=models.CASCADE, related_name="alerts")
     committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="alerts")
+    # The first of `reasons` (fever before symptoms), for sorting and filtering.
     kind = models.CharField(max_length=12, choices=AlertKind.choices)
+    # Every reason the contact gave, fever first, then symptoms, then misses: ["fever", "symptoms"].
+    reasons = models.JSONField(_("预警原因"), default=list)
     raised_at = models.DateTimeField()
     handled_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
@@ -304,12 +310,20 @@ class Alert(models.Model):
     handled_note = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        # One alert of a kind per contact, however often the check runs.
-        constraints = [models.UniqueConstraint(fields=["contact", "kind"], name="alert_once")]
+        # One alert per contact (one reading, or one missed contact), however often the check runs.
+        constraints = [models.UniqueConstraint(fields=["contact"], name="alert_once_per_contact")]
         indexes = [models.Index(fields=["committee", "handled_at"], name="alert_committee")]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind}"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(AlertKind(reason).label) for reason in (self.reasons or [self.kind])]
+
+    @property
+    def reasons_text(self) -> str:
+        return "、".join(self.reason_labels)
 
 
 class Whereabouts(models.TextChoices):

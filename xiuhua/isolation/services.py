@@ -4,7 +4,7 @@ Contacts are written as a schedule when a case opens (from the opening moment to
 period, at the rule's daily times), so the overdue list is a query and the sweep only has to
 mark what passed its grace time as missed. Alerts: a temperature at or above the rule's fever
 line, any symptom or an "unwell" contact, and two contacts in a row not reached or missed. One
-alert per contact and kind (a unique constraint), however often the sweep runs.
+alert per contact (a unique constraint) listing all its reasons, however often the sweep runs.
 """
 
 from __future__ import annotations
@@ -438,8 +438,9 @@ def contact_record(
 
 
 def _raise_alerts(contact: Contact, now: dt.datetime, *, actor=None) -> list[Alert]:
-    """The alerts a recorded (or missed) contact raises, each queued as texts and audited, by whoever
-    recorded the contact (None: the sweep or the person's own SMS)."""
+    """The alert a recorded (or missed) contact raises: one per contact, listing every reason it
+    gave (37.8 ℃ with a cough: fever and symptoms), so it is texted, audited and closed once. Raised
+    by whoever recorded the contact (None: the sweep or the person's own SMS)."""
     rule = contact.case.rule
     kinds = []
     if contact.temperature is not None and contact.temperature >= rule.fever_celsius:
@@ -454,19 +455,20 @@ def _raise_alerts(contact: Contact, now: dt.datetime, *, actor=None) -> list[Ale
         )
         if previous in MISSED_OUTCOMES:
             kinds.append(AlertKind.MISSES)
-    alerts = []
-    for kind in kinds:
-        alert, created = Alert.objects.get_or_create(
-            contact=contact, kind=kind,
-            defaults={"case_id": contact.case_id, "committee_id": contact.committee_id, "raised_at": now},
-        )
-        if created:
-            alerts.append(alert)
-            notify.send_alert(alert)  # queued; goes out when the transaction commits
-            audit(actor=actor, action="isolation_alert_raise", obj=contact.case, committee_id=contact.committee_id,
-                  subject_label=alert.get_kind_display(),
-                  detail={"alert": alert.pk, "kind": str(kind), "contact": contact.pk})
-    return alerts
+    if not kinds:
+        return []
+    alert, created = Alert.objects.get_or_create(
+        contact=contact,
+        defaults={"case_id": contact.case_id, "committee_id": contact.committee_id, "raised_at": now,
+                  "kind": kinds[0], "reasons": [str(kind) for kind in kinds]},
+    )
+    if not created:
+        return []
+    notify.send_alert(alert)  # queued; goes out when the transaction commits
+    audit(actor=actor, action="isolation_alert_raise", obj=contact.case, committee_id=contact.committee_id,
+          subject_label=alert.reasons_text,
+          detail={"alert": alert.pk, "kind": str(kinds[0]), "reasons": alert.reasons, "contact": contact.pk})
+    return [alert]
 
 
 def contacts_sweep(*, now: dt.datetime | None = None) -> int:
@@ -557,7 +559,7 @@ def alert_handle(*, actor, alert: Alert, note: str, now: dt.datetime | None = No
     locked.handled_at, locked.handled_by, locked.handled_note = now, actor, note
     locked.save(update_fields=["handled_at", "handled_by", "handled_note"])
     audit(actor=actor, action="isolation_alert_handle", obj=locked.case, committee_id=locked.committee_id,
-          subject_label=locked.get_kind_display(), detail={"alert": locked.pk})
+          subject_label=locked.reasons_text, detail={"alert": locked.pk})
     return locked
 
 
