@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.core.files import private_storage
@@ -118,7 +119,9 @@ class Arrival(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When it was registered: the service's `now` (a registration taken on paper and typed later,
+    # or seeded, keeps its own time, before every step that follows it).
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
 
     objects = ArrivalQuerySet.as_manager()
 
@@ -178,7 +181,8 @@ class IsolationCase(models.Model):
     )
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_note = models.CharField(_("说明"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the case was opened (the service's `now`): "new cases" of a day count these.
+    created_at = models.DateTimeField(_("开始隔离登记时间"), default=timezone.now)
 
     objects = CaseQuerySet.as_manager()
 

@@ -216,6 +216,7 @@ def arrival_register(
         origin_text=(origin_text or str(origin)).strip()[:60], household_size=int(household_size),
         transport=transport, transport_number=(transport_number or "").strip().upper()[:20],
         arrival_date=arrival_date, channel=channel, created_by=actor if actor is not None and actor.pk else None,
+        created_at=now,
         status=ArrivalStatus.AWAITING if self_registered else ArrivalStatus.ACCEPTED,
         **{k: v for k, v in fields.items() if k != "id_last4"},
     )
@@ -318,7 +319,7 @@ def case_open(
         raise ValidationError({"starts_on": _("隔离期已过,无需再开隔离")})
     case = IsolationCase.objects.create(
         arrival=arrival, household_id=arrival.household_id, committee_id=arrival.committee_id, rule=rule,
-        starts_on=starts_on, ends_on=ends_on, contact_worker=contact_worker,
+        starts_on=starts_on, ends_on=ends_on, contact_worker=contact_worker, created_at=now,
     )
     CaseStep.objects.bulk_create([CaseStep(case=case, step=step) for step in STEP_ORDER])
     Contact.objects.bulk_create(_schedule(case, rule, start=now, end_day=ends_on))
