@@ -718,3 +718,27 @@ def test_first_page_after_login_points_at_the_waiting_work(client, cases):
     assert "清单人员待落实 0 人" in client.get("/").content.decode()
     as_user(client, User.objects.get(username="volunteer"))
     assert 'id="waiting-work"' not in client.get("/").content.decode()
+
+
+def test_self_registrations_waiting_to_be_checked_are_on_the_committees_to_do_list(client, world):
+    from xiuhua.isolation.models import Channel as ArrivalChannel
+
+    def self_register(n: int):
+        return services.arrival_register(
+            actor=None, channel=ArrivalChannel.SELF, household=world.household_a1, name=f"自助登记{n}",
+            id_type="resident_id", id_number=make_resident_id("420102", dt.date(1991, 3, n), 246),
+            phone="13966667777", origin_text="湖北省", transport="train", arrival_date=timezone.localdate(),
+        )
+
+    first, _second = self_register(3), self_register(4)
+    as_user(client, world.staff_a1)
+    page = client.get("/").content.decode()
+    item = re.search(r'<li id="work-arrivals-awaiting">(.*?)</li>', page, re.S)
+    assert item is not None and f'href="{reverse("isolation:home")}#awaiting"' in item[1]
+    assert "自主登记待核实 2 人" in item[1]
+    # Checked (the case opened): one left. Another committee and a grid worker see none.
+    client.post(reverse("isolation:arrival_open_case", args=[first.pk]))
+    assert "自主登记待核实 1 人" in client.get("/").content.decode()
+    for user in (world.staff_a2, world.grid_worker):
+        as_user(client, user)
+        assert "自主登记待核实" not in client.get("/").content.decode()
