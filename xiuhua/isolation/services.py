@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.access import access_unit
+from xiuhua.core.access import access_unit, require
 from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import IdNumberError, check_id
 from xiuhua.core.images import PhotoError, jpeg_file, photo_as_jpeg
@@ -436,6 +436,40 @@ def contact_record(
                                                           "via": str(via)})
     _raise_alerts(locked, now, actor=actor)
     return locked
+
+
+MAX_BULK_CONTACTS = 200
+
+
+def contacts_record_well(*, actor, contact_ids: list[int], now: dt.datetime | None = None) -> list[Contact]:
+    """Many due contacts reached by phone and well (no fever, no symptoms) at once: one act of the
+    worker ticking the people they called, each still its own contact record through
+    contact_record (its own checks and audit event), all in one transaction: when one cannot be
+    recorded (recorded meanwhile, the case closed, not yet due, not the worker's), none is."""
+    now = now or timezone.now()
+    ids = sorted({int(pk) for pk in contact_ids})
+    if not ids:
+        raise ValidationError({"contacts": _("请先勾选已联系、情况良好的人员")})
+    if len(ids) > MAX_BULK_CONTACTS:
+        raise ValidationError({"contacts": _("一次最多记录%(n)s次联系") % {"n": MAX_BULK_CONTACTS}})
+    require(actor, Cap.RECORD_CONTACT)
+    recorded = []
+    with transaction.atomic():
+        contacts = list(Contact.objects.visible_to(actor).filter(pk__in=ids).select_related("case__arrival"))
+        if len(contacts) != len(ids):
+            raise ValidationError({"contacts": _("所选联系中有的不在您的范围内,请刷新页面后重新勾选")})
+        for contact in sorted(contacts, key=lambda c: (c.due_at, c.pk)):
+            try:
+                locked = Contact.objects.get(pk=contact.pk)
+                if locked.outcome:
+                    raise ValidationError(_("该次联系已记录过"))
+                recorded.append(contact_record(actor=actor, contact=contact, outcome=ContactOutcome.WELL,
+                                               via=ContactVia.PHONE, now=now))
+            except ValidationError as exc:
+                due = timezone.localtime(contact.due_at).strftime("%m-%d %H:%M")
+                raise ValidationError({"contacts": _("%(name)s %(due)s:%(why)s") % {
+                    "name": contact.case.arrival.name, "due": due, "why": " ".join(exc.messages)}}) from None
+    return recorded
 
 
 def _raise_alerts(contact: Contact, now: dt.datetime, *, actor=None) -> list[Alert]:
