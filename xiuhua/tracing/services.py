@@ -150,14 +150,18 @@ def _parse_date(value) -> dt.date | None:
     raise ValueError(text)
 
 
+# A list's own row counter: the entry keeps its row in the file, and pages number their rows.
+ROW_COUNTER_HEADERS = frozenset({"序号", "序", "No", "No."})
+
+
 def extra_columns(table) -> list[tuple[int, str]]:
     """(position, header) of the columns the list spec does not know, in the file's order; a
-    column without a header text is not kept."""
+    column without a header text, or the list's own row counter (序号), is not kept."""
     known = set(table.columns.values())
     out = []
     for position, value in enumerate(table.header):
         label = cell_text(value).strip()[:EXTRA_LABEL_CHARS]
-        if label and position not in known:
+        if label and position not in known and squash(label) not in ROW_COUNTER_HEADERS:
             out.append((position, label))
     return out[:MAX_EXTRA_COLUMNS]
 
