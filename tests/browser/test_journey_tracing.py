@@ -110,6 +110,20 @@ def test_a_street_takes_a_list_from_upload_to_same_day_control(desktop, live_ser
     assert "备注:同车厢有发热旅客" in worklist.text and "途经地:武汉" in worklist.text
     assert lin_id not in desktop.page_source
     screenshot(desktop, "journey-tracing-06-worklist")
+    # Printed on A4 (the print stylesheet, as Chromium's print preview applies it): the list alone,
+    # numbered, without the menu, the buttons or the other sections.
+    desktop.set_window_size(794, 1123)  # A4 at 96 dpi
+    desktop.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not desktop.find_element(By.CSS_SELECTOR, "header.top").is_displayed()
+        assert not desktop.find_element(By.ID, "batches").is_displayed()
+        assert not any(a.is_displayed() for a in desktop.find_elements(By.CSS_SELECTOR, "#worklist a.button"))
+        assert desktop.find_element(By.ID, "worklist").is_displayed()
+        assert desktop.execute_script("return document.documentElement.scrollWidth") <= 794
+        screenshot(desktop, "journey-tracing-06b-worklist-printed")
+    finally:
+        desktop.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        desktop.set_window_size(1280, 900)
     desktop.find_element(By.XPATH, "//table[@id='worklist']//a[b[text()='林晓雯']]").click()
     wait_for(desktop, "#report-form")
     details = desktop.find_element(By.ID, "entry-details").text
