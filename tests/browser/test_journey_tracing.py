@@ -119,6 +119,7 @@ def test_a_street_takes_a_list_from_upload_to_same_day_control(desktop, live_ser
         assert not desktop.find_element(By.ID, "batches").is_displayed()
         assert not any(a.is_displayed() for a in desktop.find_elements(By.CSS_SELECTOR, "#worklist a.button"))
         assert desktop.find_element(By.ID, "worklist").is_displayed()
+        assert desktop.find_element(By.CSS_SELECTOR, ".print-note").text.startswith("国和一村居委会 · 打印于 ")
         assert desktop.execute_script("return document.documentElement.scrollWidth") <= 794
         screenshot(desktop, "journey-tracing-06b-worklist-printed")
     finally:

@@ -116,7 +116,10 @@ def _home(request, *, import_form=None):
     membership = active_membership(request.user)
     can_report = membership.has(Cap.REPORT_TRACING)
     can_import = membership.has(Cap.IMPORT_TRACING)
-    context = {"can_report": can_report, "can_import": can_import, "today": timezone.localdate()}
+    context = {
+        "can_report": can_report, "can_import": can_import, "today": timezone.localdate(),
+        "unit": membership.org_unit, "now": timezone.localtime(),
+    }
     batches = batches_visible_to(request.user).select_related("street").order_by("-received_at", "-pk")
     if can_report:
         worklist = Paginator(committee_worklist(request.user), WORKLIST_PER_PAGE)
