@@ -9,9 +9,9 @@ from django.test.utils import override_settings
 from selenium.webdriver.common.by import By
 
 from xiuhua.residents.models import RosterImport
-from xiuhua.residents.tests.test_roster_fixtures import new_id, person, xlsx
+from xiuhua.residents.tests.test_roster_fixtures import new_id, person, row_for, xlsx
 
-from .conftest import login, search_residents, wait_for, wait_text
+from .conftest import login, screenshot, search_residents, wait_for, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,6 +35,8 @@ def test_upload_preview_commit_and_find_the_resident_on_a_phone(phone, live_serv
         person(姓名="林晓雯", 性别="女", 证件号码=number, 室号="1202", 标签="孕妇"),
         person(姓名="林父", 室号="1202", 与户主关系="父母", 证件号码=new_id(birth=dt.date(1950, 1, 1)),
                出生日期="1950-01-01"),
+        row_for(world.resident_a1, 手机号="13900000009"),
+        person(姓名="林表妹", 室号="1203", 与户主关系="其他"),
     ]))
     login_in_chinese(phone, live_server, "staff_a1")
 
@@ -48,9 +50,16 @@ def test_upload_preview_commit_and_find_the_resident_on_a_phone(phone, live_serv
 
     upload_on_the_page(phone, live_server, path)
     wait_for(phone, "#import-counts")
-    assert phone.find_element(By.ID, "count-new").text == "2"
+    assert phone.find_element(By.ID, "count-new").text == "3"
+    assert phone.find_element(By.ID, "count-updated").text == "1"
     assert phone.find_element(By.ID, "count-problems").text == "0"
+    # The preview: who is added, what changes (old → new), and a household without a head.
+    wait_text(phone, "#preview-new", "林晓雯")
+    wait_text(phone, "#preview-changed", "手机号:13812345678 → 13900000009")
+    wait_text(phone, "#head-warnings", "国和一村5号1203室:没有户主")
     assert number not in phone.page_source
+    screenshot(phone, "roster_import_preview", scroll_to="#head-warnings")
+    screenshot(phone, "roster_import_preview_changes", scroll_to="#preview-changed")
     phone.find_element(By.ID, "commit-button").click()
     wait_for(phone, "#import-done")
     assert RosterImport.objects.latest("pk").status == RosterImport.Status.COMMITTED

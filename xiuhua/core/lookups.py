@@ -41,6 +41,8 @@ BURST_ALERT = register_template(
 class LookupKey(models.TextChoices):
     ID_NUMBER = "id_number", _("证件号码")
     ID_TAIL = "id_tail", _("证件号码尾号")
+    # Four digits: the end of an identity number or of a phone number, either.
+    TAIL = "tail", _("证件号码或手机号尾号")
     PHONE = "phone", _("手机号")
     ADDRESS = "address", _("地址")
 

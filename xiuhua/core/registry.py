@@ -6,7 +6,8 @@ something for each domain, the domain app registers a part here from its AppConf
 the page or command goes through the parts in their declared order:
 
 - `HomePart`: the waiting work a role sees on the first page after login (core.views.home);
-- `DemoPart`: what `manage.py seed_demo` adds to the demo street after its places and residents.
+- `DemoPart`: what `manage.py seed_demo` adds to the demo street after its places and residents;
+- `PersonPart`: what the app holds about one resident, on the person page (residents:detail).
 
     register(HomePart("tickets", order=30, work=waiting_tickets, template="tickets/parts/home_work.html"))
 
@@ -15,9 +16,12 @@ Registering a name again replaces its part (an app's ready() may run more than o
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,45 @@ class DemoPart:
     accounts: Callable[[], list[Any]] = field(default=lambda: [])
 
 
+@dataclass(frozen=True)
+class PersonRow:
+    """One thing about the person, linked to its own page: `label` (a number, a round, a list),
+    `status` and `note` as shown, `when` a date or time."""
+
+    label: str
+    url: str = ""
+    status: str = ""
+    when: dt.date | dt.datetime | None = None
+    note: str = ""
+
+    @property
+    def when_shown(self) -> str:
+        if isinstance(self.when, dt.datetime):
+            return timezone.localtime(self.when).strftime("%Y-%m-%d %H:%M")
+        return self.when.isoformat() if self.when is not None else ""
+
+
+@dataclass(frozen=True)
+class PersonPart:
+    name: str
+    order: int
+    title: Any  # the heading (a lazy translation)
+    # (user, resident) -> the rows this user may see about the resident (the app's own
+    # visible_to), or None when the user's role sees none of this app's records: the part
+    # is then left out, not shown empty.
+    rows: Callable[[Any, Any], list[PersonRow] | None]
+
+
 _HOME: dict[str, HomePart] = {}
 _DEMO: dict[str, DemoPart] = {}
+_PERSON: dict[str, PersonPart] = {}
 
 
-def register(*parts: HomePart | DemoPart) -> None:
+def register(*parts: HomePart | DemoPart | PersonPart) -> None:
     for part in parts:
-        registry: dict[str, Any] = _HOME if isinstance(part, HomePart) else _DEMO
+        registry: dict[str, Any] = (
+            _HOME if isinstance(part, HomePart) else _PERSON if isinstance(part, PersonPart) else _DEMO
+        )
         clash = [p.name for p in registry.values() if p.order == part.order and p.name != part.name]
         if clash:
             raise ValueError(f"{part.name}: order {part.order} is taken by {clash[0]}")
@@ -61,3 +97,7 @@ def home_parts() -> list[HomePart]:
 
 def demo_parts() -> list[DemoPart]:
     return sorted(_DEMO.values(), key=lambda part: part.order)
+
+
+def person_parts() -> list[PersonPart]:
+    return sorted(_PERSON.values(), key=lambda part: part.order)

@@ -16,4 +16,4 @@ class IsolationConfig(AppConfig):
 
         register()
         # Its waiting work on core's first page, its demo cases in seed_demo.
-        registry.register(parts.HOME, parts.DEMO)
+        registry.register(parts.HOME, parts.DEMO, parts.PERSON)

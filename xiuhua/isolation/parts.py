@@ -1,12 +1,14 @@
-"""What home isolation adds to core's first page and to `seed_demo` (core.registry)."""
+"""What home isolation adds to core's first page, to `seed_demo` and to the person page (core.registry)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.registry import DemoPart, HomePart
+from xiuhua.core.registry import DemoPart, HomePart, PersonPart
 
+from .person import person_rows
 from .selectors import arrivals_awaiting_case, open_alerts, overdue_contacts
 
 
@@ -30,3 +32,4 @@ def seed_demo() -> list[str]:
 
 HOME = HomePart("isolation", order=10, work=waiting_work, template="isolation/_home_work.html")
 DEMO = DemoPart("isolation", order=20, seed=seed_demo)
+PERSON = PersonPart("isolation", order=20, title=gettext_lazy("居家隔离"), rows=person_rows)

@@ -8,6 +8,10 @@ class MasksConfig(AppConfig):
 
     def ready(self) -> None:
         # SMS keyword 口罩 / KZ: residents reserve by text message (grammar in sms_channel).
+        from xiuhua.core import registry
+
+        from . import person
         from .sms_channel import register
 
         register()
+        registry.register(person.PERSON)  # the household's reservations on the person page

@@ -5,7 +5,7 @@ from .models import Grid, OrgUnit
 
 @admin.register(OrgUnit)
 class OrgUnitAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "code", "compound_type", "parent")
+    list_display = ("name", "kind", "code", "compound_type", "phone", "parent")
     list_filter = ("kind", "compound_type")
     search_fields = ("name", "code")
     raw_id_fields = ("parent",)

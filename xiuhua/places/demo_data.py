@@ -34,7 +34,7 @@ from django.utils import timezone
 from xiuhua.accounts.models import Membership, User
 from xiuhua.accounts.roles import Role
 from xiuhua.core.idnumbers import IdType, make_resident_id
-from xiuhua.places.models import CompoundType, Grid, Kind, OrgUnit
+from xiuhua.places.models import CompoundType, Grid, Kind, OrgUnit, natural_key
 from xiuhua.residents.identity import identity_fields
 from xiuhua.residents.models import Household, LivingStatus, Relation, Resident, ResidentTag, Tag
 
@@ -728,7 +728,7 @@ class Builder:
                         else parent["committee_id"] if kind in (Kind.COMPOUND, Kind.BUILDING)
                         else None)
         row = {"id": pk, "kind": kind, "name": name, "parent_id": parent["id"], "code": code,
-               "compound_type": compound_type, "path": f"{parent['path']}{pk}/",
+               "compound_type": compound_type, "path": f"{parent['path']}{pk}/", "sort_key": natural_key(name),
                "committee_id": committee_id}
         self.sink.add(OrgUnit, row)
         self.counts[kind] += 1
@@ -759,6 +759,7 @@ class Builder:
                     row = {
                         "id": self.ids[Household].next(), "committee_id": committee["id"],
                         "compound_id": compound["id"], "building_id": building["id"], "room": room,
+                        "room_sort": natural_key(room),
                         "is_rental": rental, "landlord_name": "", "landlord_phone": "",
                     }
                     if rental:

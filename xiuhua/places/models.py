@@ -4,9 +4,26 @@ Each unit keeps a materialised path ("/1/4/17/") so that "everything under this 
 indexed prefix query, on SQLite and PostgreSQL alike.
 """
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from .addresses import normalise as normalise_address
+
+SORT_KEY_LENGTH = 255
+_DIGITS = re.compile(r"[0-9]+")
+_PHONE = re.compile(r"[0-9()（）+\- ]{5,20}(?:转[0-9]{1,6})?")
+
+
+def natural_key(text: str) -> str:
+    """A text that sorts as people count: every run of digits padded to ten places, after the
+    address normalisation (full-width and Chinese numerals to digits), so 1号 < 2号 < 19号 and
+    五号楼 sits with 5号楼. Stored on places (OrgUnit.sort_key) and households (Household.room_sort);
+    the lists order by it through `in_natural_order`."""
+    normalised = normalise_address(text)
+    return _DIGITS.sub(lambda m: m.group().lstrip("0").rjust(10, "0"), normalised)[:SORT_KEY_LENGTH]
 
 
 class Kind(models.TextChoices):
@@ -39,6 +56,14 @@ class OrgUnitQuerySet(models.QuerySet):
             return self.none()
         return self.filter(path__startswith=membership.org_unit.path)
 
+    def in_natural_order(self) -> "OrgUnitQuerySet":
+        """Units grouped under their grandparent and parent, then by code (streets, committees)
+        and natural name order: 1号, 2号, 19号 (not 1号, 19号, 2号). For every place list and
+        picker: a committee's compounds, a compound's buildings, all buildings of a committee."""
+        return self.order_by(
+            "parent__parent__sort_key", "parent__parent_id", "parent__sort_key", "parent_id", "code", "sort_key", "pk"
+        )
+
 
 class OrgUnit(models.Model):
     kind = models.CharField(_("层级"), max_length=16, choices=Kind.choices)
@@ -50,7 +75,11 @@ class OrgUnit(models.Model):
     # Compounds only: other names and road-and-lane addresses, one per line ("国和路346弄"), so that
     # addresses on tracing lists written by road and lane find the compound (places.addresses).
     aliases = models.TextField(_("别名与门牌"), blank=True, default="")
+    # Committees: the number residents call (shown on their pages: places_extras.committee_phone).
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True, default="",
+                             help_text=_("居委会的对外电话,显示在居民使用的页面上,例:021-65430000"))
     path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    sort_key = models.CharField(max_length=SORT_KEY_LENGTH, editable=False, default="")
     committee = models.ForeignKey(
         "self",
         null=True,
@@ -70,6 +99,7 @@ class OrgUnit(models.Model):
             models.UniqueConstraint(fields=["code"], condition=~models.Q(code=""), name="orgunit_code_unique"),
             models.UniqueConstraint(fields=["parent", "name"], name="orgunit_sibling_name_unique"),
         ]
+        indexes = [models.Index(fields=["parent", "sort_key"], name="orgunit_natural_order")]
         ordering = ["path"]
 
     def __str__(self) -> str:
@@ -93,9 +123,18 @@ class OrgUnit(models.Model):
             raise ValidationError({"code": _("只有街道和居委会有区划代码")})
         if self.kind == Kind.COMPOUND and not self.compound_type:
             raise ValidationError({"compound_type": _("请选择小区类型")})
+        if self.phone:
+            self.phone = " ".join(self.phone.split())
+            if self.kind != Kind.COMMITTEE:
+                raise ValidationError({"phone": _("只有居委会填写联系电话")})
+            if not _PHONE.fullmatch(self.phone) or sum(c.isdigit() for c in self.phone) < 5:
+                raise ValidationError({"phone": _("联系电话格式不正确,例:021-65430000")})
 
     def save(self, *args, **kwargs) -> None:
         parent = self.parent
+        self.sort_key = natural_key(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "sort_key"}
         if self.kind == Kind.COMMITTEE:
             self.committee_id = None  # set below, once the row has an id
         elif parent is not None and KIND_RANK[Kind(self.kind)] > KIND_RANK[Kind.COMMITTEE]:

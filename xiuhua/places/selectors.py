@@ -4,7 +4,7 @@ from .models import Kind, OrgUnit
 
 
 def unit_children(unit: OrgUnit):
-    return unit.children.order_by("code", "name")
+    return unit.children.in_natural_order()
 
 
 def visible_crumbs(unit: OrgUnit, user) -> list[OrgUnit]:

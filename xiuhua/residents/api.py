@@ -159,7 +159,7 @@ class ResidentFilter(PageParams):
 
 
 class ResidentSearch(ResidentFilter):
-    q: PlainText = Field("", max_length=50, description="姓名/手机号/证件号后四位/完整证件号/地址")
+    q: PlainText = Field("", max_length=50, description="姓名/手机号/证件号或手机号后四位/完整证件号/地址")
 
 
 class HouseholdIn(InSchema):

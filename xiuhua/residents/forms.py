@@ -10,7 +10,7 @@ from .models import LivingStatus, Relation, Sex, Tag
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(label=_("姓名/手机号/证件号后四位/地址"), required=False, max_length=50)
+    q = forms.CharField(label=_("姓名/手机号/证件号或手机号后四位/地址"), required=False, max_length=50)
     tag = forms.ChoiceField(label=_("标签"), required=False, choices=[("", _("全部"))] + list(Tag.choices))
     status = forms.ChoiceField(
         label=_("居住状态"), required=False, choices=[("", _("全部"))] + list(LivingStatus.choices)

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import IdType, number_holds_birth_date
 from xiuhua.core.scoping import ScopedQuerySet
-from xiuhua.places.models import Grid, OrgUnit
+from xiuhua.places.models import Grid, OrgUnit, natural_key
 
 
 class HouseholdQuerySet(ScopedQuerySet):
@@ -12,6 +12,13 @@ class HouseholdQuerySet(ScopedQuerySet):
     scope_building = "building"
     scope_grid = "grid"
     scope_micro_grid = "micro_grid"
+
+    def in_natural_order(self) -> "HouseholdQuerySet":
+        """By compound, building and room as people count (places.models.natural_key):
+        2号楼 before 19号楼, 302 before 1202."""
+        return self.order_by(
+            "compound__sort_key", "compound_id", "building__sort_key", "building_id", "room_sort", "pk"
+        )
 
 
 class Household(models.Model):
@@ -21,6 +28,7 @@ class Household(models.Model):
     compound = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", editable=False)
     building = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="households")
     room = models.CharField(_("室号"), max_length=20)
+    room_sort = models.CharField(max_length=40, editable=False, default="")  # natural_key(room)
     grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     micro_grid = models.ForeignKey(
         Grid, null=True, blank=True, on_delete=models.SET_NULL, related_name="households"
@@ -55,6 +63,9 @@ class Household(models.Model):
             raise ValueError("a household's building must sit under a compound and committee")
         self.compound_id = building.parent_id
         self.committee_id = building.committee_id
+        self.room_sort = natural_key(self.room)[:40]
+        if kwargs.get("update_fields") is not None and "room" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "room_sort"}
         super().save(*args, **kwargs)
 
 
@@ -202,6 +213,7 @@ class RosterImport(models.Model):
         COMMITTING = "committing", _("正在导入")
         COMMITTED = "committed", _("已导入")
         FAILED = "failed", _("失败")
+        DISCARDED = "discarded", _("已放弃")
 
     committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     uploaded_by = models.ForeignKey(
@@ -226,6 +238,9 @@ class RosterImport(models.Model):
     # Fernet token (xiuhua.core.crypto.encrypt_text) of the file, then of the parsed rows.
     payload = models.TextField(blank=True, editable=False)
     payload_kind = models.CharField(max_length=8, blank=True, editable=False)
+    # Fernet token of what a committable import will add and change (roster.preview); deleted
+    # with the payload.
+    preview = models.TextField(blank=True, editable=False)
 
     objects = RosterImportQuerySet.as_manager()
 
@@ -258,12 +273,18 @@ class RosterImport(models.Model):
 
 
 class RosterProblem(models.Model):
-    """One problem of one row: shown before anything is written. Never holds a full ID number."""
+    """One problem of one row: shown before anything is written. Never holds a full ID number.
+
+    Kept as the column's key, the message's source text and the values it quotes, and shown in
+    the viewer's language (`column_label`, `text`). Problems stored before that hold the header
+    and the message as shown then, with no params.
+    """
 
     roster_import = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="problems")
     row = models.PositiveIntegerField(_("行号"))
     column = models.CharField(_("列"), max_length=20, blank=True)
     message = models.CharField(_("问题"), max_length=300)
+    params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("花名册问题")
@@ -272,7 +293,20 @@ class RosterProblem(models.Model):
         indexes = [models.Index(fields=["roster_import", "row"])]
 
     def __str__(self) -> str:
-        return f"{self.row} {self.column} {self.message}"
+        return f"{self.row} {self.column_label} {self.text}"
+
+    @property
+    def column_label(self) -> str:
+        from .roster.columns import COLUMN_BY_KEY
+
+        column = COLUMN_BY_KEY.get(self.column)
+        return str(column.header) if column is not None else self.column
+
+    @property
+    def text(self) -> str:
+        from .roster.columns import problem_text
+
+        return problem_text(self.message, self.params)
 
 
 class RosterExportQuerySet(models.QuerySet):

@@ -67,7 +67,7 @@ UNIT_CHOICES_MAX = 300
 
 def _units(user) -> dict:
     """The places an export can be limited to; a list too long for a select is left out."""
-    visible = OrgUnit.objects.visible_to(user).order_by("path")
+    visible = OrgUnit.objects.visible_to(user).in_natural_order()
     units = {
         "committees": visible.filter(kind=Kind.COMMITTEE),
         "compounds": visible.filter(kind=Kind.COMPOUND),
@@ -139,6 +139,7 @@ def roster_upload(request):
 def _import_context(request, roster_import):
     problems = Paginator(roster_import.problems.all(), PROBLEMS_PER_PAGE).get_page(request.GET.get("page"))
     return {"imp": roster_import, "problems": problems, "earlier": roster.earlier_commit(roster_import),
+            "preview": roster.import_preview(roster_import) if roster_import.committable else None,
             "may_commit": can(request.user, roster_import, "request_commit"),
             "may_discard": can(request.user, roster_import, "discard")}
 

@@ -6,6 +6,8 @@ from django.db.models.functions import Coalesce
 from xiuhua.core.access import active_membership
 from xiuhua.core.idnumbers import IdType, normalise
 from xiuhua.core.lookups import LookupKey, personal_lookup
+from xiuhua.core.registry import PersonPart, PersonRow
+from xiuhua.core.registry import person_parts as registered_person_parts
 from xiuhua.places.addresses import building_key, room_key
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -22,11 +24,12 @@ def resident_search(
 ) -> QuerySet[Resident]:
     """Residents visible to the user that match a free-text query.
 
-    The query is read as what staff type: 11 digits = a mobile number; 4 characters of digits
-    or X = the end of an identity number; a whole identity number = that person (found by its
-    keyed hash); digits with 号/室/幢 = an address; anything else = part of a name. All but the
-    name are personal keys: the search is then a governed lookup (core.lookups: audited,
-    rate-limited, raises LookupThrottled).
+    The query is read as what staff type: 11 digits = a mobile number; 4 digits = the end of an
+    identity number or of a mobile number; 4 characters with an X = the end of an identity
+    number; a whole identity number = that person (found by its keyed hash); digits with
+    号/室/幢 = an address; anything else = part of a name. All but the name are personal keys:
+    the search is then a governed lookup (core.lookups: audited, rate-limited, raises
+    LookupThrottled).
     """
     residents = Resident.objects.visible_to(user)
     text = normalise(q)
@@ -43,13 +46,17 @@ def resident_search(
         residents = residents.filter(tags__tag=tag)
     if status:
         residents = residents.filter(living_status=status)
-    return residents.select_related("household__building", "household__compound").order_by("name", "pk")
+    return (residents.select_related("household__building", "household__compound").prefetch_related("tags")
+            .order_by("name", "pk"))
 
 
 def _query_q(text: str, scope_path: str) -> tuple[str | None, Q]:
     """(the kind of personal key, or None for a name; the condition)."""
     if re.fullmatch(r"(\+?86)?1\d{10}", text):
         return LookupKey.PHONE, Q(mobile=text[-11:])
+    if re.fullmatch(r"\d{4}", text):
+        # A committee's residents are few enough to scan their phones; id_last4 is indexed.
+        return LookupKey.TAIL, Q(id_last4=text) | Q(mobile__endswith=text)
     if re.fullmatch(r"[\dX]{4}", text):
         return LookupKey.ID_TAIL, Q(id_last4=text)
     if re.fullmatch(r"[A-Z0-9]{8,18}", text) and not text.isalpha():
@@ -87,7 +94,7 @@ def household_list(user, *, committee: str = "", compound: str = "", building: s
         .prefetch_related(
             Prefetch("residents", queryset=Resident.objects.filter(relation="head"), to_attr="heads")
         )
-        .order_by("compound_id", "building_id", "room")
+        .in_natural_order()
     )
 
 
@@ -169,3 +176,14 @@ def find_household(building: OrgUnit, room: str) -> Household | None:
         if room_key(household.room) == key:
             return household
     return None
+
+
+def person_parts(user, resident: Resident) -> list[tuple[PersonPart, list[PersonRow]]]:
+    """What each app holds about the resident that the user may see (core.registry.PersonPart),
+    in the parts' order; an app whose records the user's role does not see is left out."""
+    found = []
+    for part in registered_person_parts():
+        rows = part.rows(user, resident)
+        if rows is not None:
+            found.append((part, rows))
+    return found

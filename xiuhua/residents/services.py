@@ -359,3 +359,17 @@ def resident_reveal_id(*, actor, resident: Resident, reason: str) -> str:
 def find_by_identity(id_type: str, number: str) -> Resident | None:
     """Unscoped lookup by keyed hash, for services that must detect duplicates city-wide."""
     return Resident.objects.filter(id_hash=identity_hash(id_type, number)).first()
+
+
+def resident_view_record(*, actor, resident: Resident, parts: list[str]) -> None:
+    """Opening the person page: it shows more than a search answers (the household's members,
+    and what other apps hold about the person: `parts`), so it is audited as a personal read."""
+    audit(
+        actor=actor,
+        action="resident_view",
+        obj=resident,
+        committee_id=resident.committee_id,
+        subject_label=f"{resident.name} {resident.id_masked}",
+        personal=True,
+        detail={"parts": parts},
+    )

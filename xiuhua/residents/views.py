@@ -16,7 +16,7 @@ from xiuhua.places.models import Kind
 from . import services
 from .forms import HouseholdForm, ResidentForm, RevealForm, SearchForm
 from .models import Household, Resident
-from .selectors import filter_unit, household_list, resident_search
+from .selectors import filter_unit, household_list, person_parts, resident_search
 
 PAGE_SIZE = 50
 
@@ -50,13 +50,16 @@ def resident_detail(request, resident_id: int):
         request.user,
         pk=resident_id,
     )
-    members = resident.household.residents.exclude(pk=resident.pk).order_by("pk")
+    members = resident.household.residents.exclude(pk=resident.pk).prefetch_related("tags").order_by("pk")
+    parts = person_parts(request.user, resident)
+    services.resident_view_record(actor=request.user, resident=resident, parts=[part.name for part, _rows in parts])
     return render(
         request,
         "residents/detail.html",
         {
             "resident": resident,
             "members": members,
+            "parts": parts,
             "reveal_form": RevealForm(),
         },
     )

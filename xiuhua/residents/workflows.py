@@ -53,7 +53,7 @@ ROSTER_IMPORT = Workflow(
         # The data changed between the preview and the commit: the new problems are shown instead.
         "refuse_commit": _step({S.COMMITTING}, S.VALIDATED, gettext_lazy("退回校验")),
         "fail_commit": _step({S.COMMITTING}, S.FAILED, gettext_lazy("导入失败")),
-        "discard": _step({S.VALIDATED}, S.FAILED, gettext_lazy("放弃")),
+        "discard": _step({S.VALIDATED}, S.DISCARDED, gettext_lazy("放弃")),
         "expire": Action({S.UPLOADED, S.VALIDATED}, S.FAILED, system=True, label=gettext_lazy("过期删除")),
         "stuck": Action({S.VALIDATING, S.COMMITTING}, S.FAILED, system=True, label=gettext_lazy("超时停止")),
     },

@@ -14,5 +14,6 @@ class TicketsConfig(AppConfig):
         from .sms_help import register
 
         register()
-        # Its waiting work on core's first page, its demo orders and accounts in seed_demo.
-        registry.register(parts.HOME, parts.DEMO)
+        # Its waiting work on core's first page (urgent requests first), its demo orders and accounts
+        # in seed_demo, its orders on the person page.
+        registry.register(parts.URGENT, parts.HOME, parts.DEMO, parts.PERSON)

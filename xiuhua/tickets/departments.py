@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Cap
@@ -61,7 +62,8 @@ def department_create(*, actor, street: OrgUnit, name: str) -> Department:
     if not name:
         raise ValidationError({"name": _("请填写部门名称")})
     if len(name) > NAME_MAX:
-        raise ValidationError({"name": _("部门名称不能超过%(n)d个字") % {"n": NAME_MAX}})
+        too_long = ngettext("部门名称不能超过%(n)d个字", "部门名称不能超过%(n)d个字", NAME_MAX) % {"n": NAME_MAX}
+        raise ValidationError({"name": too_long})
     if Department.objects.filter(street=street, name=name).exists():
         raise ValidationError({"name": _("本街道已有“%(name)s”") % {"name": name}})
     try:

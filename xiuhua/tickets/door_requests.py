@@ -10,13 +10,15 @@ request never gets as far as decoding its photo, and no lock is held while a pho
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.images import PhotoError, photo_as_jpeg, photo_check
@@ -108,12 +110,16 @@ def _check_limits(household: Household, address: str, now: dt.datetime) -> None:
     door_tickets = Ticket.objects.filter(household=household, source=Source.DOOR_QR)
     if door_tickets.filter(received_at__gt=now - HOUR).count() >= HOUSEHOLD_PER_HOUR:
         raise Refused(
-            _("这一户1小时内已提交%(count)d次求助,请耐心等待工作人员联系,稍后再提交。") % {"count": HOUSEHOLD_PER_HOUR}
+            ngettext("这一户1小时内已提交%(count)d次求助,请耐心等待工作人员联系,稍后再提交。",
+                     "这一户1小时内已提交%(count)d次求助,请耐心等待工作人员联系,稍后再提交。",
+                     HOUSEHOLD_PER_HOUR) % {"count": HOUSEHOLD_PER_HOUR}
             + str(EMERGENCY_HINT)
         )
     if door_tickets.filter(received_at__gt=now - DAY).count() >= HOUSEHOLD_PER_DAY:
         raise Refused(
-            _("这一户今天已提交%(count)d次求助,请等待工作人员联系,或致电居委会。") % {"count": HOUSEHOLD_PER_DAY}
+            ngettext("这一户今天已提交%(count)d次求助,请等待工作人员联系,或致电居委会。",
+                     "这一户今天已提交%(count)d次求助,请等待工作人员联系,或致电居委会。",
+                     HOUSEHOLD_PER_DAY) % {"count": HOUSEHOLD_PER_DAY}
             + str(EMERGENCY_HINT)
         )
     if not address:
@@ -132,6 +138,24 @@ def _lock_address(address: str) -> None:
         lock_keys(f"help:{address}")
 
 
+def follow_token_of(key: str) -> str:
+    """The follow-up secret of the request a door form makes: a keyed hash of the form's hidden
+    key, so whoever sends that form again (a double tap, a resubmitted page, a second tab) is led
+    to the request it made, though the secret itself is never stored. Only the form's holder
+    knows the key, as only the requester knows the secret; a reissued link (staff) replaces it."""
+    digest = salted_hmac("xiuhua.tickets.door-follow", key, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def _again(ticket: Ticket, key: str) -> tuple[Ticket, str, bool]:
+    """What the same form sent again gets: its ticket and, while its link is the form's own, the
+    follow-up secret."""
+    token = follow_token_of(key)
+    if not constant_time_compare(services.token_hash(token), ticket.follow_token_hash):
+        token = ""
+    return ticket, token, False
+
+
 def _made_by_this_form(key: str, household: Household) -> Ticket | None:
     """The ticket this form's key already made; a key of another door's form is refused."""
     existing = Ticket.objects.filter(submission_key=key).first()
@@ -144,9 +168,10 @@ def door_request_submit(
     *, household: Household, category: str, urgency: str, description: str, phone: str, photo,
     submission_key: str, client_hash: str, verified_phone: str | None, now: dt.datetime | None = None,
 ) -> tuple[Ticket, str, bool]:
-    """(ticket, follow-up token, True) for a new request; (ticket, "", False) when this form's
-    key already made one. Raises Refused (PhoneNeeded: no proven phone for a request that needs
-    one) or ValidationError (the phone's, the photo's, the service's); writes nothing then.
+    """(ticket, follow-up token, True) for a new request; (ticket, its follow-up token, False)
+    when this form's key already made one (the token is "" once staff reissued the link). Raises
+    Refused (PhoneNeeded: no proven phone for a request that needs one) or ValidationError (the
+    phone's, the photo's, the service's); writes nothing then.
     `photo` is the uploaded file as the form checked it (door_photo_check) or None; `client_hash`
     the caller's hashed address (blank when unknown); `verified_phone` the phone the resident
     proved by SMS code in this session, or None."""
@@ -157,7 +182,7 @@ def door_request_submit(
     # First without locks, so that a repeated or refused request costs no photo decoding.
     existing = _made_by_this_form(key, household)
     if existing is not None:
-        return existing, "", False
+        return _again(existing, key)
     _check_limits(household, address, now)
     picture = _door_photo(photo) if photo is not None else None
     try:
@@ -166,18 +191,18 @@ def door_request_submit(
             Household.objects.select_for_update().filter(pk=household.pk).values_list("pk", flat=True).first()
             existing = _made_by_this_form(key, household)
             if existing is not None:
-                return existing, "", False
+                return _again(existing, key)
             _lock_address(address)
             _check_limits(household, address, now)
             ticket, token = services.ticket_create(
                 actor=None, source=Source.DOOR_QR, category=category, urgency=urgency,
                 description=description, committee=household.committee, household=household,
-                requester_phone=phone, now=now, submission_key=key,
+                requester_phone=phone, now=now, submission_key=key, follow_token=follow_token_of(key),
             )
             if not token:  # the key was committed by a parallel request meanwhile
                 if ticket.household_id != household.pk:
                     raise Refused(_("页面已过期,请重新提交"), status_code=400)
-                return ticket, "", False
+                return _again(ticket, key)
             ticket.client_hash = address
             if picture is not None:
                 ticket.photo.save(picture.name, picture, save=False)
@@ -189,7 +214,7 @@ def door_request_submit(
         existing = Ticket.objects.filter(submission_key=key, household=household).first()
         if existing is None:
             raise Refused(_("页面已过期,请重新提交"), status_code=400) from None
-        return existing, "", False
+        return _again(existing, key)
     except BaseException:
         _delete_file(saved)
         raise

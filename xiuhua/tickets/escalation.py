@@ -23,7 +23,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Role
@@ -139,7 +139,8 @@ def tickets_escalate(*, now: dt.datetime | None = None, batch: int = 500) -> dic
             TicketEvent.objects.create(
                 ticket=ticket, at=now, actor=None, action="escalate", from_status=ticket.status,
                 to_status=ticket.status,
-                note=_("%(state)s:通知%(people)d人,短信%(sent)d条")
+                note=ngettext("%(state)s:通知%(people)d人,短信%(sent)d条", "%(state)s:通知%(people)d人,短信%(sent)d条",
+                              len(people))
                 % {"state": Escalation(level).label, "people": len(people), "sent": sent},
             )
             audit(actor=None, action="ticket_escalate", obj=ticket, committee_id=ticket.committee_id,
@@ -171,7 +172,8 @@ def unaccepted_remind(*, now: dt.datetime | None = None) -> dict[str, int]:
             TicketEvent.objects.create(
                 ticket=ticket, at=now, actor=None, action="remind_accept", from_status=ticket.status,
                 to_status=ticket.status,
-                note=_("紧急求助%(minutes)d分钟未受理:通知%(people)d人,短信%(sent)d条")
+                note=ngettext("紧急求助%(minutes)d分钟未受理:通知%(people)d人,短信%(sent)d条",
+                              "紧急求助%(minutes)d分钟未受理:通知%(people)d人,短信%(sent)d条", len(people))
                 % {"minutes": minutes, "people": len(people), "sent": sent},
             )
             audit(actor=None, action="ticket_remind_accept", obj=ticket, committee_id=ticket.committee_id,

@@ -15,6 +15,7 @@ from django import forms
 from django.core import signing
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from xiuhua.accounts.models import Membership
 from xiuhua.places.addresses import room_key
@@ -29,6 +30,10 @@ from .services import MAX_EXTENSION_DAYS
 # Board
 
 
+EXTENSION_DAYS_RANGE = ngettext_lazy("延期天数为1-%(max)d个工作日", "延期天数为1-%(max)d个工作日", "max") % {
+    "max": MAX_EXTENSION_DAYS}
+
+
 class State:
     """The board's deadline filter (the long overdue are among the overdue)."""
 
@@ -37,9 +42,11 @@ class State:
     OK = "ok"
     EXTENSION = "extension"
     WAITING = "waiting"
+    WAITING_LATE = "waiting_late"
     CHOICES = [
         ("", _("全部")),
         (WAITING, _("紧急待受理")),
+        (WAITING_LATE, _("紧急超时未受理")),
         (OVERDUE, _("已超时")),
         (SOON, _("即将到期")),
         (OK, _("未到期")),
@@ -257,7 +264,8 @@ class IntakeForm(forms.Form):
         household = find_household(building, room)
         if household is None:
             self.add_error("room", _("花名册中没有%(address)s这一户,请核对室号")
-                           % {"address": f"{compound.name}{building.name}{room_key(room)}室"})
+                           % {"address": _("%(compound)s%(building)s%(room)s室") % {
+                               "compound": compound.name, "building": building.name, "room": room_key(room)}})
             return None
         return household
 
@@ -376,9 +384,9 @@ class ExtensionRequestForm(forms.Form):
     days = forms.IntegerField(
         label=_("延期(工作日)"), required=False, min_value=1, max_value=MAX_EXTENSION_DAYS,
         error_messages={
-            "invalid": _("延期天数为1-%(max)d个工作日") % {"max": MAX_EXTENSION_DAYS},
-            "min_value": _("延期天数为1-%(max)d个工作日") % {"max": MAX_EXTENSION_DAYS},
-            "max_value": _("延期天数为1-%(max)d个工作日") % {"max": MAX_EXTENSION_DAYS},
+            "invalid": EXTENSION_DAYS_RANGE,
+            "min_value": EXTENSION_DAYS_RANGE,
+            "max_value": EXTENSION_DAYS_RANGE,
         },
         widget=forms.NumberInput(attrs={"min": 1, "max": MAX_EXTENSION_DAYS, "inputmode": "numeric"}),
     )

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import covers, require
@@ -252,7 +252,9 @@ def parse_deadline_class(value, received_at: dt.datetime | None, calendar: WorkC
         days = calendar.working_days_between(timezone.localtime(received_at, SHANGHAI).date(), due)
         if days in DEADLINE_BY_DAYS:
             return DEADLINE_BY_DAYS[days]
-        raise ValueError(_("办理时限为%(n)d个工作日,不是1、3、5或15个工作日") % {"n": days})
+        raise ValueError(ngettext(
+            "办理时限为%(n)d个工作日,不是1、3、5或15个工作日", "办理时限为%(n)d个工作日,不是1、3、5或15个工作日", days,
+        ) % {"n": days})
     text = squash(cell_text(value))
     if not text:
         return DeadlineClass.HELP
@@ -299,7 +301,8 @@ def parse_external_number(value) -> str:
     if _SCIENTIFIC.match(text):
         raise ValueError(_("工单编号被存成了科学计数法,末几位已丢失;请把该列设为文本后重新导出"))
     if len(text) > MAX_EXTERNAL_NUMBER:
-        raise ValueError(_("工单编号过长(超过%(n)d个字符)") % {"n": MAX_EXTERNAL_NUMBER})
+        raise ValueError(ngettext("工单编号过长(超过%(n)d个字符)", "工单编号过长(超过%(n)d个字符)",
+                                  MAX_EXTERNAL_NUMBER) % {"n": MAX_EXTERNAL_NUMBER})
     return text
 
 
@@ -511,7 +514,9 @@ def hotline_import(
     if not (set(TIME_KEYS) & table.columns.keys()):
         raise ValidationError({"file": _("表头缺少以下列:%(cols)s。") % {"cols": _label("accepted_at")}})
     if len(table.rows) > MAX_ROWS:
-        raise ValidationError({"file": _("每个文件最多%(n)d条工单,请拆分后再导入") % {"n": MAX_ROWS}})
+        too_many = ngettext(
+            "每个文件最多%(n)d条工单,请拆分后再导入", "每个文件最多%(n)d条工单,请拆分后再导入", MAX_ROWS)
+        raise ValidationError({"file": too_many % {"n": MAX_ROWS}})
     calendar = WorkCalendar()
     places = StreetPlaces(street)
     rows = read_rows(table, places=places, calendar=calendar, now=now)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from xiuhua.sms.services import sms_send, sms_send_staff
-from xiuhua.sms.texts import register_template
+from xiuhua.sms.texts import register_purpose, register_template
 
 from .models import Category, Ticket
 
@@ -22,6 +23,15 @@ REPLIED_TEXT = register_template("XH_TICKET_REPLY_TEXT", "您的求助{number}�
 WAITING = register_template("XH_TICKET_WAITING", "紧急求助{number}({category})已等待{minutes}分钟未受理,请立即处理。")
 URGE = register_template("XH_TICKET_URGE", "工单{number}催办:{note}")
 REMINDER = register_template("XH_TICKET_REMIND", "工单{number}({category}){state},时限{deadline},请尽快办理。")
+
+
+# What each message is for, in words on the staff SMS page (sms.texts.register_purpose).
+RECEIVED_PURPOSE = register_purpose("ticket_received", _("求助登记回执"))
+REPLIED_PURPOSE = register_purpose("ticket_replied", _("求助答复通知"))
+REMINDER_PURPOSE = register_purpose("ticket_reminder", _("工单督办提醒"))
+URGE_PURPOSE = register_purpose("ticket_urge", _("工单催办"))
+WAITING_PURPOSE = register_purpose("ticket_waiting", _("紧急求助未受理提醒"))
+SMS_REPLY_PURPOSE = register_purpose("tickets_reply", _("短信求助回复"))
 
 
 def is_mobile(stored_phone: str) -> bool:
@@ -46,7 +56,7 @@ def send_confirmation(ticket: Ticket, token: str, sequence: int = 0) -> bool:
     sms_send(
         to=ticket.requester_phone, template=RECEIVED.code,
         params={"number": ticket.number, "base": public_base_url(), "token": token},
-        purpose="ticket_received", committee=ticket.committee,
+        purpose=RECEIVED_PURPOSE, committee=ticket.committee,
         idempotency_key=f"ticket-received-{ticket.pk}" + (f"-{sequence}" if sequence else ""),
     )
     return True
@@ -61,7 +71,7 @@ def send_replied(ticket: Ticket, reply_count: int) -> bool:
         template, params = REPLIED.code, {"number": ticket.number}
     sms_send(
         to=ticket.requester_phone, template=template, params=params,
-        purpose="ticket_replied", idempotency_key=f"ticket-replied-{ticket.pk}-{reply_count}",
+        purpose=REPLIED_PURPOSE, idempotency_key=f"ticket-replied-{ticket.pk}-{reply_count}",
         committee=ticket.committee,
     )
     return True
@@ -74,7 +84,7 @@ def send_reminder(ticket: Ticket, user, level: int, state: str) -> bool:
         user=user, template=REMINDER.code,
         params={"number": ticket.number, "category": str(Category(ticket.category).label), "state": state,
                 "deadline": deadline},
-        purpose="ticket_reminder",
+        purpose=REMINDER_PURPOSE,
         # Per deadline: after an approved extension the same level may be reached again.
         idempotency_key=f"ticket-remind-{ticket.pk}-{level}-{user.pk}-{ticket.deadline_at:%Y%m%d%H%M}",
         committee=ticket.committee,
@@ -85,7 +95,7 @@ def send_urge(ticket: Ticket, user, note: str, sequence: int) -> bool:
     """The street's 催办 note to one of the order's handlers; False without a usable mobile."""
     return sms_send_staff(
         user=user, template=URGE.code, params={"number": ticket.number, "note": note[:60]},
-        purpose="ticket_urge", idempotency_key=f"ticket-urge-{ticket.pk}-{sequence}-{user.pk}",
+        purpose=URGE_PURPOSE, idempotency_key=f"ticket-urge-{ticket.pk}-{sequence}-{user.pk}",
         committee=ticket.committee,
     )
 
@@ -95,6 +105,6 @@ def send_waiting(ticket: Ticket, user, minutes: int) -> bool:
     return sms_send_staff(
         user=user, template=WAITING.code,
         params={"number": ticket.number, "category": str(Category(ticket.category).label), "minutes": minutes},
-        purpose="ticket_waiting", idempotency_key=f"ticket-waiting-{ticket.pk}-{user.pk}",
+        purpose=WAITING_PURPOSE, idempotency_key=f"ticket-waiting-{ticket.pk}-{user.pk}",
         committee=ticket.committee,
     )

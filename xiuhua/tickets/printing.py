@@ -102,10 +102,28 @@ def _draw_card(c: canvas.Canvas, card: DoorCard, x: float, y: float, w: float, h
 def door_sheet_pdf(cards: list[DoorCard], *, title: str) -> bytes:
     """A4 pages of door cards, 2 x 5 a page, each with a dashed cut line; `title` (the building)
     and the page number in the top margin."""
-    font = cjk_font()
+    return door_sheets_pdf([(title, cards)], title=title)
+
+
+def building_order(name: str) -> tuple:
+    """Natural order of building names: 2号 before 19号 before 101号."""
+    return room_order(name)
+
+
+def door_sheets_pdf(sheets: list[tuple[str, list[DoorCard]]], *, title: str) -> bytes:
+    """Several buildings' sheets in one PDF (a committee's): each building starts on a new page and
+    numbers its own pages, so the printed stack comes apart by building."""
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
     c.setTitle(f"门牌求助卡 {title}")
+    for building_title, cards in sheets or [(title, [])]:
+        _draw_sheet(c, cards, building_title)
+    c.save()
+    return buffer.getvalue()
+
+
+def _draw_sheet(c: canvas.Canvas, cards: list[DoorCard], title: str) -> None:
+    font = cjk_font()
     page_w, page_h = A4
     card_w = (page_w - 2 * MARGIN_X) / COLUMNS
     card_h = (page_h - MARGIN_TOP - MARGIN_BOTTOM) / ROWS
@@ -128,5 +146,3 @@ def door_sheet_pdf(cards: list[DoorCard], *, title: str) -> bytes:
             c.setFillColorRGB(0, 0, 0)
             c.drawString(MARGIN_X, page_h - 30 * mm, "这栋楼没有登记的住户")
         c.showPage()
-    c.save()
-    return buffer.getvalue()

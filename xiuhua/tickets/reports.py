@@ -366,8 +366,18 @@ def deadline_at_moment(
 # ---------------------------------------------------------------- Excel
 
 
-def _percent(rate: Rate) -> str:
-    return "—" if rate.percent is None else f"{rate.percent}%"
+# Rates are numbers (a share, shown as a percent), so the sheet can sum, sort and chart them; a
+# rate without a denominator is an empty cell, never a dash among numbers.
+PERCENT_FORMAT = "0.0%"
+
+
+def _share(rate: Rate) -> float | None:
+    return None if not rate.denominator else rate.numerator / rate.denominator
+
+
+def _as_percent(cells) -> None:
+    for cell in cells:
+        cell.number_format = PERCENT_FORMAT
 
 
 def daily_report_xlsx(report: DailyReport) -> bytes:
@@ -395,10 +405,11 @@ def daily_report_xlsx(report: DailyReport) -> bytes:
         cell.font = Font(bold=True)
     for key, (label, numerator, denominator) in RATE_LABELS.items():
         rate: Rate = getattr(total, key)
-        sheet.append([str(label), _percent(rate), rate.numerator, rate.denominator, str(numerator), str(denominator)])
-    average = total.average_satisfaction
-    sheet.append([_("平均满意度"), "—" if average is None else average, total.satisfaction_sum, total.scored,
+        sheet.append([str(label), _share(rate), rate.numerator, rate.denominator, str(numerator), str(denominator)])
+        _as_percent([sheet.cell(row=sheet.max_row, column=2)])
+    sheet.append([_("平均满意度"), total.average_satisfaction, total.satisfaction_sum, total.scored,
                   _("评分之和"), _("有满意度记录的回访")])
+    sheet.cell(row=sheet.max_row, column=2).number_format = "0.00"
     sheet.column_dimensions["A"].width = 24
     sheet.column_dimensions["B"].width = 10
     sheet.column_dimensions["C"].width = 60
@@ -413,7 +424,8 @@ def daily_report_xlsx(report: DailyReport) -> bytes:
         cell.alignment = Alignment(wrap_text=True, horizontal="center")
     for _category, label, figures in [*report.by_category, ("", _("合计"), total)]:
         by_category.append([label, *[getattr(figures, key) for key in CATEGORY_COLUMNS],
-                            _percent(figures.on_time_rate), _percent(figures.satisfied_share)])
+                            _share(figures.on_time_rate), _share(figures.satisfied_share)])
+        _as_percent(by_category[by_category.max_row][-2:])
     for cell in by_category[by_category.max_row]:
         cell.font = Font(bold=True)
     by_category.column_dimensions["A"].width = 14

@@ -9,12 +9,18 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from .calendar import DeadlineClass, WorkCalendar
-from .escalation import EMERGENCY_SOON, deadline_state
+from .escalation import ACCEPT_WITHIN, EMERGENCY_SOON, deadline_state
 from .models import Department, Ticket
 
 BOARD_PAGE_SIZE = 50
 # Urgent requests nobody has accepted yet: the first thing to act on.
 WAITING_Q = Q(status="received", urgency="urgent")
+
+
+def waiting_late_q(now: dt.datetime) -> Q:
+    """Urgent requests not accepted in time ("accept immediately": ACCEPT_WITHIN after they came
+    in, when the committee's staff are texted): what the street looks at."""
+    return WAITING_Q & Q(received_at__lt=now - ACCEPT_WITHIN)
 
 
 def board_queryset(user, *, department: Department | None = None, committee_id: int | None = None) -> QuerySet:

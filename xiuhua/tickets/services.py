@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import covers, require
@@ -75,6 +76,7 @@ def ticket_create(
     calendar: WorkCalendar | None = None,
     send_sms: bool = True,
     submission_key: str | None = None,
+    follow_token: str | None = None,
 ) -> tuple[Ticket, str]:
     """Take in a request; returns the ticket and the secret of the resident's follow-up link
     (shown or texted once; only its hash is kept). A 12345 order sent again (same external number)
@@ -84,7 +86,9 @@ def ticket_create(
     when `send_sms` (an import of old hotline orders passes False: the hotline has told them).
     `calendar` lets a bulk import load the working-day calendar once. `submission_key` (a door
     form's hidden key, an inbound SMS) makes a resident's channel idempotent the same way as the
-    external number: the same key again returns the ticket it made and no new secret."""
+    external number: the same key again returns the ticket it made and no new secret.
+    `follow_token` is the secret to use instead of a random one (a door form's, derived from its
+    key, so that the same form sent twice can link to its request: door_requests.follow_token_of)."""
     now = now or timezone.now()
     if source == Source.DOOR_QR:
         if actor is not None and getattr(actor, "pk", None):
@@ -137,7 +141,7 @@ def ticket_create(
     existing = _taken(external_number, submission_key)
     if existing is not None:
         return existing, ""
-    token = secrets.token_urlsafe(18)
+    token = follow_token or secrets.token_urlsafe(18)
     ticket = Ticket(
         source=source, external_number=external_number, category=category, urgency=urgency,
         deadline_class=deadline_class, description=description[:2000], committee=committee, household=household,
@@ -347,7 +351,8 @@ def ticket_extension_request(
         elif now > locked.deadline_at:
             errors["days"] = _("已超过办理时限,不能再申请延期")
         if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
-            errors.setdefault("days", _("延期天数为1-%(max)d个工作日") % {"max": MAX_EXTENSION_DAYS})
+            errors.setdefault("days", ngettext("延期天数为1-%(max)d个工作日", "延期天数为1-%(max)d个工作日",
+                                               MAX_EXTENSION_DAYS) % {"max": MAX_EXTENSION_DAYS})
         if not reason:
             errors["reason"] = _("请写明延期理由")
         if errors:
@@ -356,7 +361,8 @@ def ticket_extension_request(
         return {"days": days}
 
     return move(ticket, "extension_request", actor=actor, change=change, now=now,
-                note=_("申请延期%(days)d个工作日:%(reason)s") % {"days": days, "reason": reason}
+                note=ngettext("申请延期%(days)d个工作日:%(reason)s", "申请延期%(days)d个工作日:%(reason)s", days)
+                % {"days": days, "reason": reason}
                 if isinstance(days, int) else "")
 
 

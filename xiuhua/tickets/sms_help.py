@@ -30,6 +30,7 @@ from xiuhua.sms.handlers import InboundMessage, Reply
 
 from . import services
 from .models import Category, Source, Ticket, Urgency
+from .notify import SMS_REPLY_PURPOSE
 
 KEYWORD_PATTERN = r"(?:求助|QZ)"
 _KEYWORD = re.compile(r"^\s*(?:求助|QZ)\s*[::,,]?\s*", re.IGNORECASE)
@@ -75,10 +76,10 @@ def _place(phone: str) -> tuple[Household | None, OrgUnit | None]:
 def handle_help_sms(message: InboundMessage) -> Reply:
     description = _KEYWORD.sub("", message.text, count=1).strip()
     if not description:
-        return Reply(text="请在“求助”后写明需要什么帮助,如:求助 周三透析需要车接送。", purpose="tickets_reply")
+        return Reply(text="请在“求助”后写明需要什么帮助,如:求助 周三透析需要车接送。", purpose=SMS_REPLY_PURPOSE)
     household, committee = _place(message.phone)
     if committee is None:
-        return Reply(text="未能确认您的住址,请致电居委会或拨打12345;情况危急请拨打120。", purpose="tickets_reply")
+        return Reply(text="未能确认您的住址,请致电居委会或拨打12345;情况危急请拨打120。", purpose=SMS_REPLY_PURPOSE)
     key = f"sms-{message.sms.pk}"
     existing = Ticket.objects.filter(submission_key=key).first()
     if existing is not None:
@@ -88,7 +89,7 @@ def handle_help_sms(message: InboundMessage) -> Reply:
     if (recent.filter(received_at__gt=since - dt.timedelta(hours=1)).count() >= PER_HOUR
             or recent.filter(received_at__gt=since - dt.timedelta(days=1)).count() >= PER_DAY):
         return Reply(text="您的求助已收到多次,工作人员会尽快联系您;情况危急请拨打120。", committee=committee,
-                     purpose="tickets_reply")
+                     purpose=SMS_REPLY_PURPOSE)
     category = guess_category(description)
     urgent = "急" in description or category in URGENT_CATEGORIES
     try:
@@ -101,14 +102,14 @@ def handle_help_sms(message: InboundMessage) -> Reply:
             submission_key=key,
         )
     except ValidationError as exc:
-        return Reply(text=f"未能登记:{''.join(exc.messages)}", committee=committee, purpose="tickets_reply")
+        return Reply(text=f"未能登记:{''.join(exc.messages)}", committee=committee, purpose=SMS_REPLY_PURPOSE)
     return _received(ticket, committee)
 
 
 def _received(ticket: Ticket, committee: OrgUnit) -> Reply:
     return Reply(
         text=f"已收到您的求助,编号{ticket.number}。工作人员会尽快联系您;情况危急请拨打120。",
-        committee=committee, purpose="tickets_reply",
+        committee=committee, purpose=SMS_REPLY_PURPOSE,
     )
 
 

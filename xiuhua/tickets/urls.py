@@ -7,6 +7,7 @@ from . import views as v
 app_name = "tickets"
 urlpatterns = [
     path("", v.board, name="board"),
+    path("board.xlsx", v.board_xlsx, name="board_xlsx"),
     path("new/", v.new, name="new"),
     path("<int:pk>/", v.detail, name="detail"),
     path("<int:pk>/move/", v.move, name="move"),

@@ -8,5 +8,6 @@ app_name = "tickets_doors"
 urlpatterns = [
     path("", v.building_list, name="list"),
     path("b/<int:building_pk>.pdf", v.building_sheet, name="sheet"),
+    path("c/<int:committee_pk>.pdf", v.committee_sheets, name="committee_sheets"),
     path("photo/<int:ticket_id>.jpg", v.request_photo, name="photo"),
 ]

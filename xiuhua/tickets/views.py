@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,8 +23,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.access import access_by_id, active_membership
@@ -33,7 +35,7 @@ from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import departments as dept_services
-from . import notify, selectors, services
+from . import exports, notify, selectors, services
 from .calendar import DeadlineClass, WorkCalendar
 from .escalation import DeadlineState, deadline_state
 from .forms import (
@@ -126,6 +128,8 @@ def _state_q(state: str, now: dt.datetime) -> Q:
         return Q(deadline_at__gte=now) & ~selectors.soon_q(now)
     if state == State.WAITING:
         return selectors.WAITING_Q
+    if state == State.WAITING_LATE:
+        return selectors.waiting_late_q(now)
     return Q(extension=Extension.REQUESTED)
 
 
@@ -138,12 +142,11 @@ class Row:
     where: str
 
 
-@requires(Cap.VIEW_TICKETS)
-def board(request):
-    membership = active_membership(request.user)
+def _board_filtered(request, membership, now: dt.datetime):
+    """The board's filter form, its valid filters, the counts (before the deadline filter) and the
+    filtered orders in board order: what the page and its Excel download share."""
     form = BoardFilterForm(request.GET or None, membership=membership)
     filters = form.filters()
-    now = timezone.now()
     committee = filters.get("committee")
     qs = selectors.board_queryset(
         request.user, department=filters.get("department"), committee_id=committee.pk if committee else None
@@ -153,18 +156,45 @@ def board(request):
     counts = selectors.board_counts(qs, now)
     if filters.get("state"):
         qs = qs.filter(_state_q(filters["state"], now))
+    return form, filters, counts, qs
+
+
+def _filters_text(form: BoardFilterForm, filters: dict) -> str:
+    """The filters in words, for the printed page and the Excel file: '类别:透析;时限:已超时'."""
+    parts = []
+    for name, value in filters.items():
+        field = form.fields[name]
+        if isinstance(field, forms.ModelChoiceField):
+            shown = field.label_from_instance(value)
+        else:
+            shown = dict(getattr(field, "choices", ())).get(value, value)
+        parts.append(_("%(label)s:%(value)s") % {"label": field.label, "value": shown})
+    return ";".join(str(p) for p in parts) if parts else _("全部未办结工单")
+
+
+@requires(Cap.VIEW_TICKETS)
+def board(request):
+    membership = active_membership(request.user)
+    now = timezone.now()
+    form, filters, counts, qs = _board_filtered(request, membership, now)
     page = Paginator(qs, selectors.BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     calendar = WorkCalendar()
     rows = [
         Row(r.ticket, r.state, str(STATE_LABELS[r.state]), remaining_text(r.remaining), where_text(r.ticket))
         for r in selectors.board_rows(qs, page=page.number, now=now, calendar=calendar)
     ]
+    download = request.GET.copy()
+    download.pop("page", None)
     return render(request, "tickets/board.html", {
         "form": form,
         "counts": counts,
         "page": page,
         "rows": rows,
+        "first_index": page.start_index() if rows else 0,
         "state": filters.get("state", ""),
+        "filters_text": _filters_text(form, filters),
+        "printed_at": now,
+        "download_query": download.urlencode(),
         "calendar_ok": selectors.calendar_is_maintained(timezone.localdate(now).year),
         "year": timezone.localdate(now).year,
         "can_record": membership.has(Cap.RECORD_TICKET),
@@ -173,6 +203,31 @@ def board(request):
         "street_admin": membership.has(Cap.RECORD_TICKET) and membership.org_unit.kind == Kind.STREET,
         "filtered": bool(filters),
     })
+
+
+@requires(Cap.VIEW_TICKETS)
+@require_GET
+def board_xlsx(request):
+    """The board with the same filters, every row: no names, phones or addresses, as on the page."""
+    membership = active_membership(request.user)
+    now = timezone.now()
+    form, filters, _counts, qs = _board_filtered(request, membership, now)
+    title = _("%(unit)s 未办结工单 %(time)s") % {
+        "unit": membership.org_unit.name, "time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M")}
+    data = exports.board_xlsx(
+        qs.select_related("committee", "department", "assigned_committee").iterator(chunk_size=2000),
+        title=title, filters=_filters_text(form, filters), now=now,
+        state_labels={k: str(v) for k, v in STATE_LABELS.items()}, remaining_text=remaining_text,
+        where_text=where_text,
+    )
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    stamp = timezone.localtime(now).strftime("%Y%m%d-%H%M")
+    filename = _("%(unit)s-未办结工单-%(stamp)s.xlsx") % {"unit": membership.org_unit.name, "stamp": stamp}
+    response["Content-Disposition"] = (
+        f"attachment; filename=\"tickets-{stamp}.xlsx\"; filename*=UTF-8''{quote(filename)}"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # Intake
@@ -436,7 +491,7 @@ def urge(request, pk: int):
         request, pk, name="urge", form_class=UrgeForm, allowed=_may_urge,
         act=lambda ticket, form: services.ticket_urge(
             actor=request.user, ticket=ticket, note=form.cleaned_data["note"]),
-        done=lambda texts: _("已催办,短信通知%(n)d人") % {"n": texts},
+        done=lambda texts: ngettext("已催办,短信通知%(n)d人", "已催办,短信通知%(n)d人", texts) % {"n": texts},
     )
 
 
@@ -476,7 +531,8 @@ def rules(request):
             _apply_errors(form, exc)
         else:
             if changed:
-                messages.success(request, _("已保存%(n)d处派单规则") % {"n": changed})
+                saved = ngettext("已保存%(n)d处派单规则", "已保存%(n)d处派单规则", changed) % {"n": changed}
+                messages.success(request, saved)
             else:
                 messages.info(request, _("没有改动"))
             return redirect("tickets:rules")

@@ -2,6 +2,7 @@
 
     /tickets/doors/                  buildings of the committees the user covers (record_ticket)
     /tickets/doors/b/<pk>.pdf        the building's door sheet, one card per household
+    /tickets/doors/c/<pk>.pdf        every building's sheet of a committee, in one PDF
     /tickets/doors/photo/<pk>.jpg    the photo a resident sent with a request (view_tickets, audited)
 
 A building outside the user's unit is the same 404 as a missing one.
@@ -21,7 +22,8 @@ from xiuhua.core.policy import requires
 from xiuhua.places.models import Kind, OrgUnit
 
 from .models import Ticket
-from .services_doors import door_sheet_print, ticket_photo_open
+from .printing import building_order
+from .services_doors import committee_door_sheets_print, door_sheet_print, ticket_photo_open
 
 
 def _units(user):
@@ -49,11 +51,9 @@ def building_list(request):
             raise Http404
     rows = []
     if chosen is not None:
-        rows = list(
-            buildings.filter(committee=chosen)
-            .select_related("parent")
-            .annotate(household_count=Count("households"))
-            .order_by("parent__name", "name")
+        rows = sorted(
+            buildings.filter(committee=chosen).select_related("parent").annotate(household_count=Count("households")),
+            key=lambda b: (b.parent.name if b.parent else "", building_order(b.name)),
         )
     counts = dict(buildings.order_by().values("committee_id").annotate(n=Count("pk")).values_list("committee_id", "n"))
     return render(
@@ -63,6 +63,7 @@ def building_list(request):
             "committees": [(c, counts.get(c.pk, 0)) for c in committee_list],
             "chosen": chosen,
             "buildings": rows,
+            "households_total": sum(b.household_count for b in rows),
         },
     )
 
@@ -77,6 +78,22 @@ def building_sheet(request, building_pk: int):
     response = HttpResponse(door_sheet_print(actor=request.user, building=building), content_type="application/pdf")
     stamp = timezone.localtime().strftime("%Y%m%d")
     response["Content-Disposition"] = f'inline; filename="doors-{building.pk}-{stamp}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@requires(Cap.RECORD_TICKET)
+@require_GET
+def committee_sheets(request, committee_pk: int):
+    """All the committee's door sheets at once; a committee outside the user's unit is a 404."""
+    _buildings, committees = _units(request.user)
+    committee = committees.filter(pk=committee_pk).first()
+    if committee is None:
+        raise Http404
+    pdf = committee_door_sheets_print(actor=request.user, committee=committee)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    stamp = timezone.localtime().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'inline; filename="doors-committee-{committee.pk}-{stamp}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
 

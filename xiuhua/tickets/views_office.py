@@ -162,7 +162,7 @@ def daily_xlsx(request):
     day = _report_day(request)
     data = reports.daily_report_xlsx(reports.daily_report(unit=unit, day=day))
     response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    filename = f"{unit.name}-工单日报-{day.isoformat()}.xlsx"
+    filename = _("%(unit)s-工单日报-%(day)s.xlsx") % {"unit": unit.name, "day": day.isoformat()}
     response["Content-Disposition"] = (
         f"attachment; filename=\"tickets-daily-{day.isoformat()}.xlsx\"; filename*=UTF-8''{quote(filename)}"
     )

@@ -18,7 +18,8 @@ door page answers 429 to that address, the right code included, so that no answe
 code from a wrong one until the window is over.
 
 Every submitted form carries a hidden key; the ticket keeps it in a unique column, so a double
-tap or a resubmitted form finds the ticket it made instead of making a second. The household
+tap or a resubmitted form finds the ticket it made instead of making a second, and goes to its
+follow-up page (the follow-up secret is a keyed hash of the key: door_requests.follow_token_of). The household
 row is locked while the key is looked up, the limits are counted and the ticket is written, so
 two requests of one door are taken one after the other (design rule 4).
 """
@@ -58,11 +59,6 @@ from .models import MEDICAL_CATEGORIES, Category, Ticket, TicketEvent, TicketSta
 from .notify import follow_path
 
 OTP_PURPOSE = "help_login"
-
-# submission key -> follow-up token of the requests this session made (the token is not stored
-# anywhere else), so a resubmitted form can go to the same follow-up page.
-SESSION_FOLLOW = "help_follow"
-SESSION_FOLLOW_KEEP = 5
 
 # A resident scans the card or types its code, and may mistype it a few times; twenty wrong codes
 # in ten minutes is a script. Many households may share one address (carrier NAT, compound
@@ -217,16 +213,14 @@ def door(request, key: str):
         for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
             form.add_error(field if field in form.fields else None, errors)
         return _door_page(request, household, form, status=400)
-    follow: dict[str, str] = dict(request.session.get(SESSION_FOLLOW) or {})
     if created:
-        follow[data["submission_key"]] = token
-        request.session[SESSION_FOLLOW] = dict(list(follow.items())[-SESSION_FOLLOW_KEEP:])
         messages.success(request, _("已收到您的求助,编号%(number)s。") % {"number": ticket.number})
         return redirect(follow_path(token))
-    token = follow.get(data["submission_key"], "")
-    if token:
-        messages.info(request, _("这条求助已经提交过了,不会重复登记。"))
+    if token:  # this form was sent before (a double tap, a second tab): its request, not a new one
+        messages.info(request, _("这条求助已经提交过了,编号%(number)s,不会重复登记。下面是它的办理进度。") % {
+            "number": ticket.number})
         return redirect(follow_path(token))
+    # Staff reissued the link meanwhile: the new one is in the requester's latest SMS.
     return _private(render(request, "tickets/public/already.html", {"ticket": ticket, "household": household}))
 
 

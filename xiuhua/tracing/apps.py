@@ -13,4 +13,4 @@ class TracingConfig(AppConfig):
         from . import parts
 
         # Its waiting work on core's first page, its demo list in seed_demo.
-        registry.register(parts.HOME, parts.DEMO)
+        registry.register(parts.HOME, parts.DEMO, parts.PERSON)

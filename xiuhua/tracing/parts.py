@@ -1,10 +1,13 @@
-"""What tracing lists add to core's first page and to `seed_demo` (core.registry)."""
+"""What tracing lists add to core's first page, to `seed_demo` and to the person page (core.registry)."""
 
 from __future__ import annotations
 
-from xiuhua.accounts.roles import Cap
-from xiuhua.core.registry import DemoPart, HomePart
+from django.utils.translation import gettext_lazy
 
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.registry import DemoPart, HomePart, PersonPart
+
+from .person import person_rows
 from .selectors import committee_worklist
 
 
@@ -24,3 +27,4 @@ def seed_demo() -> list[str]:
 
 HOME = HomePart("tracing", order=20, work=waiting_work, template="tracing/_home_work.html")
 DEMO = DemoPart("tracing", order=10, seed=seed_demo)
+PERSON = PersonPart("tracing", order=30, title=gettext_lazy("大数据清单"), rows=person_rows)

@@ -29,6 +29,7 @@ from .files import RosterFileError, Table, open_table
 from .prune import PruneResult, roster_prune
 from .services import (
     earlier_commit,
+    import_preview,
     roster_import_commit,
     roster_import_commit_run,
     roster_import_discard,
@@ -52,6 +53,7 @@ __all__ = [
     "roster_export",
     "roster_export_download",
     "roster_export_run",
+    "import_preview",
     "roster_import_commit",
     "roster_import_commit_run",
     "roster_import_discard",

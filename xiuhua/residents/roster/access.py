@@ -26,4 +26,4 @@ def importable_committees(user) -> QuerySet[OrgUnit]:
     membership = active_membership(user)
     if membership is None or not membership.has(Cap.IMPORT_ROSTER) or membership.grid_id:
         return OrgUnit.objects.none()
-    return OrgUnit.objects.filter(kind=Kind.COMMITTEE, path__startswith=membership.org_unit.path).order_by("path")
+    return OrgUnit.objects.filter(kind=Kind.COMMITTEE, path__startswith=membership.org_unit.path).in_natural_order()

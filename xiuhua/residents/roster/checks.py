@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _
 from openpyxl.utils.datetime import from_excel
 
 from xiuhua.core.crypto import mask_identity
@@ -24,8 +25,6 @@ from xiuhua.places.models import Grid, Kind, OrgUnit
 from ..models import LivingStatus
 from .columns import (
     CHOICES,
-    COLUMN_BY_KEY,
-    COLUMNS,
     EXAMPLE_ID_NUMBER,
     HOUSEHOLD_KEYS,
     NO,
@@ -36,12 +35,15 @@ from .columns import (
     cell_text,
     choice_index,
     choice_key,
-    choice_labels,
     clean_text,
     is_example,
     normalise_room,
+    problem_text,
     squash,
 )
+
+# `_` is gettext_noop here: problems keep their message untranslated, with its values apart
+# (Problem.params), and are translated where they are shown (RosterProblem.text).
 
 # Between tags: the listed punctuation or a new line (not spaces: a label may hold one).
 _TAG_SPLIT = re.compile(r"[、,，;；/／|\r\n]+")
@@ -51,14 +53,27 @@ _SCIENTIFIC = re.compile(r"\d+(?:\.\d+)?E\+?\d+")
 
 @dataclass
 class Problem:
+    """One problem of one row: the column's key, the message as written in the source (its
+    msgid) and the values it quotes. `column: "col"` and `choices` params name a column, shown
+    by its header and its allowed values in the viewer's language (columns.problem_text)."""
+
     row: int
     column: str
     message: str
+    params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Messages quote what was typed; an identity number typed in the wrong column is masked.
+        self.message = str(self.message)
         if _LONG_NUMBER.search(self.message):
             self.message = _LONG_NUMBER.sub(lambda m: mask_identity(m.group()), self.message)
+        for name, value in self.params.items():
+            if isinstance(value, str) and _LONG_NUMBER.search(value):
+                self.params[name] = _LONG_NUMBER.sub(lambda m: mask_identity(m.group()), value)
+
+    @property
+    def text(self) -> str:
+        return problem_text(self.message, self.params)
 
 
 _LONG_NUMBER = re.compile(r"\d{14,17}[\dXx]")
@@ -112,11 +127,16 @@ class RowChecker:
         self.places = places
         self.columns = columns
         self.today = timezone.localdate()
-        self.headers = {c.key: str(c.header) for c in COLUMNS}
         self.choice = {key: choice_index(key) for key in CHOICES}
 
     def check(self, number: int, values: list) -> tuple[dict | None, list[Problem]]:
         """(clean values, problems); (None, []) for a blank row or the template's example."""
+        # In the source language: the checks of core (ID numbers, phones, names) raise translated
+        # messages, and a problem keeps the message's source text (see Problem).
+        with translation.override(settings.LANGUAGE_CODE):
+            return self._check(number, values)
+
+    def _check(self, number: int, values: list) -> tuple[dict | None, list[Problem]]:
         problems: list[Problem] = []
         columns = self.columns
         raw: dict[str, Any] = {}
@@ -136,24 +156,24 @@ class RowChecker:
         if is_example(text["name"]):
             return None, []
 
-        def problem(key: str, message: str) -> None:
-            problems.append(Problem(number, self.headers[key], message))
+        def problem(key: str, message: str, **params: Any) -> None:
+            problems.append(Problem(number, key, message, params))
 
         for key in REQUIRED_KEYS:
             if not text[key]:
-                problem(key, _("请填写%(col)s") % {"col": self.headers[key]})
+                problem(key, _("请填写%(col)s"), col=key)
         out: dict[str, Any] = {"row": number}
 
         # Address.
         if text["compound"]:
             compound_id = self.places.compound(text["compound"])
             if compound_id is None:
-                problem("compound", _("本居委会没有名为“%(name)s”的小区") % {"name": text["compound"]})
+                problem("compound", _("本居委会没有名为“%(name)s”的小区"), name=text["compound"])
             elif text["building"]:
                 building_id = self.places.building(compound_id, text["building"])
                 if building_id is None:
-                    problem("building", _("小区“%(compound)s”中没有楼栋“%(name)s”(楼栋须先在地点中建立)")
-                            % {"compound": text["compound"], "name": text["building"]})
+                    problem("building", _("小区“%(compound)s”中没有楼栋“%(name)s”(楼栋须先在地点中建立)"),
+                            compound=text["compound"], name=text["building"])
                 else:
                     out["compound"], out["building"] = compound_id, building_id
         if text["room"]:
@@ -167,8 +187,8 @@ class RowChecker:
         if "id_type" in columns and text["id_type"]:
             found = self.choice["id_type"].get(choice_key(text["id_type"]))
             if found is None:
-                problem("id_type", _("未知的证件类型“%(value)s”,可填:%(choices)s")
-                        % {"value": text["id_type"], "choices": choice_labels("id_type")})
+                problem("id_type", _("未知的证件类型“%(value)s”,可填:%(choices)s"),
+                        value=text["id_type"], choices="id_type")
             id_type = found or id_type
         out["id_type"] = id_type
         checked = None
@@ -230,8 +250,8 @@ class RowChecker:
         if text["relation"]:
             relation = self.choice["relation"].get(choice_key(text["relation"]))
             if relation is None:
-                problem("relation", _("未知的与户主关系“%(value)s”,可填:%(choices)s")
-                        % {"value": text["relation"], "choices": choice_labels("relation")})
+                problem("relation", _("未知的与户主关系“%(value)s”,可填:%(choices)s"),
+                        value=text["relation"], choices="relation")
             out["relation"] = relation
         if "mobile" in columns:
             out["mobile"] = self._phone(text["mobile"], "mobile", problem)
@@ -240,8 +260,8 @@ class RowChecker:
             if text["living_status"]:
                 found = self.choice["living_status"].get(choice_key(text["living_status"]))
                 if found is None:
-                    problem("living_status", _("未知的居住状态“%(value)s”,可填:%(choices)s")
-                            % {"value": text["living_status"], "choices": choice_labels("living_status")})
+                    problem("living_status", _("未知的居住状态“%(value)s”,可填:%(choices)s"),
+                            value=text["living_status"], choices="living_status")
                 status = found or status
             out["living_status"] = status
             away = None
@@ -261,15 +281,15 @@ class RowChecker:
                 if part and not part.isspace():
                     found_tags = self._tags(part)
                     if found_tags is None:
-                        problem("tags", _("未知的标签“%(value)s”,可填:%(choices)s")
-                                % {"value": clean_text(part), "choices": choice_labels("tags")})
+                        problem("tags", _("未知的标签“%(value)s”,可填:%(choices)s"),
+                                value=clean_text(part), choices="tags")
                     else:
                         tags.update(found_tags)
             out["tags"] = sorted(tags)
         for key in ("language", "specialty", "skills"):
             if key in columns:
                 if len(text[key]) > TEXT_LIMITS[key]:
-                    problem(key, _("%(col)s过长") % {"col": self.headers[key]})
+                    problem(key, _("%(col)s过长"), col=key)
                 out[key] = text[key]
 
         # Household (blank = not given: several rows of one household share these).
@@ -297,10 +317,9 @@ class RowChecker:
             if key in columns and text[key]:
                 found_grid = self.places.grids.get(squash(text[key]))
                 if found_grid is None or found_grid[1] != kind:
-                    problem(key, _("本居委会没有名为“%(name)s”的%(col)s")
-                            % {"name": text[key], "col": self.headers[key]})
+                    problem(key, _("本居委会没有名为“%(name)s”的%(col)s"), name=text[key], col=key)
                 elif key == "micro_grid" and grid_id is not None and found_grid[2] != grid_id:
-                    problem(key, _("微网格“%(name)s”不属于所填网格") % {"name": text[key]})
+                    problem(key, _("微网格“%(name)s”不属于所填网格"), name=text[key])
                 else:
                     out[key] = found_grid[0]
                     grid_id = found_grid[0] if key == "grid" else grid_id
@@ -395,9 +414,8 @@ def merge_households(rows: list[dict]) -> tuple[dict[tuple[int, str], dict], lis
                 continue
             if attr in merged["given"] and merged["given"][attr][0] != row[attr]:
                 problems.append(Problem(
-                    row["row"], str(COLUMN_BY_KEY[attr].header),
-                    _("同一户的%(col)s与第%(other)d行填写的不一致")
-                    % {"col": COLUMN_BY_KEY[attr].header, "other": merged["given"][attr][1]},
+                    row["row"], attr, _("同一户的%(col)s与第%(other)d行填写的不一致"),
+                    {"col": attr, "other": merged["given"][attr][1]},
                 ))
             else:
                 merged["given"].setdefault(attr, (row[attr], row["row"]))

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import translation
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from xiuhua.core.idnumbers import IdType, make_resident_id, normalise
 
@@ -158,6 +158,26 @@ def choice_index(key: str) -> dict[str, str]:
 
 def choice_labels(key: str) -> str:
     return "、".join(str(label) for _value, label in CHOICES[key].choices)
+
+
+def problem_text(message: str, params: dict | None) -> str:
+    """A roster problem in the active language: the message (its source text) translated, then
+    its values put in; a `col` value is a column key, shown as the column's header, a `choices`
+    value a column whose allowed values are listed."""
+    text = gettext(message)
+    if not params:
+        return text
+    values = {}
+    for name, value in params.items():
+        if name == "col" and value in COLUMN_BY_KEY:
+            value = str(COLUMN_BY_KEY[value].header)
+        elif name == "choices" and value in CHOICES:
+            value = choice_labels(value)
+        values[name] = value
+    try:
+        return text % values
+    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
+        return message % values
 
 
 @lru_cache(maxsize=4096)

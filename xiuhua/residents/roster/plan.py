@@ -8,22 +8,32 @@ from dataclasses import dataclass, field
 
 from django.db import connection, models
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
-from xiuhua.places.models import OrgUnit
+from xiuhua.places.models import OrgUnit, natural_key
 
 from ..identity import identity_fields, identity_hash
 from ..models import Household, LivingStatus, Resident, ResidentTag
 from .checks import Problem, household_key, merge_households
-from .columns import COLUMN_BY_KEY, RESIDENT_COMPARED, normalise_room
+from .columns import RESIDENT_COMPARED, normalise_room
 
 LOOKUP_CHUNK = 900
 BATCH_SIZE = 1000
 
 
 # Also what resident_create and resident_update say; saying it is audited (roster services).
-ELSEWHERE = gettext_lazy("该证件号码已在其他居委会登记,请联系街道核实")
+ELSEWHERE_MESSAGE = gettext_noop("该证件号码已在其他居委会登记,请联系街道核实")
+ELSEWHERE = gettext_lazy(ELSEWHERE_MESSAGE)
+
+
+@dataclass
+class Change:
+    row: int
+    resident_id: int
+    id_masked: str
+    fields: list[tuple[str, object, object]]
+    left_household: int | None
+    tags: tuple[list[str], list[str]] | None
 
 
 @dataclass
@@ -40,6 +50,10 @@ class Plan:
     count_updated: int = 0
     count_unchanged: int = 0
     count_elsewhere: int = 0  # numbers registered in another committee (each told so: audited)
+    # For the preview (roster.preview): each updated resident's row number, id, the fields that
+    # change as (name, old, new), the household it leaves (or None) and the tags before and after
+    # (or None when they stay).
+    changes: list[Change] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -53,7 +67,7 @@ def chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
         yield items[start:start + size]
 
 
-_EXISTING_FIELDS = ("pk", "id_hash", "committee_id", "household_id") + RESIDENT_COMPARED
+_EXISTING_FIELDS = ("pk", "id_hash", "committee_id", "household_id", "id_masked") + RESIDENT_COMPARED
 _HOUSEHOLD_FIELDS = ("pk", "building_id", "room", "is_rental", "landlord_name", "landlord_phone", "grid_id",
                      "micro_grid_id")
 
@@ -99,7 +113,8 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
         current = households.get(key)
         if current is None:
             household = {
-                "building_id": key[0], "room": key[1], "compound_id": info["compound"],
+                "building_id": key[0], "room": key[1], "room_sort": natural_key(key[1])[:40],
+                "compound_id": info["compound"],
                 "committee_id": committee.pk, "is_rental": given.get("is_rental", False),
                 "landlord_name": given.get("landlord_name", ""), "landlord_phone": given.get("landlord_phone", ""),
                 "grid_id": given.get("grid"), "micro_grid_id": given.get("micro_grid"),
@@ -122,8 +137,7 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
             targets[key] = current[0]
             final_rental, final_phone = wanted["is_rental"], wanted["landlord_phone"]
         if final_rental and not final_phone:
-            plan.problems.append(Problem(info["first_row"], str(COLUMN_BY_KEY["landlord_phone"].header),
-                                         _("出租房须填写房东联系电话")))
+            plan.problems.append(Problem(info["first_row"], "landlord_phone", gettext_noop("出租房须填写房东联系电话")))
 
     for row, id_hash in zip(rows, hashes, strict=True):
         target = targets[household_key(row)]
@@ -131,8 +145,7 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
         if found is None:
             if id_hash in elsewhere:
                 plan.count_elsewhere += 1
-                plan.problems.append(Problem(row["row"], str(COLUMN_BY_KEY["id_number"].header),
-                                             str(ELSEWHERE)))
+                plan.problems.append(Problem(row["row"], "id_number", ELSEWHERE_MESSAGE))
                 continue
             plan.new_residents.append((row, target))
             plan.count_new += 1
@@ -161,6 +174,13 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
             tag_changed = have != want
         if changed or moved or tag_changed:
             plan.count_updated += 1
+            plan.changes.append(Change(
+                row=row["row"], resident_id=resident_id, id_masked=now_values["id_masked"],
+                fields=[(name, now_values[name], wanted[name]) for name in RESIDENT_COMPARED
+                        if now_values[name] != wanted[name]],
+                left_household=now_values["household_id"] if moved else None,
+                tags=(sorted(have), sorted(want)) if tag_changed else None,
+            ))
         else:
             plan.count_unchanged += 1
     plan.problems.sort(key=lambda p: p.row)
@@ -174,8 +194,7 @@ def registered_elsewhere(committee: OrgUnit, rows: list[dict]) -> list[Problem]:
     for chunk in chunks(sorted(by_hash)):
         found = Resident.objects.filter(id_hash__in=chunk).exclude(committee=committee)
         for id_hash in found.values_list("id_hash", flat=True):
-            problems.append(Problem(by_hash[id_hash], str(COLUMN_BY_KEY["id_number"].header),
-                                    str(ELSEWHERE)))
+            problems.append(Problem(by_hash[id_hash], "id_number", ELSEWHERE_MESSAGE))
     return problems
 
 
@@ -217,7 +236,7 @@ def _bulk_create(model: type[models.Model], batch: list[tuple[dict, models.Model
             values["id"] = obj.pk
 
 
-_HOUSEHOLD_COLUMNS = ["building_id", "room", "compound_id", "committee_id", "is_rental", "landlord_name",
+_HOUSEHOLD_COLUMNS = ["building_id", "room", "room_sort", "compound_id", "committee_id", "is_rental", "landlord_name",
                       "landlord_phone", "grid_id", "micro_grid_id", "created_at", "updated_at"]
 _RESIDENT_COLUMNS = ["household_id", "committee_id", "name", "sex", "birth_date", "id_type", "id_encrypted",
                      "id_hash", "id_masked", "id_last4", "mobile", "relation", "living_status", "away_until",

@@ -102,7 +102,7 @@ def _fail_stuck(now: dt.datetime) -> int:
 
 def _give_up(roster_import: RosterImport, *, error: str) -> None:
     """The import fails and its encrypted data goes."""
-    roster_import.payload, roster_import.payload_kind = "", ""
+    roster_import.payload, roster_import.payload_kind, roster_import.preview = "", "", ""
     roster_import.error, roster_import.finished_at = error, timezone.now()
 
 

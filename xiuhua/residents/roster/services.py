@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_identity
@@ -28,9 +28,10 @@ from xiuhua.places.models import OrgUnit
 from ..models import RosterImport, RosterProblem
 from .access import check_committee_access
 from .checks import Places, Problem, RowChecker, merge_households
-from .columns import COLUMN_BY_KEY, cell_text, is_example
+from .columns import cell_text, is_example
 from .files import RosterFileError, Table, open_table
 from .plan import BATCH_SIZE, Plan, plan_rows, registered_elsewhere, write_plan
+from .preview import build_preview, shown_preview
 from .worker import actor_ids, enqueue, progress_reporter, seal, unseal
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def _setting(*, finished: bool = False, **values) -> Callable[[RosterImport], No
     def change(locked: RosterImport) -> None:
         for name, value in values.items():
             setattr(locked, name, value)
+        if values.get("payload") == "":
+            locked.preview = ""  # the preview holds the same people
         if finished:
             locked.finished_at = timezone.now()
     return change
@@ -156,9 +159,9 @@ def _validate(actor, roster_import: RosterImport, table: Table | None) -> Roster
             key = f"{clean['id_type']}|{clean['number']}"
             other = first_of.setdefault(key, number)
             if other != number:
-                row_problems.append(Problem(number, str(COLUMN_BY_KEY["id_number"].header),
-                                            _("与第%(row)d行的证件号码重复(%(masked)s)")
-                                            % {"row": other, "masked": mask_identity(clean["number"])}))
+                row_problems.append(Problem(
+                    number, "id_number", gettext_noop("与第%(row)d行的证件号码重复(%(masked)s)"),
+                    {"row": other, "masked": mask_identity(clean["number"])}))
             elif row_problems:
                 identified.append(clean)
         if row_problems:
@@ -186,7 +189,8 @@ def _validate(actor, roster_import: RosterImport, table: Table | None) -> Roster
     with transaction.atomic():
         RosterProblem.objects.filter(roster_import=roster_import).delete()
         RosterProblem.objects.bulk_create(
-            [RosterProblem(roster_import=roster_import, row=p.row, column=p.column, message=p.message[:300])
+            [RosterProblem(roster_import=roster_import, row=p.row, column=p.column, message=p.message[:300],
+                           params=p.params)
              for p in sorted(problems, key=lambda p: p.row)],
             batch_size=BATCH_SIZE,
         )
@@ -198,6 +202,7 @@ def _validate(actor, roster_import: RosterImport, table: Table | None) -> Roster
             count_problem_rows=len(problem_rows), error="",
             payload="" if problem_rows else seal(json.dumps(rows, ensure_ascii=False).encode()),
             payload_kind="" if problem_rows else "rows",
+            preview="" if problem_rows else seal(json.dumps(build_preview(rows, plan), ensure_ascii=False).encode()),
         ))
 
 
@@ -258,7 +263,7 @@ def roster_import_commit_run(*, actor, roster_import: RosterImport) -> RosterImp
             rows = json.loads(unseal(locked.payload))
             places = Places.load(committee)
             known = {pk for buildings in places.buildings.values() for pk in buildings.values()}
-            gone = [Problem(r["row"], str(COLUMN_BY_KEY["building"].header), _("该楼栋已不存在"))
+            gone = [Problem(r["row"], "building", gettext_noop("该楼栋已不存在"))
                     for r in rows if r["building"] not in known]
             plan = plan_rows(committee, rows, check_elsewhere=False)
             plan.problems = gone + plan.problems
@@ -277,7 +282,8 @@ def roster_import_commit_run(*, actor, roster_import: RosterImport) -> RosterImp
         with transaction.atomic():
             RosterProblem.objects.filter(roster_import=roster_import).delete()
             RosterProblem.objects.bulk_create(
-                [RosterProblem(roster_import=roster_import, row=p.row, column=p.column, message=p.message)
+                [RosterProblem(roster_import=roster_import, row=p.row, column=p.column, message=p.message[:300],
+                               params=p.params)
                  for p in problems], batch_size=BATCH_SIZE)
             return move(roster_import, "refuse_commit", actor=actor, change=_setting(
                 finished=True, count_problem_rows=len({p.row for p in problems}), payload="", payload_kind="",
@@ -299,7 +305,7 @@ def roster_import_discard(*, actor, roster_import: RosterImport) -> RosterImport
     """Give up a validated import: its encrypted rows are deleted, nothing is written."""
     check_committee_access(actor, roster_import.committee)
     return move(roster_import, "discard", actor=actor,
-                change=_setting(finished=True, payload="", payload_kind="", error=_("已放弃")))
+                change=_setting(finished=True, payload="", payload_kind="", error=""))
 
 
 def earlier_commit(roster_import: RosterImport) -> RosterImport | None:
@@ -309,3 +315,10 @@ def earlier_commit(roster_import: RosterImport) -> RosterImport | None:
                                     status=Status.COMMITTED)
         .exclude(pk=roster_import.pk).order_by("-created_at").first()
     )
+
+
+def import_preview(roster_import: RosterImport) -> dict | None:
+    """What a committable import will add and change, in the active language (roster.preview)."""
+    if not roster_import.preview:
+        return None
+    return shown_preview(json.loads(unseal(roster_import.preview)))

@@ -70,10 +70,23 @@ def test_search_by_phone_last4_and_address(client, world):
         "国和一村5号楼302室": [world.resident_a1],
         world.resident_a1b.plain_id: [world.resident_a1b],
         "13600002222": [],  # street B's resident: not visible to street A
+        "5678": [world.resident_a1],  # the end of a mobile (13812345678)
+        "0000": [world.resident_a1b],  # 13812340000
+        "2222": [],  # street B's mobile
     }
     for q, expected in cases.items():
         page = client.post(reverse("residents:search"), {"q": q})
         assert list(page.context["page"]) == expected, q
+    tails = AuditEvent.objects.filter(action="personal_lookup", detail__key="tail").order_by("pk")
+    assert [(e.detail["hits"], e.personal) for e in tails][-3:] == [(1, True), (1, True), (0, True)]
+
+
+def test_search_results_show_each_residents_tags(client, world):
+    as_user(client, world.staff_a1)
+    text = client.post(reverse("residents:search"), {"q": "张秀英"}).content.decode()
+    assert '<td data-label="标签" class="tags"><span class="tag">独居老人</span></td>' in text
+    text = client.post(reverse("residents:search"), {"q": "李建国"}).content.decode()
+    assert '<td data-label="标签" class="tags">—</td>' in text
 
 
 def test_street_officer_sees_both_committees_but_not_the_other_street(client, world):

@@ -82,7 +82,7 @@ def import_file(actor, committee, data: bytes, name: str = "花名册.xlsx", **k
 
 
 def problems_of(roster_import: RosterImport) -> list[tuple[int, str, str]]:
-    return [(p.row, p.column, p.message) for p in roster_import.problems.all()]
+    return [(p.row, p.column_label, p.text) for p in roster_import.problems.all()]
 
 
 def snapshot() -> dict:

@@ -562,7 +562,7 @@ def test_an_import_is_committed_once(world, staff):
 def test_a_discarded_import_cannot_be_committed(world, staff):
     imp = import_file(staff, world.committee_a1, xlsx([person()]))
     imp = roster.roster_import_discard(actor=staff, roster_import=imp)
-    assert (imp.status, imp.payload) == (Status.FAILED, "")
+    assert (imp.status, imp.get_status_display(), imp.payload, imp.error) == (Status.DISCARDED, "已放弃", "", "")
     with pytest.raises(ValidationError):
         roster.roster_import_commit(actor=staff, roster_import=imp)
     assert not Resident.objects.filter(name="陈新").exists()

@@ -43,6 +43,7 @@ def test_imports_not_committed_within_7_days_lose_their_data(world, staff):
     validated = new_import(staff, world)
     uploaded = new_import(staff, world, background=True)  # its task never ran
     committed = roster.roster_import_commit(actor=staff, roster_import=new_import(staff, world))
+    discarded = roster.roster_import_discard(actor=staff, roster_import=new_import(staff, world))
     assert validated.payload_kind == "rows" and uploaded.payload_kind == "file"
 
     assert roster.roster_prune(now=later(6 * DAY)).imports_expired == 0
@@ -52,7 +53,9 @@ def test_imports_not_committed_within_7_days_lose_their_data(world, staff):
         assert (imp.status, imp.payload, imp.payload_kind) == (Status.FAILED, "", "")
         assert imp.error == "超过7天未确认导入,已删除上传的数据,请重新上传"
     committed.refresh_from_db()
-    assert committed.status == Status.COMMITTED
+    discarded.refresh_from_db()
+    # Finished imports (committed, discarded) hold no data and are left as they are.
+    assert (committed.status, discarded.status) == (Status.COMMITTED, Status.DISCARDED)
     events = AuditEvent.objects.filter(action="roster_import_expire")
     assert sorted(events.values_list("object_id", flat=True)) == sorted([validated.pk, uploaded.pk])
     assert {(e.actor, e.committee_id) for e in events} == {(None, world.committee_a1.pk)}

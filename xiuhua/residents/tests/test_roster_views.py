@@ -1,17 +1,21 @@
 """Roster pages: authorisation matrix, upload, preview, progress, commit."""
 
 import io
+import re
 
 import pytest
+from django.conf import settings
 from django.test.utils import override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import check_id
+from xiuhua.residents import roster
 from xiuhua.residents.models import Resident, RosterImport
 from xiuhua.testing import acting
 
-from .test_roster_fixtures import HEADERS, import_file, person, snapshot, upload, xlsx
+from .test_roster_fixtures import HEADERS, import_file, new_id, person, row_for, snapshot, upload, xlsx
 
 pytestmark = pytest.mark.django_db
 Status = RosterImport.Status
@@ -205,8 +209,12 @@ def test_discarding_an_import(client, world, imported):
     response = client.post(reverse("residents:roster_import_discard", args=[imported.pk]))
     assert response.status_code == 302
     imported.refresh_from_db()
-    assert (imported.status, imported.payload) == (Status.FAILED, "")
+    assert (imported.status, imported.payload) == (Status.DISCARDED, "")
     assert not Resident.objects.filter(name="陈新").exists()
+    listed = client.get(reverse("residents:roster")).content.decode()
+    assert "<td data-label=\"状态\">已放弃</td>" in listed and ">失败<" not in listed
+    page = client.get(reverse("residents:roster_import", args=[imported.pk])).content.decode()
+    assert "已放弃该导入,未写入任何数据。" in page and 'id="import-error"' not in page
 
 
 @override_settings(ROSTER_EXPORT_INLINE_MAX_ROWS=123)
@@ -216,3 +224,79 @@ def test_the_page_shows_the_settings_and_labels_with_their_values(client, world,
     assert "居委会:<b>国和一村居委会</b>" in text
     page = client.get(reverse("residents:roster_import", args=[imported.pk])).content.decode()
     assert f"花名册导入:{imported.filename}" in page
+
+
+def test_problems_are_shown_in_the_viewers_language(client, world):
+    """Problems are found while the uploader reads Chinese and kept as codes and values: a viewer
+    in English reads them in English, the column headers and allowed values included."""
+    number = new_id()
+    imp = import_file(acting(world.staff_a1), world.committee_a1, xlsx([
+        person(小区="无此小区"),
+        person(姓名="", 室号="502"),
+        person(室号="503", 与户主关系="邻居"),
+        person(室号="504", 证件号码=number[:-1] + ("1" if number[-1] != "1" else "2")),
+        person(室号="505", 证件号码=number), person(姓名="重复", 室号="506", 证件号码=number),
+    ]))
+    login(client, world.staff_a1)
+    chinese = client.get(reverse("residents:roster_import", args=[imp.pk])).content.decode()
+    assert "<td data-label=\"列\">小区</td><td data-label=\"问题\">本居委会没有名为“无此小区”的小区</td>" in chinese
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("residents:roster_import", args=[imp.pk])).content.decode()
+    rows = re.findall(r'<tr class="row-problem"><td data-label="Row">(\d+)</td><td data-label="Column">([^<]*)'
+                      r'</td><td data-label="Problems">([^<]*)</td></tr>', page)
+    relations = "Householder、Spouse、Child、Parent、Grandparent、Grandchild、Sibling、Tenant、Other"
+    assert rows == [
+        ("2", "Compound", "This residents&#x27; committee has no compound named “无此小区”"),
+        ("3", "Name", "Name is required"),
+        ("4", "Relation to householder", f"Unknown relation to householder “邻居”; allowed: {relations}"),
+        ("5", "ID number", "The ID number&#x27;s check digit is wrong; please check the number"),
+        ("7", "ID number", f"Same ID number as row 6 ({mask_identity(number)})"),
+    ]
+
+
+def test_the_preview_shows_additions_changes_old_to_new_and_households_without_one_head(client, world):
+    new_number = new_id()
+    imp = import_file(acting(world.staff_a1), world.committee_a1, xlsx([
+        row_for(world.resident_a1, 手机号="13900000009", 标签="独居老人、残疾"),  # changes
+        row_for(world.resident_a1b),  # as it is
+        person(姓名="陈新", 室号="501", 证件号码=new_number),  # a new head of a new household
+        person(姓名="陈二", 室号="501"),  # a second head of that household
+        person(姓名="陈三", 室号="502", 与户主关系="配偶"),  # a household with no head
+    ]))
+    assert imp.committable and imp.preview
+    login(client, world.staff_a1)
+    html = client.get(reverse("residents:roster_import", args=[imp.pk])).content.decode()
+    new_rows = re.findall(r"<tr><td data-label=\"行号\">(\d+)</td><td data-label=\"姓名\">([^<]*)</td>"
+                          r"<td data-label=\"证件号码\">([^<]*)</td><td data-label=\"与户主关系\">([^<]*)</td>"
+                          r"<td data-label=\"地址\">([^<]*)</td></tr>", html)
+    assert new_rows[0] == ("4", "陈新", mask_identity(new_number), "户主", "国和一村5号501室")
+    assert [r[:2] for r in new_rows] == [("4", "陈新"), ("5", "陈二"), ("6", "陈三")]
+    assert new_number not in html
+    changed = re.search(r'<table class="responsive" id="preview-changed">(.*?)</table>', html, re.S).group(1)
+    assert "<td data-label=\"姓名\">张秀英</td>" in changed
+    assert re.findall(r"<li>([^<]*):<del>([^<]*)</del> → <ins>([^<]*)</ins></li>", changed) == [
+        ("手机号", "13812345678", "13900000009"), ("标签", "独居老人", "独居老人、残疾"),
+    ]
+    assert "另有 1 人与现有花名册一致,不作改动。" in html
+    warnings = re.search(r'<div class="card warning" id="head-warnings" role="alert">(.*?)</div>', html, re.S).group(1)
+    assert re.findall(r"<li>([^<]*)</li>", warnings) == [
+        "国和一村5号502室:没有户主 (第 6 行)", "国和一村5号501室:有 2 位户主 (第 4、5 行)",
+    ]
+    assert 'id="commit-button"' in html  # a warning, not a problem
+    roster.roster_import_commit(actor=acting(world.staff_a1), roster_import=imp)
+    imp.refresh_from_db()
+    assert (imp.status, imp.payload, imp.preview) == (Status.COMMITTED, "", "")
+
+
+def test_moving_the_head_out_warns_of_the_household_left_without_one(client, world):
+    imp = import_file(acting(world.staff_a1), world.committee_a1, xlsx([row_for(world.resident_a1, 室号="601")]))
+    html = login(client, world.staff_a1).get(reverse("residents:roster_import", args=[imp.pk])).content.decode()
+    assert "<li>地址:<del>国和一村5号302室</del> → <ins>国和一村5号601室</ins></li>" in html
+    assert "<li>国和一村5号302室:没有户主</li>" in html
+
+
+def test_a_discarded_import_loses_its_preview(world):
+    imp = import_file(acting(world.staff_a1), world.committee_a1, xlsx([person()]))
+    assert imp.preview
+    imp = roster.roster_import_discard(actor=acting(world.staff_a1), roster_import=imp)
+    assert imp.preview == ""

@@ -11,8 +11,9 @@ from django.urls import reverse
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Role
 from xiuhua.core.models import AuditEvent
+from xiuhua.places.models import Kind
 from xiuhua.residents.models import Household
-from xiuhua.testing import acting, make_user, qr_codes_in_pdf
+from xiuhua.testing import acting, make_user, qr_codes_in_pdf, unit
 from xiuhua.tickets import printing
 from xiuhua.tickets.door import door_key, door_path
 from xiuhua.tickets.printing import DoorCard, door_sheet_pdf, room_order
@@ -168,3 +169,67 @@ def test_every_card_on_the_sheet_is_a_qr_code_a_phone_reads_as_its_door_url(clie
     assert [len(page) for page in found] == [10, 2]
     assert {code for page in found for code in page} == {
         ("QRCode", settings.PUBLIC_BASE_URL + door_path(h.pk)) for h in households}
+
+
+# ---------------------------------------------------------------- a committee's sheets at once
+
+
+def committee_sheets(committee):
+    return reverse("tickets_doors:committee_sheets", args=[committee.pk])
+
+
+def test_all_buildings_of_a_committee_print_in_one_pdf_each_qr_read_as_its_door_url(client, world, drawn):
+    """Buildings in natural order (1号 before 5号 before 19号), each from a new page; every card a
+    full QR code that a real decoder reads as its household's door URL; one audit event."""
+    w = world
+    b19, b1 = unit(Kind.BUILDING, "19号", w.compound_a1), unit(Kind.BUILDING, "1号", w.compound_a1)
+    unit(Kind.BUILDING, "7号", w.compound_a1)  # no households: left out
+    for building, rooms in ((b19, ["101", "102"]), (b1, ["201"]), (w.building_a1, [str(100 + i) for i in range(10)])):
+        for room in rooms:
+            Household.objects.create(building=building, room=room)
+    client.force_login(w.staff_a1)
+    listing = client.get(reverse("tickets_doors:list"))
+    assert [b.name for b in listing.context["buildings"]] == ["1号", "5号", "6号", "7号", "19号"]
+    assert re.findall(r'class="index">(\d+)</td>', listing.content.decode()) == ["1", "2", "3", "4", "5"]
+    assert committee_sheets(w.committee_a1) in listing.content.decode()
+    assert "打印全部楼栋的求助卡(PDF,共 15 户)" in listing.content.decode()
+    response = client.get(committee_sheets(w.committee_a1))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    households = Household.objects.filter(committee_id=w.committee_a1.pk).select_related("building")
+    assert households.count() == 15
+    # 1号: 1 card; 5号: 11 cards (2 pages); 6号: 1; 19号: 2 -> five pages, a building per page start.
+    assert [c.building for c in drawn["cards"]] == ["1号"] + ["5号"] * 11 + ["6号"] + ["19号"] * 2
+    found = qr_codes_in_pdf(response.content)
+    assert [len(page) for page in found] == [1, 10, 1, 1, 2]
+    assert [code for page in found for code in page] == [
+        ("QRCode", settings.PUBLIC_BASE_URL + door_path(int(card.key.split("-")[0]))) for card in drawn["cards"]]
+    assert {card.key for card in drawn["cards"]} == {door_key(h.pk) for h in households}
+    event = AuditEvent.objects.get(action="ticket_door_sheets")
+    assert (event.actor, event.object_id, event.detail) == (
+        w.staff_a1, w.committee_a1.pk, {"buildings": 4, "households": 15})
+
+
+def test_a_committee_outside_the_users_unit_is_404_and_roles_without_record_ticket_403(client, world):
+    for user, committee in ((world.staff_a2, world.committee_a1), (world.street_officer_b, world.committee_a1),
+                            (world.staff_a1, world.street_a)):
+        client.force_login(user)
+        assert client.get(committee_sheets(committee)).status_code == 404, (user, committee)
+    assert client.get(reverse("tickets_doors:committee_sheets", args=[999999])).status_code == 404
+    for user in (world.grid_worker, world.volunteer, world.district_officer, world.no_role):
+        client.force_login(user)
+        assert client.get(committee_sheets(world.committee_a1)).status_code == 403, user
+    client.logout()
+    response = client.get(committee_sheets(world.committee_a1))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not AuditEvent.objects.filter(action="ticket_door_sheets").exists()
+    # A street officer prints any committee of the street.
+    client.force_login(world.street_officer)
+    assert client.get(committee_sheets(world.committee_a2)).status_code == 200
+
+
+def test_a_grid_limited_membership_prints_its_grid_only_for_the_whole_committee(client, world, drawn):
+    staff = make_user("staff_grid", Role.COMMITTEE_STAFF, world.committee_a1, grid=world.grid_a1)
+    Household.objects.create(building=world.building_a1b, room="999")  # in no grid
+    client.force_login(staff)
+    assert client.get(committee_sheets(world.committee_a1)).status_code == 200
+    assert [(c.building, c.room) for c in drawn["cards"]] == [("5号", "302")]

@@ -268,22 +268,47 @@ def test_the_address_limit_refuses_the_next_request_and_writes_nothing(client, w
     token_of(elsewhere.post(door_url_of(world.household_a1), form()))
 
 
-def test_the_same_form_twice_is_one_ticket(client, world):
+def test_the_same_form_twice_is_one_ticket_and_leads_to_its_follow_up_page(client, world):
     url = door_url_of(world.household_a1)
     first = client.post(url, form())
     again = client.post(url, form())
-    assert token_of(again) == token_of(first)
-    # From another browser (no session memory of the token): the number, not a second ticket.
-    other = Client().post(url, form())
-    assert other.status_code == 200 and "已经提交过了" in other.content.decode()
     ticket = Ticket.objects.get()
-    assert ticket.number in other.content.decode()
+    assert token_of(again) == token_of(first) and ticket.follow_token_hash == token_hash(token_of(first))
+    page = client.get(again["Location"]).content.decode()
+    assert f"这条求助已经提交过了,编号{ticket.number},不会重复登记" in page and "已收到您的求助" in page
+    # A double tap's second request reads the session before the first one wrote to it; a second
+    # browser has none at all: both are led to the same follow-up page, not a second ticket.
+    assert token_of(Client().post(url, form())) == token_of(first)
+    assert Ticket.objects.count() == 1
     assert OutboundSms.objects.filter(template="XH_TICKET_RECEIVED").count() == 1
     # The key of this door's form sent to another door: refused, nothing written.
     before = snapshot()
     stale = client.post(door_url_of(world.household_a1b), form())
     assert stale.status_code == 400 and "页面已过期" in stale.content.decode()
     assert snapshot() == before
+
+
+def test_the_follow_up_secret_of_a_door_form_is_its_keyed_key(world):
+    data = dict(form(), household=world.household_a1, photo=None, client_hash="", verified_phone=None)
+    ticket, token, created = door_request_submit(**data)
+    assert created and token == door_requests.follow_token_of("k" * 22) and 16 <= len(token) <= 64
+    assert token != door_requests.follow_token_of("k" * 21 + "j")
+    assert door_request_submit(**data) == (ticket, token, False)
+    with override_settings(SECRET_KEY="another key " * 5):
+        assert door_requests.follow_token_of("k" * 22) != token
+
+
+def test_the_same_form_after_the_link_was_reissued_names_the_request_without_a_link(client, world):
+    url = door_url_of(world.household_a1)
+    old = token_of(client.post(url, form()))
+    ticket = Ticket.objects.get()
+    staff = make_user("reissuer", Role.COMMITTEE_STAFF, world.committee_a1)
+    services.ticket_follow_link_reissue(actor=acting(staff), ticket=ticket)
+    response = client.post(url, form())
+    text = response.content.decode()
+    assert response.status_code == 200 and "已经提交过了" in text and ticket.number in text
+    assert old not in text and "/help/t/" not in text
+    assert Ticket.objects.count() == 1
 
 
 def test_the_form_carries_a_fresh_key_each_time(client, world):

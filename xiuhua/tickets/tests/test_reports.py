@@ -214,10 +214,25 @@ def test_excel_has_the_counts_and_no_personal_data(world, day):
     summary, by_category = book["汇总"], book["按类别"]
     rows = {row[0]: row[1:] for row in summary.iter_rows(values_only=True) if row and row[0]}
     assert rows["当日接收"][0] == 2 and rows["按时办结"][0] == 1 and rows["超时办结"][0] == 1
-    assert rows["按时办结率"][:3] == ("33.3%", 1, 3)
-    assert rows["满意率(4-5分)"][:3] == ("66.7%", 2, 3)
+    assert rows["按时办结率"][:3] == (pytest.approx(1 / 3), 1, 3)
+    assert rows["满意率(4-5分)"][:3] == (pytest.approx(2 / 3), 2, 3)
     assert rows["平均满意度"][:3] == (3.67, 11, 3)
+    # Rates are numbers shown as percents, so the sheet can sum and sort them.
+    rates = {row[0].value: row[1] for row in summary.iter_rows() if row[0].value in (
+        "按时办结率", "满意率(4-5分)", "当日办结率")}
+    assert len(rates) == 3 and all(cell.data_type == "n" and cell.number_format == "0.0%" for cell in rates.values())
     assert [row[0] for row in by_category.iter_rows(values_only=True)][-1] == "合计"
+    header = [cell.value for cell in by_category[1]]
+    on_time, satisfied = header.index("按时办结率") + 1, header.index("满意率(4-5分)") + 1
+    total = by_category.max_row
+    assert by_category.cell(total, on_time).value == pytest.approx(1 / 3)
+    assert by_category.cell(total, satisfied).value == pytest.approx(2 / 3)
+    for row in range(2, total + 1):
+        for column in (on_time, satisfied):
+            cell = by_category.cell(row, column)
+            assert cell.number_format == "0.0%" and (cell.value is None or cell.data_type == "n"), (row, column)
+    values = [by_category.cell(row, on_time).value for row in range(2, total)]
+    assert None in values and all(v is None or 0 <= v <= 1 for v in values)  # no closing: empty, not "—"
     text = " ".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v)
     assert "张秀英" not in text and "13812345678" not in text and "国和" not in text
 

@@ -6,6 +6,7 @@ deadline states exact whatever the calendar says.
 """
 
 import datetime as dt
+import io
 import re
 import threading
 
@@ -14,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from xiuhua.accounts.models import Membership, User
 from xiuhua.accounts.roles import Role
@@ -84,6 +86,7 @@ def urls(o, depts):
     pk = o["late"].pk
     return {
         "board": reverse("tickets:board"),
+        "board_xlsx": reverse("tickets:board_xlsx"),
         "new": reverse("tickets:new"),
         "detail": reverse("tickets:detail", args=[pk]),
         "move": reverse("tickets:move", args=[pk]),
@@ -102,6 +105,7 @@ def urls(o, depts):
 
 NEEDS = {
     "board": "view_tickets",
+    "board_xlsx": "view_tickets",
     "detail": "view_tickets",
     "move": "view_tickets",
     "extension": "view_tickets",
@@ -202,9 +206,9 @@ def test_the_right_users_get_the_pages(client, world, orders, depts):
     w = world
     late, held = orders["late"], orders["held"]
     for user, names in (
-        (w.staff_a1, ("board", "new", "detail")),
-        (w.street_officer, ("board", "new", "detail", "rules", "departments")),
-        (w.district_officer, ("board", "detail")),
+        (w.staff_a1, ("board", "board_xlsx", "new", "detail")),
+        (w.street_officer, ("board", "board_xlsx", "new", "detail", "rules", "departments")),
+        (w.district_officer, ("board", "board_xlsx", "detail")),
     ):
         as_user(client, user)
         for name in names:
@@ -343,6 +347,63 @@ def test_board_pages(client, world, orders, monkeypatch):
     assert 'href="?page=1&amp;category="' in second.content.decode()
 
 
+def xlsx_rows(response):
+    """The download's title, filter line, header and rows."""
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response["Content-Disposition"].startswith('attachment; filename="tickets-')
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    return rows[0][0], rows[1][0], rows[2], rows[3:]
+
+
+def test_the_board_numbers_its_rows_and_downloads_the_same_rows_and_columns_as_excel(client, world, orders, depts):
+    w = world
+    as_user(client, w.street_officer)
+    query = {"committee": w.committee_a1.pk, "category": "dialysis", "state": "overdue"}
+    page = client.get(reverse("tickets:board"), query)
+    assert rows_of(page) == [orders["late"].pk]
+    body = page.content.decode()
+    assert '<th class="index">序号</th>' in body and '<td data-label="序号" class="index">1</td>' in body
+    link = re.search(r'id="board-xlsx" href="([^"]+)"', body).group(1).replace("&amp;", "&")
+    assert link.startswith(reverse("tickets:board_xlsx") + "?")
+    title, filters, header, rows = xlsx_rows(client.get(link))
+    assert title.startswith(f"{w.street_a.name} 未办结工单 ")
+    assert filters == f"居委会:{w.committee_a1.name};类别:透析;时限:已超时"
+    assert header == ["序号", "编号", "类别", "紧急程度", "接收时间", "办理时限", "剩余时间", "状态", "办理方", "督办"]
+    late = Ticket.objects.get(pk=orders["late"].pk)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row[:4] == [1, late.number, "透析", "紧急"] and row[7:] == ["已接收", f"{w.committee_a1.name}(未派单)", "—"]
+    for value, moment in ((row[4], late.received_at), (row[5], late.deadline_at)):  # Beijing time, as a time
+        assert abs(value - timezone.localtime(moment).replace(tzinfo=None)) < dt.timedelta(seconds=1)
+    assert row[6].startswith("已超时 超时")
+    page_headers = re.findall(r"<th[^>]*>([^<]+)</th>", body.split('id="board"')[1].split("</thead>")[0])
+    assert page_headers == header
+    # Unfiltered: every open order in the street in board order (most urgent deadline first),
+    # numbered from 1, beyond the page's fifty too, and nothing of another street.
+    _title, filters, _header, rows = xlsx_rows(client.get(reverse("tickets:board_xlsx")))
+    expected = list(selectors.board_queryset(w.street_officer).values_list("number", flat=True))
+    assert filters == "全部未办结工单"
+    assert [r[1] for r in rows] == expected and [r[0] for r in rows] == list(range(1, len(expected) + 1))
+    assert orders["other"].number not in expected and len(expected) == 4
+    # An invalid filter is left out, as on the page; no personal data leaves with the file.
+    other_street = {"committee": w.committee_b1.pk}
+    _title, filters, _header, rows = xlsx_rows(client.get(reverse("tickets:board_xlsx"), other_street))
+    assert [r[1] for r in rows] == expected
+    text = " ".join(str(v) for r in rows for v in r)
+    assert "13812345678" not in text and "138****5678" not in text
+
+
+def test_the_second_page_numbers_on_from_the_first(client, world):
+    w = world
+    for _i in range(selectors.BOARD_PAGE_SIZE + 2):
+        order(w.household_a2, category="food", urgency="normal", requester_phone="")
+    as_user(client, w.staff_a2)
+    second = client.get(reverse("tickets:board"), {"page": 2}).content.decode()
+    numbers = re.findall(r'<td data-label="序号" class="index">(\d+)</td>', second)
+    assert numbers == [str(selectors.BOARD_PAGE_SIZE + 1), str(selectors.BOARD_PAGE_SIZE + 2)]
+
+
 def test_board_warns_when_this_years_holidays_are_missing(client, world, orders):
     w = world
     as_user(client, w.staff_a1)
@@ -371,6 +432,39 @@ def test_home_page_counts_waiting_orders(client, world, orders, depts):
     assert "工单延期待审批 1 件" in client.get("/").content.decode()
     as_user(client, depts["dept_b"])
     assert client.get("/").context["work"] == {"tickets_overdue": 0, "tickets_soon": 0}
+    as_user(client, w.volunteer)
+    assert client.get("/").context["work"] is None
+
+
+def test_urgent_requests_waiting_to_be_accepted_come_first_on_the_home_page(client, world, orders, depts):
+    w = world
+    fresh = order(w.household_a1b, hours_ago=0.1)  # six minutes ago: still "in time"
+    as_user(client, w.staff_a1)
+    response = client.get("/")
+    assert response.context["work"]["tickets_waiting"] == 3 and "tickets_waiting_late" not in response.context["work"]
+    body = response.content.decode()
+    first_item = re.search(r'id="waiting-work".*?<ul>\s*<li id="([^"]+)"', body, re.S)
+    assert first_item is not None and first_item.group(1) == "work-tickets-waiting"
+    waiting = body.index('id="work-tickets-waiting"')
+    assert waiting < body.index("居家隔离待联系") and waiting < body.index("工单已超时")
+    assert "紧急求助待受理 3 件" in body and f'href="{reverse("tickets:board")}?state=waiting"' in body
+    # The street sees those not accepted within the quarter hour; the board lists exactly them.
+    as_user(client, w.street_officer)
+    response = client.get("/")
+    assert response.context["work"]["tickets_waiting_late"] == 2 and "tickets_waiting" not in response.context["work"]
+    body = response.content.decode()
+    assert "紧急求助超时未受理 2 件" in body and f'href="{reverse("tickets:board")}?state=waiting_late"' in body
+    assert body.index('id="work-tickets-waiting-late"') < body.index("工单已超时")
+    board = client.get(reverse("tickets:board"), {"state": "waiting_late"})
+    assert rows_of(board) == [orders["late"].pk, orders["soon"].pk]
+    as_user(client, w.staff_a1)
+    assert rows_of(client.get(reverse("tickets:board"), {"state": "waiting"})) == [
+        orders["late"].pk, orders["soon"].pk, fresh.pk]
+    # Once accepted it leaves both lists; departments and other roles never see the item.
+    services.ticket_move(actor=acting(w.staff_a1), ticket=orders["late"], action="accept")
+    assert client.get("/").context["work"]["tickets_waiting"] == 2
+    as_user(client, depts["dept_b"])
+    assert "tickets_waiting" not in client.get("/").context["work"]
     as_user(client, w.volunteer)
     assert client.get("/").context["work"] is None
 

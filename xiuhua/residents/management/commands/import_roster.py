@@ -62,7 +62,7 @@ class Command(BaseCommand):
         for problem in problems:
             self.stdout.write(
                 _("第%(row)d行 [%(column)s] %(message)s")
-                % {"row": problem.row, "column": problem.column, "message": problem.message}
+                % {"row": problem.row, "column": problem.column_label, "message": problem.text}
             )
         self._counts(roster_import)
         if problems:
