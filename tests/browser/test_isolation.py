@@ -11,7 +11,7 @@ from xiuhua.isolation import services
 from xiuhua.isolation.models import Contact, ContactOutcome
 from xiuhua.testing import acting
 
-from .conftest import login, wait_for, wait_text
+from .conftest import login, screenshot, wait_for, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,6 +60,28 @@ def test_committee_staff_record_a_contact_on_a_phone(phone, live_server, world):
     assert fits_the_phone(phone)
     first.refresh_from_db()
     assert (first.outcome, str(first.temperature), first.recorded_by) == (ContactOutcome.WELL, "36.6", w.staff_a1)
+
+    # The one left was reached by phone and is well: ticked and recorded with the one button.
+    assert phone.find_element(By.CSS_SELECTOR, f"#contact-{second.pk} td.seq").text.endswith("1")
+    phone.find_element(By.CSS_SELECTOR, f"#contact-{second.pk} input[name=contacts]").click()
+    screenshot(phone, "isolation-bulk-well-phone", scroll_to="#bulk-well")
+    # Printed, the list is a table with a column to write the reading in by hand.
+    phone.set_window_size(794, 1123)
+    phone.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not phone.find_element(By.ID, "bulk-well").is_displayed()
+        assert phone.find_element(By.CSS_SELECTOR, "#overdue th.print-only").is_displayed()
+        assert phone.find_element(By.CSS_SELECTOR, ".print-note").is_displayed()
+        screenshot(phone, "isolation-contacts-due-printed")
+    finally:
+        phone.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        phone.set_window_size(PHONE_WIDTH, 740)
+    assert fits_the_phone(phone)
+    phone.find_element(By.CSS_SELECTOR, "#bulk-well button[type=submit]").click()
+    wait_text(phone, ".messages", "已记录1人电话联系,情况良好")
+    assert phone.find_element(By.ID, "overdue-count").text == "0"
+    second.refresh_from_db()
+    assert (second.outcome, second.via, second.recorded_by) == (ContactOutcome.WELL, "phone", w.staff_a1)
 
     # The case page and the registration form fit the phone too.
     phone.get(f"{live_server.url}/isolation/cases/{case.pk}/")

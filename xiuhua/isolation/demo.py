@@ -1,7 +1,7 @@
 """Demo home-isolation cases for `seed_demo`: three people who arrived in the demo committee in
-the last days, their steps partly done, contacts recorded up to yesterday, one fever alert and
-today's contacts overdue, so the overdue list has something in it. Idempotent: nothing is written
-when the street already has arrivals."""
+the last days, registered on their day of arrival, their steps partly done after that, contacts
+recorded up to yesterday, one fever alert and today's contacts overdue, so the overdue list has
+something in it. Idempotent: nothing is written when the street already has arrivals."""
 
 from __future__ import annotations
 
@@ -46,7 +46,10 @@ def ensure_demo_cases() -> int:
     made = 0
     for i, ((name, origin, transport, number, days), household) in enumerate(zip(PEOPLE, households, strict=False)):
         arrived = timezone.localdate(now) - dt.timedelta(days=days)
-        opened = now - dt.timedelta(days=days, hours=-2)
+        # Registered and opened at 10:00 on the day of arrival (before today, so the daily report's
+        # new cases of today are only the ones staff open today), the steps an hour later, each
+        # contact 20 minutes after it was due: every time after the registration.
+        opened = timezone.make_aware(dt.datetime.combine(arrived, dt.time(10, 0)))
         arrival = services.arrival_register(
             actor=staff, household=household, name=name, id_type="resident_id",
             id_number=make_resident_id("420102", dt.date(1970 + 9 * i, 5, 4), 310 + i), phone=f"1391000{i:04d}",

@@ -5,6 +5,7 @@ from typing import cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from xiuhua.core.idnumbers import IdType
 from xiuhua.places.addresses import room_key
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.selectors import find_building, find_household
@@ -15,15 +16,22 @@ _BIG = {"class": "big"}
 
 
 class SelfArrivalForm(forms.Form):
-    """Name, resident ID, address and journey. The address must be a household of the committee's
+    """Name, identity document (any type the roster takes: resident ID, passport, the Hong Kong,
+    Macau and Taiwan permits ...), address and journey. The number is checked by the roster's own
+    check (core.idnumbers.check_id, in services.arrival_register). The address must be a household of the committee's
     roster; no household is created from here (the committee adds missing ones)."""
 
     name = forms.CharField(
         label=_("姓名"), max_length=50, error_messages={"required": _("请填写姓名")},
         widget=forms.TextInput(attrs=_BIG | {"autocomplete": "name"}),
     )
+    id_type = forms.ChoiceField(
+        label=_("证件类型"), choices=IdType.choices, required=False, initial=IdType.RESIDENT_ID,
+        error_messages={"invalid_choice": _("请选择证件类型")},
+        widget=forms.Select(attrs=_BIG),
+    )
     id_number = forms.CharField(
-        label=_("居民身份证号码"), max_length=24, error_messages={"required": _("请填写身份证号码")},
+        label=_("证件号码"), max_length=24, error_messages={"required": _("请填写证件号码")},
         widget=forms.TextInput(attrs=_BIG | {"autocomplete": "off", "autocapitalize": "characters"}),
     )
     compound = forms.ModelChoiceField(
@@ -70,6 +78,10 @@ class SelfArrivalForm(forms.Form):
         self.committee = committee
         field = cast(forms.ModelChoiceField, self.fields["compound"])
         field.queryset = OrgUnit.objects.filter(kind=Kind.COMPOUND, committee=committee).order_by("name")
+
+    def clean_id_type(self) -> str:
+        # A page loaded before the field existed sends none: it asked for the resident ID.
+        return self.cleaned_data.get("id_type") or IdType.RESIDENT_ID
 
     def clean(self):
         data = super().clean()

@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.core.files import private_storage
@@ -118,7 +119,9 @@ class Arrival(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When it was registered: the service's `now` (a registration taken on paper and typed later,
+    # or seeded, keeps its own time, before every step that follows it).
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
 
     objects = ArrivalQuerySet.as_manager()
 
@@ -178,7 +181,8 @@ class IsolationCase(models.Model):
     )
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_note = models.CharField(_("说明"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the case was opened (the service's `now`): "new cases" of a day count these.
+    created_at = models.DateTimeField(_("开始隔离登记时间"), default=timezone.now)
 
     objects = CaseQuerySet.as_manager()
 
@@ -292,10 +296,16 @@ class AlertKind(models.TextChoices):
 
 
 class Alert(models.Model):
+    """One alert per contact (one reading: 37.8 ℃ with a cough is one alert, with two reasons),
+    closed once with what was done."""
+
     case = models.ForeignKey(IsolationCase, on_delete=models.CASCADE, related_name="alerts")
     committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="alerts")
+    # The first of `reasons` (fever before symptoms), for sorting and filtering.
     kind = models.CharField(max_length=12, choices=AlertKind.choices)
+    # Every reason the contact gave, fever first, then symptoms, then misses: ["fever", "symptoms"].
+    reasons = models.JSONField(_("预警原因"), default=list)
     raised_at = models.DateTimeField()
     handled_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
@@ -304,12 +314,20 @@ class Alert(models.Model):
     handled_note = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        # One alert of a kind per contact, however often the check runs.
-        constraints = [models.UniqueConstraint(fields=["contact", "kind"], name="alert_once")]
+        # One alert per contact (one reading, or one missed contact), however often the check runs.
+        constraints = [models.UniqueConstraint(fields=["contact"], name="alert_once_per_contact")]
         indexes = [models.Index(fields=["committee", "handled_at"], name="alert_committee")]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind}"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(AlertKind(reason).label) for reason in (self.reasons or [self.kind])]
+
+    @property
+    def reasons_text(self) -> str:
+        return "、".join(self.reason_labels)
 
 
 class Whereabouts(models.TextChoices):

@@ -1,7 +1,7 @@
 """Alerts pushed to the people who act on them: when a contact raises an alert (a fever, a
 symptom, two misses in a row), the committee's staff and the street's community health centre
 get a text message, queued and sent by the task worker. The message names no one: only the
-committee, the kind and the case number, which staff open on their phones."""
+committee, the reasons and the case number, which staff open on their phones."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from xiuhua.accounts.roles import Role
 from xiuhua.sms.services import sms_send_staff
 from xiuhua.sms.texts import register_template
 
-from .models import Alert, AlertKind
+from .models import Alert
 
 ALERT = register_template("XH_ISOLATION_ALERT", "居家隔离预警:{committee}第{case}号隔离对象{kind},请尽快处置。")
 
@@ -31,7 +31,7 @@ def alert_recipients(alert: Alert) -> list:
 
 def send_alert(alert: Alert) -> int:
     """Queue one message per recipient with a mobile on file; returns how many were queued."""
-    params = {"committee": alert.committee.name, "case": alert.case_id, "kind": str(AlertKind(alert.kind).label)}
+    params = {"committee": alert.committee.name, "case": alert.case_id, "kind": alert.reasons_text}
     return sum(
         sms_send_staff(
             user=user, template=ALERT.code, params=params, purpose="isolation_alert",

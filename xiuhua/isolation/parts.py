@@ -9,14 +9,18 @@ from xiuhua.accounts.roles import Cap
 from xiuhua.core.registry import DemoPart, HomePart, PersonPart, Sweep
 
 from .person import person_rows
-from .selectors import open_alerts, overdue_contacts
+from .selectors import arrivals_awaiting_case, open_alerts, overdue_contacts
 
 
 def waiting_work(user, membership) -> dict[str, int] | None:
-    """Contacts due and alerts not handled, for whoever records contacts."""
-    if not membership.has(Cap.RECORD_CONTACT):
-        return None
-    return {"contacts": overdue_contacts(user, now=timezone.now()).count(), "alerts": open_alerts(user).count()}
+    """Contacts due and alerts not handled, for whoever records contacts; self-registered
+    arrivals waiting to be checked, for whoever checks them (committee staff)."""
+    work: dict[str, int] = {}
+    if membership.has(Cap.MANAGE_ISOLATION):
+        work["arrivals_awaiting"] = arrivals_awaiting_case(user).count()
+    if membership.has(Cap.RECORD_CONTACT):
+        work |= {"contacts": overdue_contacts(user, now=timezone.now()).count(), "alerts": open_alerts(user).count()}
+    return work or None
 
 
 def seed_demo() -> list[str]:

@@ -4,7 +4,7 @@ Contacts are written as a schedule when a case opens (from the opening moment to
 period, at the rule's daily times), so the overdue list is a query and the sweep only has to
 mark what passed its grace time as missed. Alerts: a temperature at or above the rule's fever
 line, any symptom or an "unwell" contact, and two contacts in a row not reached or missed. One
-alert per contact and kind (a unique constraint), however often the sweep runs.
+alert per contact (a unique constraint) listing all its reasons, however often the sweep runs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.access import access_unit
+from xiuhua.core.access import access_unit, require
 from xiuhua.core.audit import audit
 from xiuhua.core.idnumbers import IdNumberError, check_id
 from xiuhua.core.images import PhotoError, jpeg_file, photo_as_jpeg
@@ -216,6 +216,7 @@ def arrival_register(
         origin_text=(origin_text or str(origin)).strip()[:60], household_size=int(household_size),
         transport=transport, transport_number=(transport_number or "").strip().upper()[:20],
         arrival_date=arrival_date, channel=channel, created_by=actor if actor is not None and actor.pk else None,
+        created_at=now,
         status=ArrivalStatus.AWAITING if self_registered else ArrivalStatus.ACCEPTED,
         **{k: v for k, v in fields.items() if k != "id_last4"},
     )
@@ -318,7 +319,7 @@ def case_open(
         raise ValidationError({"starts_on": _("隔离期已过,无需再开隔离")})
     case = IsolationCase.objects.create(
         arrival=arrival, household_id=arrival.household_id, committee_id=arrival.committee_id, rule=rule,
-        starts_on=starts_on, ends_on=ends_on, contact_worker=contact_worker,
+        starts_on=starts_on, ends_on=ends_on, contact_worker=contact_worker, created_at=now,
     )
     CaseStep.objects.bulk_create([CaseStep(case=case, step=step) for step in STEP_ORDER])
     Contact.objects.bulk_create(_schedule(case, rule, start=now, end_day=ends_on))
@@ -437,9 +438,44 @@ def contact_record(
     return locked
 
 
+MAX_BULK_CONTACTS = 200
+
+
+def contacts_record_well(*, actor, contact_ids: list[int], now: dt.datetime | None = None) -> list[Contact]:
+    """Many due contacts reached by phone and well (no fever, no symptoms) at once: one act of the
+    worker ticking the people they called, each still its own contact record through
+    contact_record (its own checks and audit event), all in one transaction: when one cannot be
+    recorded (recorded meanwhile, the case closed, not yet due, not the worker's), none is."""
+    now = now or timezone.now()
+    ids = sorted({int(pk) for pk in contact_ids})
+    if not ids:
+        raise ValidationError({"contacts": _("请先勾选已联系、情况良好的人员")})
+    if len(ids) > MAX_BULK_CONTACTS:
+        raise ValidationError({"contacts": _("一次最多记录%(n)s次联系") % {"n": MAX_BULK_CONTACTS}})
+    require(actor, Cap.RECORD_CONTACT)
+    recorded = []
+    with transaction.atomic():
+        contacts = list(Contact.objects.visible_to(actor).filter(pk__in=ids).select_related("case__arrival"))
+        if len(contacts) != len(ids):
+            raise ValidationError({"contacts": _("所选联系中有的不在您的范围内,请刷新页面后重新勾选")})
+        for contact in sorted(contacts, key=lambda c: (c.due_at, c.pk)):
+            try:
+                locked = Contact.objects.get(pk=contact.pk)
+                if locked.outcome:
+                    raise ValidationError(_("该次联系已记录过"))
+                recorded.append(contact_record(actor=actor, contact=contact, outcome=ContactOutcome.WELL,
+                                               via=ContactVia.PHONE, now=now))
+            except ValidationError as exc:
+                due = timezone.localtime(contact.due_at).strftime("%m-%d %H:%M")
+                raise ValidationError({"contacts": _("%(name)s %(due)s:%(why)s") % {
+                    "name": contact.case.arrival.name, "due": due, "why": " ".join(exc.messages)}}) from None
+    return recorded
+
+
 def _raise_alerts(contact: Contact, now: dt.datetime, *, actor=None) -> list[Alert]:
-    """The alerts a recorded (or missed) contact raises, each queued as texts and audited, by whoever
-    recorded the contact (None: the sweep or the person's own SMS)."""
+    """The alert a recorded (or missed) contact raises: one per contact, listing every reason it
+    gave (37.8 ℃ with a cough: fever and symptoms), so it is texted, audited and closed once. Raised
+    by whoever recorded the contact (None: the sweep or the person's own SMS)."""
     rule = contact.case.rule
     kinds = []
     if contact.temperature is not None and contact.temperature >= rule.fever_celsius:
@@ -454,19 +490,20 @@ def _raise_alerts(contact: Contact, now: dt.datetime, *, actor=None) -> list[Ale
         )
         if previous in MISSED_OUTCOMES:
             kinds.append(AlertKind.MISSES)
-    alerts = []
-    for kind in kinds:
-        alert, created = Alert.objects.get_or_create(
-            contact=contact, kind=kind,
-            defaults={"case_id": contact.case_id, "committee_id": contact.committee_id, "raised_at": now},
-        )
-        if created:
-            alerts.append(alert)
-            notify.send_alert(alert)  # queued; goes out when the transaction commits
-            audit(actor=actor, action="isolation_alert_raise", obj=contact.case, committee_id=contact.committee_id,
-                  subject_label=alert.get_kind_display(),
-                  detail={"alert": alert.pk, "kind": str(kind), "contact": contact.pk})
-    return alerts
+    if not kinds:
+        return []
+    alert, created = Alert.objects.get_or_create(
+        contact=contact,
+        defaults={"case_id": contact.case_id, "committee_id": contact.committee_id, "raised_at": now,
+                  "kind": kinds[0], "reasons": [str(kind) for kind in kinds]},
+    )
+    if not created:
+        return []
+    notify.send_alert(alert)  # queued; goes out when the transaction commits
+    audit(actor=actor, action="isolation_alert_raise", obj=contact.case, committee_id=contact.committee_id,
+          subject_label=alert.reasons_text,
+          detail={"alert": alert.pk, "kind": str(kinds[0]), "reasons": alert.reasons, "contact": contact.pk})
+    return [alert]
 
 
 def contacts_sweep(*, now: dt.datetime | None = None) -> int:
@@ -557,7 +594,7 @@ def alert_handle(*, actor, alert: Alert, note: str, now: dt.datetime | None = No
     locked.handled_at, locked.handled_by, locked.handled_note = now, actor, note
     locked.save(update_fields=["handled_at", "handled_by", "handled_note"])
     audit(actor=actor, action="isolation_alert_handle", obj=locked.case, committee_id=locked.committee_id,
-          subject_label=locked.get_kind_display(), detail={"alert": locked.pk})
+          subject_label=locked.reasons_text, detail={"alert": locked.pk})
     return locked
 
 

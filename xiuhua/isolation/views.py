@@ -399,6 +399,21 @@ def contact_record(request, contact_id: int):
 
 @requires(Cap.RECORD_CONTACT)
 @require_POST
+def contacts_well(request):
+    """The due contacts ticked on the home page: reached by phone, well. Each is its own record."""
+    picked = [value for value in request.POST.getlist("contacts") if value.isdigit()]
+    try:
+        recorded = services.contacts_record_well(actor=request.user, contact_ids=[int(v) for v in picked])
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("已记录%(n)s人电话联系,情况良好") % {"n": len(recorded)})
+    return redirect("isolation:home")
+
+
+@requires(Cap.RECORD_CONTACT)
+@require_POST
 def purchase_log(request, case_id: int):
     case = _case_or_404(request.user, case_id)
     form = PurchaseForm(request.POST, auto_id="purchase_%s")

@@ -30,7 +30,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.forms import apply_errors as _apply_errors
-from xiuhua.core.idnumbers import IdType
 from xiuhua.core.lookups import LookupThrottled, lookup_throttle
 from xiuhua.core.policy import public
 from xiuhua.core.qr import qr_svg_response
@@ -118,7 +117,7 @@ def register(request, code: str):
                 channel=Channel.SELF,
                 household=data["household"],
                 name=data["name"],
-                id_type=IdType.RESIDENT_ID,
+                id_type=data["id_type"],
                 id_number=data["id_number"],
                 phone=phone,
                 origin_text=data["origin_text"],

@@ -170,6 +170,9 @@ class ListEntry(models.Model):
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     address_text = models.CharField(_("清单地址"), max_length=200, blank=True)
     arrival_date = models.DateField(_("抵沪日期"), null=True, blank=True)
+    # The list's other columns for this row (途经地, 备注 ...): [[header, value], ...] in the file's
+    # order (a list, since PostgreSQL's jsonb does not keep the order of an object's keys).
+    extra = models.JSONField(_("清单其他信息"), default=list, blank=True)
     # The street now responsible: the importing street while in triage, else the committee's.
     street = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     committee = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

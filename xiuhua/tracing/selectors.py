@@ -57,6 +57,7 @@ class ForwardedRow:
     phone_masked: str
     address_text: str
     arrival_date: dt.date | None
+    extra: list  # the list's own other columns (备注 ...): the importer supplied them
     held = False
     status_label = FORWARDED
 
@@ -68,7 +69,7 @@ def as_seen(entry: ListEntry) -> ListEntry | ForwardedRow:
     return ForwardedRow(
         pk=entry.pk, batch=entry.batch, row=entry.row, name=entry.name, id_masked=entry.person.id_masked,
         phone_masked=mask_phone(entry.phone) if entry.phone else "", address_text=entry.address_text,
-        arrival_date=entry.arrival_date,
+        arrival_date=entry.arrival_date, extra=entry.extra,
     )
 
 

@@ -29,7 +29,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -40,7 +40,7 @@ from django.utils.translation import gettext_lazy
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_unit, covers, require
 from xiuhua.core.audit import audit
-from xiuhua.core.idnumbers import IdNumberError, check_id, guess_id_type
+from xiuhua.core.idnumbers import IdNumberError, check_id, guess_id_type, normalise
 from xiuhua.core.lookups import LookupKey, lookup_throttle, routing_match_record
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.text import check_person_name
@@ -66,6 +66,10 @@ from .workflows import REPORT_ACTIONS
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
+# Columns beyond the known ones (途经地, 备注 ...) are kept on the entry, within these limits.
+MAX_EXTRA_COLUMNS = 20
+EXTRA_LABEL_CHARS = 40
+EXTRA_VALUE_CHARS = 200
 
 CONFIDENCE_ID = 100
 CONFIDENCE_PHONE = 80
@@ -116,6 +120,9 @@ class ListRow:
     phone: str = ""
     address: str = ""
     arrival_date: dt.date | None = None
+    # The columns the list has beyond the ones above (途经地, 备注 ...), as [header, value] pairs in
+    # the file's order: kept on the entry and shown to whoever works on it.
+    extra: list[list[str]] = field(default_factory=list)
 
 
 _DATE_FORMS = (
@@ -143,10 +150,27 @@ def _parse_date(value) -> dt.date | None:
     raise ValueError(text)
 
 
+# A list's own row counter: the entry keeps its row in the file, and pages number their rows.
+ROW_COUNTER_HEADERS = frozenset({"序号", "序", "No", "No."})
+
+
+def extra_columns(table) -> list[tuple[int, str]]:
+    """(position, header) of the columns the list spec does not know, in the file's order; a
+    column without a header text, or the list's own row counter (序号), is not kept."""
+    known = set(table.columns.values())
+    out = []
+    for position, value in enumerate(table.header):
+        label = cell_text(value).strip()[:EXTRA_LABEL_CHARS]
+        if label and position not in known and squash(label) not in ROW_COUNTER_HEADERS:
+            out.append((position, label))
+    return out[:MAX_EXTRA_COLUMNS]
+
+
 def read_rows(table) -> tuple[list[ListRow], list[tuple[int, str, str]]]:
     """The rows that can be used, and the problems as (row, column key, message)."""
     rows: list[ListRow] = []
     problems: list[tuple[int, str, str]] = []
+    extras = extra_columns(table)
 
     def cell(values: list, key: str):
         position = table.columns.get(key)
@@ -154,7 +178,13 @@ def read_rows(table) -> tuple[list[ListRow], list[tuple[int, str, str]]]:
 
     for number, values in table.rows:
         item = ListRow(row=number, name=cell_text(cell(values, "name")).strip()[:50])
-        raw_id = cell_text(cell(values, "id_number")).strip()
+        for position, label in extras:
+            text = cell_text(values[position]).strip() if position < len(values) else ""
+            if text:
+                item.extra.append([label, text[:EXTRA_VALUE_CHARS]])
+        # Normalised as the roster does (core.idnumbers.normalise: full-width, spaces, case)
+        # before its type is guessed: "310110 19430211 1048" is a resident ID, not a passport.
+        raw_id = normalise(cell_text(cell(values, "id_number")))
         if raw_id:
             id_type = guess_id_type(raw_id)
             try:
@@ -310,7 +340,7 @@ def _create_entries(
             }
         entries.append(ListEntry(
             batch=batch, person=person, row=r.row, name=r.name, phone=r.phone, address_text=r.address,
-            arrival_date=r.arrival_date, **placed,
+            arrival_date=r.arrival_date, extra=r.extra, **placed,
         ))
     return ListEntry.objects.bulk_create(entries, batch_size=2000)
 
@@ -502,14 +532,8 @@ def _held_entry(actor, entry: ListEntry) -> ListEntry:
     return ListEntry.objects.held_by(actor).select_for_update(of=("self",)).get(pk=entry.pk)
 
 
-def entry_assign(*, actor, entry: ListEntry, to: OrgUnit, note: str = "", now: dt.datetime | None = None) -> ListEntry:
-    """A street officer sends an entry to a committee of their street (assign), or to another
-    street's triage queue (transfer). Any open entry, or one reported "not at this address", can
-    be sent on; the history stays with it."""
-    membership = require(actor, Cap.IMPORT_TRACING)
-    now = now or timezone.now()
-    note = (note or "").strip()[:200]
-    action = "transfer" if to.kind == Kind.STREET else "assign"
+def _assign_change(membership, action: str, to: OrgUnit, now: dt.datetime):
+    """The `change` of an assign or transfer move (checked under the entry's lock)."""
 
     def change(locked: ListEntry) -> dict:
         locked.handed_over_from = locked.committee or locked.street
@@ -526,11 +550,69 @@ def entry_assign(*, actor, entry: ListEntry, to: OrgUnit, note: str = "", now: d
         locked.outcome_at, locked.outcome_by, locked.outcome_note = None, None, ""
         return {"to_unit": to.pk}
 
+    return change
+
+
+def _hand_on(actor, membership, entry: ListEntry, to: OrgUnit, note: str, now: dt.datetime) -> tuple[ListEntry, bool]:
+    """Move one entry (locked, held) on to `to`; (the entry, whether it moved)."""
+    action = "transfer" if to.kind == Kind.STREET else "assign"
+    current = _held_entry(actor, entry)
+    if action == "transfer" and to.pk == current.street_id and current.committee_id is None:
+        return current, False  # already waiting in that street's queue
+    return move(current, action, actor=actor, change=_assign_change(membership, action, to, now), note=note,
+                now=now), True
+
+
+def entry_assign(*, actor, entry: ListEntry, to: OrgUnit, note: str = "", now: dt.datetime | None = None) -> ListEntry:
+    """A street officer sends an entry to a committee of their street (assign), or to another
+    street's triage queue (transfer). Any open entry, or one reported "not at this address", can
+    be sent on; the history stays with it."""
+    membership = require(actor, Cap.IMPORT_TRACING)
+    now = now or timezone.now()
+    note = (note or "").strip()[:200]
     with transaction.atomic():
-        current = _held_entry(actor, entry)
-        if action == "transfer" and to.pk == current.street_id and current.committee_id is None:
-            return current  # already waiting in that street's queue
-        return move(current, action, actor=actor, change=change, note=note, now=now)
+        return _hand_on(actor, membership, entry, to, note, now)[0]
+
+
+MAX_BULK_ASSIGN = 500
+
+
+def entries_assign(
+    *, actor, entry_ids: list[int], to: OrgUnit, note: str = "", now: dt.datetime | None = None
+) -> int:
+    """Several entries sent on to one committee (or street queue) at once: one act of the officer.
+    Each entry still moves through its workflow (its own guard, history row and audit event), all
+    in one transaction: when one of them cannot be sent on (reported or taken meanwhile, or not
+    the street's), nothing moves and the message names it. Returns how many moved.
+
+    core.workflow.move_many is not used: the action's guard (the unit must hold the entry) is
+    asked row by row, and each entry keeps its own history across transfers."""
+    membership = require(actor, Cap.IMPORT_TRACING)
+    now = now or timezone.now()
+    note = (note or "").strip()[:200]
+    ids = sorted({int(pk) for pk in entry_ids})
+    if not ids:
+        raise ValidationError({"entries": _("请先勾选要分派的人员")})
+    if len(ids) > MAX_BULK_ASSIGN:
+        raise ValidationError({"entries": _("一次最多分派%(n)s人") % {"n": MAX_BULK_ASSIGN}})
+    moved = 0
+    with transaction.atomic():
+        entries = list(ListEntry.objects.held_by(actor).filter(pk__in=ids).order_by("pk"))
+        if len(entries) != len(ids):
+            raise ValidationError({"entries": _("所选人员中有的已不由本街道负责,请刷新页面后重新勾选")})
+        for entry in entries:
+            try:
+                moved += _hand_on(actor, membership, entry, to, note, now)[1]
+            except ListEntry.DoesNotExist:
+                raise ValidationError(
+                    {"entries": _("所选人员中有的已不由本街道负责,请刷新页面后重新勾选")}
+                ) from None
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict") and "to" in exc.error_dict:
+                    raise
+                raise ValidationError({"entries": _("%(name)s(第%(row)s行):%(why)s") % {
+                    "name": entry.name, "row": entry.row, "why": " ".join(exc.messages)}}) from None
+    return moved
 
 
 NOTE_REQUIRED = {
@@ -563,4 +645,4 @@ def entry_report(
         return move(current, action, actor=actor, change=change, note=note, now=now)
 
 
-__all__ = ["LIST_HEADERS", "batch_import", "entry_assign", "entry_report", "read_rows"]
+__all__ = ["LIST_HEADERS", "batch_import", "entries_assign", "entry_assign", "entry_report", "read_rows"]

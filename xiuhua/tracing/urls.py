@@ -8,6 +8,7 @@ urlpatterns = [
     path("import/", v.batch_import, name="import"),
     path("batches/<int:batch_id>/", v.batch_detail, name="batch"),
     path("triage/", v.triage, name="triage"),
+    path("triage/assign/", v.triage_assign, name="triage_assign"),
     path("entries/<int:entry_id>/", v.entry_detail, name="entry"),
     path("entries/<int:entry_id>/assign/", v.entry_assign, name="entry_assign"),
     path("entries/<int:entry_id>/report/", v.entry_report, name="entry_report"),

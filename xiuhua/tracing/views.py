@@ -116,7 +116,10 @@ def _home(request, *, import_form=None):
     membership = active_membership(request.user)
     can_report = membership.has(Cap.REPORT_TRACING)
     can_import = membership.has(Cap.IMPORT_TRACING)
-    context = {"can_report": can_report, "can_import": can_import, "today": timezone.localdate()}
+    context = {
+        "can_report": can_report, "can_import": can_import, "today": timezone.localdate(),
+        "unit": membership.org_unit, "now": timezone.localtime(),
+    }
     batches = batches_visible_to(request.user).select_related("street").order_by("-received_at", "-pk")
     if can_report:
         worklist = Paginator(committee_worklist(request.user), WORKLIST_PER_PAGE)
@@ -213,14 +216,46 @@ def batch_detail(request, batch_id: int):
 # Triage and assignment
 
 
-@requires(Cap.IMPORT_TRACING)
-def triage(request):
+def _triage_page(request, *, bulk_form=None, picked=(), status=200):
     queue = Paginator(triage_queue(request.user), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     committees, streets = _assign_targets(request.user)
     rows = [
         (e, AssignForm(auto_id=f"e{e.pk}_%s", committees=committees, streets=streets)) for e in queue.object_list
     ]
-    return render(request, "tracing/triage.html", {"page": queue, "rows": rows})
+    if bulk_form is None:
+        bulk_form = AssignForm(prefix="bulk", committees=committees, streets=streets)
+    return render(
+        request, "tracing/triage.html",
+        {"page": queue, "rows": rows, "bulk_form": bulk_form, "picked": {str(pk) for pk in picked}},
+        status=status,
+    )
+
+
+@requires(Cap.IMPORT_TRACING)
+def triage(request):
+    return _triage_page(request)
+
+
+@requires(Cap.IMPORT_TRACING)
+@require_POST
+def triage_assign(request):
+    """The entries ticked in the triage queue, to one committee (or street) at once."""
+    committees, streets = _assign_targets(request.user)
+    form = AssignForm(request.POST, prefix="bulk", committees=committees, streets=streets)
+    picked = [value for value in request.POST.getlist("entries") if value.isdigit()]
+    if not picked:
+        form.add_error(None, _("请先勾选要分派的人员"))
+    elif form.is_valid():
+        try:
+            moved = services.entries_assign(actor=request.user, entry_ids=[int(v) for v in picked],
+                                            **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            unit = form.cleaned_data["to"].name
+            messages.success(request, _("已将%(n)s人分派给%(unit)s") % {"n": moved, "unit": unit})
+            return redirect("tracing:triage")
+    return _triage_page(request, bulk_form=form, picked=picked, status=400)
 
 
 def _entry_page(request, entry: ListEntry, *, report_form=None, assign_form=None):

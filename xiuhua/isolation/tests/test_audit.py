@@ -38,15 +38,16 @@ def test_recording_a_contact_is_audited_under_the_committee(world):
     assert not events("isolation_alert_raise")
 
 
-def test_each_alert_a_contact_raises_is_audited(world):
+def test_the_alert_a_contact_raises_is_audited_once_with_its_reasons(world):
     case = open_case(world)
     first = Contact.objects.filter(case=case).first()
     services.contact_record(actor=acting(world.staff_a1), contact=first, outcome=ContactOutcome.UNWELL,
                             temperature="37.8", symptoms="咳嗽", now=at(10, 16, 5))
-    raised = events("isolation_alert_raise")
-    assert sorted(e.detail["kind"] for e in raised) == [AlertKind.FEVER, AlertKind.SYMPTOMS]
-    assert {e.detail["alert"] for e in raised} == set(Alert.objects.values_list("pk", flat=True))
-    assert {(e.actor, e.committee_id) for e in raised} == {(world.staff_a1, case.committee_id)}
+    [raised] = events("isolation_alert_raise")
+    [alert] = Alert.objects.all()
+    assert raised.detail == {"alert": alert.pk, "kind": AlertKind.FEVER, "reasons": ["fever", "symptoms"],
+                             "contact": first.pk}
+    assert (raised.actor, raised.committee_id) == (world.staff_a1, case.committee_id)
 
 
 def test_a_contact_by_sms_is_audited_without_a_staff_actor(world):

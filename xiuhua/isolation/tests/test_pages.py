@@ -95,6 +95,7 @@ def urls(s):
         "case_close": reverse("isolation:case_close", args=[case]),
         "pledge_photo": reverse("isolation:pledge_photo", args=[case]),
         "contact": reverse("isolation:contact", args=[overdue_of(s["grid"])[0].pk]),
+        "contacts_well": reverse("isolation:contacts_well"),
         "alert_handle": reverse("isolation:alert_handle", args=[999_999]),  # none: a 404 past the gate
         "purchase_log": reverse("isolation:purchase_log", args=[case]),
         "arrival_open_case": reverse("isolation:arrival_open_case", args=[s["grid"].arrival_id]),
@@ -116,6 +117,7 @@ NEEDS = {
     "case_close": "manage_isolation",
     "pledge_photo": "view_isolation",
     "contact": "record_contact",
+    "contacts_well": "record_contact",
     "alert_handle": "record_contact",
     "purchase_log": "record_contact",
     "arrival_open_case": "manage_isolation",
@@ -718,3 +720,70 @@ def test_first_page_after_login_points_at_the_waiting_work(client, cases):
     assert "清单人员待落实 0 人" in client.get("/").content.decode()
     as_user(client, User.objects.get(username="volunteer"))
     assert 'id="waiting-work"' not in client.get("/").content.decode()
+
+
+def test_self_registrations_waiting_to_be_checked_are_on_the_committees_to_do_list(client, world):
+    from xiuhua.isolation.models import Channel as ArrivalChannel
+
+    def self_register(n: int):
+        return services.arrival_register(
+            actor=None, channel=ArrivalChannel.SELF, household=world.household_a1, name=f"自助登记{n}",
+            id_type="resident_id", id_number=make_resident_id("420102", dt.date(1991, 3, n), 246),
+            phone="13966667777", origin_text="湖北省", transport="train", arrival_date=timezone.localdate(),
+        )
+
+    first, _second = self_register(3), self_register(4)
+    as_user(client, world.staff_a1)
+    page = client.get("/").content.decode()
+    item = re.search(r'<li id="work-arrivals-awaiting">(.*?)</li>', page, re.S)
+    assert item is not None and f'href="{reverse("isolation:home")}#awaiting"' in item[1]
+    assert "自主登记待核实 2 人" in item[1]
+    # Checked (the case opened): one left. Another committee and a grid worker see none.
+    client.post(reverse("isolation:arrival_open_case", args=[first.pk]))
+    assert "自主登记待核实 1 人" in client.get("/").content.decode()
+    for user in (world.staff_a2, world.grid_worker):
+        as_user(client, user)
+        assert "自主登记待核实" not in client.get("/").content.decode()
+
+
+def test_the_grid_worker_records_the_ticked_due_contacts_as_well_at_once(client, cases):
+    w = cases["w"]
+    mine = overdue_of(cases["grid"])
+    as_user(client, w.grid_worker)
+    page = client.get(reverse("isolation:home")).content.decode()
+    for number, contact in enumerate(mine, start=1):
+        row = re.search(rf'<tr id="contact-{contact.pk}">.*?</tr>', page, re.S)[0]
+        assert f'name="contacts" value="{contact.pk}" form="bulk-well"' in row
+        assert f'<td class="seq" data-label="序号">{number}</td>' in row
+    assert 'id="bulk-well"' in page and "@page { size:A4;" in page and "@media print" in page
+    before = AuditEvent.objects.filter(action="isolation_contact_record").count()
+    response = client.post(reverse("isolation:contacts_well"), {"contacts": [c.pk for c in mine]})
+    assert response.status_code == 302 and response["Location"] == reverse("isolation:home")
+    for contact in mine:
+        contact.refresh_from_db()
+        assert (contact.outcome, contact.via, contact.recorded_by, contact.temperature, contact.symptoms) == (
+            "well", "phone", w.grid_worker, None, "")
+    assert AuditEvent.objects.filter(action="isolation_contact_record").count() == before + 2
+    assert not Alert.objects.exists()
+    page = client.get(reverse("isolation:home")).content.decode()
+    assert "已记录2人电话联系,情况良好" in page and 'id="bulk-well"' not in page
+
+
+def test_a_bulk_record_with_a_contact_outside_the_worker_records_none(client, cases):
+    w = cases["w"]
+    mine, outside = overdue_of(cases["grid"]), overdue_of(cases["other"])
+    as_user(client, w.grid_worker)
+    before = snapshot()
+    response = client.post(reverse("isolation:contacts_well"), {"contacts": [mine[0].pk, outside[0].pk]})
+    assert response.status_code == 302
+    assert "所选联系中有的不在您的范围内,请刷新页面后重新勾选" in client.get(reverse("isolation:home")).content.decode()
+    client.post(reverse("isolation:contacts_well"), {})
+    assert "请先勾选已联系、情况良好的人员" in client.get(reverse("isolation:home")).content.decode()
+    assert snapshot() == before
+    # One recorded meanwhile (unwell): the batch is refused and names it.
+    services.contact_record(actor=acting(w.grid_worker), contact=mine[0], outcome="unwell", temperature="37.9")
+    before = snapshot()
+    client.post(reverse("isolation:contacts_well"), {"contacts": [c.pk for c in mine]})
+    body = client.get(reverse("isolation:home")).content.decode()
+    assert "周来沪" in body and "该次联系已记录过" in body
+    assert snapshot() == before and Contact.objects.get(pk=mine[1].pk).outcome == ""

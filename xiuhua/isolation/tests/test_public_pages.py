@@ -297,3 +297,45 @@ def test_awaiting_case_lists_only_self_registrations_without_a_case_newest_first
     # The grid worker sees only their grid (5号302), no one without a membership sees any.
     assert list(selectors.arrivals_awaiting_case(acting(world.grid_worker))) == [first]
     assert list(selectors.arrivals_awaiting_case(world.no_role)) == []
+
+
+@pytest.mark.parametrize(
+    "id_type, typed, stored_type",
+    [
+        ("passport", "e 1234 5678", "passport"),
+        ("hk_macau_permit", "H12345678", "hk_macau_permit"),
+        ("taiwan_permit", "1234567890", "taiwan_permit"),
+        ("residence_permit", "810000199408230021", "residence_permit"),
+    ],
+)
+def test_passports_and_permits_the_roster_accepts_work_here_too(client, world, id_type, typed, stored_type):
+    from xiuhua.core.idnumbers import check_id
+    from xiuhua.residents.identity import identity_hash
+
+    login_phone(client, world)
+    page = client.get(url(world, "register")).content.decode()
+    assert 'name="id_type"' in page and "护照" in page and "港澳居民来往内地通行证" in page
+    response = client.post(url(world, "register"), form_data(world, id_type=id_type, id_number=typed))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    arrival = Arrival.objects.get()
+    number = check_id(id_type, typed).number
+    assert (arrival.id_type, arrival.id_hash, arrival.status) == (
+        stored_type, identity_hash(id_type, number), "awaiting")
+
+
+@pytest.mark.parametrize(
+    "id_type, typed, message",
+    [
+        ("passport", "E1", "护照号码应为5到17位字母或数字"),
+        ("hk_macau_permit", "X12345678", "港澳通行证号码应为H或M开头加8位或10位数字"),
+        ("residence_permit", "110101199003070011", "证件号码开头不符合该证件类型"),
+        ("driving_licence", "E12345678", "请选择证件类型"),
+    ],
+)
+def test_a_wrong_document_number_is_refused_in_chinese_and_nothing_written(client, world, id_type, typed, message):
+    login_phone(client, world)
+    before = snapshot()
+    response = client.post(url(world, "register"), form_data(world, id_type=id_type, id_number=typed))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert snapshot() == before

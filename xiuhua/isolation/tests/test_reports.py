@@ -5,6 +5,7 @@ import io
 
 import openpyxl
 import pytest
+from django.utils import timezone
 
 from xiuhua.core.idnumbers import make_resident_id
 from xiuhua.isolation import reports, services
@@ -39,9 +40,9 @@ def test_daily_counts_per_committee_and_excel(world):
     rows, total = reports.daily_report(user=officer, day=dt.date(2020, 2, 10), now=at(10, 20))
     got = {c.name: (r.in_isolation, r.opened, r.released, r.contacts_overdue, r.arrivals, r.list_open)
            for c, r in rows}
-    assert got == {"国和一村居委会": (1, 0, 0, 1, 1, 1), "国和二村居委会": (1, 0, 1, 1, 1, 0)}
-    # "opened" counts by when the case was written, which the test cannot set: here, today.
-    assert (total.in_isolation, total.released, total.contacts_overdue, total.arrivals) == (2, 1, 2, 2)
+    assert got == {"国和一村居委会": (1, 1, 0, 1, 1, 1), "国和二村居委会": (1, 1, 1, 1, 1, 0)}
+    assert (total.in_isolation, total.opened, total.released, total.contacts_overdue, total.arrivals) == (
+        2, 2, 1, 2, 2)
     # Committee staff see only their own row.
     mine, _total = reports.daily_report(user=staff_a1, day=dt.date(2020, 2, 10), now=at(10, 20))
     assert [c.name for c, _r in mine] == ["国和一村居委会"]
@@ -52,5 +53,27 @@ def test_daily_counts_per_committee_and_excel(world):
     assert values[0][0] == "长海路街道 每日防控情况汇总 2020-02-10"
     assert values[1] == ["居委会", "区划代码", "居家隔离中", "当日新增隔离", "当日解除隔离", "当日漏联系",
                          "当日抵沪人员", "清单待落实"]
-    assert values[2] == ["国和一村居委会", "310110012001", 1, 0, 0, 1, 1, 1]
+    assert values[2] == ["国和一村居委会", "310110012001", 1, 1, 0, 1, 1, 1]
     assert values[4][:2] == ["合计", None] and values[4][2] == 2
+
+
+def test_new_cases_are_the_ones_opened_that_day_in_beijing_time(world):
+    """Three cases opened on earlier days (as the demo seeds them) and one today: one new today;
+    a case opened at 00:30 Beijing time (16:30 UTC the day before) is new on its Beijing day."""
+    w = world
+    staff = acting(w.staff_a1)
+    today = timezone.localdate()
+    for i, days in enumerate((3, 2, 1)):
+        day = today - dt.timedelta(days=days)
+        opened = timezone.make_aware(dt.datetime.combine(day, dt.time(0, 30)))
+        arrival = register(w, name=f"旧{i}", phone=f"1391111000{i}", arrival_date=day, now=opened,
+                           number=make_resident_id("420102", dt.date(1980, 1, 1 + i), 100 + i))
+        case = services.case_open(actor=staff, arrival=arrival, now=opened)
+        assert (arrival.created_at, case.created_at) == (opened, opened)
+    arrival = register(w, name="新来沪", phone="13911119999", arrival_date=today, now=timezone.now(),
+                       number=make_resident_id("420102", dt.date(1990, 1, 1), 200))
+    services.case_open(actor=staff, arrival=arrival, now=timezone.now())
+    _rows, total = reports.daily_report(user=staff, day=today)
+    assert (total.opened, total.in_isolation) == (1, 4)
+    _rows, yesterday = reports.daily_report(user=staff, day=today - dt.timedelta(days=1))
+    assert yesterday.opened == 1

@@ -329,8 +329,14 @@ def test_demo_isolation_cases(street):
     cases = IsolationCase.objects.filter(committee__name="国和一村居委会", status="open")
     assert sorted(c.arrival.name for c in cases) == ["孙佳怡", "钱志远", "马国庆"]
     assert CaseStep.objects.filter(case__in=cases, done_at__isnull=False).count() == 6
-    assert sorted(Alert.objects.values_list("kind", flat=True)) == ["fever", "symptoms"]
+    assert list(Alert.objects.values_list("kind", "reasons")) == [("fever", ["fever", "symptoms"])]
     assert all(a.id_masked and a.id_encrypted for a in Arrival.objects.all())
+    # Registered before every step and every recorded contact; none of them is "new today".
+    for case in cases:
+        registered = case.arrival.created_at
+        assert case.created_at == registered < timezone.now() and timezone.localdate(registered) < timezone.localdate()
+        assert all(registered < s.done_at for s in case.steps.exclude(done_at=None))
+        assert all(registered <= c.due_at < c.recorded_at for c in case.contacts.exclude(recorded_at=None))
 
 
 def test_demo_departments_and_rules(street):

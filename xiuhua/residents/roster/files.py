@@ -12,7 +12,7 @@ import logging
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
@@ -206,6 +206,8 @@ class Table:
     header_row: int
     rows: list[tuple[int, list]]
     file_format: str
+    # The header row's own cells, for a reader that keeps columns its spec does not name.
+    header: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,8 @@ def _open_xlsx(data: bytes, spec: HeaderSpec) -> Table:
         if found is None:
             continue
         header_row, columns = found
-        return Table(columns, header_row, [item for item in rows if item[0] > header_row], "xlsx")
+        return Table(columns, header_row, [item for item in rows if item[0] > header_row], "xlsx",
+                     dict(rows)[header_row])
     raise RosterFileError(spec.not_found())
 
 
@@ -330,7 +333,7 @@ def _open_csv(data: bytes, spec: HeaderSpec) -> Table:
     if found is None:
         raise RosterFileError(spec.not_found())
     header_row, columns = found
-    return Table(columns, header_row, [item for item in rows if item[0] > header_row], "csv")
+    return Table(columns, header_row, [item for item in rows if item[0] > header_row], "csv", dict(rows)[header_row])
 
 
 def open_table(data: bytes, filename: str, spec: HeaderSpec = ROSTER_HEADERS) -> Table:

@@ -101,6 +101,7 @@ def urls(s):
         "import": reverse("tracing:import"),
         "batch": reverse("tracing:batch", args=[s["batch"].pk]),
         "triage": reverse("tracing:triage"),
+        "triage_assign": reverse("tracing:triage_assign"),
         "entry": reverse("tracing:entry", args=[entry]),
         "entry_assign": reverse("tracing:entry_assign", args=[entry]),
         "entry_report": reverse("tracing:entry_report", args=[entry]),
@@ -112,6 +113,7 @@ NEEDS = {
     "import": "import_tracing",
     "batch": "view_tracing",
     "triage": "import_tracing",
+    "triage_assign": "import_tracing",
     "entry": "view_tracing",
     "entry_assign": "import_tracing",
     "entry_report": "report_tracing",
@@ -526,3 +528,80 @@ def test_queries_do_not_grow_with_the_list(client, world):
             assert client.get(batch_url).status_code == 200
         counts.append((len(imported), len(page)))
     assert counts[0] == counts[1]
+
+
+# Day one: the list's other columns, bulk assignment, numbered printable worklist
+
+EXTRA_HEADER = "姓名,身份证号,手机号码,现住址,途经地,备注\n"
+
+
+def test_the_lists_other_columns_show_on_the_entry_and_the_worklist(client, world):
+    w = world
+    spaced_id = f"{w.resident_a1.plain_id[:6]} {w.resident_a1.plain_id[6:14]} {w.resident_a1.plain_id[14:]}"
+    data = (EXTRA_HEADER + f"张秀英,{spaced_id},,,武汉,居家观察第3天\n").encode()
+    as_user(client, w.street_officer)
+    response = client.post(reverse("tracing:import"), form_data(data))
+    assert response.status_code == 302
+    entry = ListEntry.objects.get()
+    assert entry.extra == [["途经地", "武汉"], ["备注", "居家观察第3天"]] and entry.resident == w.resident_a1
+    assert not BatchProblem.objects.exists()
+    body = client.get(reverse("tracing:entry", args=[entry.pk])).content.decode()
+    assert re.search(r'class="extra-column"><label>途经地</label>武汉</div>', body)
+    assert re.search(r'class="extra-column"><label>备注</label>居家观察第3天</div>', body)
+    as_user(client, w.staff_a1)
+    body = client.get(reverse("tracing:home")).content.decode()
+    row = re.search(rf'<tr id="work-{entry.pk}".*?</tr>', body, re.S)[0]
+    assert '<td class="seq" data-label="序号">1</td>' in row
+    assert "<div>途经地:武汉</div><div>备注:居家观察第3天</div>" in row
+
+
+def test_the_worklist_numbers_its_rows_across_pages_and_prints_on_a4(client, world, monkeypatch):
+    from xiuhua.tracing import views
+
+    monkeypatch.setattr(views, "WORKLIST_PER_PAGE", 2)
+    w = world
+    batch = import_list(w, csv_bytes(*(f"陌生人{i},{stranger_id(i)},,外地," for i in range(1, 4))))
+    services.entries_assign(actor=acting(w.street_officer), entry_ids=[e.pk for e in batch.entries.all()],
+                            to=w.committee_a1)
+    as_user(client, w.staff_a1)
+    first = client.get(reverse("tracing:home")).content.decode()
+    second = client.get(reverse("tracing:home") + "?page=2").content.decode()
+    numbers = re.findall(r'<td class="seq" data-label="序号">(\d+)</td>', first + second)
+    assert numbers == ["1", "2", "3"]
+    assert "@page { size:A4;" in first and "@media print" in first
+
+
+def test_the_street_assigns_ticked_entries_from_triage_at_once(client, world):
+    w = world
+    batch = import_list(w, csv_bytes(*(f"陌生人{i},{stranger_id(i)},,外地," for i in range(1, 4))))
+    rows = {e.row: e for e in ListEntry.objects.filter(batch=batch)}
+    as_user(client, w.street_officer)
+    page = client.get(reverse("tracing:triage")).content.decode()
+    assert f'name="entries" value="{rows[2].pk}" form="bulk-assign"' in page and 'id="bulk-assign"' in page
+    response = client.post(reverse("tracing:triage_assign"), {
+        "entries": [rows[2].pk, rows[4].pk], "bulk-to": w.committee_a2.pk, "bulk-note": "核实",
+    })
+    assert response.status_code == 302 and response["Location"] == reverse("tracing:triage")
+    assert sorted(ListEntry.objects.filter(committee=w.committee_a2).values_list("row", flat=True)) == [2, 4]
+    assert ListEntry.objects.get(pk=rows[3].pk).status == EntryStatus.TRIAGE
+    assert AuditEvent.objects.filter(action="tracing_entry_assign").count() == 2
+    assert "已将2人分派给国和二村居委会" in client.get(response["Location"]).content.decode()
+
+
+def test_a_bulk_assign_without_ticks_or_target_is_told_and_writes_nothing(client, world):
+    w = world
+    batch = import_list(w, csv_bytes(f"陌生人,{stranger_id()},,外地,"))
+    entry = ListEntry.objects.get(batch=batch)
+    as_user(client, w.street_officer)
+    before = snapshot()
+    response = client.post(reverse("tracing:triage_assign"), {"bulk-to": w.committee_a2.pk})
+    assert response.status_code == 400 and "请先勾选要分派的人员" in response.content.decode()
+    response = client.post(reverse("tracing:triage_assign"), {"entries": [entry.pk], "bulk-to": ""})
+    assert response.status_code == 400 and "请选择居委会或街道" in response.content.decode()
+    # The ticks survive the refusal.
+    assert f'value="{entry.pk}" form="bulk-assign" checked' in response.content.decode()
+    response = client.post(
+        reverse("tracing:triage_assign"), {"entries": [entry.pk, 999999], "bulk-to": w.committee_a2.pk}
+    )
+    assert response.status_code == 400 and "所选人员中有的已不由本街道负责" in response.content.decode()
+    assert snapshot() == before

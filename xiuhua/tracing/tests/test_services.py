@@ -339,3 +339,90 @@ def test_only_the_unit_holding_an_entry_may_act_on_it_as_the_pages_ask(world):
     entry.refresh_from_db()
     assert may(staff_b1, entry, "report_controlled") and not can(staff_b1, entry, "report_controlled")
     assert not can(officer_b, entry, "assign") and not can(officer_b, entry, "transfer")
+
+
+# Day one: IDs written with spaces, the list's own other columns, many entries at once
+
+
+def spaced(number: str) -> str:
+    """An ID as lists often write it: "310110 19430211 1048"."""
+    return f"{number[:6]} {number[6:14]} {number[14:]}"
+
+
+def test_an_id_with_spaces_inside_is_read_as_the_roster_reads_it(world):
+    w = world
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in w.resident_a1.plain_id[:6]) + w.resident_a1.plain_id[6:]
+    batch = import_list(w, csv_bytes(
+        f"张秀英,{spaced(w.resident_a1.plain_id)},,,",
+        f"陌生人,{spaced(stranger_id())},,外地,",
+        f"张秀英,{full_width},,,",
+    ))
+    got = entries(batch)
+    assert not BatchProblem.objects.filter(batch=batch).exists()
+    assert (got[2].resident, got[2].match_method, got[2].match_confidence) == (w.resident_a1, MatchMethod.ID, 100)
+    assert (got[3].person.id_type, got[3].status) == ("resident_id", EntryStatus.TRIAGE)
+    assert got[4].person == got[2].person
+
+
+def test_a_lists_other_columns_are_kept_on_the_entry_in_the_files_order(world, caplog):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["序号", "姓名", "公民身份号码", "途经地", "联系电话", "备注", "", "航班座位"])
+    sheet.append([1, "张秀英", spaced(world.resident_a1.plain_id), "武汉 汉口站", None, "同车厢有确诊病例", None, None])
+    sheet.append([2, "陌生人", None, None, 13700009999, None, None, "32C"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    caplog.set_level("DEBUG")
+    batch = import_list(world, buffer.getvalue(), filename="清单.xlsx")
+    got = entries(batch)
+    # Every column the importer does not know, but the list's own row counter (序号).
+    assert got[2].extra == [["途经地", "武汉汉口站"], ["备注", "同车厢有确诊病例"]]
+    assert got[3].extra == [["航班座位", "32C"]]
+    assert got[2].resident == world.resident_a1 and not BatchProblem.objects.filter(batch=batch).exists()
+    assert "同车厢有确诊病例" not in caplog.text and "汉口站" not in caplog.text
+
+
+def test_the_street_assigns_many_entries_at_once_each_through_its_workflow(world):
+    w = world
+    batch = import_list(w, csv_bytes(*(f"陌生人{i},{stranger_id(i)},,外地,"for i in range(1, 5))))
+    rows = entries(batch)
+    officer = acting(w.street_officer)
+    picked = [rows[2].pk, rows[3].pk, rows[4].pk]
+    before = AuditEvent.objects.filter(action="tracing_entry_assign").count()
+    moved = services.entries_assign(actor=officer, entry_ids=picked, to=w.committee_a2, note="电话核实")
+    assert moved == 3
+    for pk in picked:
+        entry = ListEntry.objects.get(pk=pk)
+        assert (entry.status, entry.committee, entry.street, entry.match_method) == (
+            EntryStatus.ASSIGNED, w.committee_a2, w.street_a, MatchMethod.MANUAL)
+        assert list(entry.events.values_list("action", "to_unit", "note")) == [
+            ("assigned", w.committee_a2.pk, "电话核实")]
+    assert AuditEvent.objects.filter(action="tracing_entry_assign").count() == before + 3
+    assert ListEntry.objects.get(pk=rows[5].pk).status == EntryStatus.TRIAGE
+
+
+def test_a_bulk_assign_with_one_entry_that_cannot_move_moves_none(world):
+    w = world
+    batch = import_list(w, csv_bytes(*(f"陌生人{i},{stranger_id(i)},,外地,"for i in range(1, 4))))
+    rows = entries(batch)
+    officer = acting(w.street_officer)
+    services.entry_assign(actor=officer, entry=rows[3], to=w.committee_a1)
+    services.entry_report(actor=acting(w.staff_a1), entry=rows[3], status=EntryStatus.CONTROLLED)
+    snapshot = sorted(ListEntry.objects.values_list("pk", "status", "committee_id"))
+    events, audits = EntryEvent.objects.count(), AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        services.entries_assign(actor=officer, entry_ids=[rows[2].pk, rows[3].pk, rows[4].pk], to=w.committee_a2)
+    assert caught.value.message_dict["entries"] == ["陌生人2(第3行):该人员已落实或已反馈信息有误,不能再分派"]
+    with pytest.raises(ValidationError) as caught:  # nothing ticked
+        services.entries_assign(actor=officer, entry_ids=[], to=w.committee_a2)
+    assert caught.value.message_dict["entries"] == ["请先勾选要分派的人员"]
+    with pytest.raises(ValidationError) as caught:  # another street's committee
+        services.entries_assign(actor=officer, entry_ids=[rows[2].pk], to=w.committee_b1)
+    assert caught.value.message_dict["to"] == ["只能分派给本街道的居委会"]
+    with pytest.raises(ValidationError) as caught:  # not the street's entry
+        services.entries_assign(actor=acting(w.street_officer_b), entry_ids=[rows[2].pk], to=w.committee_b1)
+    assert caught.value.message_dict["entries"] == ["所选人员中有的已不由本街道负责,请刷新页面后重新勾选"]
+    with pytest.raises(PermissionDenied):
+        services.entries_assign(actor=acting(w.staff_a1), entry_ids=[rows[2].pk], to=w.committee_a1)
+    assert sorted(ListEntry.objects.values_list("pk", "status", "committee_id")) == snapshot
+    assert (EntryEvent.objects.count(), AuditEvent.objects.count()) == (events, audits)
