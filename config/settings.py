@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "xiuhua.accounts.middleware.ActiveMembershipMiddleware",
+    "xiuhua.accounts.middleware.PasswordChangeRequiredMiddleware",
     # Last, so that a locked-out login is answered before the view runs.
     "axes.middleware.AxesMiddleware",
 ]

@@ -6,6 +6,7 @@ from typing import cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from xiuhua.accounts.models import Membership
 from xiuhua.core.idnumbers import IdType
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
@@ -147,4 +148,98 @@ class RedeemForm(forms.Form):
                 "class": "big-input",
             }
         ),
+    )
+
+
+# Designated pharmacies (set up by street and district officers)
+
+
+class PharmacyForm(forms.Form):
+    street = forms.ModelChoiceField(
+        label=_("所属街道"), queryset=OrgUnit.objects.none(), error_messages={"invalid_choice": _("请选择您管辖的街道")}
+    )
+    name = forms.CharField(label=_("药店名称"), max_length=100, error_messages={"required": _("请填写药店名称")})
+    address = forms.CharField(label=_("地址"), max_length=200, error_messages={"required": _("请填写药店地址")})
+    opening_hours = forms.CharField(
+        label=_("营业时间"), max_length=100, required=False, help_text=_("例如:每天 9:00-20:00")
+    )
+
+    def __init__(self, *args, streets=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if streets is None:  # editing: the street is fixed
+            del self.fields["street"]
+        else:
+            field = cast(forms.ModelChoiceField, self.fields["street"])
+            field.queryset = streets
+            only = list(streets[:2])
+            if len(only) == 1:
+                self.initial.setdefault("street", only[0].pk)
+
+
+class CommitteeChoiceField(forms.ModelMultipleChoiceField):
+    """Each committee of the street, with the pharmacy that serves it now (or none)."""
+
+    def __init__(self, *args, serving: dict[int, str] | None = None, **kwargs):
+        self.serving = serving or {}
+        super().__init__(*args, **kwargs)
+
+    def label_from_instance(self, obj) -> str:
+        current = self.serving.get(obj.pk)
+        if current is None:
+            return f"{obj.name}({_('尚无指定药店')})"
+        return f"{obj.name}({_('现由%(name)s服务') % {'name': current}})"
+
+
+class PharmacyCommitteesForm(forms.Form):
+    committees = CommitteeChoiceField(
+        label=_("服务的居委会"),
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("请选择本街道的居委会")},
+        help_text=_("勾选由本店服务的居委会;已由其他药店服务的居委会勾选后改由本店服务。"),
+    )
+
+    def __init__(self, *args, committees=None, serving=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = cast(CommitteeChoiceField, self.fields["committees"])
+        field.serving = serving or {}
+        if committees is not None:
+            field.queryset = committees
+
+
+class ClerkChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        user = obj.user
+        return f"{user.display_name or user.username}({user.username})"
+
+
+class AttachClerkForm(forms.Form):
+    membership = ClerkChoiceField(
+        label=_("已有的店员账号"),
+        queryset=Membership.objects.none(),
+        empty_label=_("请选择"),
+        error_messages={"required": _("请选择店员账号"), "invalid_choice": _("只能添加本街道的指定药店店员账号")},
+    )
+
+    def __init__(self, *args, memberships=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if memberships is not None:
+            cast(forms.ModelChoiceField, self.fields["membership"]).queryset = memberships
+
+
+class NewClerkForm(forms.Form):
+    username = forms.CharField(
+        label=_("登录用户名"),
+        max_length=30,
+        help_text=_("英文字母、数字或 _ . @ + -,3到30位"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
+        error_messages={"required": _("请填写登录用户名")},
+    )
+    display_name = forms.CharField(label=_("店员姓名"), max_length=50, error_messages={"required": _("请填写店员姓名")})
+    mobile = forms.CharField(
+        label=_("手机号码"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        error_messages={"required": _("请填写店员的手机号码")},
     )

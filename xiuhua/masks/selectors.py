@@ -210,3 +210,21 @@ def committee_rows(mask_round: MaskRound, *, committee_ids: list[int] | None = N
 def with_band_labels(rows: list[dict]) -> list[dict]:
     """The rows with the band's label for the pages (open data keeps the band key only)."""
     return [{**row, "band_label": BAND_LABELS[row["stock_band"]]} for row in rows]
+
+
+def round_openers(membership) -> list:
+    """Who may open a round covering the membership's unit: the officers (street, district) of the
+    units above it, each with the mobile on file, for a committee that has no round yet."""
+    from xiuhua.accounts.models import Membership
+    from xiuhua.accounts.roles import ROLE_CAPS, Cap
+
+    if membership is None:
+        return []
+    ancestors = [int(p) for p in membership.org_unit.path.strip("/").split("/") if p]
+    roles = [role for role, caps in ROLE_CAPS.items() if Cap.MANAGE_ROUNDS in caps]
+    return list(
+        Membership.objects.filter(org_unit_id__in=ancestors, role__in=roles, active=True, user__is_active=True)
+        .exclude(pk=membership.pk)
+        .select_related("user", "org_unit")
+        .order_by("-org_unit__path", "user__username")
+    )

@@ -80,6 +80,7 @@ def scene(world, masks):
 
 def urls(s):
     r, res, v = s.round.pk, s.queued.pk, s.voucher_a.pk
+    p, clerk = s.pharmacy_a.pk, s.pharmacy_a.clerks.get().pk
     return {
         "staff_rounds": reverse("masks:staff_rounds"),
         "staff_round_new": reverse("masks:staff_round_new"),
@@ -98,6 +99,14 @@ def urls(s):
         "staff_deliveries": reverse("masks:staff_deliveries"),
         "staff_redeem": reverse("masks:staff_redeem"),
         "staff_home": reverse("masks:staff_home"),
+        "staff_pharmacies": reverse("masks:staff_pharmacies"),
+        "staff_pharmacy_new": reverse("masks:staff_pharmacy_new"),
+        "staff_pharmacy": reverse("masks:staff_pharmacy", args=[p]),
+        "staff_pharmacy_committees": reverse("masks:staff_pharmacy_committees", args=[p]),
+        "staff_pharmacy_clerk_add": reverse("masks:staff_pharmacy_clerk_add", args=[p]),
+        "staff_pharmacy_clerk_new": reverse("masks:staff_pharmacy_clerk_new", args=[p]),
+        "staff_pharmacy_clerk_remove": reverse("masks:staff_pharmacy_clerk_remove", args=[p, clerk]),
+        "staff_pharmacy_deactivate": reverse("masks:staff_pharmacy_deactivate", args=[p]),
     }
 
 
@@ -119,6 +128,14 @@ NEEDS = {
     "staff_voucher_pdf": "reserve_for_resident",
     "staff_deliveries": "record_delivery",
     "staff_redeem": "redeem_voucher",
+    "staff_pharmacies": "manage_rounds",
+    "staff_pharmacy_new": "manage_rounds",
+    "staff_pharmacy": "manage_rounds",
+    "staff_pharmacy_committees": "manage_rounds",
+    "staff_pharmacy_clerk_add": "manage_rounds",
+    "staff_pharmacy_clerk_new": "manage_rounds",
+    "staff_pharmacy_clerk_remove": "manage_rounds",
+    "staff_pharmacy_deactivate": "manage_rounds",
 }
 HOLDERS = {
     "view_masks": "staff_a1",
@@ -186,9 +203,13 @@ def test_staff_home_routes_each_role(client, scene):
         assert client.get(home).status_code == 403, username
 
 
+POST_ONLY = {"staff_pharmacy_committees", "staff_pharmacy_clerk_add", "staff_pharmacy_clerk_new",
+             "staff_pharmacy_clerk_remove", "staff_pharmacy_deactivate"}
+
+
 def test_right_user_gets_every_page(client, scene):
     for name, url in urls(scene).items():
-        if name in ("staff_round_open", "staff_round_close", "staff_reject", "staff_home"):
+        if name in ("staff_round_open", "staff_round_close", "staff_reject", "staff_home") or name in POST_ONLY:
             continue
         username = HOLDERS[NEEDS[name]]
         as_user(client, User.objects.get(username=username))
@@ -275,7 +296,7 @@ def test_clerk_of_another_pharmacy_cannot_redeem_or_deliver(client, scene):
     )
     assert response.status_code == 200
     assert response.context["result"]["ok"] is False
-    assert "本店没有这张凭证" in response.content.decode()
+    assert "这张凭证不是政立药房的凭证,请核对凭证号,或请居民到凭证上写明的指定药店购买" in response.content.decode()
     response = client.post(
         reverse("masks:staff_deliveries"),
         {
@@ -599,7 +620,7 @@ def test_redeem_refusals_write_nothing(client, scene):
         ({"number": number, "id_number": scene.w.resident_b1.plain_id}, "证件号码与预约人不符"),
         ({"number": number, "id_number": shown[-4:]}, "不能只输后四位"),
         ({"number": number[:-1] + ("0" if number[-1] != "0" else "1"), "id_number": shown}, "凭证号有误"),
-        ({"number": scene.voucher_b.number, "id_number": holder_id(scene.b1)}, "本店没有这张凭证"),
+        ({"number": scene.voucher_b.number, "id_number": holder_id(scene.b1)}, "这张凭证不是国和药房的凭证"),
     ]
     for data, message in cases:
         response = client.post(reverse("masks:staff_redeem"), data)
