@@ -8,6 +8,11 @@ class MasksConfig(AppConfig):
 
     def ready(self) -> None:
         # SMS keyword 口罩 / KZ: residents reserve by text message (grammar in sms_channel).
+        from xiuhua.core import registry
+
+        from . import parts
         from .sms_channel import register
 
         register()
+        # Its demo pharmacies, clerk and round in seed_demo.
+        registry.register(parts.DEMO)
