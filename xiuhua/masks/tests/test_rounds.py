@@ -91,7 +91,8 @@ def test_a_street_officer_manages_rounds_and_pharmacies_of_their_own_street_only
     r = services.round_create(actor=officer, scope=world.street_a, name="长海路第1轮", opens_at=now,
                               closes_at=now + dt.timedelta(days=1))
     services.round_open(actor=officer, round=r)
-    assert services.pharmacy_create(actor=officer, street=world.street_a, name="p", address="a").street == world.street_a
+    pharmacy = services.pharmacy_create(actor=officer, street=world.street_a, name="p", address="a")
+    assert pharmacy.street == world.street_a
     district_round = _create(world)
     events = AuditEvent.objects.count()
     for call in (
