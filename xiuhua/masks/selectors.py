@@ -4,10 +4,11 @@ Stock bands (like Korea's public-mask API), counted in households' worth of mask
 new vouchers, `(delivered - allocated) // masks_per_household`: masks already promised to a
 voucher are never shown as available.
 
-    plenty  >= 20 vouchers' worth   (100 masks at 5 per household, Korea's "plenty")
-    some    6-19
-    few     1-5
-    none    0
+    awaiting  nothing delivered yet this round (未到货: not "none", which reads as sold out)
+    plenty    >= 20 vouchers' worth   (100 masks at 5 per household, Korea's "plenty")
+    some      6-19
+    few       1-5
+    none      0
 
 Public figures (`pharmacy_rows`, `committee_rows`) are read in ONE SQL statement per table (subqueries, no
 second round trip), so the counts and the stock band of a row come from the same committed snapshot: a band is
@@ -30,8 +31,9 @@ BAND_FEW = 1
 
 _LIVE = [ReservationStatus.VERIFYING, ReservationStatus.QUEUED, ReservationStatus.ISSUED, ReservationStatus.REDEEMED]
 
-# Shown on the public pages; open data carries the band key only.
+# Shown on the public and staff pages (the one table of labels); open data carries the key only.
 BAND_LABELS = {
+    "awaiting": gettext_lazy("未到货"),
     "plenty": gettext_lazy("充足"),
     "some": gettext_lazy("有货"),
     "few": gettext_lazy("紧张"),
@@ -39,7 +41,10 @@ BAND_LABELS = {
 }
 
 
-def stock_band(available_masks: int, masks_per_household: int) -> str:
+def stock_band(available_masks: int, masks_per_household: int, *, delivered: int | None = None) -> str:
+    """The band of what is left; "awaiting" when `delivered` is given and nothing has arrived."""
+    if delivered == 0:
+        return "awaiting"
     vouchers = max(0, available_masks) // max(1, masks_per_household)
     if vouchers >= BAND_PLENTY:
         return "plenty"
@@ -64,7 +69,7 @@ class PharmacyFigures(Figures):
     delivered: int = 0
     allocated: int = 0
     masks_redeemed: int = 0
-    band: str = "none"
+    band: str = "awaiting"
 
 
 @dataclass
@@ -116,7 +121,8 @@ def round_dashboard(*, round: MaskRound, user) -> RoundDashboard:
                 stock.allocated,
                 stock.redeemed,
             )
-        figures.band = stock_band(figures.delivered - figures.allocated, round.masks_per_household)
+        figures.band = stock_band(figures.delivered - figures.allocated, round.masks_per_household,
+                                  delivered=figures.delivered)
         board.pharmacies[pharmacy_id] = figures
     return board
 
@@ -177,8 +183,9 @@ def _rows_with_stock_band(queryset: QuerySet, mask_round: MaskRound, columns: li
     ).values(*columns, "registered", "verifying", "queued", "issued", "redeemed", "delivered", "allocated")
     out = []
     for row in rows:
-        available = row.pop("delivered") - row.pop("allocated")
-        out.append({**row, "stock_band": stock_band(available, mask_round.masks_per_household)})
+        delivered = row.pop("delivered")
+        available = delivered - row.pop("allocated")
+        out.append({**row, "stock_band": stock_band(available, mask_round.masks_per_household, delivered=delivered)})
     return out
 
 

@@ -44,7 +44,7 @@ from .models import (
     VoucherStatus,
 )
 from .pdf import mask_name, vouchers_pdf
-from .selectors import round_dashboard, round_openers, rounds_visible_to
+from .selectors import BAND_LABELS, round_dashboard, round_openers, rounds_visible_to
 from .services.reservations import NO_PHARMACY_STAFF, name_key
 from .workflows import MASK_ROUND, manages_round
 
@@ -54,13 +54,6 @@ NO_PHARMACY_CLERK = gettext_lazy(
 )
 
 NO_PHARMACY_STREET = gettext_lazy("还没有启用的指定药店。请先在“口罩预约 › 指定药店”页面新增药店。")
-
-BAND_LABELS = {
-    "plenty": gettext_lazy("充足"),
-    "some": gettext_lazy("一般"),
-    "few": gettext_lazy("紧张"),
-    "none": gettext_lazy("无货"),
-}
 
 
 
