@@ -12,6 +12,7 @@ from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
 
 from .models import AllocationMode, Channel, MaskRound, Pharmacy
+from .selectors import household_from_label, household_label
 
 _LOCAL_DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 _DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -57,12 +58,17 @@ class ReserveForm(forms.Form):
     phone = forms.CharField(
         label=_("手机号"), max_length=20, required=False, widget=forms.TextInput(attrs={"inputmode": "tel"})
     )
-    household = forms.ModelChoiceField(
+    # Typed, with suggestions as one types (masks/household_search.js fills the datalist from
+    # the scoped search endpoint); the text is resolved exactly within the user's households.
+    household = forms.CharField(
         label=_("住户(本居委会)"),
-        queryset=Household.objects.none(),
         required=False,
-        error_messages={"invalid_choice": _("请选择本居委会的住户")},
-        help_text=_("花名册中没有此人时选择其住户;不选则填写地址,进入核实队列"),
+        max_length=200,
+        widget=forms.TextInput(attrs={
+            "list": "household-options", "autocomplete": "off", "data-household-search": "",
+            "placeholder": _("输入楼号、室号或户主姓氏,从提示中选择"),
+        }),
+        help_text=_("花名册中没有此人时选择其住户(小区 楼号 室号);不选则填写地址,进入核实队列"),
     )
     address_text = forms.CharField(label=_("地址(小区、楼号、室号)"), max_length=200, required=False)
     paper_serial = forms.CharField(
@@ -74,9 +80,21 @@ class ReserveForm(forms.Form):
 
     def __init__(self, *args, households=None, **kwargs):
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField, self.fields["household"])
-        if households is not None:
-            field.queryset = households
+        self.households = households if households is not None else Household.objects.none()
+        initial = self.initial.get("household")
+        if isinstance(initial, int):  # pre-filled from the roster: shown as its label
+            found = self.households.filter(pk=initial).select_related("compound", "building").first()
+            self.initial["household"] = household_label(found) if found else ""
+
+    def clean_household(self):
+        text = self.cleaned_data.get("household", "").strip()
+        if not text:
+            return None
+        household = household_from_label(self.households, text)
+        if household is None:
+            raise forms.ValidationError(
+                _("没有找到本居委会的这一住户,请从提示中选择(小区 楼号 室号),或留空并填写地址"))
+        return household
 
 
 class VerifyForm(forms.Form):

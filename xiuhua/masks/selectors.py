@@ -235,3 +235,54 @@ def round_openers(membership) -> list:
         .select_related("user", "org_unit")
         .order_by("-org_unit__path", "user__username")
     )
+
+
+HOUSEHOLD_CHOICES = 15
+
+
+def household_label(household) -> str:
+    """How a household is shown and typed on the desk form: 小区 楼号 室号 (unique)."""
+    return f"{household.compound.name} {household.building.name} {household.room}室"
+
+
+def household_from_label(households, label: str):
+    """The household of `households` (already narrowed to the user's scope) whose label is
+    `label`, or None: the typed text is compared exactly, nothing is guessed."""
+    text = " ".join((label or "").split())
+    if text.endswith("室"):
+        text = text[:-1]
+    parts = text.rsplit(" ", 2)
+    if len(parts) != 3:
+        return None
+    compound, building, room = parts
+    return households.filter(compound__name=compound, building__name=building, room=room).first()
+
+
+def household_choices(households, q: str, *, limit: int = HOUSEHOLD_CHOICES) -> list[dict]:
+    """Households of `households` (narrowed by visible_to) matching what staff typed: the words
+    of a compound, a building number, a room's start, or the start of the head's name. Each comes
+    with its label and the head's name masked (张**), never in full."""
+    from xiuhua.residents.models import Relation, Resident
+
+    words = q.replace("室", " ").replace("号楼", "号 ").split()[:4]
+    if not words:
+        return []
+    rows = households
+    for word in words:
+        heads = Resident.objects.filter(relation=Relation.HEAD, name__startswith=word).values("household_id")
+        match = Q(compound__name__icontains=word) | Q(building__name__startswith=word) | Q(pk__in=heads)
+        if word.isdigit():
+            match |= Q(room__startswith=word)
+        rows = rows.filter(match)
+    found = list(rows.select_related("compound", "building").order_by("compound__name", "building__name", "room")
+                 [:limit])
+    heads_by_household = dict(
+        Resident.objects.filter(household__in=[h.pk for h in found], relation=Relation.HEAD)
+        .values_list("household_id", "name")
+    )
+    from .pdf import mask_name
+
+    return [
+        {"id": h.pk, "label": household_label(h), "head": mask_name(heads_by_household.get(h.pk, ""))}
+        for h in found
+    ]

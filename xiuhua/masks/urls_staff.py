@@ -15,6 +15,7 @@ urlpatterns = [
     path("rounds/<int:round_id>/verify/", v.verify_queue, name="staff_verify_queue"),
     path("rounds/<int:round_id>/vouchers/", v.vouchers, name="staff_vouchers"),
     path("rounds/<int:round_id>/vouchers/pdf/", v.vouchers_pdf_view, name="staff_vouchers_pdf"),
+    path("households/search/", v.household_search, name="staff_household_search"),
     path("reservations/<int:reservation_id>/", v.reservation_detail, name="staff_reservation"),
     path("reservations/<int:reservation_id>/verify/", v.verify, name="staff_verify"),
     path("reservations/<int:reservation_id>/reject/", v.reject, name="staff_reject"),

@@ -9,7 +9,7 @@ Chinese; those are shown on the form, and nothing is written.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,7 +44,7 @@ from .models import (
     VoucherStatus,
 )
 from .pdf import mask_name, vouchers_pdf
-from .selectors import BAND_LABELS, round_dashboard, round_openers, rounds_visible_to
+from .selectors import BAND_LABELS, household_choices, round_dashboard, round_openers, rounds_visible_to
 from .services.reservations import NO_PHARMACY_STAFF, name_key
 from .workflows import MASK_ROUND, manages_round
 
@@ -242,6 +242,17 @@ def reserve(request, round_id: int):
                 committee=committee).exists() else "",
         },
     )
+
+
+@requires(Cap.RESERVE_FOR_RESIDENT)
+@require_POST
+def household_search(request):
+    """Households of the user's scope for the desk form's suggestions, as JSON: what was typed
+    (building, room, compound, the start of the head's name) is POSTed, never put in a URL; the
+    head's name comes back masked."""
+    q = request.POST.get("q", "").strip()[:50]
+    households = Household.objects.visible_to(request.user)
+    return JsonResponse({"results": household_choices(households, q)})
 
 
 @requires(Cap.VIEW_MASKS)
