@@ -205,8 +205,8 @@ def test_staff_home_routes_each_role(client, scene):
         assert client.get(home).status_code == 403, username
 
 
-POST_ONLY = {"staff_household_search", "staff_pharmacy_committees", "staff_pharmacy_clerk_add", "staff_pharmacy_clerk_new",
-             "staff_pharmacy_clerk_remove", "staff_pharmacy_deactivate"}
+POST_ONLY = {"staff_household_search", "staff_pharmacy_committees", "staff_pharmacy_clerk_add",
+             "staff_pharmacy_clerk_new", "staff_pharmacy_clerk_remove", "staff_pharmacy_deactivate"}
 
 
 def test_right_user_gets_every_page(client, scene):
