@@ -30,8 +30,8 @@ def logged_in(view: Callable) -> Callable:
     return wrapped
 
 
-def requires(cap: str) -> Callable[[Callable], Callable]:
-    """A logged-in user whose active membership holds the capability."""
+def requires(*caps: str) -> Callable[[Callable], Callable]:
+    """A logged-in user whose active membership holds the capability (any one of several)."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -39,11 +39,11 @@ def requires(cap: str) -> Callable[[Callable], Callable]:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = active_membership(request.user)
-            if membership is None or not membership.has(cap):
+            if membership is None or not any(membership.has(cap) for cap in caps):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
-        setattr(wrapped, POLICY_ATTR, f"requires:{cap}")
+        setattr(wrapped, POLICY_ATTR, "requires:" + "|".join(caps))
         return wrapped
 
     return decorate

@@ -66,6 +66,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from xiuhua.core.crypto import mask_phone
@@ -136,6 +137,14 @@ class DevBackend(SmsBackend):
             logger.info("dev SMS #%s to %s: %s", sms.pk, mask_phone(sms.phone), sms.text)
         else:
             logger.info("dev SMS #%s to %s: %s", sms.pk, mask_phone(sms.phone), sms.display_text)
+        from .models import DevDelivery
+
+        # The stand-in handset: the full text, before the outbox scrubs its secrets.
+        now = timezone.now()
+        DevDelivery.objects.filter(delivered_at__lt=now - DevDelivery.KEEP).delete()
+        DevDelivery.objects.update_or_create(
+            sms_id=sms.pk, defaults={"phone": sms.phone, "text": sms.text, "delivered_at": now}
+        )
         return f"dev-{sms.pk}"
 
 

@@ -5,6 +5,8 @@ key. Every status here moves only along its table in workflows.py (core.workflow
 outbox's by `services.sms_deliver`, the delivery reports and the sweep.
 """
 
+import datetime as dt
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -19,9 +21,6 @@ class SmsQuerySet(ScopedQuerySet):
 
     scope_committee = "committee"
     scope_cap = "view_sms"
-
-
-PURPOSE_LABELS = {"reply": _("回复居民短信")}
 
 
 class OutboundSms(models.Model):
@@ -81,10 +80,10 @@ class OutboundSms(models.Model):
 
     @property
     def purpose_label(self) -> str:
-        """Known purposes in words; other apps' purpose codes as they are."""
-        if self.purpose.startswith("otp_"):
-            return str(_("验证码"))
-        return str(PURPOSE_LABELS.get(self.purpose, self.purpose))
+        """The purpose in words, as the sending app registered it (sms.texts.register_purpose)."""
+        from .texts import purpose_label
+
+        return purpose_label(self.purpose)
 
     @property
     def display_text(self) -> str:
@@ -184,3 +183,29 @@ class OtpCode(models.Model):
 
     def __str__(self) -> str:
         return f"otp #{self.pk} {self.purpose} ({self.status})"
+
+
+class DevDelivery(models.Model):
+    """What the dev backend "delivered": the handset it stands in for, so a demo or a training
+    can read a one-time code or a follow-up link that the outbox keeps only masked. Written only
+    by the dev backend (never with a real provider), read only by the system administrator, and
+    kept one day."""
+
+    KEEP = dt.timedelta(days=1)
+
+    sms = models.OneToOneField(OutboundSms, on_delete=models.CASCADE, related_name="+")
+    phone = models.CharField(_("手机号码"), max_length=20)
+    text = models.TextField(_("内容"))
+    delivered_at = models.DateTimeField(_("送达时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("开发通道送达的短信")
+        verbose_name_plural = verbose_name
+        ordering = ["-delivered_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.masked_phone} {self.delivered_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)

@@ -1,6 +1,6 @@
 """Reads for the staff page, scoped by committee (messages without one are on no page)."""
 
-from .models import InboundSms, OutboundSms
+from .models import DevDelivery, InboundSms, OutboundSms
 
 PAGE_ROWS = 100
 
@@ -14,3 +14,8 @@ def outbox(user, *, status: str = "", limit: int = PAGE_ROWS) -> list[OutboundSm
 
 def inbox(user, *, limit: int = 50) -> list[InboundSms]:
     return list(InboundSms.objects.visible_to(user).select_related("committee").order_by("-received_at", "-pk")[:limit])
+
+
+def dev_deliveries(*, limit: int = PAGE_ROWS) -> list[DevDelivery]:
+    """The dev backend's stand-in handset, newest first (system administrator, dev backend)."""
+    return list(DevDelivery.objects.order_by("-delivered_at", "-pk")[:limit])

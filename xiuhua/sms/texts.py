@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 
 from xiuhua.core.crypto import mask_identity, mask_phone
 
@@ -52,6 +53,30 @@ def register_template(code: str, text: str, *, secret_params: tuple[str, ...] = 
         raise ValueError(f"SMS template {code!r} is already registered with another text")
     _REGISTRY[code] = template
     return template
+
+
+_PURPOSES: dict[str, object] = {}
+
+
+def register_purpose(code: str, label) -> str:
+    """Name a message purpose for the staff pages (apps call this beside their templates); a
+    one-time code's purpose is `otp_…` and needs none."""
+    existing = _PURPOSES.get(code)
+    if existing is not None and str(existing) != str(label):
+        raise ValueError(f"SMS purpose {code!r} is already registered with another label")
+    _PURPOSES[code] = label
+    return code
+
+
+def purpose_label(code: str) -> str:
+    if code.startswith("otp_"):
+        return gettext("验证码")
+    label = _PURPOSES.get(code)
+    return str(label) if label is not None else code
+
+
+def registered_purposes() -> set[str]:
+    return set(_PURPOSES)
 
 
 def get_template(code: str) -> SmsTemplate:
@@ -145,3 +170,4 @@ OTP = register_template("XH_OTP", "验证码{code},5分钟内有效,请勿告诉
 # A handler's reply to an inbound message. A real provider approves this as a notification
 # template with one variable; keep replies short (one segment with the sign is 64 characters).
 REPLY = register_template("XH_REPLY", "{content}")
+register_purpose("reply", gettext_lazy("回复居民短信"))

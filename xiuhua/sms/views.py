@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import has_cap
 from xiuhua.core.policy import public, requires
 
 from . import selectors, services
@@ -190,16 +191,22 @@ class SimulateForm(forms.Form):
     text = forms.CharField(label=gettext_lazy("短信内容"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-@requires(Cap.VIEW_SMS)
+@requires(Cap.VIEW_SMS, Cap.SIMULATE_SMS)
 def outbox(request):
     status_filter = request.GET.get("status", "")
     if status_filter not in OutboundSms.Status.values:
         status_filter = ""
+    # With the dev backend nothing reaches a phone, so the system administrator reads here what
+    # would have: one-time codes and follow-up links in full (demos, training). Never with a
+    # real provider, and never for committee staff, who see every message masked.
+    dev_handset = is_dev_backend() and has_cap(request.user, Cap.SIMULATE_SMS)
     context = {
         "outbound": selectors.outbox(request.user, status=status_filter),
         "inbound": selectors.inbox(request.user),
         "statuses": OutboundSms.Status.choices,
         "status_filter": status_filter,
+        "dev_handset": selectors.dev_deliveries() if dev_handset else None,
+        "staff_outbox": has_cap(request.user, Cap.VIEW_SMS),
     }
     return render(request, "sms/outbox.html", context)
 

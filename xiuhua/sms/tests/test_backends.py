@@ -12,7 +12,7 @@ from xiuhua.sms.backends import (
     SmsTemporaryError,
     percent_encode,
 )
-from xiuhua.sms.models import OutboundSms
+from xiuhua.sms.models import DevDelivery, OutboundSms
 
 from .fake_provider import KEY_ID, expected_signature
 
@@ -121,12 +121,17 @@ def test_odd_answers_are_temporary(status, body, code):
     assert caught.value.code == code
 
 
+@pytest.mark.django_db
 def test_dev_backend_logs_codes_only_in_debug(settings, caplog):
     caplog.set_level("INFO", logger="xiuhua.sms.backends")
     settings.DEBUG = False
-    assert DevBackend().send(message()) == "dev-7"
+    sms = message()
+    sms.save()
+    assert DevBackend().send(sms) == "dev-7"
     assert "042917" not in caplog.text and "13812345678" not in caplog.text and "138****5678" in caplog.text
     caplog.clear()
     settings.DEBUG = True
-    DevBackend().send(message())
+    DevBackend().send(sms)
     assert "042917" in caplog.text and "13812345678" not in caplog.text
+    # The stand-in handset holds the full text once, however often the message is handed over.
+    assert list(DevDelivery.objects.values_list("sms_id", "phone", "text")) == [(7, "13812345678", sms.text)]

@@ -5,9 +5,9 @@ import pytest
 from django.urls import reverse
 
 from xiuhua.core.models import AuditEvent
-from xiuhua.sms.models import InboundSms, OutboundSms
+from xiuhua.sms.models import DevDelivery, InboundSms, OutboundSms
 from xiuhua.sms.otp import otp_request
-from xiuhua.sms.services import sms_send
+from xiuhua.sms.services import sms_deliver, sms_send
 
 pytestmark = pytest.mark.django_db
 OUTBOX = reverse("sms:outbox")
@@ -39,7 +39,7 @@ def test_anonymous_is_sent_to_login(client, outbox):
     assert written() == (5, 0, 0)
 
 
-@pytest.mark.parametrize("who", ["volunteer", "grid_worker", "pharmacy_clerk", "sysadmin", "no_role"])
+@pytest.mark.parametrize("who", ["volunteer", "grid_worker", "pharmacy_clerk", "no_role"])
 def test_roles_without_the_capability_are_refused_the_outbox(client, world, outbox, who):
     client.force_login(getattr(world, who))
     assert client.get(OUTBOX).status_code == 403
@@ -141,3 +141,44 @@ def test_with_a_real_provider_there_is_no_simulated_inbox(client, world, provide
 def test_simulate_answers_get_and_post_only(client, world):
     client.force_login(world.sysadmin)
     assert client.put(SIMULATE).status_code == 405
+
+
+def test_with_the_dev_backend_the_system_administrator_reads_what_phones_would_have_received(
+    client, world, outbox, dev_backend
+):
+    code = outbox["otp"].params["code"]
+    for sms in outbox.values():
+        assert sms_deliver(sms_id=sms.pk) == "sent"
+    # The outbox itself keeps the code no longer; the stand-in handset has the full text.
+    assert code not in OutboundSms.objects.get(pk=outbox["otp"].pk).text
+    assert DevDelivery.objects.count() == 5
+    client.force_login(world.sysadmin)
+    assert 'href="/sms/"' in client.get("/").content.decode()
+    page = client.get(OUTBOX).content.decode()
+    assert "开发短信通道" in page and "为便于演示和培训" in page
+    assert f"【绣花针】验证码{code},5分钟内有效,请勿告诉他人。" in page
+    for text in ("国和一村:口罩已到", "国和二村:口罩已到", "政立路:口罩已到", "无居委会的短信"):
+        assert text in page
+    assert "138****0005" in page and "13811110005" not in page  # phones stay masked
+    # Committee staff see the same outbox masked, and no handset.
+    client.force_login(world.staff_a1)
+    staff_page = client.get(OUTBOX).content.decode()
+    assert "开发短信通道" not in staff_page and code not in staff_page
+
+
+def test_with_a_real_provider_the_system_administrator_reads_no_message(client, world, provider):
+    otp = OutboundSms.objects.get(pk=otp_request(phone="13811110005", purpose="login").sms_id)
+    assert sms_deliver(sms_id=otp.pk) == "sent"
+    assert DevDelivery.objects.count() == 0
+    client.force_login(world.sysadmin)
+    response = client.get(OUTBOX)
+    page = response.content.decode()
+    assert response.status_code == 200 and 'id="dev-handset-off"' in page
+    assert "开发短信通道" not in page and "无居委会的短信" not in page and otp.params["code"] not in page
+
+
+def test_the_stand_in_handset_keeps_one_day(world, outbox, dev_backend):
+    assert sms_deliver(sms_id=outbox["a1"].pk) == "sent"
+    DevDelivery.objects.update(delivered_at=DevDelivery.objects.get().delivered_at - DevDelivery.KEEP)
+    assert sms_deliver(sms_id=outbox["a2"].pk) == "sent"
+    assert list(DevDelivery.objects.values_list("sms_id", flat=True)) == [outbox["a2"].pk]
