@@ -8,16 +8,17 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from xiuhua.sms.services import BulkMessage, sms_send_many
-from xiuhua.sms.texts import register_template
+from xiuhua.sms.texts import register_purpose, register_template
 
 from .codes import format_voucher_number
 
 VOUCHER_ISSUED = register_template(
     "XH_MASK_VOUCHER", "口罩购买凭证{number}已发放,请于{until}前凭证件到{pharmacy}({address})购买。"
 )
-PURPOSE = "mask_voucher"
+PURPOSE = register_purpose("mask_voucher", _("口罩购买凭证"))
 
 
 def until_text(when: dt.datetime) -> str:
