@@ -273,3 +273,23 @@ def test_messages_before_any_pharmacy_say_who_sets_it_up(client, world):
     pharmacy = services.pharmacy_create(actor=officer, street=world.street_a, name="国和药房", address="国和路1号")
     services.pharmacy_assign_committee(actor=officer, pharmacy=pharmacy, committee=world.committee_a1)
     assert staff_says not in client.get(url).content.decode()
+
+
+def test_the_admin_lists_pharmacies_in_chinese_and_audits_a_change(client, world):
+    from xiuhua.masks import services
+    from xiuhua.testing import acting
+
+    pharmacy = services.pharmacy_create(actor=acting(world.street_officer), street=world.street_a,
+                                        name="国和药房", address="国和路1号")
+    admin = User.objects.create_superuser("root", password=PASSWORD)
+    client.force_login(admin)
+    page = client.get(reverse("admin:masks_pharmacy_changelist")).content.decode()
+    assert "指定药店" in page and "国和药房" in page and "所属街道" in page
+    page = client.get(reverse("admin:masks_pharmacy_change", args=[pharmacy.pk])).content.decode()
+    assert "服务的居委会" in page and "药店名称" in page
+    response = client.post(reverse("admin:masks_pharmacy_change", args=[pharmacy.pk]), {
+        "name": "国和大药房", "street": world.street_a.pk, "address": "国和路1号", "opening_hours": "",
+        "active": "on", "served-TOTAL_FORMS": "0", "served-INITIAL_FORMS": "0", "served-MIN_NUM_FORMS": "0",
+        "served-MAX_NUM_FORMS": "1000"})
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="pharmacy_admin_save", object_id=pharmacy.pk).count() == 1
