@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "xiuhua.accounts.middleware.ActiveMembershipMiddleware",
+    "xiuhua.accounts.middleware.PasswordChangeRequiredMiddleware",
     # Last, so that a locked-out login is answered before the view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -229,6 +230,8 @@ SMS_PROVIDER_URL = os.environ.get("SMS_PROVIDER_URL", "")
 SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID", "")
 SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")
 SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "绣花针")
+# The number residents text (口罩 …, 求助 …), shown on QR posters and help pages; empty: "ask the committee".
+SMS_INBOUND_NUMBER = os.environ.get("SMS_INBOUND_NUMBER", "")
 SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
 SMS_PROVIDER_TIMEOUT = float(os.environ.get("SMS_PROVIDER_TIMEOUT", "10"))
 # The address residents reach the site at: links in text messages (work-order follow-up) are

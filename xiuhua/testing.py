@@ -187,3 +187,16 @@ def qr_codes_in_pdf(pdf: bytes, *, dpi: int = 150) -> list[list[tuple[str, str]]
                 found = zxingcpp.read_barcodes(image)
             pages.append([(found_code.format.name, found_code.text) for found_code in found])
         return pages
+
+
+def qr_codes_in_png(png: bytes) -> list[tuple[str, str]]:
+    """Every barcode zxing-cpp finds in a PNG (a browser's screenshot of a page or an element),
+    as (format, text): what a phone's camera would read off the screen."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        image.load()
+        return [(found.format.name, found.text) for found in zxingcpp.read_barcodes(image)]

@@ -99,3 +99,31 @@ def test_staff_register_a_desk_reservation_and_see_the_number(phone, live_server
     phone.find_element(By.CSS_SELECTOR, "#reserve-form button[type=submit]").click()
     wait_text(phone, "#reservation-number", reservation.number)
     assert Reservation.objects.count() == 1
+
+
+def test_desk_entry_household_is_found_by_typing_and_picked_with_the_keyboard(desktop, live_server, world):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    m = build_masks(world)
+    login(desktop, live_server, "staff_a1")
+    desktop.get(f"{live_server.url}/masks/staff/rounds/{m.round.pk}/reserve/")
+    field = wait_for(desktop, "#id_household")
+    assert field.tag_name == "input" and field.get_attribute("list") == "household-options"
+    field.send_keys("6号")
+    WebDriverWait(desktop, 10).until(
+        lambda d: d.execute_script("return document.querySelectorAll('#household-options option').length") == 1)
+    options = desktop.execute_script(
+        "return [...document.querySelectorAll('#household-options option')].map(o => [o.value, o.label])")
+    assert options == [["国和一村 6号 101室", "国和一村 6号 101室 · 户主 李**"]]
+    screenshot(desktop, "masks-desk-household-suggestions")
+    # Typed to the end (as a keyboard user picking the suggestion gets), then the rest of the form.
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("国和一村 6号 101室")
+    desktop.find_element(By.ID, "id_name").send_keys("来访人")
+    from xiuhua.masks.tests.fixtures import unknown_id
+
+    desktop.find_element(By.ID, "id_id_number").send_keys(unknown_id())
+    desktop.find_element(By.CSS_SELECTOR, "#reserve-form button[type=submit]").click()
+    wait_for(desktop, "#reservation-number")
+    assert Reservation.objects.get().household == world.household_a1b

@@ -1,3 +1,6 @@
+from django.shortcuts import redirect
+from django.urls import reverse
+
 from .selectors import memberships_of
 
 SESSION_KEY = "active_membership_id"
@@ -22,4 +25,19 @@ class ActiveMembershipMiddleware:
                 chosen = memberships[0]
             user.active_membership = chosen
             user.all_memberships = memberships
+        return self.get_response(request)
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user whose initial password was chosen by someone else changes it before anything else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and getattr(user, "must_change_password", False):
+            allowed = {reverse("accounts:password_change"), reverse("accounts:logout")}
+            if request.path not in allowed and not request.path.startswith(("/static/", "/i18n/")):
+                return redirect("accounts:password_change")
         return self.get_response(request)

@@ -16,6 +16,9 @@ class User(AbstractUser):
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
     # Where work reminders go (late work orders); staff without one see them on their home page.
     mobile = models.CharField(_("手机号码"), max_length=20, blank=True)
+    # Set when someone else chose the password (an account made for a pharmacy clerk): every page
+    # sends the user to change it first (accounts.middleware.PasswordChangeRequiredMiddleware).
+    must_change_password = models.BooleanField(_("须修改初始密码"), default=False)
 
     class Meta:
         verbose_name = _("用户")

@@ -62,8 +62,10 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
         _STAFF | _MASKS_OFFICER
         | {Cap.EXPORT_ROSTER, Cap.VIEW_AUDIT, Cap.MANAGE_ROUNDS, Cap.VIEW_TRACING, Cap.VIEW_ISOLATION, Cap.VIEW_TICKETS}
     ),
+    # A street officer opens rounds for their own street and sets up its designated pharmacies
+    # (the round's and the pharmacy's scope is checked against the membership's unit).
     Role.STREET_OFFICER: frozenset(
-        _STAFF | _MASKS_OFFICER | _TRACING_STREET | _TICKETS_OFFICE
+        _STAFF | _MASKS_OFFICER | {Cap.MANAGE_ROUNDS} | _TRACING_STREET | _TICKETS_OFFICE
         | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER, Cap.VIEW_ISOLATION}
     ),
     Role.COMMITTEE_STAFF: frozenset(

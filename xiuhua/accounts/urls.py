@@ -6,6 +6,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("password/", views.password_change, name="password_change"),
     path("switch/", views.switch_membership, name="switch"),
     path("audit/", views.audit_log, name="audit"),
 ]

@@ -23,6 +23,24 @@ login_view = public(LoginView.as_view())
 logout_view = public(auth_views.LogoutView.as_view())
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password; clears the "must change the initial password" flag."""
+
+    template_name = "accounts/password_change.html"
+    success_url = "/"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if self.request.user.must_change_password:
+            self.request.user.must_change_password = False
+            self.request.user.save(update_fields=["must_change_password"])
+        messages.success(self.request, _("密码已修改"))
+        return response
+
+
+password_change = logged_in(PasswordChangeView.as_view())
+
+
 @logged_in
 @require_POST
 def switch_membership(request):

@@ -10,9 +10,10 @@ class MasksConfig(AppConfig):
         # SMS keyword 口罩 / KZ: residents reserve by text message (grammar in sms_channel).
         from xiuhua.core import registry
 
-        from . import person
+        from . import parts
         from .sms_channel import register
 
         register()
-        registry.register(person.PERSON)  # the household's reservations on the person page
-        registry.register(registry.Sweep("expire_vouchers", every=10 * 60))
+        # Its demo pharmacies, clerk and round in seed_demo; the household's reservations on the
+        # person page; voucher expiry among the periodic sweeps.
+        registry.register(parts.DEMO, parts.PERSON, parts.SWEEP)

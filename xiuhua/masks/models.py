@@ -93,7 +93,11 @@ class Pharmacy(models.Model):
 
     name = models.CharField(_("药店名称"), max_length=100)
     street = models.ForeignKey(
-        OrgUnit, on_delete=models.PROTECT, related_name="pharmacies", limit_choices_to={"kind": "street"}
+        OrgUnit,
+        on_delete=models.PROTECT,
+        related_name="pharmacies",
+        limit_choices_to={"kind": "street"},
+        verbose_name=_("所属街道"),
     )
     address = models.CharField(_("地址"), max_length=200)
     opening_hours = models.CharField(_("营业时间"), max_length=100, blank=True)
@@ -116,12 +120,13 @@ class Pharmacy(models.Model):
 class PharmacyCommittee(models.Model):
     """Each committee is served by one designated pharmacy."""
 
-    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.CASCADE, related_name="served")
+    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.CASCADE, related_name="served", verbose_name=_("指定药店"))
     committee = models.OneToOneField(
         OrgUnit,
         on_delete=models.PROTECT,
         related_name="designated_pharmacy",
         limit_choices_to={"kind": "committee"},
+        verbose_name=_("居委会"),
     )
 
     class Meta:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import has_cap
-from xiuhua.core.registry import PersonPart, PersonRow
+from xiuhua.core.registry import PersonRow
 
 from .models import Reservation, Voucher
 
@@ -40,6 +39,3 @@ def person_rows(user, resident) -> list[PersonRow] | None:
             status=reservation.get_status_display(), when=reservation.order_at, note=";".join(notes),
         ))
     return rows
-
-
-PERSON = PersonPart("masks", order=10, title=gettext_lazy("口罩预约与凭证(本户)"), rows=person_rows)

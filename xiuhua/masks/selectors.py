@@ -4,10 +4,11 @@ Stock bands (like Korea's public-mask API), counted in households' worth of mask
 new vouchers, `(delivered - allocated) // masks_per_household`: masks already promised to a
 voucher are never shown as available.
 
-    plenty  >= 20 vouchers' worth   (100 masks at 5 per household, Korea's "plenty")
-    some    6-19
-    few     1-5
-    none    0
+    awaiting  nothing delivered yet this round (未到货: not "none", which reads as sold out)
+    plenty    >= 20 vouchers' worth   (100 masks at 5 per household, Korea's "plenty")
+    some      6-19
+    few       1-5
+    none      0
 
 Public figures (`pharmacy_rows`, `committee_rows`) are read in ONE SQL statement per table (subqueries, no
 second round trip), so the counts and the stock band of a row come from the same committed snapshot: a band is
@@ -30,8 +31,9 @@ BAND_FEW = 1
 
 _LIVE = [ReservationStatus.VERIFYING, ReservationStatus.QUEUED, ReservationStatus.ISSUED, ReservationStatus.REDEEMED]
 
-# Shown on the public pages; open data carries the band key only.
+# Shown on the public and staff pages (the one table of labels); open data carries the key only.
 BAND_LABELS = {
+    "awaiting": gettext_lazy("未到货"),
     "plenty": gettext_lazy("充足"),
     "some": gettext_lazy("有货"),
     "few": gettext_lazy("紧张"),
@@ -39,7 +41,10 @@ BAND_LABELS = {
 }
 
 
-def stock_band(available_masks: int, masks_per_household: int) -> str:
+def stock_band(available_masks: int, masks_per_household: int, *, delivered: int | None = None) -> str:
+    """The band of what is left; "awaiting" when `delivered` is given and nothing has arrived."""
+    if delivered == 0:
+        return "awaiting"
     vouchers = max(0, available_masks) // max(1, masks_per_household)
     if vouchers >= BAND_PLENTY:
         return "plenty"
@@ -64,7 +69,7 @@ class PharmacyFigures(Figures):
     delivered: int = 0
     allocated: int = 0
     masks_redeemed: int = 0
-    band: str = "none"
+    band: str = "awaiting"
 
 
 @dataclass
@@ -116,7 +121,8 @@ def round_dashboard(*, round: MaskRound, user) -> RoundDashboard:
                 stock.allocated,
                 stock.redeemed,
             )
-        figures.band = stock_band(figures.delivered - figures.allocated, round.masks_per_household)
+        figures.band = stock_band(figures.delivered - figures.allocated, round.masks_per_household,
+                                  delivered=figures.delivered)
         board.pharmacies[pharmacy_id] = figures
     return board
 
@@ -177,8 +183,9 @@ def _rows_with_stock_band(queryset: QuerySet, mask_round: MaskRound, columns: li
     ).values(*columns, "registered", "verifying", "queued", "issued", "redeemed", "delivered", "allocated")
     out = []
     for row in rows:
-        available = row.pop("delivered") - row.pop("allocated")
-        out.append({**row, "stock_band": stock_band(available, mask_round.masks_per_household)})
+        delivered = row.pop("delivered")
+        available = delivered - row.pop("allocated")
+        out.append({**row, "stock_band": stock_band(available, mask_round.masks_per_household, delivered=delivered)})
     return out
 
 
@@ -210,3 +217,72 @@ def committee_rows(mask_round: MaskRound, *, committee_ids: list[int] | None = N
 def with_band_labels(rows: list[dict]) -> list[dict]:
     """The rows with the band's label for the pages (open data keeps the band key only)."""
     return [{**row, "band_label": BAND_LABELS[row["stock_band"]]} for row in rows]
+
+
+def round_openers(membership) -> list:
+    """Who may open a round covering the membership's unit: the officers (street, district) of the
+    units above it, each with the mobile on file, for a committee that has no round yet."""
+    from xiuhua.accounts.models import Membership
+    from xiuhua.accounts.roles import ROLE_CAPS, Cap
+
+    if membership is None:
+        return []
+    ancestors = [int(p) for p in membership.org_unit.path.strip("/").split("/") if p]
+    roles = [role for role, caps in ROLE_CAPS.items() if Cap.MANAGE_ROUNDS in caps]
+    return list(
+        Membership.objects.filter(org_unit_id__in=ancestors, role__in=roles, active=True, user__is_active=True)
+        .exclude(pk=membership.pk)
+        .select_related("user", "org_unit")
+        .order_by("-org_unit__path", "user__username")
+    )
+
+
+HOUSEHOLD_CHOICES = 15
+
+
+def household_label(household) -> str:
+    """How a household is shown and typed on the desk form: 小区 楼号 室号 (unique)."""
+    return f"{household.compound.name} {household.building.name} {household.room}室"
+
+
+def household_from_label(households, label: str):
+    """The household of `households` (already narrowed to the user's scope) whose label is
+    `label`, or None: the typed text is compared exactly, nothing is guessed."""
+    text = " ".join((label or "").split())
+    if text.endswith("室"):
+        text = text[:-1]
+    parts = text.rsplit(" ", 2)
+    if len(parts) != 3:
+        return None
+    compound, building, room = parts
+    return households.filter(compound__name=compound, building__name=building, room=room).first()
+
+
+def household_choices(households, q: str, *, limit: int = HOUSEHOLD_CHOICES) -> list[dict]:
+    """Households of `households` (narrowed by visible_to) matching what staff typed: the words
+    of a compound, a building number, a room's start, or the start of the head's name. Each comes
+    with its label and the head's name masked (张**), never in full."""
+    from xiuhua.residents.models import Relation, Resident
+
+    words = q.replace("室", " ").replace("号楼", "号 ").split()[:4]
+    if not words:
+        return []
+    rows = households
+    for word in words:
+        heads = Resident.objects.filter(relation=Relation.HEAD, name__startswith=word).values("household_id")
+        match = Q(compound__name__icontains=word) | Q(building__name__startswith=word) | Q(pk__in=heads)
+        if word.isdigit():
+            match |= Q(room__startswith=word)
+        rows = rows.filter(match)
+    found = list(rows.select_related("compound", "building").order_by("compound__name", "building__name", "room")
+                 [:limit])
+    heads_by_household = dict(
+        Resident.objects.filter(household__in=[h.pk for h in found], relation=Relation.HEAD)
+        .values_list("household_id", "name")
+    )
+    from .pdf import mask_name
+
+    return [
+        {"id": h.pk, "label": household_label(h), "head": mask_name(heads_by_household.get(h.pk, ""))}
+        for h in found
+    ]

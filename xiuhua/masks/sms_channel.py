@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy
 
 from xiuhua.core.idnumbers import guess_id_type
 from xiuhua.core.lookups import LookupThrottled
-from xiuhua.places.addresses import room_key
+from xiuhua.places.addresses import building_key, room_key
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.selectors import find_building, find_household
 from xiuhua.sms.handlers import InboundMessage, Reply
@@ -105,18 +105,48 @@ def parse_sms(text: str) -> ParsedSms | None:
     return ParsedSms(name=name, id_number=id_number, address=" ".join(rest), committee_code=code)
 
 
+_COMPACT = re.compile(r"([0-9A-Z]+(?:号楼|号|幢|栋|楼|座)?)-?([0-9A-Z-]+(?:室|号|房)?)")
+_PLAIN_KEY = re.compile(r"[0-9A-Z]*[0-9][0-9A-Z]*(?:-[0-9A-Z]+)*")
+
+
+def _after_compound(address: str, compound_name: str) -> str:
+    """What follows the compound's name in the address (spaces inside the name skipped)."""
+    i = 0
+    for ch in compound_name:
+        while i < len(address) and address[i] == " ":
+            i += 1
+        if i < len(address) and address[i] == ch:
+            i += 1
+    return address[i:]
+
+
+def _is_building(token: str) -> bool:
+    return bool(_PLAIN_KEY.fullmatch(building_key(token)))
+
+
+def _is_room(token: str) -> bool:
+    return bool(_PLAIN_KEY.fullmatch(room_key(token)))
+
+
 def _split_address(address: str, compound_name: str) -> tuple[str, str] | None:
-    """(building, room) of what follows the compound name."""
-    rest = address.replace(" ", "")[len(compound_name) :] if compound_name else address.replace(" ", "")
-    spaced = address.split()
-    # With spaces the resident has told us where the fields end.
-    if compound_name and len(spaced) >= 3 and "".join(spaced[:-2]) == compound_name:
-        return spaced[-2], spaced[-1]
-    if not compound_name and len(spaced) == 2:
-        return spaced[0], spaced[1]
-    m = re.fullmatch(r"([0-9A-Z]+(?:号楼|号|幢|栋|楼|座)?)-?([0-9A-Z-]+(?:室|号|房)?)", rest.upper())
-    if m:
-        return m.group(1), m.group(2)
+    """(building, room) from what follows the compound name; None when either is missing.
+
+    People sign their messages: anything after a complete address (a name, 谢谢, a phone) is
+    ignored, and never read as part of the address. A building or room is a token whose key is
+    made of digits and letters (5, 5号楼, 第5幢, 五号楼; 302, 302室, 3楼302, 三〇二)."""
+    tokens = _after_compound(address, compound_name).split()
+    if not tokens:
+        return None
+    if len(tokens) >= 2 and _is_building(tokens[0]) and _is_room(tokens[1]):
+        return tokens[0], tokens[1]
+    first = tokens[0].upper()
+    whole = _COMPACT.fullmatch(first)
+    if whole:
+        return whole.group(1), whole.group(2)
+    # "5号楼302室谢谢": a building and room written together, words right after them.
+    head = _COMPACT.match(first)
+    if head and not re.match(r"[0-9A-Z-]", first[head.end():]):
+        return head.group(1), head.group(2)
     return None
 
 

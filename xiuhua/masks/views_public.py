@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
@@ -66,6 +67,13 @@ resident_phone = _resident_phone(
 )
 
 
+def sms_number() -> str:
+    """The platform's number that residents text (口罩 ...), from the SMS_INBOUND_NUMBER setting
+    (the provider's long number, e.g. 1069...); empty when it is not set, and the pages then say
+    to ask the committee for it."""
+    return settings.SMS_INBOUND_NUMBER.strip()
+
+
 def _committee(code: str) -> OrgUnit:
     return get_object_or_404(OrgUnit, kind=Kind.COMMITTEE, code=code)
 
@@ -86,7 +94,9 @@ PHARMACY_FIELDS = [
     ("queued", gettext_lazy("排队中")),
     ("issued", gettext_lazy("已发凭证(含已购买)")),
     ("redeemed", gettext_lazy("已购买")),
-    ("stock_band", gettext_lazy("余量档位: plenty 充足(≥20户) / some 有货(6-19) / few 紧张(1-5) / none 无货")),
+    ("stock_band", gettext_lazy(
+        "余量档位: awaiting 未到货 / plenty 充足(≥20户) / some 有货(6-19) / few 紧张(1-5) / none 无货"
+    )),
 ]
 COMMITTEE_FIELDS = [
     ("code", gettext_lazy("居委会区划代码(12位)")),
@@ -128,6 +138,7 @@ def _committee_context(request, committee: OrgUnit, **extra) -> dict:
         "phone": verified_phone(request),
         "phone_masked": mask_phone(verified_phone(request) or ""),
         "format_help": FORMAT_HELP,
+        "sms_number": sms_number(),
         "compounds": OrgUnit.objects.filter(kind=Kind.COMPOUND, committee=committee).order_by("name"),
         "phone_limit": PHONE_ROUND_LIMIT,
         **extra,
@@ -157,7 +168,8 @@ def committee_poster(request, code: str):
     return render(
         request,
         "masks/public/poster.html",
-        {"committee": committee, "url": url, "qr": mark_safe(_qr_svg(url)), "format_help": FORMAT_HELP},
+        {"committee": committee, "url": url, "qr": mark_safe(_qr_svg(url)), "format_help": FORMAT_HELP,
+         "sms_number": sms_number()},
     )
 
 

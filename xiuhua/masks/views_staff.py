@@ -9,14 +9,14 @@ Chinese; those are shown on the form, and nothing is written.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from xiuhua.accounts.roles import Cap
+from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.access import access_by_id, active_membership
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupKey, LookupThrottled, personal_lookup
@@ -34,6 +34,7 @@ from .models import (
     Channel,
     MaskRound,
     Pharmacy,
+    PharmacyCommittee,
     PharmacyStock,
     Reservation,
     ReservationStatus,
@@ -43,16 +44,16 @@ from .models import (
     VoucherStatus,
 )
 from .pdf import mask_name, vouchers_pdf
-from .selectors import round_dashboard, rounds_visible_to
-from .services.reservations import name_key
+from .selectors import BAND_LABELS, household_choices, round_dashboard, round_openers, rounds_visible_to
+from .services.reservations import NO_PHARMACY_STAFF, name_key
 from .workflows import MASK_ROUND, manages_round
 
-BAND_LABELS = {
-    "plenty": gettext_lazy("充足"),
-    "some": gettext_lazy("一般"),
-    "few": gettext_lazy("紧张"),
-    "none": gettext_lazy("无货"),
-}
+# A clerk's account that no pharmacy has taken on yet: redemption and deliveries say so.
+NO_PHARMACY_CLERK = gettext_lazy(
+    "您的账号还没有关联指定药店,请联系街道防控办在“口罩预约 › 指定药店”页面把您添加为店员。"
+)
+
+NO_PHARMACY_STREET = gettext_lazy("还没有启用的指定药店。请先在“口罩预约 › 指定药店”页面新增药店。")
 
 
 
@@ -89,8 +90,10 @@ def home(request):
 
 @requires(Cap.VIEW_MASKS)
 def rounds(request):
-    rows = rounds_visible_to(request.user).select_related("scope").order_by("-opens_at", "-pk")
-    return render(request, "masks/staff/rounds.html", {"rounds": rows})
+    rows = list(rounds_visible_to(request.user).select_related("scope").order_by("-opens_at", "-pk"))
+    membership = active_membership(request.user)
+    openers = [] if rows or membership.has(Cap.MANAGE_ROUNDS) else round_openers(membership)
+    return render(request, "masks/staff/rounds.html", {"rounds": rows, "openers": openers})
 
 
 @requires(Cap.VIEW_MASKS)
@@ -233,8 +236,23 @@ def reserve(request, round_id: int):
     return render(
         request,
         "masks/staff/reserve.html",
-        {"round": mask_round, "form": form, "q": q, "found": found, "refused": refused, "committee": committee},
+        {
+            "round": mask_round, "form": form, "q": q, "found": found, "refused": refused, "committee": committee,
+            "no_pharmacy": NO_PHARMACY_STAFF if committee is not None and not PharmacyCommittee.objects.filter(
+                committee=committee).exists() else "",
+        },
     )
+
+
+@requires(Cap.RESERVE_FOR_RESIDENT)
+@require_POST
+def household_search(request):
+    """Households of the user's scope for the desk form's suggestions, as JSON: what was typed
+    (building, room, compound, the start of the head's name) is POSTed, never put in a URL; the
+    head's name comes back masked."""
+    q = request.POST.get("q", "").strip()[:50]
+    households = Household.objects.visible_to(request.user)
+    return JsonResponse({"results": household_choices(households, q)})
 
 
 @requires(Cap.VIEW_MASKS)
@@ -430,10 +448,26 @@ def deliveries(request):
         .select_related("pharmacy", "round")
         .order_by("-recorded_at")[:20]
     )
-    return render(request, "masks/staff/deliveries.html", {"form": form, "result": result, "recent": recent})
+    no_pharmacy = ""
+    if not pharmacies.exists():
+        membership = active_membership(request.user)
+        no_pharmacy = NO_PHARMACY_CLERK if membership.role == Role.PHARMACY_CLERK else NO_PHARMACY_STREET
+    return render(request, "masks/staff/deliveries.html",
+                  {"form": form, "result": result, "recent": recent, "no_pharmacy": no_pharmacy})
 
 
 # Redemption
+
+
+def _not_here(user) -> str:
+    """Why a voucher number is not found at this counter: the clerk's account serves no pharmacy
+    yet, or the voucher is for another pharmacy (its name is printed on it)."""
+    names = list(Pharmacy.objects.visible_to(user).order_by("name").values_list("name", flat=True))
+    if not names:
+        return str(NO_PHARMACY_CLERK)
+    return _("这张凭证不是%(names)s的凭证,请核对凭证号,或请居民到凭证上写明的指定药店购买") % {
+        "names": "、".join(names)
+    }
 
 
 @requires(Cap.REDEEM_VOUCHER)
@@ -445,7 +479,7 @@ def redeem(request):
         try:
             voucher = services.voucher_redeem(actor=request.user, client_ip=client_ip(request), **form.cleaned_data)
         except Voucher.DoesNotExist:
-            result = {"ok": False, "message": _("本店没有这张凭证,请核对凭证号和药店")}
+            result = {"ok": False, "message": _not_here(request.user)}
         except ValidationError as exc:
             result = {"ok": False, "message": " ".join(exc.messages)}
         except LookupThrottled as exc:
@@ -459,7 +493,8 @@ def redeem(request):
                 "holder": mask_name(voucher.reservation.name),
             }
         form = RedeemForm()  # ready for the next scan
-    response = render(request, "masks/staff/redeem.html", {"form": form, "result": result},
+    no_pharmacy = NO_PHARMACY_CLERK if not Pharmacy.objects.visible_to(request.user).exists() else ""
+    response = render(request, "masks/staff/redeem.html", {"form": form, "result": result, "no_pharmacy": no_pharmacy},
                       status=200 if retry_after is None else 429)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)

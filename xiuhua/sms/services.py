@@ -106,6 +106,63 @@ def sms_send(
     return sms
 
 
+def _enqueue_all(ids: list[int]) -> None:
+    for pk in ids:
+        _enqueue(pk)
+
+
+@dataclass(frozen=True)
+class BulkMessage:
+    to: str
+    params: dict
+    idempotency_key: str
+    committee_id: int | None = None
+
+
+def sms_send_many(*, template: str, purpose: str, messages: list[BulkMessage], batch_size: int = 2000) -> int:
+    """Queue many messages of one template with a few bulk INSERTs, in the caller's transaction
+    (an allocation's thousands of voucher texts): what sms_send does for one, without a save per
+    row. A key already queued is skipped (its message went out already); a number that is not a
+    mobile is skipped. The delivery tasks are enqueued once the transaction has committed, so
+    nothing is sent for a rolled-back batch. Returns how many rows were queued."""
+    keyed: dict[str, OutboundSms] = {}
+    now = timezone.now()
+    for message in messages:
+        if not message.idempotency_key or len(message.idempotency_key) > 200:
+            raise ValueError("idempotency_key must be 1-200 characters")
+        try:
+            phone = normalise_mobile(message.to)
+        except PhoneError:
+            continue
+        if not phone or message.idempotency_key in keyed:
+            continue
+        params = {k: str(v) for k, v in message.params.items()}
+        keyed[message.idempotency_key] = OutboundSms(
+            phone=phone, template=template, params=params, text=render(template, params), purpose=purpose[:32],
+            committee_id=message.committee_id, idempotency_key=message.idempotency_key, next_attempt_at=now,
+        )
+    if not keyed:
+        return 0
+    keys = list(keyed)
+    with transaction.atomic():
+        for start in range(0, len(keys), batch_size):
+            chunk = keys[start:start + batch_size]
+            for existing in OutboundSms.objects.filter(idempotency_key__in=chunk).values_list(
+                    "idempotency_key", flat=True):
+                keyed.pop(existing, None)
+        rows = list(keyed.values())
+        OutboundSms.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+        ids: list[int] = []
+        new_keys = list(keyed)
+        for start in range(0, len(new_keys), batch_size):
+            ids.extend(OutboundSms.objects.filter(
+                idempotency_key__in=new_keys[start:start + batch_size], status=Status.QUEUED,
+                created_at__gte=now,
+            ).values_list("pk", flat=True))
+        transaction.on_commit(partial(_enqueue_all, ids))
+    return len(ids)
+
+
 def sms_send_staff(
     *, user, template: str, params: dict, purpose: str, idempotency_key: str, committee: OrgUnit | None = None
 ) -> bool:

@@ -3,11 +3,22 @@
 Each service takes keyword arguments and the acting user, runs in one transaction and writes an
 audit event for each state change. Split by subject:
 
-- rounds: rounds and their moves (workflows.MASK_ROUND), pharmacies, paper form books;
+- rounds: rounds and their moves (workflows.MASK_ROUND), paper form books;
+- pharmacies: designated pharmacies, the committees they serve, their clerks;
 - reservations: the one entry for all channels, verification queue;
 - vouchers: deliveries, issuing (the allocation), redemption, expiry.
 """
 
+from .pharmacies import (
+    pharmacy_add_clerk,
+    pharmacy_assign_committee,
+    pharmacy_clerk_create,
+    pharmacy_create,
+    pharmacy_deactivate,
+    pharmacy_remove_clerk,
+    pharmacy_set_committees,
+    pharmacy_update,
+)
 from .reservations import (
     SPECIAL_TAGS,
     reservation_reject,
@@ -16,9 +27,6 @@ from .reservations import (
 )
 from .rounds import (
     paper_book_create,
-    pharmacy_add_clerk,
-    pharmacy_assign_committee,
-    pharmacy_create,
     round_close,
     round_create,
     round_finish,
@@ -34,7 +42,12 @@ __all__ = [
     "paper_book_create",
     "pharmacy_add_clerk",
     "pharmacy_assign_committee",
+    "pharmacy_clerk_create",
     "pharmacy_create",
+    "pharmacy_deactivate",
+    "pharmacy_remove_clerk",
+    "pharmacy_set_committees",
+    "pharmacy_update",
     "reservation_reject",
     "reservation_submit",
     "reservation_verify",

@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import active_membership, covers, has_cap, require
@@ -92,6 +93,12 @@ def household_is_special(household_id: int | None) -> bool:
     if household_id is None:
         return False
     return ResidentTag.objects.filter(resident__household_id=household_id, tag__in=SPECIAL_TAGS).exists()
+
+
+# What committee staff are told when their committee has no designated pharmacy yet.
+NO_PHARMACY_STAFF = gettext_lazy(
+    "本居委会尚未指定药店,暂不能登记。请联系街道防控办在“口罩预约 › 指定药店”页面为本居委会指定药店。"
+)
 
 
 def _live(qs):
@@ -237,7 +244,9 @@ def _submit(
         raise ValidationError({"paper_serial": _("登记簿不属于该居委会")})
     link = PharmacyCommittee.objects.filter(committee=committee).first()
     if link is None:
-        raise ValidationError({"committee": _("该居委会尚未指定药店,请联系居委会")})
+        if membership is not None:  # staff at the desk or on the phone: the street assigns pharmacies
+            raise ValidationError({"committee": NO_PHARMACY_STAFF})
+        raise ValidationError({"committee": _("该居委会尚未指定药店,暂不能预约,请联系居委会")})
 
     order_at, serial, fixed = _order_time(
         mask_round=mask_round,

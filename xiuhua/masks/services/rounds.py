@@ -1,4 +1,4 @@
-"""Rounds, designated pharmacies and paper form books: the set-up a district officer does."""
+"""Rounds and paper form books: the set-up a district or street officer does (pharmacies: pharmacies.py)."""
 
 import datetime as dt
 
@@ -7,14 +7,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xiuhua.accounts.models import Membership
-from xiuhua.accounts.roles import Cap, Role
-from xiuhua.core.access import access_by_id, access_unit
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.access import access_unit
 from xiuhua.core.audit import audit
 from xiuhua.core.workflow import move
 from xiuhua.places.models import KIND_RANK, Kind, OrgUnit
 
-from ..models import AllocationMode, MaskRound, PaperFormBook, Pharmacy, PharmacyCommittee, RoundStatus
+from ..models import AllocationMode, MaskRound, PaperFormBook, RoundStatus
 
 # The rules of a round: data, edited by an authorised user, every change audited old -> new.
 ROUND_RULE_FIELDS = (
@@ -152,72 +151,6 @@ def round_close(*, actor, round: MaskRound, now: dt.datetime | None = None) -> M
 
 def round_finish(*, actor, round: MaskRound) -> MaskRound:
     return round_move(actor=actor, round=round, action="finished")
-
-
-# Pharmacies
-
-
-@transaction.atomic
-def pharmacy_create(*, actor, street: OrgUnit, name: str, address: str, opening_hours: str = "") -> Pharmacy:
-    access_unit(actor, street, Cap.MANAGE_ROUNDS)
-    if street.kind != Kind.STREET:
-        raise ValidationError({"street": _("请选择街道")})
-    name, address = (name or "").strip(), (address or "").strip()
-    if not name or not address:
-        raise ValidationError(_("请填写药店名称和地址"))
-    if Pharmacy.objects.filter(street=street, name=name).exists():
-        raise ValidationError({"name": _("本街道已有同名药店")})
-    pharmacy = Pharmacy.objects.create(street=street, name=name, address=address, opening_hours=opening_hours)
-    audit(actor=actor, action="pharmacy_create", obj=pharmacy, subject_label=name)
-    return pharmacy
-
-
-@transaction.atomic
-def pharmacy_assign_committee(*, actor, pharmacy: Pharmacy, committee: OrgUnit) -> PharmacyCommittee:
-    """Make `pharmacy` the committee's designated one (a committee is served by one pharmacy).
-
-    Reservations already made keep the pharmacy they were made for."""
-    locked = access_by_id(Pharmacy.objects.select_related("street"), actor, cap=Cap.MANAGE_ROUNDS, lock=True,
-                          pk=pharmacy.pk)
-    if committee.kind != Kind.COMMITTEE or not committee.path.startswith(locked.street.path):
-        raise ValidationError({"committee": _("请选择本街道的居委会")})
-    link = PharmacyCommittee.objects.select_for_update().filter(committee=committee).first()
-    if link is None:
-        link, created = PharmacyCommittee.objects.get_or_create(committee=committee, defaults={"pharmacy": locked})
-        old = None if created else link.pharmacy_id
-    else:
-        old = link.pharmacy_id
-    if old == locked.pk:
-        return link
-    if link.pharmacy_id != locked.pk:
-        link.pharmacy = locked
-        link.save(update_fields=["pharmacy"])
-    audit(
-        actor=actor,
-        action="pharmacy_assign_committee",
-        obj=locked,
-        committee_id=committee.pk,
-        subject_label=f"{locked.name} → {committee.name}",
-        detail={"old_pharmacy": old, "pharmacy": locked.pk},
-    )
-    return link
-
-
-@transaction.atomic
-def pharmacy_add_clerk(*, actor, pharmacy: Pharmacy, membership: Membership) -> None:
-    locked = access_by_id(Pharmacy.objects, actor, cap=Cap.MANAGE_ROUNDS, lock=True, pk=pharmacy.pk)
-    if membership.role != Role.PHARMACY_CLERK or not membership.active:
-        raise ValidationError(_("只能添加指定药店店员"))
-    if locked.clerks.filter(pk=membership.pk).exists():
-        return
-    locked.clerks.add(membership)
-    audit(
-        actor=actor,
-        action="pharmacy_add_clerk",
-        obj=locked,
-        subject_label=f"{locked.name}: {membership.user}",
-        detail={"membership": membership.pk},
-    )
 
 
 # Paper form books

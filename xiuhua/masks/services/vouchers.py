@@ -18,6 +18,8 @@ Issuing (vouchers_issue), per pharmacy and round, with the stock row locked:
 5. allocated += vouchers * masks with `UPDATE ... WHERE allocated + k <= delivered`, vouchers are
    inserted in bulk (COPY on PostgreSQL) in their first state, and the reservations move
    QUEUED -> ISSUED with one UPDATE and one audit event for the batch (core.workflow.move_many).
+6. Every holder with a mobile gets one text (voucher number, pharmacy, address, valid until),
+   queued in the SMS outbox in the same transaction with bulk INSERTs (masks/notify.py).
 
 Deliveries, verifications and expiry call vouchers_issue in their own transaction: issuing is a
 few set-based statements per pharmacy (5,000 vouchers in well under a second), so the clerk's
@@ -58,6 +60,7 @@ from ..models import (
     Voucher,
     VoucherStatus,
 )
+from ..notify import vouchers_issued_texts
 from ..workflows import voucher_expired
 
 
@@ -248,6 +251,14 @@ def vouchers_issue(*, round: MaskRound, pharmacy: Pharmacy, now: dt.datetime | N
     )
     if issued != len(chosen):  # pragma: no cover - only QUEUED rows were chosen, under the stock lock
         raise RuntimeError("reservations changed under the stock lock")
+    # Each holder with a mobile is texted the voucher, queued in this transaction (bulk INSERTs).
+    numbers = {row[0]: row[3] for row in rows}
+    holders = _reservations_with_ids(chosen).values_list("id", "phone", "committee_id")
+    vouchers_issued_texts(
+        pharmacy=pharmacy,
+        rows=[(rid, phone, numbers[rid], committee_id) for rid, phone, committee_id in holders],
+        expires_at=expires_at,
+    )
     return len(chosen)
 
 

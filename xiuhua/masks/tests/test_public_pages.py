@@ -367,7 +367,7 @@ def test_open_data_has_figures_and_no_personal_data(client, world, masks):
     assert pharmacies_json["Cache-Control"] in ("public, max-age=30", "max-age=30, public")
     rows = {row["id"]: row for row in json.loads(pharmacies_json.content)["pharmacies"]}
     assert rows[masks.pharmacy_a.pk]["issued"] == 2 and rows[masks.pharmacy_a.pk]["registered"] == 3
-    assert rows[masks.pharmacy_b.pk]["stock_band"] == "none"
+    assert rows[masks.pharmacy_b.pk]["stock_band"] == "awaiting"  # nothing delivered there yet
     csv_response = outputs[reverse("masks:public_open_pharmacies", kwargs={"round_id": rid, "fmt": "csv"})]
     assert "max-age=30" in csv_response["Cache-Control"]
     table = list(csv.DictReader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
@@ -405,3 +405,44 @@ def test_draft_round_is_not_published(client, world, masks):
     assert MaskRound.objects.get(pk=draft.pk).status == "draft"
     url = reverse("masks:public_open_committees", kwargs={"round_id": draft.pk, "fmt": "json"})
     assert client.get(url).status_code == 404
+
+
+def test_committee_page_and_poster_show_the_platform_sms_number(client, world, masks, settings):
+    settings.SMS_INBOUND_NUMBER = "106900112233"
+    for name in ("masks:public_committee", "masks:public_committee_poster"):
+        page = client.get(reverse(name, args=[world.committee_a1.code])).content.decode()
+        assert '<b class="sms-number" id="sms-number">106900112233</b>' in page, name
+        assert "本平台号码" not in page
+    settings.SMS_INBOUND_NUMBER = ""
+    page = client.get(reverse("masks:public_committee", args=[world.committee_a1.code])).content.decode()
+    assert "用手机发短信到本平台短信号码(号码请向居委会询问),内容:" in page
+
+
+def test_stock_band_reads_not_delivered_before_any_delivery(client, world, masks):
+    from xiuhua.masks.selectors import committee_rows, pharmacy_rows
+
+    assert {r["id"]: r["stock_band"] for r in pharmacy_rows(masks.round)} == {
+        masks.pharmacy_a.pk: "awaiting", masks.pharmacy_b.pk: "awaiting"}
+    page = client.get(reverse("masks:public_committee", args=[world.committee_a1.code])).content.decode()
+    assert '<span class="band band-awaiting" id="fig-band">未到货</span>' in page and "无货" not in page
+    page = client.get(reverse("masks:public_open_round", args=[masks.round.pk])).content.decode()
+    assert "未到货" in page and "无货" not in page
+    from xiuhua.testing import as_user
+
+    as_user(client, world.district_officer)
+    page = client.get(reverse("masks:staff_round", args=[masks.round.pk])).content.decode()
+    assert '<span class="band band-awaiting">未到货</span>' in page and "无货" not in page
+    # Delivered and all given out: now it is none (无货).
+    import uuid
+
+    from xiuhua.masks import services
+    from xiuhua.testing import acting
+
+    from .fixtures import reserve
+
+    reserve(masks, world.resident_a1)
+    services.stock_delivery_record(actor=acting(masks.clerk_a), round=masks.round, pharmacy=masks.pharmacy_a,
+                                   quantity=masks.round.masks_per_household, delivered_at=timezone.now(),
+                                   idempotency_key=uuid.uuid4().hex)
+    rows = {r["code"]: r["stock_band"] for r in committee_rows(masks.round)}
+    assert rows[world.committee_a1.code] == "none" and rows[world.committee_b1.code] == "awaiting"

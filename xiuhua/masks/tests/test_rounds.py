@@ -68,7 +68,7 @@ def test_bad_rules_are_refused(world):
     assert MaskRound.objects.count() == 0
 
 
-@pytest.mark.parametrize("user", ["street_officer", "staff_a1", "pharmacy_clerk", "sysadmin", "no_role"])
+@pytest.mark.parametrize("user", ["street_officer_b", "staff_a1", "pharmacy_clerk", "sysadmin", "no_role"])
 def test_only_round_managers_create_and_move_rounds(world, user):
     r = _create(world)
     events = AuditEvent.objects.count()
@@ -82,6 +82,29 @@ def test_only_round_managers_create_and_move_rounds(world, user):
     with pytest.raises(PermissionDenied):
         services.pharmacy_create(actor=actor, street=world.street_a, name="p", address="a")
     assert MaskRound.objects.count() == 1
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_street_officer_manages_rounds_and_pharmacies_of_their_own_street_only(world):
+    officer = acting(world.street_officer)
+    now = timezone.now()
+    r = services.round_create(actor=officer, scope=world.street_a, name="长海路第1轮", opens_at=now,
+                              closes_at=now + dt.timedelta(days=1))
+    services.round_open(actor=officer, round=r)
+    pharmacy = services.pharmacy_create(actor=officer, street=world.street_a, name="p", address="a")
+    assert pharmacy.street == world.street_a
+    district_round = _create(world)
+    events = AuditEvent.objects.count()
+    for call in (
+        lambda: services.round_create(actor=officer, scope=world.district, name="x", opens_at=now,
+                                      closes_at=now + dt.timedelta(days=1)),
+        lambda: services.round_create(actor=officer, scope=world.street_b, name="x", opens_at=now,
+                                      closes_at=now + dt.timedelta(days=1)),
+        lambda: services.round_open(actor=officer, round=district_round),
+        lambda: services.pharmacy_create(actor=officer, street=world.street_b, name="p", address="a"),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
     assert AuditEvent.objects.count() == events
 
 

@@ -10,6 +10,7 @@ from .fixtures import holder_id, new_household, reserve, unknown_id
 
 
 def test_stock_bands():
+    assert selectors.stock_band(0, 5, delivered=0) == "awaiting"  # before any delivery: 未到货
     assert [selectors.stock_band(m, 5) for m in (0, 4, 5, 29, 30, 99, 100, 1000)] == [
         "none", "none", "few", "few", "some", "some", "plenty", "plenty",
     ]
@@ -74,7 +75,7 @@ def test_public_rows_give_exact_figures_and_bands_in_one_statement(world, masks,
     pharmacy_b = {"id": masks.pharmacy_b.pk, "name": "政立药房", "address": "政立路2号", "opening_hours": ""}
     assert pharmacies == [
         {**pharmacy_a, **_status_counts(5, 1, 0, 4, 1), "stock_band": "some"},
-        {**pharmacy_b, **_status_counts(1, 0, 1, 0, 0), "stock_band": "none"},
+        {**pharmacy_b, **_status_counts(1, 0, 1, 0, 0), "stock_band": "awaiting"},
     ]
     assert selectors.pharmacy_rows(mask_round, pharmacy_ids=[masks.pharmacy_b.pk]) == pharmacies[1:]
 
@@ -91,10 +92,10 @@ def test_public_rows_give_exact_figures_and_bands_in_one_statement(world, masks,
     assert committees == [
         {**a1, **_status_counts(4, 1, 0, 3, 1), "stock_band": "some"},
         {**a2, **_status_counts(1, 0, 0, 1, 0), "stock_band": "some"},
-        {**b1, **_status_counts(1, 0, 1, 0, 0), "stock_band": "none"},
+        {**b1, **_status_counts(1, 0, 1, 0, 0), "stock_band": "awaiting"},
     ]
     assert selectors.committee_rows(mask_round, committee_ids=[world.committee_a2.pk]) == committees[1:2]
-    assert [row["band_label"] for row in selectors.with_band_labels(committees)] == ["有货", "有货", "无货"]
+    assert [row["band_label"] for row in selectors.with_band_labels(committees)] == ["有货", "有货", "未到货"]
 
 
 def _status_counts(registered, verifying, queued, issued, redeemed) -> dict[str, int]:

@@ -172,3 +172,37 @@ def test_bare_keyword_gets_the_format(world, masks):
     assert "格式:口罩 姓名 证件号 小区 楼号 室号" in reply_of(inbound)
     assert inbound.handler == "masks.reserve"
     assert not Reservation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "口罩 张秀英 {id} 国和一村 5号楼 302 张秀英",  # signed with the name
+        "口罩 张秀英 {id} 国和一村 5号楼 302 谢谢!",
+        "口罩 张秀英 {id} 国和一村 5号楼 302室 谢谢 13812345678",
+        "口罩,张秀英,{id},国和一村5号楼302室,谢谢。",
+        "口罩 张秀英 {id} 国和一村5号楼302室谢谢",
+        "口罩 张秀英 {id} 国和一村 5 302 李四代发",  # words with a Chinese numeral in them
+        "口罩 310110012001 张秀英 {id} 5 302 王五",  # the short form, signed
+    ],
+)
+def test_words_after_a_complete_address_are_ignored(world, masks, template):
+    inbound = receive(template.format(id=world.resident_a1.plain_id))
+    r = Reservation.objects.get()
+    assert r.household == world.household_a1, reply_of(inbound)
+    assert reply_of(inbound) == f"口罩预约成功,预约号{r.number}。到货后将短信通知您到指定药店购买。"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "口罩 张秀英 {id} 国和一村 5号楼",
+        "口罩 张秀英 {id} 国和一村 5号楼 谢谢",  # the word is not taken for the room
+        "口罩 张秀英 {id} 国和一村 谢谢 302",
+        "口罩 张秀英 {id} 国和一村 5号楼谢谢",
+    ],
+)
+def test_an_incomplete_address_is_still_refused(world, masks, text):
+    inbound = receive(text.format(id=world.resident_a1.plain_id))
+    assert reply_of(inbound).startswith("地址不完整。")
+    assert not Reservation.objects.exists()

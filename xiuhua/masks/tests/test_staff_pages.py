@@ -80,6 +80,7 @@ def scene(world, masks):
 
 def urls(s):
     r, res, v = s.round.pk, s.queued.pk, s.voucher_a.pk
+    p, clerk = s.pharmacy_a.pk, s.pharmacy_a.clerks.get().pk
     return {
         "staff_rounds": reverse("masks:staff_rounds"),
         "staff_round_new": reverse("masks:staff_round_new"),
@@ -98,6 +99,15 @@ def urls(s):
         "staff_deliveries": reverse("masks:staff_deliveries"),
         "staff_redeem": reverse("masks:staff_redeem"),
         "staff_home": reverse("masks:staff_home"),
+        "staff_household_search": reverse("masks:staff_household_search"),
+        "staff_pharmacies": reverse("masks:staff_pharmacies"),
+        "staff_pharmacy_new": reverse("masks:staff_pharmacy_new"),
+        "staff_pharmacy": reverse("masks:staff_pharmacy", args=[p]),
+        "staff_pharmacy_committees": reverse("masks:staff_pharmacy_committees", args=[p]),
+        "staff_pharmacy_clerk_add": reverse("masks:staff_pharmacy_clerk_add", args=[p]),
+        "staff_pharmacy_clerk_new": reverse("masks:staff_pharmacy_clerk_new", args=[p]),
+        "staff_pharmacy_clerk_remove": reverse("masks:staff_pharmacy_clerk_remove", args=[p, clerk]),
+        "staff_pharmacy_deactivate": reverse("masks:staff_pharmacy_deactivate", args=[p]),
     }
 
 
@@ -119,6 +129,15 @@ NEEDS = {
     "staff_voucher_pdf": "reserve_for_resident",
     "staff_deliveries": "record_delivery",
     "staff_redeem": "redeem_voucher",
+    "staff_household_search": "reserve_for_resident",
+    "staff_pharmacies": "manage_rounds",
+    "staff_pharmacy_new": "manage_rounds",
+    "staff_pharmacy": "manage_rounds",
+    "staff_pharmacy_committees": "manage_rounds",
+    "staff_pharmacy_clerk_add": "manage_rounds",
+    "staff_pharmacy_clerk_new": "manage_rounds",
+    "staff_pharmacy_clerk_remove": "manage_rounds",
+    "staff_pharmacy_deactivate": "manage_rounds",
 }
 HOLDERS = {
     "view_masks": "staff_a1",
@@ -186,9 +205,13 @@ def test_staff_home_routes_each_role(client, scene):
         assert client.get(home).status_code == 403, username
 
 
+POST_ONLY = {"staff_household_search", "staff_pharmacy_committees", "staff_pharmacy_clerk_add",
+             "staff_pharmacy_clerk_new", "staff_pharmacy_clerk_remove", "staff_pharmacy_deactivate"}
+
+
 def test_right_user_gets_every_page(client, scene):
     for name, url in urls(scene).items():
-        if name in ("staff_round_open", "staff_round_close", "staff_reject", "staff_home"):
+        if name in ("staff_round_open", "staff_round_close", "staff_reject", "staff_home") or name in POST_ONLY:
             continue
         username = HOLDERS[NEEDS[name]]
         as_user(client, User.objects.get(username=username))
@@ -275,7 +298,7 @@ def test_clerk_of_another_pharmacy_cannot_redeem_or_deliver(client, scene):
     )
     assert response.status_code == 200
     assert response.context["result"]["ok"] is False
-    assert "本店没有这张凭证" in response.content.decode()
+    assert "这张凭证不是政立药房的凭证,请核对凭证号,或请居民到凭证上写明的指定药店购买" in response.content.decode()
     response = client.post(
         reverse("masks:staff_deliveries"),
         {
@@ -412,7 +435,7 @@ def test_phone_entry_unknown_person_waits_for_verification(client, world, masks)
         world.committee_a1,
     )
     # Staff who matched the caller to a household of their committee queue them at once.
-    data |= {"id_number": unknown_id(), "household": world.household_a1b.pk, "address_text": ""}
+    data |= {"id_number": unknown_id(), "household": "国和一村 6号 101室", "address_text": ""}
     client.post(url, data)
     matched = Reservation.objects.exclude(pk=reservation.pk).get()
     assert (matched.status, matched.household) == (ReservationStatus.QUEUED, world.household_a1b)
@@ -436,7 +459,7 @@ def test_paper_serial_fixes_the_order(client, world, masks):
     [
         ({"id_number": "bad"}, "证件号码应为18位"),
         ("checksum", "证件号码校验位不正确"),
-        ("household_b1", "请选择本居委会的住户"),
+        ("household_b1", "没有找到本居委会的这一住户,请从提示中选择(小区 楼号 室号),或留空并填写地址"),
         ("resident_b1", "此人登记在其他居委会的花名册中"),
         ("closed", "本轮预约已截止"),
         ({"paper_serial": "999"}, "该纸质登记单编号不在本居委会已发放的登记簿范围内"),
@@ -450,7 +473,7 @@ def test_desk_entry_bad_input_shows_the_message_and_writes_nothing(client, world
         last = data["id_number"][-1]
         data["id_number"] = data["id_number"][:-1] + ("0" if last != "0" else "1")
     elif change == "household_b1":
-        data |= {"id_number": unknown_id(), "household": world.household_b1.pk}
+        data |= {"id_number": unknown_id(), "household": "政立小区 3号 401室"}
     elif change == "resident_b1":
         data = desk(world.resident_b1)
     elif change == "closed":
@@ -473,7 +496,7 @@ def test_prefill_from_the_roster(client, world, masks):
     assert not Reservation.objects.exists()  # finding is not reserving
     assert f'href="?resident={world.resident_a1.pk}"' in response.content.decode()
     form = client.get(url, {"resident": world.resident_a1.pk}).context["form"]
-    assert (form.initial["name"], form.initial["household"]) == ("张秀英", world.household_a1.pk)
+    assert (form.initial["name"], form.initial["household"]) == ("张秀英", "国和一村 5号 302室")
     # Another committee's resident is neither found nor prefilled.
     assert list(client.post(url, {"q": "赵强", "find": "1"}).context["found"]) == []
     # A query in the URL is not run.
@@ -599,7 +622,7 @@ def test_redeem_refusals_write_nothing(client, scene):
         ({"number": number, "id_number": scene.w.resident_b1.plain_id}, "证件号码与预约人不符"),
         ({"number": number, "id_number": shown[-4:]}, "不能只输后四位"),
         ({"number": number[:-1] + ("0" if number[-1] != "0" else "1"), "id_number": shown}, "凭证号有误"),
-        ({"number": scene.voucher_b.number, "id_number": holder_id(scene.b1)}, "本店没有这张凭证"),
+        ({"number": scene.voucher_b.number, "id_number": holder_id(scene.b1)}, "这张凭证不是国和药房的凭证"),
     ]
     for data, message in cases:
         response = client.post(reverse("masks:staff_redeem"), data)
@@ -684,3 +707,32 @@ def test_finding_households_on_the_verify_page_is_posted_and_stops_at_the_lookup
     assert page.status_code == 200
     assert list(page.context["candidates"]) == []
     assert "查询过于频繁" in page.content.decode()
+
+
+def test_household_search_answers_within_scope_with_the_head_masked(client, scene):
+    w = scene.w
+    url = reverse("masks:staff_household_search")
+    as_user(client, w.staff_a1)
+    assert client.post(url, {"q": "5号 302"}).json() == {
+        "results": [{"id": w.household_a1.pk, "label": "国和一村 5号 302室", "head": "张**"}]}
+    assert [r["label"] for r in client.post(url, {"q": "张"}).json()["results"]] == ["国和一村 5号 302室"]
+    assert [r["label"] for r in client.post(url, {"q": "国和一村"}).json()["results"]] == [
+        "国和一村 5号 302室", "国和一村 6号 101室"]
+    # Another committee's households (政立小区 3号 401, head 赵强) are not there, by any key.
+    for q in ("政立", "3号 401", "赵", "401"):
+        assert client.post(url, {"q": q}).json() == {"results": []}, q
+    assert client.post(url, {"q": ""}).json() == {"results": []}
+    assert client.get(url).status_code == 405
+
+
+def test_desk_entry_takes_the_household_typed_as_its_label(client, world, masks):
+    as_user(client, world.staff_a1)
+    url = reverse("masks:staff_reserve", args=[masks.round.pk])
+    page = client.get(url).content.decode()
+    # A text field with suggestions, not a dropdown of every household.
+    assert 'list="household-options"' in page and "<select name=\"household\"" not in page
+    data = {"channel": "desk", "name": "新来户", "id_type": IdType.RESIDENT_ID, "id_number": unknown_id(),
+            "phone": "", "household": " 国和一村  5号 302 ", "address_text": "", "paper_serial": ""}
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert Reservation.objects.get().household == world.household_a1

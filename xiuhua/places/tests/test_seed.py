@@ -463,3 +463,14 @@ def test_seed_scale_exact_count_and_idempotent(demo, db):
     assert residents_in(district) == 6000
     assert residents_in(OrgUnit.objects.get(code=STREET_CODE)) == demo_residents
     assert Membership.objects.filter(user__username__in=["scale_committee", "scale_street"]).count() == 2
+
+
+def test_demo_pharmacies_serve_every_committee(street):
+    from xiuhua.masks.models import MaskRound, Pharmacy, PharmacyCommittee, RoundStatus
+
+    pharmacies = list(Pharmacy.objects.filter(street=street).order_by("name"))
+    assert [p.name for p in pharmacies] == ["国和药房", "长海药房"]
+    committees = OrgUnit.objects.filter(parent=street, kind=Kind.COMMITTEE)
+    assert PharmacyCommittee.objects.filter(committee__in=committees).count() == committees.count() == 8
+    assert all(list(p.clerks.values_list("user__username", flat=True)) == ["pharmacy"] for p in pharmacies)
+    assert MaskRound.objects.get(scope=street).status == RoundStatus.OPEN
