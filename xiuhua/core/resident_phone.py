@@ -35,6 +35,7 @@ from .policy import POLICY_ATTR, public
 SESSION_PHONE = "masks_phone"  # {"phone": "138...", "until": ISO datetime}
 SESSION_PENDING = "masks_pending_phone"  # the phone a code was sent to, until it is checked
 SESSION_PENDING_PURPOSE = "resident_pending_purpose"  # the OTP purpose of that code
+SESSION_EXPIRED = "resident_phone_expired"  # set when a proof ran out, so the next page says so
 VERIFIED_FOR = dt.timedelta(minutes=30)
 NEED_PHONE_TEMPLATE = "core/need_phone.html"
 
@@ -82,6 +83,7 @@ def verified_phone(request) -> str | None:
         return None
     if timezone.now() >= until:
         request.session.pop(SESSION_PHONE, None)
+        request.session[SESSION_EXPIRED] = True
         return None
     return str(data.get("phone") or "") or None
 
@@ -181,7 +183,10 @@ def resident_phone(
         def wrapped(request, *args, **kwargs):
             phone = verified_phone(request)
             if phone is None:
-                messages.info(request, _("请先验证手机号码"))
+                if request.session.pop(SESSION_EXPIRED, False):
+                    messages.info(request, _("手机验证已超过30分钟,请重新获取验证码"))
+                else:
+                    messages.info(request, _("请先验证手机号码"))
                 code = kwargs.get("code") or (request.session.get(code_session_key) if code_session_key else None)
                 if start and code:
                     return redirect(start, code=code)

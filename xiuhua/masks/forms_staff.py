@@ -204,8 +204,8 @@ class CommitteeChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
         current = self.serving.get(obj.pk)
         if current is None:
-            return f"{obj.name}({_('尚无指定药店')})"
-        return f"{obj.name}({_('现由%(name)s服务') % {'name': current}})"
+            return _("%(committee)s(尚无指定药店)") % {"committee": obj.name}
+        return _("%(committee)s(现由%(name)s服务)") % {"committee": obj.name, "name": current}
 
 
 class PharmacyCommitteesForm(forms.Form):

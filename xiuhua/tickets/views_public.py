@@ -167,6 +167,7 @@ def _door_page(
     radios = list(form["category"])
     context = {
         "household": household,
+        "committee": household.committee,  # its phone at the foot of the page
         "key": door_key(household.pk),
         "form": form,
         "medical_radios": [r for r in radios if r.data["value"] in MEDICAL_CATEGORIES],
@@ -221,7 +222,8 @@ def door(request, key: str):
             "number": ticket.number})
         return redirect(follow_path(token))
     # Staff reissued the link meanwhile: the new one is in the requester's latest SMS.
-    return _private(render(request, "tickets/public/already.html", {"ticket": ticket, "household": household}))
+    return _private(render(request, "tickets/public/already.html",
+                           {"ticket": ticket, "household": household, "committee": household.committee}))
 
 
 # ---------------------------------------------------------------- proving the phone
@@ -311,7 +313,7 @@ def follow(request, token: str):
     if not 16 <= len(token) <= 64:
         raise Http404
     ticket = (
-        Ticket.objects.select_related("department", "assigned_committee")
+        Ticket.objects.select_related("department", "assigned_committee", "committee")
         .filter(follow_token_hash=services.token_hash(token))
         .first()
     )
@@ -323,5 +325,6 @@ def follow(request, token: str):
         "urgent": ticket.urgency == Urgency.URGENT,
         "status_words": STATUS_WORDS.get(TicketStatus(ticket.status), ""),
         "steps": timeline(ticket),
+        "committee": ticket.committee,
     }
     return _private(render(request, "tickets/public/follow.html", context))

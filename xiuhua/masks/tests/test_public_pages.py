@@ -151,8 +151,13 @@ def test_verification_expires_after_30_minutes(client, world, masks):
     session = client.session
     session[SESSION_PHONE] = {"phone": PHONE, "until": (timezone.now() - dt.timedelta(seconds=1)).isoformat()}
     session.save()
-    response = client.get(reverse("masks:public_status"))
-    assert response.status_code == 302
+    response = client.get(reverse("masks:public_status"), follow=True)
+    assert response.redirect_chain[0][1] == 302
+    page = response.content.decode()
+    assert "手机验证已超过30分钟,请重新获取验证码" in page and "请先验证手机号码" not in page
+    # Said once: the next refusal is the plain one.
+    page = client.get(reverse("masks:public_status"), follow=True).content.decode()
+    assert "请先验证手机号码" in page and "已超过30分钟" not in page
 
 
 def test_status_needs_a_verified_phone(client, world, masks):
