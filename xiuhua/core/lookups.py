@@ -26,13 +26,14 @@ from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from xiuhua.sms.texts import register_template
+from xiuhua.sms.texts import register_purpose, register_template
 
 from . import ratelimit
 from .audit import audit
 from .ratelimit import rate_hit, rate_peek, subject_hash, window_start
 from .scoping import active_membership
 
+BURST_PURPOSE = register_purpose("lookup_burst", _("查询过于频繁提醒"))
 BURST_ALERT = register_template(
     "XH_LOOKUP_BURST", "查询预警:{unit}的一名{role}短时间内按证件号、手机号或地址查询过多,已被暂停,请核实。"
 )
@@ -169,7 +170,7 @@ def _alert_burst(*, actor, purpose: str, rule: LookupLimit) -> None:
             sms_send_staff(
                 user=officer.user, template=BURST_ALERT.code,
                 params={"unit": membership.org_unit.name[:20], "role": str(membership.get_role_display())[:12]},
-                purpose="lookup_burst",
+                purpose=BURST_PURPOSE,
                 idempotency_key=f"lookup-burst:{membership.pk}:{rule.window}:{window_key}:{officer.user_id}",
             )
 

@@ -5,13 +5,16 @@ committee, the reasons and the case number, which staff open on their phones."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from xiuhua.accounts.models import Membership
 from xiuhua.accounts.roles import Role
 from xiuhua.sms.services import sms_send_staff
-from xiuhua.sms.texts import register_template
+from xiuhua.sms.texts import register_purpose, register_template
 
 from .models import Alert
 
+ALERT_PURPOSE = register_purpose("isolation_alert", gettext_lazy("居家隔离预警"))
 ALERT = register_template("XH_ISOLATION_ALERT", "居家隔离预警:{committee}第{case}号隔离对象{kind},请尽快处置。")
 
 
@@ -34,7 +37,7 @@ def send_alert(alert: Alert) -> int:
     params = {"committee": alert.committee.name, "case": alert.case_id, "kind": alert.reasons_text}
     return sum(
         sms_send_staff(
-            user=user, template=ALERT.code, params=params, purpose="isolation_alert",
+            user=user, template=ALERT.code, params=params, purpose=ALERT_PURPOSE,
             idempotency_key=f"isolation-alert-{alert.pk}-{user.pk}", committee=alert.committee,
         )
         for user in alert_recipients(alert)

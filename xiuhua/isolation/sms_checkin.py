@@ -22,14 +22,17 @@ import re
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from xiuhua.sms.handlers import InboundMessage, Reply
 from xiuhua.sms.services import sms_send
-from xiuhua.sms.texts import register_template
+from xiuhua.sms.texts import register_purpose, register_template
 
 from .models import CaseStatus, Contact, ContactOutcome, ContactVia, IsolationCase
 from .services import contact_record
 
+CHECKIN_PURPOSE = register_purpose("isolation_checkin", gettext_lazy("居家隔离每日测温提醒"))
+REPLY_PURPOSE = register_purpose("isolation_reply", gettext_lazy("居家隔离短信回复"))
 CHECKIN = register_template("XH_CHECKIN", "{name}您好,请回复现在的体温,如36.5;如有不适请一并写上,如37.6 咳嗽。")
 KEYWORD_PATTERN = r"(?:体温|TW)?[:]?(?:3[4-9]|4[0-3])(?:\.[0-9])?(?![0-9])"
 _READING = re.compile(r"^(?:体温|TW)?\s*[::]?\s*((?:3[4-9]|4[0-3])(?:\.[0-9])?)(?![0-9])\s*(?:℃|度|C)?\s*(.*)$", re.I)
@@ -49,7 +52,7 @@ def send_due_checkins(*, now: dt.datetime | None = None) -> int:
     for contact in due:
         arrival = contact.case.arrival
         sms_send(
-            to=arrival.phone, template=CHECKIN.code, params={"name": arrival.name}, purpose="isolation_checkin",
+            to=arrival.phone, template=CHECKIN.code, params={"name": arrival.name}, purpose=CHECKIN_PURPOSE,
             idempotency_key=f"isolation-checkin:{contact.pk}",
         )
         Contact.objects.filter(pk=contact.pk).update(checkin_sent_at=now)
@@ -68,21 +71,21 @@ def parse_reading(text: str) -> tuple[str, str] | None:
 def handle_checkin_sms(message: InboundMessage) -> Reply:
     reading = parse_reading(message.text)
     if reading is None:
-        return Reply(text="未能识别,请只回复体温数字,如36.5;如有不适请写上,如37.6 咳嗽。", purpose="isolation_reply")
+        return Reply(text="未能识别,请只回复体温数字,如36.5;如有不适请写上,如37.6 咳嗽。", purpose=REPLY_PURPOSE)
     temperature, symptoms = reading
     case = (
         IsolationCase.objects.filter(arrival__phone=message.phone, status=CaseStatus.OPEN)
         .select_related("rule").order_by("-starts_on", "-pk").first()
     )
     if case is None:
-        return Reply(text="未找到您的居家隔离记录,如需帮助请联系居委会。", purpose="isolation_reply")
+        return Reply(text="未找到您的居家隔离记录,如需帮助请联系居委会。", purpose=REPLY_PURPOSE)
     contact = (
         Contact.objects.filter(case=case, outcome="", due_at__lte=message.received_at + EARLY)
         .filter(Q(due_at__gte=message.received_at - dt.timedelta(hours=12)))
         .order_by("-due_at").first()
     )
     if contact is None:
-        return Reply(text="已收到。下次联系时会再发短信提醒您。", committee=case.committee, purpose="isolation_reply")
+        return Reply(text="已收到。下次联系时会再发短信提醒您。", committee=case.committee, purpose=REPLY_PURPOSE)
     fever = float(temperature) >= float(case.rule.fever_celsius)
     outcome = ContactOutcome.UNWELL if fever or symptoms else ContactOutcome.WELL
     try:
@@ -91,12 +94,12 @@ def handle_checkin_sms(message: InboundMessage) -> Reply:
             via=ContactVia.SMS, now=message.received_at,
         )
     except ValidationError as exc:
-        return Reply(text=f"未能记录:{''.join(exc.messages)}", committee=case.committee, purpose="isolation_reply")
+        return Reply(text=f"未能记录:{''.join(exc.messages)}", committee=case.committee, purpose=REPLY_PURPOSE)
     if outcome == ContactOutcome.UNWELL:
         text = f"已记录体温{temperature}℃。居委会和社区卫生服务中心会尽快与您联系,请勿自行外出就医。"
     else:
         text = f"已记录体温{temperature}℃,谢谢配合。"
-    return Reply(text=text, committee=case.committee, purpose="isolation_reply")
+    return Reply(text=text, committee=case.committee, purpose=REPLY_PURPOSE)
 
 
 def register() -> None:

@@ -41,10 +41,12 @@ from xiuhua.places.addresses import building_key, room_key
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.selectors import find_building, find_household
 from xiuhua.sms.handlers import InboundMessage, Reply
+from xiuhua.sms.texts import register_purpose
 
 from .models import Channel, MaskRound, ReservationStatus, RoundStatus
 from .services.reservations import reservation_submit_resident
 
+REPLY_PURPOSE = register_purpose("masks_reply", gettext_lazy("口罩短信预约回复"))
 KEYWORD_PATTERN = r"(?:口罩|KZ)"
 
 
@@ -179,12 +181,12 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
     """
     parsed = parse_sms(message.text)
     if parsed is None:
-        return Reply(text="未能识别。" + FORMAT_HELP, purpose="masks_reply")
+        return Reply(text="未能识别。" + FORMAT_HELP, purpose=REPLY_PURPOSE)
     committee: OrgUnit | None = None
     if parsed.committee_code:
         committee = OrgUnit.objects.filter(kind=Kind.COMMITTEE, code=parsed.committee_code).first()
         if committee is None:
-            return Reply(text="居委会代码不正确,请核对居委会公布的代码,或致电居委会。", purpose="masks_reply")
+            return Reply(text="居委会代码不正确,请核对居委会公布的代码,或致电居委会。", purpose=REPLY_PURPOSE)
     compounds = _compounds_named(parsed.address, committee)
     if committee is not None and not compounds:
         only = list(OrgUnit.objects.filter(kind=Kind.COMPOUND, committee=committee)[:2])
@@ -196,31 +198,31 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
         return Reply(
             text=_short("未找到该小区。请核对小区名,或按居委会公布的短格式(含居委会代码)发送,或致电居委会。"),
             committee=committee,
-            purpose="masks_reply",
+            purpose=REPLY_PURPOSE,
         )
     if len({c.committee_id for c in compounds}) > 1:
         return Reply(
             text=_short(f"“{compound_name}”有重名,请按居委会公布的短格式(含居委会代码)发送,或致电居委会。"),
-            purpose="masks_reply",
+            purpose=REPLY_PURPOSE,
         )
     compound = compounds[0]
     committee = compound.committee
     assert committee is not None
     parts = _split_address(parsed.address, compound_name)
     if parts is None:
-        return Reply(text=_short("地址不完整。" + FORMAT_HELP), committee=committee, purpose="masks_reply")
+        return Reply(text=_short("地址不完整。" + FORMAT_HELP), committee=committee, purpose=REPLY_PURPOSE)
     building = find_building(compound, parts[0])
     if building is None:
         return Reply(
             text=_short(f"{compound.name}没有{parts[0]}这个楼号,请核对后重发,或致电居委会。"),
             committee=committee,
-            purpose="masks_reply",
+            purpose=REPLY_PURPOSE,
         )
     room = room_key(parts[1])
     household = find_household(building, parts[1])
     mask_round = current_round(committee, at=message.received_at)
     if mask_round is None:
-        return Reply(text="目前没有进行中的口罩预约。", committee=committee, purpose="masks_reply")
+        return Reply(text="目前没有进行中的口罩预约。", committee=committee, purpose=REPLY_PURPOSE)
     try:
         outcome = reservation_submit_resident(
             round=mask_round,
@@ -236,9 +238,9 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
         )
     except ValidationError as exc:
         reason = "".join(exc.messages)
-        return Reply(text=_short(f"预约未成功:{reason}"), committee=committee, purpose="masks_reply")
+        return Reply(text=_short(f"预约未成功:{reason}"), committee=committee, purpose=REPLY_PURPOSE)
     except LookupThrottled as exc:
-        return Reply(text=_short(exc.message), committee=committee, purpose="masks_reply")
+        return Reply(text=_short(exc.message), committee=committee, purpose=REPLY_PURPOSE)
     r = outcome.reservation
     if r.status == ReservationStatus.VERIFYING:
         # The same reply for every entry that waits (not on the roster, or a name or committee that
@@ -250,7 +252,7 @@ def handle_mask_sms(message: InboundMessage) -> Reply:
         text = f"您本轮已预约,预约号{r.number},无需重复发送。"
     else:
         text = f"口罩预约成功,预约号{r.number}。到货后将短信通知您到指定药店购买。"
-    return Reply(text=_short(text), committee=committee, purpose="masks_reply")
+    return Reply(text=_short(text), committee=committee, purpose=REPLY_PURPOSE)
 
 
 def register() -> None:

@@ -4,6 +4,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from ..models import OrgUnit
+
 register = template.Library()
 
 
@@ -17,7 +19,7 @@ def committee_phone(unit) -> str:
     """The committee's phone as residents see it on their pages, a link their phone can dial;
     nothing when the committee has none on file. `unit` is a committee, or any unit under one
     (a compound, a building), whose committee is then looked up."""
-    if unit is None:
+    if not isinstance(unit, OrgUnit):  # a page without a committee (the variable is missing)
         return ""
     committee = unit if unit.committee_id in (None, unit.pk) else unit.committee
     phone = getattr(committee, "phone", "")
