@@ -22,9 +22,9 @@ def committee_phone(unit) -> str:
     if not isinstance(unit, OrgUnit):  # a page without a committee (the variable is missing)
         return ""
     committee = unit if unit.committee_id in (None, unit.pk) else unit.committee
-    phone = getattr(committee, "phone", "")
-    if not phone:
+    if committee is None or not committee.phone:
         return ""
+    phone = committee.phone
     dial = re.sub(r"[^0-9+]", "", phone.split("转")[0])
     return format_html(
         '<p class="committee-phone" id="committee-phone">{} <a href="tel:{}">{}</a></p>',

@@ -12,9 +12,9 @@ SENDERS = {"sms_send", "sms_send_staff", "sms_send_many", "Reply", "BulkMessage"
 ROOT = Path(xiuhua.__file__).parent
 
 
-def purposes_in_code() -> list[tuple[str, int, str]]:
+def purposes_in_code() -> list[tuple[str, int, object]]:
     """(module, line, purpose) for every literal or module-constant purpose given to a sender."""
-    found = []
+    found: list[tuple[str, int, object]] = []
     for path in sorted(ROOT.rglob("*.py")):
         if {"tests", "migrations"} & set(path.parts):
             continue
