@@ -20,6 +20,8 @@ def waiting_work(user, membership) -> dict[str, int] | None:
         work["arrivals_awaiting"] = arrivals_awaiting_case(user).count()
     if membership.has(Cap.RECORD_CONTACT):
         work |= {"contacts": overdue_contacts(user, now=timezone.now()).count(), "alerts": open_alerts(user).count()}
+    elif membership.has(Cap.VIEW_ISOLATION):  # the street and district offices follow the alerts
+        work["alerts_open"] = open_alerts(user).count()
     return work or None
 
 

@@ -110,13 +110,12 @@ def home(request):
     context = {"today": today, "now": now, "can_manage": membership.has(Cap.MANAGE_ISOLATION)}
     committee_view = membership.org_unit.kind == Kind.COMMITTEE
     context["committee_view"] = committee_view
-    # Whoever makes contacts follows the alerts: the committee, its grid workers and, at street
-    # level, the community health centre.
-    if committee_view or membership.has(Cap.RECORD_CONTACT):
-        alerts = selectors.open_alerts(request.user).select_related(
-            "case__committee", "case__household__compound", "case__household__building"
-        )
-        context["alerts"] = list(alerts.order_by("-raised_at", "-pk")[:ALERTS_SHOWN])
+    # Whoever makes contacts follows the alerts (the committee, its grid workers, the community
+    # health centre) and closes them; the street and district offices see them too.
+    alerts = selectors.open_alerts(request.user).select_related(
+        "case__committee", "case__household__compound", "case__household__building"
+    )
+    context["alerts"] = list(alerts.order_by("-raised_at", "-pk")[:ALERTS_SHOWN])
     if committee_view:
         context["can_record"] = membership.has(Cap.RECORD_CONTACT)
         overdue = Paginator(selectors.overdue_contacts(request.user, now=now), OVERDUE_PER_PAGE)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.registry import DemoPart, HomePart, PersonPart
 
 from .person import person_rows
-from .selectors import committee_worklist
+from .selectors import committee_worklist, today_figures
 
 
 def waiting_work(user, membership) -> dict[str, int] | None:
-    """The list people the user's committee has still to report on."""
-    if not membership.has(Cap.REPORT_TRACING):
-        return None
-    return {"list": committee_worklist(user).count()}
+    """The list people the user's committee has still to report on; for a street office, today's
+    lists: how many, the people still open, and the same-day control rate so far."""
+    if membership.has(Cap.REPORT_TRACING):
+        return {"list": committee_worklist(user).count()}
+    if membership.has(Cap.IMPORT_TRACING):
+        lists, figures = today_figures(user, now=timezone.now())
+        percent = figures.same_day_percent  # None only without lists, when the line shows no rate
+        return {"lists_today": lists, "open_today": figures.open, "same_day_percent": percent or 0}
+    return None
 
 
 def seed_demo() -> list[str]:

@@ -166,6 +166,21 @@ def batch_figures(*, batch: TracingBatch, user) -> BatchFigures:
     return out
 
 
+def today_figures(user, *, now: dt.datetime) -> tuple[int, Figures]:
+    """The lists that arrived today (Asia/Shanghai) in the user's streets, and their figures
+    summed: the street office's same-day control at a glance."""
+    day = timezone.localdate(now)
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    end = start + dt.timedelta(days=1)
+    batches = list(batches_visible_to(user).filter(received_at__gte=start, received_at__lt=end))
+    total = Figures()
+    for batch in batches:  # a street gets a handful of lists a day
+        figures = batch_figures(batch=batch, user=user).total
+        for name in Figures.__dataclass_fields__:
+            setattr(total, name, getattr(total, name) + getattr(figures, name))
+    return len(batches), total
+
+
 def committee_worklist(user) -> QuerySet[ListEntry]:
     """The entries waiting for the user's committee to report, oldest list first."""
     return (

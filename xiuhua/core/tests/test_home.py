@@ -19,6 +19,8 @@ def test_the_street_office_sees_its_urgent_figures_first_each_linking_to_its_lis
     assert re.search(r"截至 \d\d:\d\d", body)
     assert lines_of(body, "waiting-work") == [
         ("/tickets/?state=waiting_late", "紧急求助超时未受理 0 件"),
+        ("/isolation/#alerts", "居家隔离未处理预警 0 条"),
+        ("/tracing/", "今日还没有清单"),
         ("/tickets/?state=overdue", "工单已超时 0 件"),
         ("/tickets/?state=soon", "工单即将到期 0 件"),
         ("/tickets/?state=extension", "工单延期待审批 0 件"),

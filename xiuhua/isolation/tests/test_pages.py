@@ -539,9 +539,16 @@ def test_the_health_centre_follows_its_streets_alerts_and_records_contacts(clien
     response = client.post(reverse("isolation:contact", args=[g2.pk]), {"outcome": "well", "temperature": "37.0"})
     assert response.status_code == 302
     assert Contact.objects.get(pk=g2.pk).recorded_by == centre
-    # Street officers see the figures, not the list of alerts; another street's centre sees nothing.
+    # Street officers see the alerts by committee and case number, without name, address or
+    # phone, and cannot close them; another street's centre sees nothing.
     as_user(client, w.street_officer)
-    assert "alerts" not in client.get(reverse("isolation:home")).context
+    response = client.get(reverse("isolation:home"))
+    assert [(a.case_id, a.kind) for a in response.context["alerts"]] == [(case.pk, "fever")]
+    body = response.content.decode()
+    card = body[body.index('id="alerts"'):body.index("</div>", body.index('id="alerts"'))]
+    assert f"国和一村居委会第{case.pk}号隔离对象" in card and "38.2℃" in card
+    assert case.arrival.name not in card and case.arrival.phone not in card and "5号302室" not in card
+    assert "alert-handle" not in card
     as_user(client, other)
     assert client.get(reverse("isolation:home")).context["alerts"] == []
     assert client.get(reverse("isolation:case", args=[case.pk])).status_code == 404

@@ -426,3 +426,20 @@ def test_a_bulk_assign_with_one_entry_that_cannot_move_moves_none(world):
         services.entries_assign(actor=acting(w.staff_a1), entry_ids=[rows[2].pk], to=w.committee_a1)
     assert sorted(ListEntry.objects.values_list("pk", "status", "committee_id")) == snapshot
     assert (EntryEvent.objects.count(), AuditEvent.objects.count()) == (events, audits)
+
+
+def test_the_street_office_sees_todays_lists_and_their_same_day_control(world):
+    w = world
+    now = timezone.make_aware(dt.datetime(2022, 4, 2, 23, 0))  # 11 pm
+    today = import_list(w, csv_bytes(f"张秀英,{w.resident_a1.plain_id},,,", "李建国,,13812340000,,"),
+                        received_at=now - dt.timedelta(minutes=5), now=now)
+    import_list(w, csv_bytes("王芳,,13700001111,,"), received_at=now - dt.timedelta(days=2), now=now,
+                filename="old.csv", reference="通信大数据 前天")
+    first = entries(today)[2]
+    services.entry_report(actor=acting(w.staff_a1), entry=first, status=EntryStatus.CONTROLLED, now=now)
+    lists, figures = selectors.today_figures(acting(w.street_officer), now=now)
+    assert (lists, figures.entries, figures.controlled_same_day, figures.open, figures.same_day_percent) == (
+        1, 2, 1, 1, 50)
+    other = acting(w.street_officer_b)  # another street: none of these lists
+    lists, figures = selectors.today_figures(other, now=now)
+    assert (lists, figures.entries) == (0, 0)
