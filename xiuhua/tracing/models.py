@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.accounts.roles import Cap
@@ -184,7 +185,9 @@ class ListEntry(models.Model):
     )
     match_method = models.CharField(_("匹配方式"), max_length=8, choices=MatchMethod.choices, blank=True)
     match_confidence = models.PositiveSmallIntegerField(_("匹配可信度"), default=0)  # 0-100
+    # In the source language, with its values: shown in the viewer's (`match_note_text`).
     match_note = models.CharField(_("匹配说明"), max_length=200, blank=True)
+    match_params = models.JSONField(default=dict, blank=True)
     status = models.CharField(_("状态"), max_length=16, choices=EntryStatus.choices)
     assigned_at = models.DateTimeField(null=True, blank=True)
     outcome_at = models.DateTimeField(_("落实时间"), null=True, blank=True)
@@ -211,6 +214,15 @@ class ListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}:{self.row}"
+
+    @property
+    def match_note_text(self) -> str:
+        """The match note in the viewer's language (notes written before they were kept in the
+        source language show as written)."""
+        if not self.match_note:
+            return ""
+        text = gettext(self.match_note)
+        return text % self.match_params if self.match_params else text
 
     @property
     def controlled_same_day(self) -> bool:

@@ -35,7 +35,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_unit, covers, require
@@ -320,7 +320,7 @@ def _create_entries(
     rows: list[ListRow],
     street: OrgUnit,
     matches: list[_Match | None],
-    notes: list[str],
+    notes: list[tuple[str, dict]],
     now: dt.datetime,
 ) -> list[ListEntry]:
     """The entries, written once with their match and assignment (no second pass to update)."""
@@ -331,7 +331,8 @@ def _create_entries(
     entries = []
     for r, person, m, note in zip(rows, persons, matches, notes, strict=True):
         # Each entry is created in its first state: assigned when matched, else in triage.
-        placed: dict = {"street_id": street.pk, "status": EntryStatus.TRIAGE, "match_note": note}
+        placed: dict = {"street_id": street.pk, "status": EntryStatus.TRIAGE, "match_note": note[0],
+                        "match_params": note[1]}
         if m is not None:
             placed = {
                 "household_id": m.household_id, "resident_id": m.resident_id, "committee_id": m.committee_id,
@@ -393,11 +394,14 @@ class _Match:
     note: str = ""
 
 
-def _match(rows: list[ListRow], id_hashes: list[str], street: OrgUnit) -> tuple[list[_Match | None], list[str]]:
+def _match(
+    rows: list[ListRow], id_hashes: list[str], street: OrgUnit
+) -> tuple[list[_Match | None], list[tuple[str, dict]]]:
     """Each row's match (or None) and a note for the unmatched ones (id_hashes: each row's
     identity hash, or ""; street: the importing street, the only one a note may speak of)."""
     found: list[_Match | None] = [None] * len(rows)
-    notes: list[str] = [""] * len(rows)
+    # Notes are kept in the source language with their values and shown in the viewer's.
+    notes: list[tuple[str, dict]] = [("", {})] * len(rows)
     by_hash: dict[str, list[int]] = defaultdict(list)
     for i, id_hash in enumerate(id_hashes):
         if id_hash:
@@ -436,18 +440,18 @@ def _match(rows: list[ListRow], id_hashes: list[str], street: OrgUnit) -> tuple[
                 own = sum(1 for cid, _rid in homes.values() if cid in own_committees)
                 if own > 1:
                     for i in listed:
-                        notes[i] = _("手机号对应%(n)s户,需人工确认") % {"n": own}
+                        notes[i] = (gettext_noop("手机号对应%(n)s户,需人工确认"), {"n": own})
 
     pending = [i for i, r in enumerate(rows) if found[i] is None and r.address]
     if pending:
         for i, match in zip(pending, _match_addresses([rows[i] for i in pending]), strict=True):
             if match is not None:
                 found[i] = match
-            elif not notes[i]:
-                notes[i] = _("地址未能对应到花名册中的住户")
+            elif not notes[i][0]:
+                notes[i] = (gettext_noop("地址未能对应到花名册中的住户"), {})
     for i, m in enumerate(found):
-        if m is None and not notes[i]:
-            notes[i] = _("未匹配到花名册")
+        if m is None and not notes[i][0]:
+            notes[i] = (gettext_noop("未匹配到花名册"), {})
     return found, notes
 
 
@@ -515,9 +519,11 @@ def _match_addresses(entries: list[ListRow]) -> list[_Match | None]:
         hid, cid = found[0]
         rid = members[hid].get(e.name)
         if rid is not None:
-            out.append(_Match(hid, cid, rid, MatchMethod.ADDRESS, CONFIDENCE_ADDRESS_AND_NAME, _("地址与姓名相符")))
+            note = gettext_noop("地址与姓名相符")
+            out.append(_Match(hid, cid, rid, MatchMethod.ADDRESS, CONFIDENCE_ADDRESS_AND_NAME, note))
         else:
-            out.append(_Match(hid, cid, None, MatchMethod.ADDRESS, CONFIDENCE_ADDRESS, _("地址相符,姓名不在该户")))
+            note = gettext_noop("地址相符,姓名不在该户")
+            out.append(_Match(hid, cid, None, MatchMethod.ADDRESS, CONFIDENCE_ADDRESS, note))
     return out
 
 

@@ -6,7 +6,7 @@ import io
 import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from xiuhua.core.idnumbers import make_resident_id
 from xiuhua.core.lookups import LIMITS, LookupThrottled, lookup_throttle
@@ -139,10 +139,15 @@ def test_an_ambiguous_mobile_is_noted_with_the_streets_own_households_only(world
     make_resident(w.household_b1, "家人乙", mobile="13966660000")
     batch = import_list(w, csv_bytes("某甲,,13955550000,,", "某乙,,13966660000,,"))
     both_here, one_elsewhere = ListEntry.objects.filter(batch=batch).order_by("row")
-    assert both_here.match_note == "手机号对应2户,需人工确认"
+    assert both_here.match_note_text == "手机号对应2户,需人工确认"
     # One of the two households is in street B: street A is told nothing of it.
-    assert one_elsewhere.match_note == "未匹配到花名册"
+    assert one_elsewhere.match_note_text == "未匹配到花名册"
     assert both_here.status == one_elsewhere.status == EntryStatus.TRIAGE
+    # Kept in the source language with its values, so an English reader reads English.
+    assert (both_here.match_note, both_here.match_params) == ("手机号对应%(n)s户,需人工确认", {"n": 2})
+    with translation.override("en"):
+        assert both_here.match_note_text == "The mobile number matches 2 households; confirm manually"
+        assert one_elsewhere.match_note_text == "Not found on the roster"
 
 
 def test_an_import_is_one_lookup_and_a_throttled_actor_imports_nothing(world):
