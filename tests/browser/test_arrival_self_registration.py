@@ -105,3 +105,20 @@ def test_a_registration_made_with_someone_elses_number_is_set_aside_by_staff(pho
     assert own.status == "accepted"
     assert IsolationCase.objects.get().arrival_id == own.pk
     screenshot(phone, "arrival-case-opened-phone")
+
+
+def test_the_committees_registration_qr_is_read_by_a_decoder_and_opens_the_page(desktop, live_server, world):
+    """The QR the committee prints for its gate: read off the screen as a camera would, it opens
+    the self-registration page of that committee."""
+    from xiuhua.testing import qr_codes_in_png
+
+    login(desktop, live_server, "staff_a1")
+    desktop.get(f"{live_server.url}/isolation/")
+    desktop.find_element(By.ID, "arrive-qr").click()
+    element = wait_for(desktop, "svg")
+    screenshot(desktop, "arrival-committee-qr")
+    [(kind, url)] = qr_codes_in_png(element.screenshot_as_png)
+    assert (kind, url) == ("QRCode", f"{live_server.url}/arrive/c/{world.committee_a1.code}/")
+    desktop.delete_all_cookies()  # a resident's phone: no staff session
+    desktop.get(url)
+    wait_text(desktop, "main", "来沪人员自主登记")
