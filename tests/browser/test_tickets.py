@@ -208,12 +208,12 @@ def test_the_board_prints_on_a4_with_its_numbers_and_filters(desktop, live_serve
                                description="需要帮助", committee=w.committee_a1)
     login(desktop, live_server, "staff_a1")
     desktop.get(f"{live_server.url}/tickets/?category=food")
-    wait_for(desktop, "#board td.index")
-    assert [td.text for td in desktop.find_elements(By.CSS_SELECTOR, "#board td.index")] == ["1"]
+    wait_for(desktop, "#board td.seq")
+    assert [td.text for td in desktop.find_elements(By.CSS_SELECTOR, "#board td.seq")] == ["1"]
     assert not desktop.find_element(By.ID, "board-printed").is_displayed()
     desktop.get(f"{live_server.url}/tickets/")
-    wait_for(desktop, "#board td.index")
-    assert [td.text for td in desktop.find_elements(By.CSS_SELECTOR, "#board td.index")] == ["1", "2", "3"]
+    wait_for(desktop, "#board td.seq")
+    assert [td.text for td in desktop.find_elements(By.CSS_SELECTOR, "#board td.seq")] == ["1", "2", "3"]
     try:
         for width in (A4_LANDSCAPE, A4_PORTRAIT):
             printed(desktop, width)

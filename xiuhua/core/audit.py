@@ -81,6 +81,7 @@ EVENT_LABELS: dict[str, Any] = {
     "routing_rule_set": _("设置派单规则"),
     "sms_simulate_inbound": _("模拟接收短信"),
     "stock_delivery_record": _("登记药店到货"),
+    "ticket_board_export": _("导出工单列表"),
     "ticket_create": _("新建工单"),
     "ticket_door_sheet": _("打印门牌求助卡"),
     "ticket_door_sheets": _("打印居委会全部楼栋的门牌求助卡"),

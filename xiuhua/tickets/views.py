@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import quote
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,9 +26,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.access import access_by_id, active_membership
+from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
+from xiuhua.core.sheets import ListSheet, download_committee_id, filters_in_words, xlsx_response
 from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -161,15 +161,7 @@ def _board_filtered(request, membership, now: dt.datetime):
 
 def _filters_text(form: BoardFilterForm, filters: dict) -> str:
     """The filters in words, for the printed page and the Excel file: '类别:透析;时限:已超时'."""
-    parts = []
-    for name, value in filters.items():
-        field = form.fields[name]
-        if isinstance(field, forms.ModelChoiceField):
-            shown = field.label_from_instance(value)
-        else:
-            shown = dict(getattr(field, "choices", ())).get(value, value)
-        parts.append(_("%(label)s:%(value)s") % {"label": field.label, "value": shown})
-    return ";".join(str(p) for p in parts) if parts else _("全部未办结工单")
+    return filters_in_words(form, filters, everything=_("全部未办结工单"))
 
 
 @requires(Cap.VIEW_TICKETS)
@@ -194,6 +186,7 @@ def board(request):
         "state": filters.get("state", ""),
         "filters_text": _filters_text(form, filters),
         "printed_at": now,
+        "columns": exports.BOARD_COLUMNS,
         "download_query": download.urlencode(),
         "calendar_ok": selectors.calendar_is_maintained(timezone.localdate(now).year),
         "year": timezone.localdate(now).year,
@@ -214,19 +207,18 @@ def board_xlsx(request):
     form, filters, _counts, qs = _board_filtered(request, membership, now)
     title = _("%(unit)s 未办结工单 %(time)s") % {
         "unit": membership.org_unit.name, "time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M")}
-    data = exports.board_xlsx(
-        qs.select_related("committee", "department", "assigned_committee").iterator(chunk_size=2000),
-        title=title, filters=_filters_text(form, filters), now=now,
-        state_labels={k: str(v) for k, v in STATE_LABELS.items()}, remaining_text=remaining_text,
-        where_text=where_text,
+    sheet = ListSheet(
+        exports.BOARD_COLUMNS, title=title, filters=_filters_text(form, filters), name=_("工单"),
+        rows=exports.board_rows(
+            qs.select_related("committee", "department", "assigned_committee").iterator(chunk_size=2000), now=now,
+            state_labels={k: str(v) for k, v in STATE_LABELS.items()}, remaining_text=remaining_text,
+            where_text=where_text,
+        ),
     )
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    stamp = timezone.localtime(now).strftime("%Y%m%d-%H%M")
-    filename = _("%(unit)s-未办结工单-%(stamp)s.xlsx") % {"unit": membership.org_unit.name, "stamp": stamp}
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"tickets-{stamp}.xlsx\"; filename*=UTF-8''{quote(filename)}"
-    )
-    response["Cache-Control"] = "private, no-store"
+    response = xlsx_response(sheet, filename=_("%(unit)s-未办结工单") % {"unit": membership.org_unit.name},
+                             fallback="tickets")
+    audit(actor=request.user, action="ticket_board_export", committee_id=download_committee_id(membership),
+          subject_label=sheet.filters, detail={"rows": sheet.count})
     return response
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import re
 import threading
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -363,11 +364,19 @@ def test_the_board_numbers_its_rows_and_downloads_the_same_rows_and_columns_as_e
     page = client.get(reverse("tickets:board"), query)
     assert rows_of(page) == [orders["late"].pk]
     body = page.content.decode()
-    assert '<th class="index">序号</th>' in body and '<td data-label="序号" class="index">1</td>' in body
+    assert '<th class="seq">序号</th>' in body and '<td data-label="序号" class="seq">1</td>' in body
     link = re.search(r'id="board-xlsx" href="([^"]+)"', body).group(1).replace("&amp;", "&")
     assert link.startswith(reverse("tickets:board_xlsx") + "?")
-    title, filters, header, rows = xlsx_rows(client.get(link))
+    download = client.get(link)
+    title, filters, header, rows = xlsx_rows(download)
     assert title.startswith(f"{w.street_a.name} 未办结工单 ")
+    assert f"filename*=UTF-8''{quote(w.street_a.name + '-未办结工单-')}" in download["Content-Disposition"]
+    cells = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(min_row=4))[0]
+    assert cells[0].data_type == "n" and cells[0].value == 1
+    assert cells[4].is_date and cells[4].number_format == "yyyy-mm-dd hh:mm"
+    event = AuditEvent.objects.get(action="ticket_board_export")
+    assert (event.actor, event.personal, event.detail, event.subject_label, event.committee_id) == (
+        w.street_officer, False, {"rows": 1}, filters, None)
     assert filters == f"居委会:{w.committee_a1.name};类别:透析;时限:已超时"
     assert header == ["序号", "编号", "类别", "紧急程度", "接收时间", "办理时限", "剩余时间", "状态", "办理方", "督办"]
     late = Ticket.objects.get(pk=orders["late"].pk)
@@ -400,7 +409,7 @@ def test_the_second_page_numbers_on_from_the_first(client, world):
         order(w.household_a2, category="food", urgency="normal", requester_phone="")
     as_user(client, w.staff_a2)
     second = client.get(reverse("tickets:board"), {"page": 2}).content.decode()
-    numbers = re.findall(r'<td data-label="序号" class="index">(\d+)</td>', second)
+    numbers = re.findall(r'<td data-label="序号" class="seq">(\d+)</td>', second)
     assert numbers == [str(selectors.BOARD_PAGE_SIZE + 1), str(selectors.BOARD_PAGE_SIZE + 2)]
 
 
