@@ -94,6 +94,8 @@ EVENT_LABELS: dict[str, Any] = {
     "ticket_urge": _("催办工单"),
     "tracing_batch_import": _("导入大数据清单"),
     "tracing_entry_view": _("查看清单人员"),
+    "tracing_triage_export": _("导出待分派人员清单"),
+    "tracing_worklist_export": _("导出待落实人员清单"),
 }
 
 # What a lookup was for (the `purpose` its audit event keeps as its reason).

@@ -2,12 +2,13 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.places.models import OrgUnit
 
 from . import services
-from .models import EntryStatus, ListSource
+from .models import EntryStatus, ListSource, TracingBatch
 from .workflows import REPORT_ACTIONS
 
 _LOCAL_DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -79,3 +80,22 @@ class AssignForm(forms.Form):
 
     def clean_to(self) -> OrgUnit:
         return self.units[self.cleaned_data["to"]]
+
+
+class BatchFilterForm(forms.Form):
+    """The worklist's and the triage queue's one filter: which list (批次). A list the user cannot
+    see is not offered, and one sent anyway is left out, as if none were picked."""
+
+    batch = forms.ModelChoiceField(label=_("清单"), queryset=TracingBatch.objects.none(), required=False,
+                                   empty_label=_("全部清单"))
+
+    def __init__(self, *args, batches, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["batch"]
+        field.queryset = batches.order_by("-received_at", "-pk")  # type: ignore[attr-defined]
+        field.label_from_instance = lambda b: f"{b.reference}({timezone.localtime(b.received_at):%m-%d %H:%M})"  # type: ignore[attr-defined]
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {name: value for name, value in self.cleaned_data.items() if value}

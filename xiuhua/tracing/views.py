@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import active_membership
@@ -27,11 +27,13 @@ from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
 from xiuhua.core.resident_phone import client_ip
+from xiuhua.core.sheets import ListSheet, download_committee_id, filters_in_words, xlsx_response
 from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import services
-from .forms import AssignForm, ImportForm, ReportForm
+from .forms import AssignForm, BatchFilterForm, ImportForm, ReportForm
+from .lists import TRIAGE_COLUMNS, WORKLIST_COLUMNS, triage_rows, worklist_rows
 from .models import EntryStatus, ListEntry, MatchMethod, TracingBatch
 from .selectors import (
     ForwardedRow,
@@ -122,8 +124,12 @@ def _home(request, *, import_form=None):
     }
     batches = batches_visible_to(request.user).select_related("street").order_by("-received_at", "-pk")
     if can_report:
-        worklist = Paginator(committee_worklist(request.user), WORKLIST_PER_PAGE)
-        context["worklist"] = worklist.get_page(request.GET.get("page"))
+        form, filters_text, entries = _worklist_filtered(request)
+        worklist = Paginator(entries, WORKLIST_PER_PAGE)
+        context.update({
+            "worklist": worklist.get_page(request.GET.get("page")), "filter_form": form,
+            "filters_text": filters_text, "columns": WORKLIST_COLUMNS, "download_query": _download_query(request),
+        })
         batch_rows = list(batches[:COMMITTEE_RECENT_BATCHES])
     else:
         page = Paginator(batches, BATCHES_PER_PAGE).get_page(request.GET.get("page"))
@@ -144,6 +150,72 @@ def _home(request, *, import_form=None):
 @requires(Cap.VIEW_TRACING)
 def home(request):
     return _home(request)
+
+
+# The worklist and the triage queue as working lists: filtered by list, printed, downloaded.
+
+
+def _filtered(request, entries, *, everything: str):
+    """The filter form over `entries`' lists, the filters in words and the filtered entries: what
+    a page and its download share."""
+    batches = batches_visible_to(request.user).filter(pk__in=entries.values("batch_id"))
+    form = BatchFilterForm(request.GET or None, batches=batches)
+    filters = form.filters()
+    if filters.get("batch"):
+        entries = entries.filter(batch=filters["batch"])
+    return form, filters_in_words(form, filters, everything=everything), entries
+
+
+def _worklist_filtered(request):
+    return _filtered(request, committee_worklist(request.user), everything=_("全部待落实人员"))
+
+
+def _triage_filtered(request):
+    return _filtered(request, triage_queue(request.user), everything=_("全部待分派人员"))
+
+
+def _download_query(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@requires(Cap.REPORT_TRACING)
+@require_GET
+def worklist_xlsx(request):
+    """The worklist with the page's filter, every row, the columns the page shows."""
+    membership = active_membership(request.user)
+    _form, filters_text, entries = _worklist_filtered(request)
+    sheet = ListSheet(
+        WORKLIST_COLUMNS, title=_("%(unit)s 待落实人员 %(time)s") % _title_parts(membership),
+        filters=filters_text, name=_("待落实人员"), rows=worklist_rows(entries.iterator(chunk_size=2000)),
+    )
+    response = xlsx_response(sheet, filename=_("%(unit)s-待落实人员") % {"unit": membership.org_unit.name},
+                             fallback="tracing-worklist")
+    audit(actor=request.user, action="tracing_worklist_export", committee_id=download_committee_id(membership),
+          subject_label=filters_text, personal=True, detail={"rows": sheet.count})
+    return response
+
+
+@requires(Cap.IMPORT_TRACING)
+@require_GET
+def triage_xlsx(request):
+    """The triage queue with the page's filter, every row, the columns the page shows."""
+    membership = active_membership(request.user)
+    _form, filters_text, entries = _triage_filtered(request)
+    sheet = ListSheet(
+        TRIAGE_COLUMNS, title=_("%(unit)s 待分派人员 %(time)s") % _title_parts(membership),
+        filters=filters_text, name=_("待分派人员"), rows=triage_rows(entries.iterator(chunk_size=2000)),
+    )
+    response = xlsx_response(sheet, filename=_("%(unit)s-待分派人员") % {"unit": membership.org_unit.name},
+                             fallback="tracing-triage")
+    audit(actor=request.user, action="tracing_triage_export", committee_id=download_committee_id(membership),
+          subject_label=filters_text, personal=True, detail={"rows": sheet.count})
+    return response
+
+
+def _title_parts(membership) -> dict:
+    return {"unit": membership.org_unit.name, "time": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
 
 
 @requires(Cap.IMPORT_TRACING)
@@ -217,7 +289,8 @@ def batch_detail(request, batch_id: int):
 
 
 def _triage_page(request, *, bulk_form=None, picked=(), status=200):
-    queue = Paginator(triage_queue(request.user), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    form, filters_text, entries = _triage_filtered(request)
+    queue = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     committees, streets = _assign_targets(request.user)
     rows = [
         (e, AssignForm(auto_id=f"e{e.pk}_%s", committees=committees, streets=streets)) for e in queue.object_list
@@ -226,7 +299,12 @@ def _triage_page(request, *, bulk_form=None, picked=(), status=200):
         bulk_form = AssignForm(prefix="bulk", committees=committees, streets=streets)
     return render(
         request, "tracing/triage.html",
-        {"page": queue, "rows": rows, "bulk_form": bulk_form, "picked": {str(pk) for pk in picked}},
+        {
+            "page": queue, "rows": rows, "bulk_form": bulk_form, "picked": {str(pk) for pk in picked},
+            "filter_form": form, "filters_text": filters_text, "columns": TRIAGE_COLUMNS,
+            "download_query": _download_query(request), "unit": active_membership(request.user).org_unit,
+            "now": timezone.now(),
+        },
         status=status,
     )
 

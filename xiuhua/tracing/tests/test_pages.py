@@ -102,6 +102,8 @@ def urls(s):
         "batch": reverse("tracing:batch", args=[s["batch"].pk]),
         "triage": reverse("tracing:triage"),
         "triage_assign": reverse("tracing:triage_assign"),
+        "triage_xlsx": reverse("tracing:triage_xlsx"),
+        "worklist_xlsx": reverse("tracing:worklist_xlsx"),
         "entry": reverse("tracing:entry", args=[entry]),
         "entry_assign": reverse("tracing:entry_assign", args=[entry]),
         "entry_report": reverse("tracing:entry_report", args=[entry]),
@@ -114,6 +116,8 @@ NEEDS = {
     "batch": "view_tracing",
     "triage": "import_tracing",
     "triage_assign": "import_tracing",
+    "triage_xlsx": "import_tracing",
+    "worklist_xlsx": "report_tracing",
     "entry": "view_tracing",
     "entry_assign": "import_tracing",
     "entry_report": "report_tracing",
@@ -152,8 +156,8 @@ def test_wrong_role_is_refused_and_writes_nothing(client, listed, name):
 
 def test_right_user_gets_every_page(client, listed):
     for username, names in (
-        ("street_a", ("home", "batch", "triage", "entry")),
-        ("staff_a1", ("home", "batch", "entry")),
+        ("street_a", ("home", "batch", "triage", "triage_xlsx", "entry")),
+        ("staff_a1", ("home", "batch", "worklist_xlsx", "entry")),
         ("district", ("home", "batch", "entry")),
     ):
         as_user(client, User.objects.get(username=username))
@@ -568,7 +572,9 @@ def test_the_worklist_numbers_its_rows_across_pages_and_prints_on_a4(client, wor
     second = client.get(reverse("tracing:home") + "?page=2").content.decode()
     numbers = re.findall(r'<td class="seq" data-label="序号">(\d+)</td>', first + second)
     assert numbers == ["1", "2", "3"]
-    assert "@page { size:A4;" in first and "@media print" in first
+    # Printed, the list starts with whose list it is, when it was printed and which page.
+    note = re.search(r'<p class="print-note">([^<]+)</p>', first)[1]
+    assert note.startswith(f"{w.committee_a1.name} · 打印于 ") and note.endswith(" · 筛选:全部待落实人员 · 第 1 / 2 页")
 
 
 def test_the_street_assigns_ticked_entries_from_triage_at_once(client, world):
