@@ -50,6 +50,7 @@ EVENT_LABELS: dict[str, Any] = {
     "isolation_alert_raise": _("发出居家隔离预警"),
     "isolation_case_open": _("开始居家隔离"),
     "isolation_contact_record": _("记录每日联系"),
+    "isolation_contacts_due_export": _("导出待联系人员清单"),
     "isolation_contacts_sweep": _("标记未按时联系"),
     "isolation_pledge_view": _("查看居家隔离承诺书"),
     "isolation_purchase": _("登记代购"),

@@ -163,8 +163,8 @@ def _cell(sheet, column: Column, value: Any, wrap: Alignment) -> WriteOnlyCell:
     if value is None or value == "":
         return WriteOnlyCell(sheet, value=None)
     if column.kind == DATETIME and isinstance(value, dt.datetime):
-        # Excel has no time zones: Beijing time, as the pages show it.
-        value = timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
+        # Excel has no time zones: Beijing time, as the pages show it, to the second.
+        value = (timezone.localtime(value) if timezone.is_aware(value) else value).replace(tzinfo=None, microsecond=0)
     elif column.kind == PERCENT and not isinstance(value, (int, float)):
         raise TypeError(f"{column.label}: a percentage is a fraction, not {type(value).__name__}")
     elif column.kind == TEXT:

@@ -17,6 +17,7 @@ urlpatterns = [
     path("cases/<int:case_id>/purchases/", v.purchase_log, name="purchase_log"),
     path("contacts/<int:contact_id>/", v.contact_record, name="contact"),
     path("contacts/well/", v.contacts_well, name="contacts_well"),
+    path("contacts/due.xlsx", v.contacts_due_xlsx, name="contacts_due_xlsx"),
     path("alerts/<int:alert_id>/handle/", v.alert_handle, name="alert_handle"),
     path("daily/", v.daily, name="daily"),
     path("daily.xlsx", v.daily_xlsx, name="daily_xlsx"),

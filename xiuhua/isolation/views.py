@@ -8,7 +8,7 @@ Chinese; those are shown on the form, and nothing is written.
 
 import datetime as dt
 from typing import NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,12 +19,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_by_id, active_membership, has_cap
+from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
+from xiuhua.core.sheets import ListSheet, download_committee_id, filters_in_words, xlsx_response
 from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
@@ -41,6 +43,7 @@ from .forms import (
     RentalForm,
     StepForm,
 )
+from .lists import CONTACTS_DUE_COLUMNS, ContactsDueFilter, contacts_due_rows
 from .models import (
     STEP_ORDER,
     Alert,
@@ -118,8 +121,13 @@ def home(request):
     context["alerts"] = list(alerts.order_by("-raised_at", "-pk")[:ALERTS_SHOWN])
     if committee_view:
         context["can_record"] = membership.has(Cap.RECORD_CONTACT)
-        overdue = Paginator(selectors.overdue_contacts(request.user, now=now), OVERDUE_PER_PAGE)
+        due_form, due_filters, due = _contacts_due_filtered(request, membership.org_unit, now)
+        overdue = Paginator(due, OVERDUE_PER_PAGE)
         context["overdue"] = overdue.get_page(request.GET.get("page"))
+        context.update({
+            "due_form": due_form, "due_filters": due_filters, "due_columns": CONTACTS_DUE_COLUMNS,
+            "due_download": urlencode({k: v for k, v in request.GET.items() if k == "building"}),
+        })
         cases = Paginator(selectors.open_cases(request.user), CASES_PER_PAGE).get_page(request.GET.get("cases"))
         context["cases"] = cases
         context["case_rows"] = [(c, _days_left(c, today)) for c in cases.object_list]
@@ -137,6 +145,37 @@ def home(request):
             "alerts": sum(r.alerts for r in rows),
         }
     return render(request, "isolation/home.html", context)
+
+
+def _contacts_due_filtered(request, committee: OrgUnit, now: dt.datetime):
+    """The contacts due, filtered by the page's building: what the page and its download share."""
+    form = ContactsDueFilter(request.GET or None, committee=committee)
+    filters = form.filters()
+    contacts = selectors.overdue_contacts(request.user, now=now)
+    if filters.get("building"):
+        contacts = contacts.filter(case__household__building=filters["building"])
+    return form, filters_in_words(form, filters, everything=_("全部待联系人员")), contacts
+
+
+@requires(Cap.VIEW_ISOLATION)
+@require_GET
+def contacts_due_xlsx(request):
+    """The contacts due with the page's filter, every row, with the column to write in."""
+    committee = _own_committee(request.user)
+    membership = active_membership(request.user)
+    now = timezone.now()
+    _form, filters_text, contacts = _contacts_due_filtered(request, committee, now)
+    sheet = ListSheet(
+        CONTACTS_DUE_COLUMNS, filters=filters_text, name=_("待联系"),
+        title=_("%(unit)s 待联系人员 %(time)s") % {
+            "unit": committee.name, "time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M")},
+        rows=contacts_due_rows(contacts.iterator(chunk_size=2000)),
+    )
+    response = xlsx_response(sheet, filename=_("%(unit)s-待联系人员") % {"unit": committee.name},
+                             fallback="contacts-due")
+    audit(actor=request.user, action="isolation_contacts_due_export", committee_id=download_committee_id(membership),
+          subject_label=filters_text, personal=True, detail={"rows": sheet.count})
+    return response
 
 
 # Arrivals

@@ -96,6 +96,7 @@ def urls(s):
         "pledge_photo": reverse("isolation:pledge_photo", args=[case]),
         "contact": reverse("isolation:contact", args=[overdue_of(s["grid"])[0].pk]),
         "contacts_well": reverse("isolation:contacts_well"),
+        "contacts_due_xlsx": reverse("isolation:contacts_due_xlsx"),
         "alert_handle": reverse("isolation:alert_handle", args=[999_999]),  # none: a 404 past the gate
         "purchase_log": reverse("isolation:purchase_log", args=[case]),
         "arrival_open_case": reverse("isolation:arrival_open_case", args=[s["grid"].arrival_id]),
@@ -118,6 +119,7 @@ NEEDS = {
     "pledge_photo": "view_isolation",
     "contact": "record_contact",
     "contacts_well": "record_contact",
+    "contacts_due_xlsx": "view_isolation",
     "alert_handle": "record_contact",
     "purchase_log": "record_contact",
     "arrival_open_case": "manage_isolation",
@@ -166,8 +168,8 @@ def test_wrong_role_is_refused_and_writes_nothing(client, cases, name):
 
 def test_right_user_gets_every_page(client, cases):
     for username, names in (
-        ("staff_a1", ("home", "arrival_new", "case", "contact", "daily", "daily_xlsx", "rentals")),
-        ("grid_a1", ("home", "case", "contact", "daily", "rentals")),
+        ("staff_a1", ("home", "arrival_new", "case", "contact", "contacts_due_xlsx", "daily", "daily_xlsx", "rentals")),
+        ("grid_a1", ("home", "case", "contact", "contacts_due_xlsx", "daily", "rentals")),
         ("street_a", ("home", "case", "daily", "daily_xlsx", "rentals")),
         ("district", ("home", "case", "daily", "rentals")),
     ):
@@ -762,7 +764,8 @@ def test_the_grid_worker_records_the_ticked_due_contacts_as_well_at_once(client,
         row = re.search(rf'<tr id="contact-{contact.pk}">.*?</tr>', page, re.S)[0]
         assert f'name="contacts" value="{contact.pk}" form="bulk-well"' in row
         assert f'<td class="seq" data-label="序号">{number}</td>' in row
-    assert 'id="bulk-well"' in page and "@page { size:A4;" in page and "@media print" in page
+    assert 'id="bulk-well"' in page and '<th class="print-only">体温/情况</th>' in page
+    assert re.search(rf'<p class="print-note">{w.committee_a1.name} · 打印于 [^<]+ · 筛选:全部待联系人员</p>', page)
     before = AuditEvent.objects.filter(action="isolation_contact_record").count()
     response = client.post(reverse("isolation:contacts_well"), {"contacts": [c.pk for c in mine]})
     assert response.status_code == 302 and response["Location"] == reverse("isolation:home")
