@@ -57,6 +57,7 @@ EVENT_LABELS: dict[str, Any] = {
     "isolation_step": _("完成五步工作法的一步"),
     "lookup_burst": _("查询过于频繁,已暂停"),
     "mask_round_create": _("新建口罩预约轮次"),
+    "mask_verify_queue_export": _("导出口罩预约核实队列"),
     "mask_round_update": _("修改口罩预约轮次"),
     "paper_book_create": _("登记纸质预约单"),
     "personal_lookup": _("按个人信息查询"),

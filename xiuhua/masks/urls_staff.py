@@ -13,6 +13,7 @@ urlpatterns = [
     path("rounds/<int:round_id>/close/", v.round_close, name="staff_round_close"),
     path("rounds/<int:round_id>/reserve/", v.reserve, name="staff_reserve"),
     path("rounds/<int:round_id>/verify/", v.verify_queue, name="staff_verify_queue"),
+    path("rounds/<int:round_id>/verify.xlsx", v.verify_queue_xlsx, name="staff_verify_queue_xlsx"),
     path("rounds/<int:round_id>/vouchers/", v.vouchers, name="staff_vouchers"),
     path("rounds/<int:round_id>/vouchers/pdf/", v.vouchers_pdf_view, name="staff_vouchers_pdf"),
     path("households/search/", v.household_search, name="staff_household_search"),

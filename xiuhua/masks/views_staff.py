@@ -8,20 +8,23 @@ Chinese; those are shown on the form, and nothing is written.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.access import access_by_id, active_membership
+from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupKey, LookupThrottled, personal_lookup
 from xiuhua.core.policy import logged_in, requires
 from xiuhua.core.resident_phone import client_ip
+from xiuhua.core.sheets import ListSheet, download_committee_id, filters_in_words, xlsx_response
 from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household, Resident
@@ -30,6 +33,7 @@ from xiuhua.residents.selectors import resident_search
 from . import services
 from .codes import format_voucher_number
 from .forms_staff import DeliveryForm, RedeemForm, RejectForm, ReserveForm, RoundForm, VerifyForm
+from .lists import VERIFY_QUEUE_COLUMNS, VerifyQueueFilter, verify_queue_rows
 from .models import (
     Channel,
     MaskRound,
@@ -52,6 +56,8 @@ from .workflows import MASK_ROUND, manages_round
 NO_PHARMACY_CLERK = gettext_lazy(
     "您的账号还没有关联指定药店,请联系街道防控办在“口罩预约 › 指定药店”页面把您添加为店员。"
 )
+
+VERIFY_QUEUE_PER_PAGE = 100
 
 NO_PHARMACY_STREET = gettext_lazy("还没有启用的指定药店。请先在“口罩预约 › 指定药店”页面新增药店。")
 
@@ -271,20 +277,60 @@ def reservation_detail(request, reservation_id: int):
 # Verification queue
 
 
-@requires(Cap.VERIFY_RESERVATION)
-def verify_queue(request, round_id: int):
-    mask_round = _round_or_404(request.user, round_id)
+def _verify_queue_filtered(request, mask_round: MaskRound):
+    """The round's entries waiting for verification that the user sees, filtered as the page:
+    what the page and its download share."""
+    form = VerifyQueueFilter(request.GET or None)
+    filters = form.filters()
     waiting = (
         Reservation.objects.visible_to(request.user)
         .filter(round=mask_round, status=ReservationStatus.VERIFYING)
         .select_related("committee")
         .order_by("order_at", "pk")
     )
+    if filters.get("channel"):
+        waiting = waiting.filter(channel=filters["channel"])
+    return form, filters_in_words(form, filters, everything=_("全部待核实登记")), waiting
+
+
+@requires(Cap.VERIFY_RESERVATION)
+def verify_queue(request, round_id: int):
+    mask_round = _round_or_404(request.user, round_id)
+    form, filters_text, waiting = _verify_queue_filtered(request, mask_round)
+    page = Paginator(waiting, VERIFY_QUEUE_PER_PAGE).get_page(request.GET.get("page"))
+    download = request.GET.copy()
+    download.pop("page", None)
     return render(
         request,
         "masks/staff/verify_queue.html",
-        {"round": mask_round, "waiting": waiting[:200], "count": waiting.count()},
+        {
+            "round": mask_round, "waiting": page, "count": page.paginator.count, "filter_form": form,
+            "filters_text": filters_text, "columns": VERIFY_QUEUE_COLUMNS, "download_query": download.urlencode(),
+            "unit": active_membership(request.user).org_unit, "now": timezone.now(),
+        },
     )
+
+
+@requires(Cap.VERIFY_RESERVATION)
+@require_GET
+def verify_queue_xlsx(request, round_id: int):
+    """The verification queue with the page's filter, every row, the columns the page shows."""
+    mask_round = _round_or_404(request.user, round_id)
+    membership = active_membership(request.user)
+    _form, filters_text, waiting = _verify_queue_filtered(request, mask_round)
+    unit = membership.org_unit.name
+    sheet = ListSheet(
+        VERIFY_QUEUE_COLUMNS, filters=filters_text, name=_("核实队列"),
+        title=_("%(unit)s %(round)s 核实队列 %(time)s") % {
+            "unit": unit, "round": mask_round.name, "time": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
+        rows=verify_queue_rows(waiting.iterator(chunk_size=2000)),
+    )
+    name = _("%(unit)s-%(round)s-核实队列") % {"unit": unit, "round": mask_round.name}
+    response = xlsx_response(sheet, filename=name, fallback="mask-verify-queue")
+    audit(actor=request.user, action="mask_verify_queue_export", obj=mask_round,
+          committee_id=download_committee_id(membership), subject_label=filters_text, personal=True,
+          detail={"rows": sheet.count})
+    return response
 
 
 def _candidates(request, reservation: Reservation, q: str) -> dict:
