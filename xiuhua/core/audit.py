@@ -74,6 +74,7 @@ EVENT_LABELS: dict[str, Any] = {
     "rental_screen": _("出租房屋排查"),
     "reservation_submit": _("口罩预约登记"),
     "resident_create": _("登记居民"),
+    "resident_search_export": _("导出居民查询结果"),
     "resident_update": _("修改居民信息"),
     "resident_view": _("查看居民详情页"),
     "roster_export": _("导出花名册(证件号遮蔽)"),

@@ -50,6 +50,12 @@ def resident_search(
             .order_by("name", "pk"))
 
 
+def search_key_kind(q: str) -> str | None:
+    """Which personal key (LookupKey) a search text is read as; None for a name or nothing."""
+    text = normalise(q)
+    return _query_q(text, "/")[0] if text else None
+
+
 def _query_q(text: str, scope_path: str) -> tuple[str | None, Q]:
     """(the kind of personal key, or None for a name; the condition)."""
     if re.fullmatch(r"(\+?86)?1\d{10}", text):

@@ -5,6 +5,7 @@ from . import roster_views, views
 app_name = "residents"
 urlpatterns = [
     path("", views.search, name="search"),
+    path("search.xlsx", views.search_xlsx, name="search_xlsx"),
     path("<int:resident_id>/", views.resident_detail, name="detail"),
     path("<int:resident_id>/edit/", views.resident_edit, name="edit"),
     path("<int:resident_id>/reveal/", views.resident_reveal, name="reveal"),
