@@ -51,7 +51,7 @@ def status_text(entry: ListEntry) -> str:
     parts = [str(entry.get_status_display())]
     if entry.batch.street_id != entry.street_id:
         parts.append(_("%(street)s转来") % {"street": entry.batch.street.name})
-    if entry.status == EntryStatus.NOT_HERE and entry.committee_id:
+    if entry.status == EntryStatus.NOT_HERE and entry.committee is not None:
         parts.append(f"{entry.committee.name}:{entry.outcome_note}")
     return " · ".join(parts)
 
@@ -59,7 +59,7 @@ def status_text(entry: ListEntry) -> str:
 def worklist_rows(entries: Iterable[ListEntry]) -> Iterator[list]:
     for e in entries:
         yield [
-            e.name, e.phone, e.address_text, e.household.address if e.household_id else "", extra_text(e),
+            e.name, e.phone, e.address_text, e.household.address if e.household is not None else "", extra_text(e),
             match_text(e), e.batch.reference, e.batch.received_at,
         ]
 
