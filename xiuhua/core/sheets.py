@@ -108,11 +108,15 @@ class ListSheet:
         sheet.append([_styled(sheet, str(c.label), font=Font(bold=True)) for c in self.columns])
         wrap = Alignment(wrap_text=True, vertical="top")
         count = 0
-        for count, row in enumerate(self.rows, start=1):
-            values = (count, *row)
-            if len(values) != len(self.columns):
-                raise ValueError(f"row {count} has {len(values)} values for {len(self.columns)} columns")
-            sheet.append([_cell(sheet, c, value, wrap) for c, value in zip(self.columns, values, strict=True)])
+        try:
+            for count, row in enumerate(self.rows, start=1):
+                values = (count, *row)
+                if len(values) != len(self.columns):
+                    raise ValueError(f"row {count} has {len(values)} values for {len(self.columns)} columns")
+                sheet.append([_cell(sheet, c, value, wrap) for c, value in zip(self.columns, values, strict=True)])
+        except Exception:
+            sheet.close()  # the write-only sheet's temporary file, not left for the garbage collector
+            raise
         self.count = count
         buffer = io.BytesIO()
         book.save(buffer)
