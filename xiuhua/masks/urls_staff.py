@@ -11,6 +11,7 @@ urlpatterns = [
     path("rounds/<int:round_id>/edit/", v.round_edit, name="staff_round_edit"),
     path("rounds/<int:round_id>/open/", v.round_open, name="staff_round_open"),
     path("rounds/<int:round_id>/close/", v.round_close, name="staff_round_close"),
+    path("rounds/<int:round_id>/finish/", v.round_finish, name="staff_round_finish"),
     path("rounds/<int:round_id>/reserve/", v.reserve, name="staff_reserve"),
     path("rounds/<int:round_id>/verify/", v.verify_queue, name="staff_verify_queue"),
     path("rounds/<int:round_id>/verify.xlsx", v.verify_queue_xlsx, name="staff_verify_queue_xlsx"),

@@ -120,6 +120,7 @@ def round_detail(request, round_id: int):
             "manages": manages_round(active_membership(request.user), mask_round),
             "can_open": can(request.user, mask_round, "open"),
             "can_close": can(request.user, mask_round, "closed"),
+            "can_finish": can(request.user, mask_round, "finished"),
         },
     )
 
@@ -183,6 +184,12 @@ def round_open(request, round_id: int):
 @require_POST
 def round_close(request, round_id: int):
     return _round_move(request, round_id, "closed")
+
+
+@requires(Cap.MANAGE_ROUNDS)
+@require_POST
+def round_finish(request, round_id: int):
+    return _round_move(request, round_id, "finished")
 
 
 # Desk and phone entry

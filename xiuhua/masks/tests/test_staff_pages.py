@@ -88,6 +88,7 @@ def urls(s):
         "staff_round_edit": reverse("masks:staff_round_edit", args=[r]),
         "staff_round_open": reverse("masks:staff_round_open", args=[r]),
         "staff_round_close": reverse("masks:staff_round_close", args=[r]),
+        "staff_round_finish": reverse("masks:staff_round_finish", args=[r]),
         "staff_reserve": reverse("masks:staff_reserve", args=[r]),
         "staff_verify_queue": reverse("masks:staff_verify_queue", args=[r]),
         "staff_verify_queue_xlsx": reverse("masks:staff_verify_queue_xlsx", args=[r]),
@@ -120,6 +121,7 @@ NEEDS = {
     "staff_round_edit": "manage_rounds",
     "staff_round_open": "manage_rounds",
     "staff_round_close": "manage_rounds",
+    "staff_round_finish": "manage_rounds",
     "staff_reserve": "reserve_for_resident",
     "staff_verify_queue": "verify_reservation",
     "staff_verify_queue_xlsx": "verify_reservation",
@@ -213,7 +215,8 @@ POST_ONLY = {"staff_household_search", "staff_pharmacy_committees", "staff_pharm
 
 def test_right_user_gets_every_page(client, scene):
     for name, url in urls(scene).items():
-        if name in ("staff_round_open", "staff_round_close", "staff_reject", "staff_home") or name in POST_ONLY:
+        if name in ("staff_round_open", "staff_round_close", "staff_round_finish", "staff_reject", "staff_home") \
+                or name in POST_ONLY:
             continue
         username = HOLDERS[NEEDS[name]]
         as_user(client, User.objects.get(username=username))
@@ -376,6 +379,16 @@ def test_round_create_edit_open_close(client, world):
     mask_round.refresh_from_db()
     assert mask_round.status == RoundStatus.CLOSED
     assert client.get(reverse("masks:staff_round_open", args=[mask_round.pk])).status_code == 405
+
+    # Closed: the page offers to finish the round, and finishing ends deliveries and changes.
+    page = client.get(reverse("masks:staff_round", args=[mask_round.pk])).content.decode()
+    assert 'id="round-finish"' in page
+    response = client.post(reverse("masks:staff_round_finish", args=[mask_round.pk]), follow=True)
+    mask_round.refresh_from_db()
+    assert mask_round.status == RoundStatus.FINISHED
+    assert "轮次状态已改为“已结束”" in response.content.decode()
+    assert 'id="round-finish"' not in response.content.decode()
+    assert AuditEvent.objects.filter(action="mask_round_finished", object_id=mask_round.pk).count() == 1
 
 
 # Desk and phone entry
