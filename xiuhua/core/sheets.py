@@ -30,6 +30,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
+from .audit import audit
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 TEXT = "text"
@@ -179,3 +181,16 @@ def _cell(sheet, column: Column, value: Any, wrap: Alignment) -> WriteOnlyCell:
     elif "\n" in value:
         cell.alignment = wrap
     return cell
+
+
+def list_download(
+    sheet: ListSheet, *, actor, membership, action: str, filename: str, fallback: str, personal: bool = True,
+    obj: Any = None, detail: dict | None = None,
+) -> HttpResponse:
+    """A working list's download, written and then audited as one export: `action` names it on
+    the audit page, filed under the membership's committee, with the filters in words and the
+    number of rows (and `detail`)."""
+    response = xlsx_response(sheet, filename=filename, fallback=fallback)
+    audit(actor=actor, action=action, obj=obj, committee_id=download_committee_id(membership),
+          subject_label=sheet.filters, personal=personal, detail={"rows": sheet.count, **(detail or {})})
+    return response

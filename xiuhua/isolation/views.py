@@ -23,10 +23,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_by_id, active_membership, has_cap
-from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
-from xiuhua.core.sheets import ListSheet, download_committee_id, filters_in_words, xlsx_response
+from xiuhua.core.sheets import ListSheet, filters_in_words, list_download
 from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household
@@ -171,11 +170,8 @@ def contacts_due_xlsx(request):
             "unit": committee.name, "time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M")},
         rows=contacts_due_rows(contacts.iterator(chunk_size=2000)),
     )
-    response = xlsx_response(sheet, filename=_("%(unit)s-待联系人员") % {"unit": committee.name},
-                             fallback="contacts-due")
-    audit(actor=request.user, action="isolation_contacts_due_export", committee_id=download_committee_id(membership),
-          subject_label=filters_text, personal=True, detail={"rows": sheet.count})
-    return response
+    return list_download(sheet, actor=request.user, membership=membership, action="isolation_contacts_due_export",
+                         filename=_("%(unit)s-待联系人员") % {"unit": committee.name}, fallback="contacts-due")
 
 
 # Arrivals

@@ -19,12 +19,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.access import access_by_id, active_membership
-from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupKey, LookupThrottled, personal_lookup
 from xiuhua.core.policy import logged_in, requires
 from xiuhua.core.resident_phone import client_ip
-from xiuhua.core.sheets import ListSheet, download_committee_id, filters_in_words, xlsx_response
+from xiuhua.core.sheets import ListSheet, filters_in_words, list_download
 from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household, Resident
@@ -333,11 +332,8 @@ def verify_queue_xlsx(request, round_id: int):
         rows=verify_queue_rows(waiting.iterator(chunk_size=2000)),
     )
     name = _("%(unit)s-%(round)s-核实队列") % {"unit": unit, "round": mask_round.name}
-    response = xlsx_response(sheet, filename=name, fallback="mask-verify-queue")
-    audit(actor=request.user, action="mask_verify_queue_export", obj=mask_round,
-          committee_id=download_committee_id(membership), subject_label=filters_text, personal=True,
-          detail={"rows": sheet.count})
-    return response
+    return list_download(sheet, actor=request.user, membership=membership, action="mask_verify_queue_export",
+                         filename=name, fallback="mask-verify-queue", obj=mask_round)
 
 
 def _candidates(request, reservation: Reservation, q: str) -> dict:

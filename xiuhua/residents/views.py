@@ -8,12 +8,11 @@ from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_by_id, active_membership, has_cap
-from xiuhua.core.audit import audit
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
 from xiuhua.core.resident_phone import client_ip
-from xiuhua.core.sheets import ListSheet, download_committee_id, xlsx_response
+from xiuhua.core.sheets import ListSheet, list_download
 from xiuhua.places.models import Kind
 
 from . import services
@@ -83,13 +82,12 @@ def search_xlsx(request):
         title=_("%(unit)s 居民查询结果 %(time)s") % {
             "unit": membership.org_unit.name, "time": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
     )
-    response = xlsx_response(sheet, filename=_("%(unit)s-居民查询结果") % {"unit": membership.org_unit.name},
-                             fallback="resident-search")
-    audit(actor=request.user, action="resident_search_export", committee_id=download_committee_id(membership),
-          subject_label=filters_text, personal=True,
-          detail={"rows": sheet.count, "key": key or ("name" if form.cleaned_data["q"] else ""),
-                  "tag": form.cleaned_data["tag"], "status": form.cleaned_data["status"]})
-    return response
+    return list_download(
+        sheet, actor=request.user, membership=membership, action="resident_search_export",
+        filename=_("%(unit)s-居民查询结果") % {"unit": membership.org_unit.name}, fallback="resident-search",
+        detail={"key": key or ("name" if form.cleaned_data["q"] else ""),
+                "tag": form.cleaned_data["tag"], "status": form.cleaned_data["status"]},
+    )
 
 
 @requires(Cap.VIEW_RESIDENTS)

@@ -26,11 +26,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.access import access_by_id, active_membership
-from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.policy import requires
-from xiuhua.core.sheets import ListSheet, download_committee_id, filters_in_words, xlsx_response
+from xiuhua.core.sheets import ListSheet, filters_in_words, list_download
 from xiuhua.core.workflow import can, may
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -215,11 +214,10 @@ def board_xlsx(request):
             where_text=where_text,
         ),
     )
-    response = xlsx_response(sheet, filename=_("%(unit)s-未办结工单") % {"unit": membership.org_unit.name},
-                             fallback="tickets")
-    audit(actor=request.user, action="ticket_board_export", committee_id=download_committee_id(membership),
-          subject_label=sheet.filters, detail={"rows": sheet.count})
-    return response
+    # The board shows no names, phones or addresses: its download is not a personal-data event.
+    return list_download(sheet, actor=request.user, membership=membership, action="ticket_board_export",
+                         filename=_("%(unit)s-未办结工单") % {"unit": membership.org_unit.name}, fallback="tickets",
+                         personal=False)
 
 
 # Intake

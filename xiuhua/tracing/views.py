@@ -27,7 +27,7 @@ from xiuhua.core.forms import apply_errors as _apply_errors
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import requires
 from xiuhua.core.resident_phone import client_ip
-from xiuhua.core.sheets import ListSheet, download_committee_id, filters_in_words, xlsx_response
+from xiuhua.core.sheets import ListSheet, filters_in_words, list_download
 from xiuhua.core.workflow import can
 from xiuhua.places.models import Kind, OrgUnit
 
@@ -190,11 +190,9 @@ def worklist_xlsx(request):
         WORKLIST_COLUMNS, title=_("%(unit)s 待落实人员 %(time)s") % _title_parts(membership),
         filters=filters_text, name=_("待落实人员"), rows=worklist_rows(entries.iterator(chunk_size=2000)),
     )
-    response = xlsx_response(sheet, filename=_("%(unit)s-待落实人员") % {"unit": membership.org_unit.name},
-                             fallback="tracing-worklist")
-    audit(actor=request.user, action="tracing_worklist_export", committee_id=download_committee_id(membership),
-          subject_label=filters_text, personal=True, detail={"rows": sheet.count})
-    return response
+    return list_download(sheet, actor=request.user, membership=membership, action="tracing_worklist_export",
+                         filename=_("%(unit)s-待落实人员") % {"unit": membership.org_unit.name},
+                         fallback="tracing-worklist")
 
 
 @requires(Cap.IMPORT_TRACING)
@@ -207,11 +205,9 @@ def triage_xlsx(request):
         TRIAGE_COLUMNS, title=_("%(unit)s 待分派人员 %(time)s") % _title_parts(membership),
         filters=filters_text, name=_("待分派人员"), rows=triage_rows(entries.iterator(chunk_size=2000)),
     )
-    response = xlsx_response(sheet, filename=_("%(unit)s-待分派人员") % {"unit": membership.org_unit.name},
-                             fallback="tracing-triage")
-    audit(actor=request.user, action="tracing_triage_export", committee_id=download_committee_id(membership),
-          subject_label=filters_text, personal=True, detail={"rows": sheet.count})
-    return response
+    return list_download(sheet, actor=request.user, membership=membership, action="tracing_triage_export",
+                         filename=_("%(unit)s-待分派人员") % {"unit": membership.org_unit.name},
+                         fallback="tracing-triage")
 
 
 def _title_parts(membership) -> dict:
