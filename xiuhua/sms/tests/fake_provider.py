@@ -77,6 +77,10 @@ class FakeProvider:
         self.sent: Counter[str] = Counter()  # accepted SendSms requests by OutId
         self.records: dict[tuple[str, str], list[dict]] = defaultdict(list)  # (phone, yyyyMMdd) -> details
         self.queries = 0
+        # Past this many accepted messages, SendSms requests wait for `release` before they are
+        # taken (a worker can be caught with requests in flight); `holding` counts them.
+        self.hold_after: int | None = None
+        self.holding = 0
         self.refused: list[str] = []  # why a request was refused (bad signature, ...)
         self.script: list[str] = []  # answers to give next; "ok" when empty
         self.release = threading.Event()  # lets "hang" requests go
@@ -152,7 +156,10 @@ class FakeProvider:
             return self._refuse("timestamp", 400, "InvalidTimeStamp.Expired")
         if params["Action"] == "QuerySendDetails":
             return self._query(params)
+        held = self._hold()
         with self._lock:
+            if held:
+                self.holding -= 1  # taken below, in the same step
             if params["SignatureNonce"] in self._nonces:
                 return self._refuse("nonce reused", 400, "SignatureNonceUsed")
             self._nonces.add(params["SignatureNonce"])
@@ -172,6 +179,14 @@ class FakeProvider:
         if mode == "hang":
             return 200, "hang"
         return ANSWERS[mode]
+
+    def _hold(self) -> bool:
+        with self._lock:
+            if self.hold_after is None or sum(self.sent.values()) < self.hold_after:
+                return False
+            self.holding += 1
+        self.release.wait(30)
+        return True
 
     def _query(self, params: dict[str, str]):
         """QuerySendDetails: the accepted messages to one phone on one China date, a page at a time."""
