@@ -115,6 +115,7 @@ class Workers:
         self.logdir = logdir
         self.processes: list[subprocess.Popen | None] = [None] * count
         self.starts = [0] * count
+        self.dead_cpu = 0.0
         for i in range(count):
             self.start(i)
 
@@ -127,9 +128,13 @@ class Workers:
             cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.processes if p is not None and p.poll() is None)
+
     def kill(self, i: int) -> None:
         process = self.processes[i]
         assert process is not None
+        self.dead_cpu += cpu_seconds(process.pid)
         process.send_signal(signal.SIGKILL)
         process.wait()
 
@@ -148,6 +153,15 @@ class Workers:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process (Linux /proc), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_sweep(env: dict[str, str]) -> str:
@@ -304,6 +318,9 @@ def main() -> None:
         seconds = time.perf_counter() - t0
         stats = provider.ask("stats")
         counts = status_counts()
+        log(f"CPU seconds: workers {workers.cpu() + workers.dead_cpu:.0f}, provider "
+            f"{cpu_seconds(provider.process.pid):.0f}, this process {time.process_time():.0f} "
+            f"(queueing and polling); load average now {os.getloadavg()[0]:.2f}")
     finally:
         workers.stop()
 

@@ -305,20 +305,27 @@ def _claim_due(*, limit: int, now: dt.datetime) -> list[OutboundSms]:
     rows another worker has locked are skipped, the claim is one UPDATE and one audit event
     naming the ids."""
     with transaction.atomic():
-        ids = list(
+        due = list(
             OutboundSms.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "pk")
             .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", "template")[:limit]
         )
-        if not ids:
+        if not due:
             return []
+        ids = [pk for pk, _template in due]
         move_many(
             OutboundSms.objects.filter(pk__in=ids), "claim", actor=None,
             values={"attempts": F("attempts") + 1, "last_attempt_at": now},
-            detail={"sms_ids": ids}, subject_label=f"{len(ids)} SMS",
+            detail={"sms_ids": ids}, subject_label=_batch_label({template for _pk, template in due}, len(ids)),
         )
         return list(OutboundSms.objects.filter(pk__in=ids, status=Status.SENDING).order_by("pk"))
+
+
+def _batch_label(templates: set[str], count: int) -> str:
+    """The audit label of a batch move: its templates and how many, as a single move's
+    "<template> #<id>" names one."""
+    return f"{'/'.join(sorted(templates))} ×{count}"
 
 
 def _per_row(field: str, values: dict[int, str]) -> Case:
@@ -348,6 +355,10 @@ def _record_batch(sent: dict[int, OutboundSms], outcomes: dict[int, str | Except
         else:
             retry[sent[pk].attempts].append(pk)
     retry_at: list[dt.datetime] = []
+
+    def label(ids) -> str:
+        return _batch_label({sent[pk].template for pk in ids}, len(ids))
+
     with transaction.atomic():
         mine = set(OutboundSms.objects.filter(pk__in=list(outcomes), status=Status.SENDING)
                    .order_by("pk").select_for_update().values_list("pk", flat=True))
@@ -356,7 +367,7 @@ def _record_batch(sent: dict[int, OutboundSms], outcomes: dict[int, str | Except
             move_many(OutboundSms.objects.filter(pk__in=list(handed)), "hand_over", actor=None,
                       values={"last_error": "", "sent_at": now,
                               "provider_message_id": _per_row("provider_message_id", handed)},
-                      detail={"sms_ids": sorted(handed)}, subject_label=f"{len(handed)} SMS")
+                      detail={"sms_ids": sorted(handed)}, subject_label=label(handed))
         for attempts, ids in sorted(retry.items()):
             ids = [pk for pk in ids if pk in mine]
             if ids:
@@ -364,14 +375,14 @@ def _record_batch(sent: dict[int, OutboundSms], outcomes: dict[int, str | Except
                 move_many(OutboundSms.objects.filter(pk__in=ids), "retry", actor=None,
                           values={"next_attempt_at": when,
                                   "last_error": _per_row("last_error", {pk: errors[pk] for pk in ids})},
-                          detail={"sms_ids": ids}, subject_label=f"{len(ids)} SMS")
+                          detail={"sms_ids": ids}, subject_label=label(ids))
                 retry_at.append(when)
         failed = [pk for pk in failed if pk in mine]
         if failed:
             move_many(OutboundSms.objects.filter(pk__in=failed), "fail", actor=None,
                       values={"failed_at": now,
                               "last_error": _per_row("last_error", {pk: errors[pk] for pk in failed})},
-                      detail={"sms_ids": failed}, subject_label=f"{len(failed)} SMS")
+                      detail={"sms_ids": failed}, subject_label=label(failed))
             logger.warning("%d SMS failed", len(failed))
         # Secrets (a one-time code) need not be kept once the message is out or never will be.
         scrubbed = []

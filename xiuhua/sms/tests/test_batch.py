@@ -56,6 +56,7 @@ def test_a_chunk_is_sent_and_recorded_with_one_event_per_outcome(provider, setti
     assert len({sms.provider_message_id for sms in first}) == 10
     assert all(sms.attempts == 1 and sms.sent_at and sms.last_error == "" for sms in first)
     events = list(AuditEvent.objects.filter(pk__gt=since).order_by("pk").values_list("action", "detail"))
+    assert set(AuditEvent.objects.filter(pk__gt=since).values_list("subject_label", flat=True)) == {"XH_REPLY ×10"}
     assert [(action, detail["count"], detail["sms_ids"]) for action, detail in events] == [
         ("sms_claim", 10, ids), ("sms_hand_over", 10, ids)]
     assert "139" not in json.dumps([d for _, d in events]).replace(str(ids), "")
