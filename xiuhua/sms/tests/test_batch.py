@@ -118,3 +118,15 @@ def test_the_worker_sends_a_fan_out(provider, worker, settings):
     worker()
     assert OutboundSms.objects.filter(status=Status.SENT).count() == 90
     assert sorted(provider.sent.values()) == [1] * 90
+
+
+def test_a_code_requested_during_a_fan_out_is_taken_before_the_batch_tasks(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        notices(300)
+        code = services.sms_send(to="13812345678", template="XH_OTP", params={"code": "271828"},
+                                 purpose="otp_login", idempotency_key="otp:1")
+    # The order in which a worker takes ready tasks (django_tasks_db: priority first).
+    taken = [(path.rsplit(".", 1)[1], args["args"]) for path, args in
+             DBTaskResult.objects.ready().values_list("task_path", "args_kwargs")]
+    assert taken[0] == ("deliver_sms", [code.pk])
+    assert taken[1:] == [("deliver_due_sms", [])] * 3
