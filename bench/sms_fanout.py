@@ -20,8 +20,9 @@ What runs, all on this machine:
   `--messages` notices (XH_REPLY, one per mobile, spread over the street's committees) in one
   transaction, which enqueues the batch delivery tasks once it commits. The clock starts before
   the first row is built, so queueing is part of the measured time;
-- when the provider has accepted `--kill-at` of the messages, worker 1 gets SIGKILL (mid-batch:
-  rows claimed, some requests made, no status written) and is started again at once; from then
+- when the provider has accepted `--kill-at` of the messages and both workers hold a claimed
+  chunk, worker 1 gets SIGKILL (mid-batch: rows claimed, some requests made, no status written;
+  `killed_mid_batch` says how many it left "sending") and is started again at once; from then
   on `manage.py sms_sweep` runs every `--sweep-every` seconds, as cron or run_periodic would
   (every minute in production): it asks the provider about messages left "sending" by the dead
   worker (once they are older than services.reconcile_after(), 40 s with the default 10 s provider
@@ -37,7 +38,7 @@ previous run's bench messages, the task rows and the SMS audit events, so it can
 the same database.
 
 Details go to stderr; the last line is
-`messages=… queue_seconds=… per_s=… seconds=… sent_twice=… lost=…`.
+`messages=… queue_seconds=… per_s=… killed_mid_batch=… seconds=… sent_twice=… lost=…`.
 """
 
 from __future__ import annotations
@@ -209,6 +210,19 @@ def clean_previous_run() -> None:
     log(f"cleaned the previous run ({deleted} rows) in {time.perf_counter() - t:.1f} s")
 
 
+def armed(provider: Provider, queued: int, args) -> bool:
+    return bool(args.kill_at) and provider.ask("stats")["distinct"] >= args.kill_at * queued
+
+
+def sending(before=None) -> int:
+    from xiuhua.sms.models import OutboundSms
+
+    rows = OutboundSms.objects.filter(purpose=PURPOSE, status=OutboundSms.Status.SENDING)
+    if before is not None:
+        rows = rows.filter(last_attempt_at__lt=before)
+    return rows.count()
+
+
 def status_counts() -> dict[str, int]:
     from django.db.models import Count
 
@@ -235,6 +249,7 @@ def main() -> None:
 
     url = use_bench_database(args.database_url)
     from django.db import transaction
+    from django.utils import timezone
 
     from xiuhua.sms.services import BulkMessage, reconcile_after, sms_send_many
     from xiuhua.sms.tests.fake_provider import KEY_ID, KEY_SECRET, WEBHOOK_SECRET
@@ -288,20 +303,24 @@ def main() -> None:
         log(f"queued {queued} in {queue_seconds:.1f} s")
 
         killed_at = None
+        stuck = None
         next_sweep = None
         last_report = 0.0
         while True:
-            time.sleep(0.5)
+            time.sleep(0.02 if killed_at is None and armed(provider, queued, args) else 0.5)
             now = time.perf_counter()
             stats = provider.ask("stats")
-            if killed_at is None and args.kill_at and stats["distinct"] >= args.kill_at * queued:
+            if killed_at is None and armed(provider, queued, args) and sending() >= 2 * args.batch:
+                # Both workers hold a claimed chunk: worker 1 dies mid-batch.
                 workers.kill(0)
-                killed_at = now
-                counts = status_counts()
-                log(f"{now - t0:6.1f} s  SIGKILL worker 1 with {stats['distinct']} accepted, "
-                    f"{counts.get('sending', 0)} sending; started again")
+                killed_at, kill_time = now, timezone.now()
+                log(f"{now - t0:6.1f} s  SIGKILL worker 1 with {stats['distinct']} accepted, both workers "
+                    f"mid-batch; started again")
                 workers.start(0)
                 next_sweep = now
+            if killed_at is not None and stuck is None and now - killed_at > 3:
+                stuck = sending(before=kill_time)
+                log(f"{now - t0:6.1f} s  the killed worker left {stuck} messages 'sending'")
             if next_sweep is not None and now >= next_sweep:
                 log(f"{now - t0:6.1f} s  sms_sweep: {run_sweep(env)}")
                 next_sweep = time.perf_counter() + args.sweep_every
@@ -337,8 +356,8 @@ def main() -> None:
     if marked_sent != len(rows):
         log(f"WARNING: {len(rows) - marked_sent} bench messages are not marked sent")
     per_s = queued / seconds if seconds else 0
-    print(f"messages={queued} queue_seconds={queue_seconds:.1f} per_s={per_s:.0f} seconds={seconds:.1f} "
-          f"sent_twice={sent_twice} lost={lost}")
+    print(f"messages={queued} queue_seconds={queue_seconds:.1f} per_s={per_s:.0f} killed_mid_batch={stuck or 0} "
+          f"seconds={seconds:.1f} sent_twice={sent_twice} lost={lost}")
 
 
 if __name__ == "__main__":

@@ -765,8 +765,9 @@ def _recover(sms: OutboundSms, *, now: dt.datetime) -> str:
 def sms_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Repair what a stopped worker or a lost task left behind.
 
-    - queued messages past their time by LOST_TASK_GRACE get batch delivery tasks (a duplicate
-      task is harmless: delivery claims rows under a lock, and a task finding nothing due ends);
+    - queued messages past their time by LOST_TASK_GRACE ("overdue": their task was lost, or a
+      long fan-out is still going) get batch delivery tasks (a duplicate task is harmless:
+      delivery claims rows under a lock, and a task finding nothing due ends);
     - messages "sending" for longer than reconcile_after() lost their worker between the claim
       and the status write: the provider is asked (lookup by OutId); what it has is marked sent,
       what it has not is queued again and sent, so each is sent once. A provider that cannot be
@@ -774,11 +775,11 @@ def sms_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     - inbound messages stored but never dispatched are dispatched.
     """
     now = now or timezone.now()
-    counts = {"requeued": 0, "recovered_sent": 0, "recovered_requeued": 0, "stale_failed": 0, "dispatched": 0}
+    counts = {"overdue": 0, "recovered_sent": 0, "recovered_requeued": 0, "stale_failed": 0, "dispatched": 0}
     lost = OutboundSms.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now - LOST_TASK_GRACE).count()
     if lost:
         transaction.on_commit(partial(_enqueue_drains, _drains_for(lost)))
-        counts["requeued"] = lost
+        counts["overdue"] = lost
     stale = OutboundSms.objects.filter(status=Status.SENDING, last_attempt_at__lte=now - reconcile_after())
     for sms in stale.order_by("pk")[:1000]:
         try:

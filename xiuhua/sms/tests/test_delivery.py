@@ -199,7 +199,7 @@ def test_sweep_requeues_lost_tasks_recovers_stuck_sends_and_dispatches_stranded_
 
     with django_capture_on_commit_callbacks(execute=True):
         counts = services.sms_sweep(now=now)
-    assert counts == {"requeued": 1, "recovered_sent": 1, "recovered_requeued": 1, "stale_failed": 0,
+    assert counts == {"overdue": 1, "recovered_sent": 1, "recovered_requeued": 1, "stale_failed": 0,
                       "dispatched": 1}
     reply = OutboundSms.objects.get(idempotency_key=f"reply:{stranded[0].pk}")
     queued_tasks = DBTaskResult.objects.order_by("enqueued_at").values_list("task_path", "args_kwargs")

@@ -138,4 +138,4 @@ def test_sms_sweep_command_prints_counts():
     out = io.StringIO()
     call_command("sms_sweep", stdout=out)
     assert out.getvalue().strip() == (
-        "requeued=0 recovered_sent=0 recovered_requeued=0 stale_failed=0 dispatched=0 otp_pruned=0")
+        "overdue=0 recovered_sent=0 recovered_requeued=0 stale_failed=0 dispatched=0 otp_pruned=0")
