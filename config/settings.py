@@ -220,6 +220,12 @@ TASKS = {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+# SMS fan-out (a notice to a whole street): sms_send_many enqueues SMS_DELIVERY_TASKS batch tasks
+# (about one per worker process; each claims SMS_BATCH_SIZE due messages at a time until none
+# are left), and every worker sends SMS_SEND_CONCURRENCY requests to the provider at a time.
+SMS_DELIVERY_TASKS = int(os.environ.get("SMS_DELIVERY_TASKS", "4"))
+SMS_BATCH_SIZE = int(os.environ.get("SMS_BATCH_SIZE", "100"))
+SMS_SEND_CONCURRENCY = int(os.environ.get("SMS_SEND_CONCURRENCY", "8"))
 
 # SMS gateway (xiuhua.sms). The default dev backend sends nothing: the outbox table is the
 # record, and the staff page can play inbound messages. HttpProviderBackend speaks the

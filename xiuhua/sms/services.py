@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, CharField, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,11 +27,11 @@ from xiuhua.core.access import require
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.phones import PhoneError, normalise_mobile
-from xiuhua.core.workflow import move
+from xiuhua.core.workflow import move, move_many
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import handlers
-from .backends import SmsPermanentError, SmsTemporaryError, get_backend, is_dev_backend
+from .backends import SmsBackend, SmsPermanentError, SmsTemporaryError, get_backend, is_dev_backend
 from .models import InboundSms, OutboundSms
 from .texts import REPLY, render, scrub_params, segments
 
@@ -37,10 +42,17 @@ Status = OutboundSms.Status
 # Wait after the 1st, 2nd, 3rd and 4th failed attempt; the 5th failure is final.
 BACKOFF = (dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(minutes=30), dt.timedelta(minutes=30))
 MAX_ATTEMPTS = len(BACKOFF) + 1
-# A message still "sending" this long after its attempt began lost its worker mid-send.
+# A worker starts a claimed message's request only this soon after claiming it (a batch takes
+# well under a second per chunk); a message still "sending" later than this plus the provider
+# timeout lost its worker, and the sweep asks the provider whether it has it (RECONCILE_MARGIN
+# covers clocks a little apart between machines).
+CLAIM_SEND_WINDOW = dt.timedelta(seconds=20)
+RECONCILE_MARGIN = dt.timedelta(seconds=10)
+# A message still "sending" this long, whose provider cannot be asked (or cannot answer), is
+# failed and not resent: the provider may have it.
 STALE_SENDING = dt.timedelta(minutes=10)
 # A queued message this far past its time has lost its task (worker down, queue cleared).
-LOST_TASK_GRACE = dt.timedelta(minutes=10)
+LOST_TASK_GRACE = dt.timedelta(minutes=1)
 # An inbound message still "received" this long after it was stored was never dispatched.
 UNDISPATCHED_GRACE = dt.timedelta(minutes=1)
 
@@ -106,9 +118,27 @@ def sms_send(
     return sms
 
 
-def _enqueue_all(ids: list[int]) -> None:
-    for pk in ids:
-        _enqueue(pk)
+def _batch_size() -> int:
+    return max(1, int(getattr(settings, "SMS_BATCH_SIZE", 100)))
+
+
+def _enqueue_drains(count: int, run_after: dt.datetime | None = None) -> None:
+    """`count` batch tasks (deliver_due_sms), each sending due messages until none are left."""
+    from .tasks import deliver_due_sms
+
+    task = deliver_due_sms
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return  # sms_sweep picks them up when they are due
+        task = task.using(run_after=run_after)
+    for _n in range(count):
+        task.enqueue()
+
+
+def _drains_for(messages: int) -> int:
+    """As many batch tasks as there are workers to run them (SMS_DELIVERY_TASKS), fewer for a
+    handful of messages."""
+    return max(1, min(int(getattr(settings, "SMS_DELIVERY_TASKS", 4)), math.ceil(messages / _batch_size())))
 
 
 @dataclass(frozen=True)
@@ -159,7 +189,8 @@ def sms_send_many(*, template: str, purpose: str, messages: list[BulkMessage], b
                 idempotency_key__in=new_keys[start:start + batch_size], status=Status.QUEUED,
                 created_at__gte=now,
             ).values_list("pk", flat=True))
-        transaction.on_commit(partial(_enqueue_all, ids))
+        if ids:
+            transaction.on_commit(partial(_enqueue_drains, _drains_for(len(ids))))
     return len(ids)
 
 
@@ -264,6 +295,151 @@ def sms_deliver(*, sms_id: int, now: dt.datetime | None = None) -> str:
         retry_at = sms.next_attempt_at
         transaction.on_commit(lambda: _enqueue(sms_id, run_after=retry_at))
     return sms.status
+
+
+# --- batch delivery (a street's notices: deliver_due_sms) ---------------------------------
+
+
+def _claim_due(*, limit: int, now: dt.datetime) -> list[OutboundSms]:
+    """Claim (queued -> sending) up to `limit` due messages, oldest first, in one transaction:
+    rows another worker has locked are skipped, the claim is one UPDATE and one audit event
+    naming the ids."""
+    with transaction.atomic():
+        due = list(
+            OutboundSms.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "template")[:limit]
+        )
+        if not due:
+            return []
+        ids = [pk for pk, _template in due]
+        move_many(
+            OutboundSms.objects.filter(pk__in=ids), "claim", actor=None,
+            values={"attempts": F("attempts") + 1, "last_attempt_at": now},
+            detail={"sms_ids": ids}, subject_label=_batch_label({template for _pk, template in due}, len(ids)),
+        )
+        return list(OutboundSms.objects.filter(pk__in=ids, status=Status.SENDING).order_by("pk"))
+
+
+def _batch_label(templates: set[str], count: int) -> str:
+    """The audit label of a batch move: its templates and how many, as a single move's
+    "<template> #<id>" names one."""
+    return f"{'/'.join(sorted(templates))} ×{count}"
+
+
+def _per_row(field: str, values: dict[int, str]) -> Case:
+    return Case(*(When(pk=pk, then=Value(value)) for pk, value in values.items()), default=F(field),
+                output_field=CharField())
+
+
+def _record_batch(sent: dict[int, OutboundSms], outcomes: dict[int, str | Exception], now: dt.datetime) -> None:
+    """Record a sent chunk's outcomes in one transaction: one move_many (and audit event) per
+    outcome, the provider ids and errors set per row in the same UPDATE. Rows no longer
+    "sending" (the sweep reconciled them) are left as they are."""
+    handed: dict[int, str] = {}
+    retry: dict[int, list[int]] = defaultdict(list)  # attempts -> ids
+    failed: list[int] = []
+    errors: dict[int, str] = {}
+    for pk, outcome in outcomes.items():
+        if isinstance(outcome, str):
+            handed[pk] = outcome
+            continue
+        if isinstance(outcome, SmsPermanentError | SmsTemporaryError):
+            errors[pk] = str(outcome)[:300]
+        else:
+            logger.error("SMS #%s: backend raised %s", pk, type(outcome).__name__)
+            errors[pk] = type(outcome).__name__
+        if isinstance(outcome, SmsPermanentError) or sent[pk].attempts >= MAX_ATTEMPTS:
+            failed.append(pk)
+        else:
+            retry[sent[pk].attempts].append(pk)
+    retry_at: list[dt.datetime] = []
+
+    def label(ids) -> str:
+        return _batch_label({sent[pk].template for pk in ids}, len(ids))
+
+    with transaction.atomic():
+        mine = set(OutboundSms.objects.filter(pk__in=list(outcomes), status=Status.SENDING)
+                   .order_by("pk").select_for_update().values_list("pk", flat=True))
+        handed = {pk: value for pk, value in handed.items() if pk in mine}
+        if handed:
+            move_many(OutboundSms.objects.filter(pk__in=list(handed)), "hand_over", actor=None,
+                      values={"last_error": "", "sent_at": now,
+                              "provider_message_id": _per_row("provider_message_id", handed)},
+                      detail={"sms_ids": sorted(handed)}, subject_label=label(handed))
+        for attempts, ids in sorted(retry.items()):
+            ids = [pk for pk in ids if pk in mine]
+            if ids:
+                when = now + BACKOFF[attempts - 1]
+                move_many(OutboundSms.objects.filter(pk__in=ids), "retry", actor=None,
+                          values={"next_attempt_at": when,
+                                  "last_error": _per_row("last_error", {pk: errors[pk] for pk in ids})},
+                          detail={"sms_ids": ids}, subject_label=label(ids))
+                retry_at.append(when)
+        failed = [pk for pk in failed if pk in mine]
+        if failed:
+            move_many(OutboundSms.objects.filter(pk__in=failed), "fail", actor=None,
+                      values={"failed_at": now,
+                              "last_error": _per_row("last_error", {pk: errors[pk] for pk in failed})},
+                      detail={"sms_ids": failed}, subject_label=label(failed))
+            logger.warning("%d SMS failed", len(failed))
+        # Secrets (a one-time code) need not be kept once the message is out or never will be.
+        scrubbed = []
+        for pk in [*handed, *failed]:
+            sms = sent[pk]
+            before = (sms.params, sms.text)
+            _scrub(sms)
+            if (sms.params, sms.text) != before:
+                scrubbed.append(sms)
+        if scrubbed:
+            OutboundSms.objects.bulk_update(scrubbed, ["params", "text"])
+        if retry_at:
+            transaction.on_commit(partial(_enqueue_drains, 1, min(retry_at)))
+
+
+def sms_deliver_batch(*, limit: int | None = None, now: dt.datetime | None = None) -> int:
+    """Claim up to `limit` due messages, send them SMS_SEND_CONCURRENCY at a time, and record
+    the outcomes: what sms_deliver does for one, with a few statements per chunk instead of per
+    message. Returns how many were claimed (0: nothing is due).
+
+    A message's request is started only within CLAIM_SEND_WINDOW of its claim; past that it is
+    not sent and goes back to the queue (the sweep may otherwise take it for lost)."""
+    now = now or timezone.now()
+    claimed_at = time.monotonic()
+    rows = _claim_due(limit=limit or _batch_size(), now=now)
+    if not rows:
+        return 0
+    deadline = claimed_at + CLAIM_SEND_WINDOW.total_seconds()
+    backend = get_backend()
+    try:
+        if isinstance(backend, SmsBackend):
+            results = backend.send_many(rows, deadline=deadline)
+        else:  # a backend with send() only
+            results = SmsBackend.send_many(backend, rows, deadline=deadline)  # type: ignore[arg-type]
+    except Exception as exc:  # a backend bug must not leave the rows "sending"
+        logger.exception("SMS batch: backend raised")
+        results = [exc] * len(rows)
+    _record_batch({sms.pk: sms for sms in rows}, {sms.pk: result for sms, result in zip(rows, results, strict=True)},
+                  now)
+    return len(rows)
+
+
+def sms_deliver_due(*, budget_seconds: float = 5.0) -> int:
+    """The batch task's work: deliver due messages chunk by chunk until none are left, or until
+    the budget is spent, then hand over to a successor task (so that the worker returns to its
+    queue between chunks of a long fan-out: a one-time code is not stuck behind a street's
+    notices). Returns how many messages were claimed."""
+    started = time.monotonic()
+    total = 0
+    while True:
+        claimed = sms_deliver_batch()
+        total += claimed
+        if claimed == 0:
+            return total
+        if time.monotonic() - started > budget_seconds:
+            _enqueue_drains(1)
+            return total
 
 
 # --- delivery reports ---------------------------------------------------------------------
@@ -530,29 +706,91 @@ def _abandon(locked: OutboundSms, *, now: dt.datetime) -> None:
     _scrub(locked)
 
 
+def reconcile_after() -> dt.timedelta:
+    """How long after its claim a "sending" message is taken to have lost its worker."""
+    timeout = dt.timedelta(seconds=float(getattr(settings, "SMS_PROVIDER_TIMEOUT", 10)))
+    return CLAIM_SEND_WINDOW + timeout + RECONCILE_MARGIN
+
+
+def _recover(sms: OutboundSms, *, now: dt.datetime) -> str:
+    """A message whose worker stopped between its claim and its status write: asked of the
+    provider, it is marked sent if the provider has it and queued again if the provider has not;
+    if the provider cannot be asked it is failed once STALE_SENDING has passed (at most once:
+    never sent twice, possibly not at all). Returns "sent", "requeued", "failed" or "" (left)."""
+    attempted = sms.last_attempt_at
+
+    def unchanged(locked: OutboundSms) -> None:
+        if locked.last_attempt_at != attempted:
+            raise ValidationError("claimed again meanwhile")
+
+    backend = get_backend()
+    try:
+        if not isinstance(backend, SmsBackend):
+            raise NotImplementedError  # a backend with send() only
+        found = backend.lookup(sms)
+    except (NotImplementedError, SmsTemporaryError) as exc:
+        if attempted is not None and attempted > now - STALE_SENDING:
+            return ""  # asked again at the next sweep
+        reason = "cannot be asked" if isinstance(exc, NotImplementedError) else f"did not answer: {exc}"
+
+        def abandon(locked: OutboundSms) -> dict:
+            unchanged(locked)
+            _abandon(locked, now=now)
+            return {"provider": reason[:100]}
+
+        move(sms, "abandon", actor=None, change=abandon, now=now)
+        return "failed"
+    if found:
+        def sent(locked: OutboundSms) -> dict:
+            unchanged(locked)
+            locked.provider_message_id = found[:64]
+            locked.sent_at = locked.last_attempt_at
+            locked.last_error = ""
+            _scrub(locked)
+            return {"recovered": "the provider has it"}
+
+        move(sms, "hand_over", actor=None, change=sent, now=now)
+        return "sent"
+
+    def again(locked: OutboundSms) -> dict:
+        unchanged(locked)
+        locked.next_attempt_at = now
+        locked.last_error = "worker stopped before the provider had it; sent again"
+        return {"recovered": "the provider does not have it"}
+
+    move(sms, "retry", actor=None, change=again, now=now)
+    return "requeued"
+
+
 def sms_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Repair what a stopped worker or a lost task left behind.
 
-    - queued messages long past their time get a new delivery task (a duplicate task is
-      harmless: delivery claims the row under a lock);
-    - messages "sending" for longer than STALE_SENDING are failed, not resent: the provider
-      may have them, and a message must not go out twice;
+    - queued messages past their time by LOST_TASK_GRACE ("overdue": their task was lost, or a
+      long fan-out is still going) get batch delivery tasks (a duplicate task is harmless:
+      delivery claims rows under a lock, and a task finding nothing due ends);
+    - messages "sending" for longer than reconcile_after() lost their worker between the claim
+      and the status write: the provider is asked (lookup by OutId); what it has is marked sent,
+      what it has not is queued again and sent, so each is sent once. A provider that cannot be
+      asked gets the old rule after STALE_SENDING: failed, not resent;
     - inbound messages stored but never dispatched are dispatched.
     """
     now = now or timezone.now()
-    counts = {"requeued": 0, "stale_failed": 0, "dispatched": 0}
-    for sms_id in OutboundSms.objects.filter(
-        status=Status.QUEUED, next_attempt_at__lte=now - LOST_TASK_GRACE
-    ).values_list("pk", flat=True)[:1000]:
-        transaction.on_commit(partial(_enqueue, sms_id))
-        counts["requeued"] += 1
-    stale = OutboundSms.objects.filter(status=Status.SENDING, last_attempt_at__lte=now - STALE_SENDING)
-    for sms_id in stale.values_list("pk", flat=True)[:1000]:
+    counts = {"overdue": 0, "recovered_sent": 0, "recovered_requeued": 0, "stale_failed": 0, "dispatched": 0}
+    lost = OutboundSms.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now - LOST_TASK_GRACE).count()
+    if lost:
+        transaction.on_commit(partial(_enqueue_drains, _drains_for(lost)))
+        counts["overdue"] = lost
+    stale = OutboundSms.objects.filter(status=Status.SENDING, last_attempt_at__lte=now - reconcile_after())
+    for sms in stale.order_by("pk")[:1000]:
         try:
-            move(OutboundSms(pk=sms_id), "abandon", actor=None, change=partial(_abandon, now=now), now=now)
+            outcome = _recover(sms, now=now)
         except ValidationError:
             continue  # its worker finished meanwhile
-        counts["stale_failed"] += 1
+        key = {"sent": "recovered_sent", "requeued": "recovered_requeued", "failed": "stale_failed"}.get(outcome)
+        if key:
+            counts[key] += 1
+    if counts["recovered_requeued"]:
+        transaction.on_commit(partial(_enqueue_drains, _drains_for(counts["recovered_requeued"])))
     undispatched = InboundSms.objects.filter(
         status=InboundSms.Status.RECEIVED, stored_at__lte=now - UNDISPATCHED_GRACE
     ).order_by("received_at", "pk")

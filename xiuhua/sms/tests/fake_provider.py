@@ -3,7 +3,9 @@
 It checks each SendSms request the way the provider would (signature, key id, timestamp window,
 nonce reuse), answers as scripted (success, rate limit, invalid number, server error, a body that
 is not JSON, or no answer at all), and can push delivery reports and inbound messages to the
-app's webhooks, signed as signing.py describes.
+app's webhooks, signed as signing.py describes. It keeps connections alive (HTTP/1.1), counts
+every accepted message by its OutId (`sent`: a count above 1 is a message sent twice), and
+answers QuerySendDetails from what it accepted, by phone and China date.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import hashlib
 import hmac
 import itertools
 import json
+import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 KEY_ID = "LTAI-test-key"
@@ -57,9 +61,26 @@ def sign_webhook(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | Non
     return {"X-Sms-Timestamp": stamp, "X-Sms-Signature": signature}
 
 
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away (or was killed)
+            super().handle_error(request, client_address)
+
+
 class FakeProvider:
-    def __init__(self) -> None:
-        self.accepted: list[dict[str, str]] = []  # verified SendSms requests, in order
+    def __init__(self, *, keep_requests: bool = True) -> None:
+        self.accepted: list[dict[str, str]] = []  # verified SendSms requests, in order (if kept)
+        self.keep_requests = keep_requests
+        self.sent: Counter[str] = Counter()  # accepted SendSms requests by OutId
+        self.records: dict[tuple[str, str], list[dict]] = defaultdict(list)  # (phone, yyyyMMdd) -> details
+        self.queries = 0
+        # Past this many accepted messages, SendSms requests wait for `release` before they are
+        # taken (a worker can be caught with requests in flight); `holding` counts them.
+        self.hold_after: int | None = None
+        self.holding = 0
         self.refused: list[str] = []  # why a request was refused (bad signature, ...)
         self.script: list[str] = []  # answers to give next; "ok" when empty
         self.release = threading.Event()  # lets "hang" requests go
@@ -69,6 +90,9 @@ class FakeProvider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps the connection for the client's next request
+            disable_nagle_algorithm = True  # the headers and the body go out as two writes
+
             def log_message(self, *args):  # keep test output quiet
                 pass
 
@@ -92,7 +116,7 @@ class FakeProvider:
                 except OSError:
                     pass  # the client gave up (timeout test)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -121,20 +145,33 @@ class FakeProvider:
         signature = params.get("Signature", "")
         if not hmac.compare_digest(signature, expected_signature(params, KEY_SECRET)):
             return self._refuse("signature", 400, "SignatureDoesNotMatch")
-        required = {"Action": "SendSms", "Version": "2017-05-25", "Format": "JSON",
-                    "SignatureMethod": "HMAC-SHA256", "SignatureVersion": "1.0"}
-        if any(params.get(k) != v for k, v in required.items()):
+        required = {"Version": "2017-05-25", "Format": "JSON", "SignatureMethod": "HMAC-SHA256",
+                    "SignatureVersion": "1.0"}
+        if any(params.get(k) != v for k, v in required.items()) or params.get("Action") not in (
+                "SendSms", "QuerySendDetails"):
             return self._refuse("fixed parameters", 400, "InvalidParameter")
         stamp = dt.datetime.strptime(params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-        if abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) > 900:
+        now = dt.datetime.now(dt.UTC)
+        if abs((now - stamp).total_seconds()) > 900:
             return self._refuse("timestamp", 400, "InvalidTimeStamp.Expired")
+        if params["Action"] == "QuerySendDetails":
+            return self._query(params)
+        held = self._hold()
         with self._lock:
+            if held:
+                self.holding -= 1  # taken below, in the same step
             if params["SignatureNonce"] in self._nonces:
                 return self._refuse("nonce reused", 400, "SignatureNonceUsed")
             self._nonces.add(params["SignatureNonce"])
             json.loads(params["TemplateParam"])  # must be JSON
-            self.accepted.append(params)
+            if self.keep_requests:
+                self.accepted.append(params)
             mode = self.script.pop(0) if self.script else "ok"
+            if mode == "ok":
+                self.sent[params.get("OutId", "")] += 1
+                self.records[(params["PhoneNumbers"], now.astimezone(CHINA).strftime("%Y%m%d"))].append(
+                    {"OutId": params.get("OutId", ""), "PhoneNum": params["PhoneNumbers"], "SendStatus": 1,
+                     "TemplateCode": params["TemplateCode"], "SendDate": now.astimezone(CHINA).isoformat()})
         if mode == "ok":
             return 200, {"RequestId": "req", "Code": "OK", "Message": "OK", "BizId": f"biz-{next(self._ids)}^0"}
         if mode == "not_json":
@@ -142,6 +179,32 @@ class FakeProvider:
         if mode == "hang":
             return 200, "hang"
         return ANSWERS[mode]
+
+    def _hold(self) -> bool:
+        with self._lock:
+            if self.hold_after is None or sum(self.sent.values()) < self.hold_after:
+                return False
+            self.holding += 1
+        self.release.wait(30)
+        return True
+
+    def _query(self, params: dict[str, str]):
+        """QuerySendDetails: the accepted messages to one phone on one China date, a page at a time."""
+        size, page = int(params.get("PageSize") or 10), int(params.get("CurrentPage") or 1)
+        with self._lock:
+            self.queries += 1
+            mode = self.script.pop(0) if self.script and self.script[0] == "server_error" else "ok"
+            records = list(self.records.get((params.get("PhoneNumber", ""), params.get("SendDate", "")), []))
+        if mode != "ok":
+            return ANSWERS[mode]
+        return 200, {"RequestId": "req", "Code": "OK", "Message": "OK", "TotalCount": len(records),
+                     "SmsSendDetailDTOs": {"SmsSendDetailDTO": records[(page - 1) * size:page * size]}}
+
+    def stats(self) -> dict[str, int]:
+        """Accepted messages: distinct OutIds, and how many of them were sent more than once."""
+        with self._lock:
+            return {"accepted": sum(self.sent.values()), "distinct": len(self.sent),
+                    "sent_twice": sum(1 for n in self.sent.values() if n > 1), "queries": self.queries}
 
     def _refuse(self, why: str, status: int, code: str):
         with self._lock:

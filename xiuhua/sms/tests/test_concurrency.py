@@ -104,3 +104,14 @@ def test_racing_deliveries_of_one_inbound_message_store_and_answer_it_once(dev_b
     assert sum(isinstance(r, InboundSms) for r in results) == 1
     assert results.count(None) == THREADS - 1
     assert InboundSms.objects.count() == 1 and OutboundSms.objects.count() == 1
+
+
+def test_racing_batch_workers_claim_disjoint_chunks_and_send_each_message_once(provider, settings):
+    settings.SMS_BATCH_SIZE = 20
+    services.sms_send_many(template="XH_REPLY", purpose="test", messages=[
+        services.BulkMessage(to=f"139{i:08d}", params={"content": "通知"}, idempotency_key=f"n:{i}")
+        for i in range(300)])
+    results = race(lambda i: services.sms_deliver_due(), n=8)
+    assert sum(results) == 300, results  # every message claimed by exactly one of them
+    assert sorted(provider.sent.values()) == [1] * 300
+    assert OutboundSms.objects.filter(status=OutboundSms.Status.SENT).count() == 300

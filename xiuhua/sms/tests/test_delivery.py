@@ -10,7 +10,8 @@ from django_tasks_db.models import DBTaskResult
 from xiuhua.core.phones import PhoneError
 from xiuhua.core.workflow import move
 from xiuhua.sms import services
-from xiuhua.sms.models import InboundSms, OutboundSms
+from xiuhua.sms.backends import DevBackend, SmsTemporaryError
+from xiuhua.sms.models import DevDelivery, InboundSms, OutboundSms
 from xiuhua.sms.services import sms_deliver, sms_send
 from xiuhua.sms.workflows import SMS
 
@@ -174,29 +175,77 @@ def test_the_state_machine_refuses_other_moves():
             move(sms, action, actor=None)
 
 
-def test_sweep_requeues_lost_tasks_fails_stuck_sends_and_dispatches_stranded_inbound(
-    django_capture_on_commit_callbacks,
+def test_sweep_requeues_lost_tasks_recovers_stuck_sends_and_dispatches_stranded_inbound(
+    django_capture_on_commit_callbacks, dev_backend,
 ):
     now = timezone.now()
     lost = send(key="lost")
-    OutboundSms.objects.filter(pk=lost.pk).update(next_attempt_at=now - dt.timedelta(minutes=11))
+    OutboundSms.objects.filter(pk=lost.pk).update(next_attempt_at=now - dt.timedelta(minutes=2))
     fresh = send(key="fresh")
-    stuck = send(key="stuck", template="XH_OTP", params={"code": "111111"})
-    OutboundSms.objects.filter(pk=stuck.pk).update(
-        status=Status.SENDING, attempts=1, last_attempt_at=now - dt.timedelta(minutes=11))
+    # Two workers died between the claim and the status write, 41 seconds ago: the provider (the
+    # dev backend's handset) has the first message, not the second.
+    handed = send(key="handed", template="XH_OTP", params={"code": "111111"})
+    DevBackend().send(handed)
+    not_handed = send(key="not-handed")
+    died_at = now - services.reconcile_after() - dt.timedelta(seconds=1)
+    OutboundSms.objects.filter(pk__in=[handed.pk, not_handed.pk]).update(
+        status=Status.SENDING, attempts=1, last_attempt_at=died_at)
     sending = send(key="sending")
-    OutboundSms.objects.filter(pk=sending.pk).update(status=Status.SENDING, attempts=1, last_attempt_at=now)
+    OutboundSms.objects.filter(pk=sending.pk).update(
+        status=Status.SENDING, attempts=1, last_attempt_at=now - dt.timedelta(seconds=20))
     stranded, _ = services.inbound_store(messages=[services.IncomingSms("13812345678", "帮助", "m1", now)])
     InboundSms.objects.filter(pk=stranded[0].pk).update(stored_at=now - dt.timedelta(minutes=2))
     DBTaskResult.objects.all().delete()
 
     with django_capture_on_commit_callbacks(execute=True):
         counts = services.sms_sweep(now=now)
-    assert counts == {"requeued": 1, "stale_failed": 1, "dispatched": 1}
+    assert counts == {"overdue": 1, "recovered_sent": 1, "recovered_requeued": 1, "stale_failed": 0,
+                      "dispatched": 1}
     reply = OutboundSms.objects.get(idempotency_key=f"reply:{stranded[0].pk}")
-    assert [a["args"] for a, _ in tasks()] == [[lost.pk], [reply.pk]]
-    stuck.refresh_from_db()
-    assert stuck.status == Status.FAILED and "not resent" in stuck.last_error and "111111" not in stuck.text
-    assert OutboundSms.objects.get(pk=sending.pk).status == Status.SENDING
+    queued_tasks = DBTaskResult.objects.order_by("enqueued_at").values_list("task_path", "args_kwargs")
+    assert [(path.rsplit(".", 1)[1], args["args"]) for path, args in queued_tasks] == [
+        ("deliver_due_sms", []), ("deliver_due_sms", []), ("deliver_sms", [reply.pk])]
+    handed.refresh_from_db()
+    assert (handed.status, handed.provider_message_id, handed.sent_at, handed.attempts) == (
+        Status.SENT, f"dev-{handed.pk}", died_at, 1)
+    assert "111111" not in handed.text
+    not_handed.refresh_from_db()
+    assert (not_handed.status, not_handed.next_attempt_at, not_handed.attempts) == (Status.QUEUED, now, 1)
+    assert "sent again" in not_handed.last_error
+    assert OutboundSms.objects.get(pk=sending.pk).status == Status.SENDING  # its worker may still send it
     assert OutboundSms.objects.get(pk=fresh.pk).status == Status.QUEUED
     assert InboundSms.objects.get(pk=stranded[0].pk).status == InboundSms.Status.HANDLED
+
+    # The requeued message goes out once; the one the provider had is not sent again.
+    assert services.sms_deliver_due() == 4  # lost, fresh, not_handed and the reply
+    assert set(DevDelivery.objects.values_list("sms_id", flat=True)) == {
+        handed.pk, not_handed.pk, lost.pk, fresh.pk, reply.pk}
+
+
+class SendOnlyBackend:
+    """A backend that cannot be asked what the provider has."""
+
+    def send(self, sms):
+        return f"only-{sms.pk}"
+
+
+class SilentProvider(SendOnlyBackend):
+    def lookup(self, sms):
+        raise SmsTemporaryError("query failed")
+
+
+@pytest.mark.parametrize("backend", ["SendOnlyBackend", "SilentProvider"])
+def test_a_stuck_send_the_provider_cannot_tell_about_is_failed_after_ten_minutes_not_resent(settings, backend):
+    settings.SMS_BACKEND = f"xiuhua.sms.tests.test_delivery.{backend}"
+    now = timezone.now()
+    stuck = send(key="stuck", template="XH_OTP", params={"code": "111111"})
+    recent = send(key="recent")
+    OutboundSms.objects.filter(pk=stuck.pk).update(
+        status=Status.SENDING, attempts=1, last_attempt_at=now - dt.timedelta(minutes=10, seconds=1))
+    OutboundSms.objects.filter(pk=recent.pk).update(
+        status=Status.SENDING, attempts=1, last_attempt_at=now - dt.timedelta(minutes=9))
+    counts = services.sms_sweep(now=now)
+    assert (counts["stale_failed"], counts["recovered_sent"], counts["recovered_requeued"]) == (1, 0, 0)
+    stuck.refresh_from_db()
+    assert stuck.status == Status.FAILED and "not resent" in stuck.last_error and "111111" not in stuck.text
+    assert OutboundSms.objects.get(pk=recent.pk).status == Status.SENDING

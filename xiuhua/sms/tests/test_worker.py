@@ -137,4 +137,5 @@ def test_sms_receive_refuses_a_bad_number():
 def test_sms_sweep_command_prints_counts():
     out = io.StringIO()
     call_command("sms_sweep", stdout=out)
-    assert out.getvalue().strip() == "requeued=0 stale_failed=0 dispatched=0 otp_pruned=0"
+    assert out.getvalue().strip() == (
+        "overdue=0 recovered_sent=0 recovered_requeued=0 stale_failed=0 dispatched=0 otp_pruned=0")

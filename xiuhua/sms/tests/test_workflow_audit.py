@@ -60,6 +60,7 @@ def claim(settings) -> str:
 
 
 def abandon(settings) -> str:
+    settings.SMS_BACKEND = "xiuhua.sms.tests.test_workflow_audit.WatchingBackend"  # cannot be asked
     sms = queued()
     OutboundSms.objects.filter(pk=sms.pk).update(
         status=OutboundSms.Status.SENDING, attempts=1, last_attempt_at=timezone.now() - dt.timedelta(minutes=11))

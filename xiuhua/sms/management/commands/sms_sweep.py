@@ -8,7 +8,8 @@ from xiuhua.sms.services import sms_sweep
 
 class Command(BaseCommand):
     help = (
-        "Re-enqueue SMS whose task was lost, fail ones stuck while sending, dispatch stranded "
+        "Enqueue delivery for overdue SMS, ask the provider about ones a dead worker left sending "
+        "(mark sent or send again), dispatch stranded "
         "inbound SMS, prune old one-time codes."
     )
 
