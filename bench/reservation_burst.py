@@ -269,6 +269,7 @@ def copy_residents(indexes: range, buildings: dict) -> None:
     from django.utils import timezone
 
     from xiuhua.core.idnumbers import IdType
+    from xiuhua.places.models import natural_key
     from xiuhua.residents.identity import identity_fields
     from xiuhua.residents.models import LivingStatus, Relation
 
@@ -281,12 +282,13 @@ def copy_residents(indexes: range, buildings: dict) -> None:
         household_ids = [row[0] for row in cursor.fetchall()]
         with cursor.cursor.copy(
             "COPY residents_household (id, room, is_rental, landlord_name, landlord_phone, created_at, "
-            "updated_at, building_id, committee_id, compound_id) FROM STDIN"
+            "updated_at, building_id, committee_id, compound_id, room_sort) FROM STDIN"
         ) as copy:
             for hid, i in zip(household_ids, indexes, strict=True):
                 building = buildings[i // PER_BUILDING]
-                copy.write_row((hid, str(i % PER_BUILDING + 1), False, "", "", now, now, building.pk,
-                                building.committee_id, building.parent_id))
+                room = str(i % PER_BUILDING + 1)
+                copy.write_row((hid, room, False, "", "", now, now, building.pk,
+                                building.committee_id, building.parent_id, natural_key(room)[:40]))
         with cursor.cursor.copy(
             "COPY residents_resident (name, sex, birth_date, id_type, id_encrypted, id_hash, id_masked, "
             "id_last4, mobile, relation, living_status, away_until, language, specialty, skills, created_at, "
@@ -318,7 +320,7 @@ def new_round(world: World):
         cursor.execute(
             "TRUNCATE masks_voucher, masks_reservation, masks_pharmacystock, masks_stockdelivery, "
             "masks_paperformbook, masks_pharmacycommittee, masks_pharmacy_clerks, masks_pharmacy, "
-            "masks_maskround, core_auditevent"
+            "masks_maskround, core_auditevent, core_ratecounter"
         )
     officer = User.objects.filter(username="bench_burst").first() or User.objects.create_user(
         username="bench_burst", password=None
@@ -522,7 +524,7 @@ class Server:
 
     def start(self) -> None:
         command = [
-            str(REPO_ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi",
+            sys.executable, "-m", "gunicorn", "config.wsgi",
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
             "--worker-class", self.worker_class, "--threads", str(self.worker_threads),
             "--max-requests", str(self.max_requests),
