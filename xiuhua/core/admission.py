@@ -104,6 +104,7 @@ class AdmissionMiddleware:
             self._busy[key] = self.render(lane.busy, language)
         body, content_type = self._busy[key]
         response = HttpResponse(body, status=503, content_type=content_type)
+        response["Content-Length"] = str(len(body))  # CommonMiddleware, which would set it, has not run
         response["Retry-After"] = str(self.retry_after)
         response["Cache-Control"] = "no-store"
         response["Content-Language"] = language

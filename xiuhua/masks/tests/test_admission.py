@@ -29,6 +29,7 @@ def test_a_full_resident_lane_refuses_the_api_at_once_and_writes_nothing(client,
     assert response["Retry-After"] == "2"
     assert response["Content-Type"] == "application/json"
     assert response["Cache-Control"] == "no-store"
+    assert int(response["Content-Length"]) == len(response.content)
     assert response.json() == {
         "detail": "当前访问人数过多,您的登记尚未提交,名额不会因此失去。请稍后用同一内容重试。"
     }
