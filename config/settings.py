@@ -124,6 +124,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that needs no `SELECT 1` round trip per request.
+    DATABASES["default"]["ENGINE"] = "xiuhua.core.postgresql"
     # Django's own cursors bind parameters client-side and are never prepared; this threshold
     # lets the few server-side binding cursors (the one-statement reservation) be prepared once
     # per connection after that many uses, so the busy day's statement skips the planner.
