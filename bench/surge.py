@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--staff-slots", type=int, default=4, help="XIUHUA_STAFF_SLOTS per process")
     args = parser.parse_args()
 
-    os.environ.update(burst.BENCH_ENV)
+    os.environ.update(burst.BENCH_ENV)  # then the admission control of production:
     os.environ["XIUHUA_RESIDENT_SLOTS"] = str(args.resident_slots)
     os.environ["XIUHUA_STAFF_SLOTS"] = str(args.staff_slots)
     Path(burst.BENCH_ENV["XIUHUA_VAR_DIR"]).mkdir(parents=True, exist_ok=True)

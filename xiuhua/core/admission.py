@@ -104,6 +104,9 @@ class AdmissionMiddleware:
             self._busy[key] = self.render(lane.busy, language)
         body, content_type = self._busy[key]
         response = HttpResponse(body, status=503, content_type=content_type)
+        # Expected under a surge, and counted by the server's access log: not an error to log
+        # (Django logs every 5xx at ERROR, a line per refusal, when thousands come a second).
+        response._has_been_logged = True  # type: ignore[attr-defined]
         response["Content-Length"] = str(len(body))  # CommonMiddleware, which would set it, has not run
         response["Retry-After"] = str(self.retry_after)
         response["Cache-Control"] = "no-store"

@@ -100,3 +100,10 @@ def test_lanes_follow_the_settings_prefixes(settings):
     assert admission.lane_of("/masks/staff/rounds/", lanes).name == "staff"
     assert admission.lane_of("/help/d/abc/", lanes).name == "resident"
     assert admission.lane_of("/residents/", lanes).name == "staff"
+
+
+def test_refusals_are_not_logged_as_errors(client, world, masks, full_resident_lane, caplog):
+    token = phone_tokens.issue(PHONE)
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert post(client, URL, body(world, masks, world.resident_a1), token).status_code == 503
+    assert [r for r in caplog.records if r.name == "django.request"] == []
