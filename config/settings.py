@@ -217,11 +217,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # a roster file at its limit and the form around it; every other upload is smaller.
 # Admission (core/admission.py): requests in progress per worker process, by lane; past them the
 # answer is an immediate 503. Resident lanes are the path prefixes below with their busy page
-# ("json" for an API); "staff" marks a prefix as staff; any other path is staff.
+# ("json" for an API); "staff" marks a prefix as staff, "open" one without a limit; any other
+# path is staff.
 XIUHUA_RESIDENT_SLOTS = int(os.environ.get("XIUHUA_RESIDENT_SLOTS", "8"))
 XIUHUA_STAFF_SLOTS = int(os.environ.get("XIUHUA_STAFF_SLOTS", "4"))
 XIUHUA_BUSY_RETRY_AFTER = int(os.environ.get("XIUHUA_BUSY_RETRY_AFTER", "2"))
 XIUHUA_ADMISSION_LANES = [
+    ("/healthz", "open"),  # never refused: a load balancer would take a busy machine out
     ("/masks/staff/", "staff"),
     ("/masks/api/", "json"),
     ("/masks/", "masks/public/busy.html"),

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 STAFF = "staff"
 JSON = "json"
+OPEN = "open"  # no gate: the load balancer's health check must not be refused in a surge
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,9 @@ def lane_of(path: str, lanes: list[tuple[str, str]]) -> Lane:
     """The first prefix of `lanes` that the path starts with decides; none: the staff lane."""
     for prefix, busy in lanes:
         if path.startswith(prefix):
-            return Lane(STAFF, "core/busy.html") if busy == STAFF else Lane("resident", busy)
+            if busy in (STAFF, OPEN):
+                return Lane(busy, "core/busy.html")
+            return Lane("resident", busy)
     return Lane(STAFF, "core/busy.html")
 
 
@@ -88,6 +91,8 @@ class AdmissionMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         lane = lane_of(request.path_info, self.lanes)
+        if lane.name == OPEN:
+            return self.get_response(request)
         gate = self.gates[lane.name]
         if not gate.enter():
             return self.refuse(request, lane)

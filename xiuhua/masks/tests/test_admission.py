@@ -56,6 +56,7 @@ def test_staff_pages_keep_their_own_slots_while_residents_are_refused(client, wo
     assert client.get("/healthz").status_code == 200
     with override_settings(XIUHUA_STAFF_SLOTS=0):
         assert client.get("/masks/staff/").status_code == 503
+        assert client.get("/healthz").status_code == 200  # the load balancer's check is never refused
 
 
 def test_a_retry_after_a_refusal_reserves_once_and_a_repeat_answers_the_same(client, world, masks, settings):
@@ -100,6 +101,7 @@ def test_lanes_follow_the_settings_prefixes(settings):
     assert admission.lane_of("/masks/staff/rounds/", lanes).name == "staff"
     assert admission.lane_of("/help/d/abc/", lanes).name == "resident"
     assert admission.lane_of("/residents/", lanes).name == "staff"
+    assert admission.lane_of("/healthz", lanes).name == "open"
 
 
 def test_refusals_are_not_logged_as_errors(client, world, masks, full_resident_lane, caplog):
