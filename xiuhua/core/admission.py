@@ -7,8 +7,8 @@ lane as it can serve at once, and answers the rest immediately:
 
 - resident lanes (the paths in settings.XIUHUA_ADMISSION_LANES with a busy page or "json"): at
   most settings.XIUHUA_RESIDENT_SLOTS requests in progress per process. The rest get 503 with
-  `Retry-After` and, for pages, a page that says the place is not lost and gives the SMS way
-  (pages) or `{"detail": …}` (the API). Nothing of the request has been read or done, so a
+  `Retry-After`: a page that says the right to reserve is not lost (nothing was done) and gives
+  the SMS way, or `{"detail": …}` for the API. Nothing of the request has been read or done, so a
   retry of the same request is safe; the reservation itself is idempotent (one per person and
   round: a retry that finds the first one answers it again, 200 instead of 201).
 - the staff lane (everything else): its own XIUHUA_STAFF_SLOTS, so that staff pages keep their
@@ -132,7 +132,7 @@ class AdmissionMiddleware:
             if busy == JSON:
                 import json
 
-                message = _("当前访问人数过多,您的登记尚未提交,名额不会因此失去。请稍后用同一内容重试。")
+                message = _("当前访问人数过多,您的登记尚未提交,预约资格不会因此失去。请稍后用同一内容重试。")
                 return json.dumps({"detail": message}, ensure_ascii=False).encode(), "application/json"
             # No request: nothing past this point (session, user, CSRF) has run.
             context = {

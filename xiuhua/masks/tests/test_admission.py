@@ -31,7 +31,7 @@ def test_a_full_resident_lane_refuses_the_api_at_once_and_writes_nothing(client,
     assert response["Cache-Control"] == "no-store"
     assert int(response["Content-Length"]) == len(response.content)
     assert response.json() == {
-        "detail": "当前访问人数过多,您的登记尚未提交,名额不会因此失去。请稍后用同一内容重试。"
+        "detail": "当前访问人数过多,您的登记尚未提交,预约资格不会因此失去。请稍后用同一内容重试。"
     }
     assert not Reservation.objects.exists() and not AuditEvent.objects.filter(action="reservation_submit").exists()
 
@@ -43,7 +43,7 @@ def test_a_full_resident_lane_answers_pages_with_the_busy_page_and_the_sms_way(c
     response = client.post(committee_url(world, "public_reserve"), form_data(world, world.resident_a1))
     assert response.status_code == 503 and response["Retry-After"] == "2"
     page = response.content.decode()
-    assert "您的名额不会因此失去" in page
+    assert "您的预约资格不会因此失去" in page
     assert "用手机发短信到 10690000" in page and "口罩 姓名 证件号 小区 楼号 室号" in page
     assert "<script" not in page and "<form" not in page
     assert "default-src 'none'" in response["Content-Security-Policy"]
