@@ -107,7 +107,7 @@ def reserve_until_acknowledged(port: int, data: dict, token: str, answers: list,
     answers.append((data["id_number"], None, None))
 
 
-def burst(world, masks, server: Server, disrupt) -> list:
+def burst(world, masks, server: Server, disrupt) -> tuple[list, list]:
     people = [new_household(world, name=f"居民{k}") for k in range(PEOPLE)]
     work = [
         ({"round": masks.round.pk, "committee": world.committee_a1.code, "name": p.name, "id_type": "resident_id",
