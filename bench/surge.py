@@ -1,7 +1,7 @@
 """A round's opening surge past capacity: open-loop load at 1x, 2x and 3x what the server serves.
 
     .venv/bin/python bench/surge.py [--seconds 60] [--capacity N] [--workers 2] [--threads 16]
-        [--resident-slots 8] [--staff-slots 4]
+        [--resident-slots 8] [--staff-slots 4] [--staff-workers 1]
 
 Goal (the issue), at 3x: goodput at least 90% of capacity, p99 of accepted requests under 2 s,
 every refused request answered 503 in under 100 ms, the staff page's p95 under 500 ms, nothing
@@ -18,7 +18,9 @@ else xiuhua_bench_surge on localhost). Steps:
    one whenever none is free), each a different resident from a different phone, as
    reservation_burst.py sends them. Latency counts from the planned send time, so a late sender
    cannot hide a slow server. No retries: a refusal is counted as one. Beside it a staff member's
-   round list (/masks/staff/rounds/) is fetched every 100 ms on its own connection.
+   round list (/masks/staff/rounds/) is fetched every 100 ms on its own connection, from a
+   second gunicorn of `--staff-workers` workers as a proxy would route staff paths (0: from the
+   residents' workers, where only the staff slots separate them).
 3. The database is checked against every answer: each 2xx's reservation number must be there
    once with its phone (else lost), no person or phone holds two (duplicates), and no refused
    request made one.
@@ -115,8 +117,9 @@ def reservation_request(token: str, body: str) -> bytes:
     ).encode() + data
 
 
-async def open_loop(port: int, requests: list[tuple[int, bytes]], rate: float, staff_raw: bytes) -> dict:
-    pool, staff_pool = Pool(port), Pool(port)
+async def open_loop(port: int, requests: list[tuple[int, bytes]], rate: float, staff_raw: bytes,
+                    staff_port: int) -> dict:
+    pool, staff_pool = Pool(port), Pool(staff_port)
     results: list[tuple[int, int, float, bytes]] = []  # (line, status, ms, body)
     staff_ms: list[float] = []
     staff_status: dict[int, int] = {}
@@ -184,6 +187,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="threads per gthread worker")
     parser.add_argument("--resident-slots", type=int, default=8, help="XIUHUA_RESIDENT_SLOTS per process")
     parser.add_argument("--staff-slots", type=int, default=4, help="XIUHUA_STAFF_SLOTS per process")
+    parser.add_argument("--staff-workers", type=int, default=1,
+                        help="workers of a second gunicorn for staff paths (0: staff pages on the residents' workers)")
     args = parser.parse_args()
 
     os.environ.update(burst.BENCH_ENV)  # then the admission control of production:
@@ -199,6 +204,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="xiuhua_bench_surge_"))
     server = burst.Server(workers=args.workers, worker_class="gthread", worker_threads=args.threads,
                           max_requests=0, log=tmp / "gunicorn.log")
+    # Staff pages on workers of their own (the proxy routes staff paths there), or beside residents.
+    staff_server = burst.Server(workers=args.staff_workers, worker_class="gthread", worker_threads=args.threads,
+                                max_requests=0, log=tmp / "gunicorn-staff.log") if args.staff_workers else None
 
     def on_sigterm(signum, frame):
         sys.exit(128 + signum)
@@ -212,10 +220,15 @@ def main() -> None:
         from xiuhua.masks.phone_tokens import issue
 
         server.start()
+        if staff_server is not None:
+            staff_server.start()
+        staff_port = staff_server.port if staff_server is not None else server.port
         print(f"server: gunicorn gthread on 127.0.0.1:{server.port}, workers={args.workers} threads={args.threads} "
-              f"resident_slots={args.resident_slots} staff_slots={args.staff_slots}; load average "
+              f"resident_slots={args.resident_slots} staff_slots={args.staff_slots}; staff pages on "
+              + (f"{args.staff_workers} worker(s) of their own" if staff_server else "the same workers")
+              + "; load average "
               + " ".join(f"{x:.2f}" for x in os.getloadavg()), file=sys.stderr)
-        check_staff_page(server.port, staff_raw)
+        check_staff_page(staff_port, staff_raw)
         next_line = 0
         capacity = args.capacity
         if not capacity:
@@ -242,7 +255,7 @@ def main() -> None:
             next_line += count
             connection.close()
             t0 = time.perf_counter()
-            outcome = asyncio.run(open_loop(server.port, requests, rate, staff_raw))
+            outcome = asyncio.run(open_loop(server.port, requests, rate, staff_raw, staff_port))
             phases[m] = summarise(m, rate, args.seconds, outcome, time.perf_counter() - t0)
         lost, duplicates, made_by_refused = check_database(mask_round.pk, phases)
     except (Exception, SystemExit):
@@ -251,6 +264,8 @@ def main() -> None:
         raise
     finally:
         server.stop()
+        if staff_server is not None:
+            staff_server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     p3 = phases[3]
