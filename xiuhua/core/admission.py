@@ -22,7 +22,7 @@ a thread. A sync worker takes one request at a time and leaves the rest in the k
 where nothing can refuse them.
 
 The middleware comes first in MIDDLEWARE: a refusal costs no session, no user, no database.
-The busy answers are rendered once per language and lane and kept.
+The busy answers are rendered once per lane, language and SMS number, and kept.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class AdmissionMiddleware:
             STAFF: Gate("XIUHUA_STAFF_SLOTS"),
         }
         self.retry_after = int(settings.XIUHUA_BUSY_RETRY_AFTER)
-        self._busy: dict[tuple[str, str], tuple[bytes, str]] = {}
+        self._busy: dict[tuple[str, str, str], tuple[bytes, str]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         lane = lane_of(request.path_info, self.lanes)
@@ -104,9 +104,10 @@ class AdmissionMiddleware:
     def refuse(self, request: HttpRequest, lane: Lane) -> HttpResponse:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-        key = (lane.busy, language)
+        sms_number = getattr(settings, "SMS_INBOUND_NUMBER", "")
+        key = (lane.busy, language, sms_number)
         if key not in self._busy:
-            self._busy[key] = self.render(lane.busy, language)
+            self._busy[key] = self.render(lane.busy, language, sms_number)
         body, content_type = self._busy[key]
         response = HttpResponse(body, status=503, content_type=content_type)
         # Expected under a surge, and counted by the server's access log: not an error to log
@@ -127,7 +128,7 @@ class AdmissionMiddleware:
             )
         return response
 
-    def render(self, busy: str, language: str) -> tuple[bytes, str]:
+    def render(self, busy: str, language: str, sms_number: str) -> tuple[bytes, str]:
         with translation.override(language):
             if busy == JSON:
                 import json
@@ -137,6 +138,6 @@ class AdmissionMiddleware:
             # No request: nothing past this point (session, user, CSRF) has run.
             context = {
                 "retry_after": self.retry_after,
-                "sms_number": getattr(settings, "SMS_INBOUND_NUMBER", ""),
+                "sms_number": sms_number,
             }
             return render_to_string(busy, context).encode(), "text/html; charset=utf-8"
