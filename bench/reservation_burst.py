@@ -129,7 +129,8 @@ def main() -> None:
     # gthread 2x16 ~500-590/s, 3x8 ~430/s, 4x8 ~370/s, sync 6 ~340-390/s (and its empty endpoint
     # ~700-900/s against ~1,800-2,100/s: a sync worker opens a connection per request).
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"], help="gunicorn worker class")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync, gthread, "
+                        "config.gunicorn_worker.DoorThreadWorker: the door never refuses here, the slots are open)")
     parser.add_argument("--worker-threads", type=int, default=16, help="threads per gthread worker")
     parser.add_argument("--runs", type=int, default=3, help="empty + reservation measurements; medians reported")
     parser.add_argument("--max-requests", type=int, default=0,

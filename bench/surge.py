@@ -1,13 +1,14 @@
 """A round's opening surge past capacity: open-loop load at 1x, 2x and 3x what the server serves.
 
     .venv/bin/python bench/surge.py [--seconds 60] [--capacity N] [--workers 2] [--threads 16]
-        [--resident-slots 8] [--staff-slots 4] [--staff-workers 1]
+        [--resident-slots 8] [--staff-slots 4] [--staff-workers 1] [--no-door]
 
 Goal (the issue), at 3x: goodput at least 90% of capacity, p99 of accepted requests under 2 s,
 every refused request answered 503 in under 100 ms, the staff page's p95 under 500 ms, nothing
 lost and nothing twice.
 
-The server is the production one (gunicorn gthread, admission control of core/admission.py on,
+The server is the production one (gunicorn's gthread worker refusing at the door,
+config/gunicorn_worker.py, or plain gthread with --no-door; admission control of core/admission.py on,
 DEBUG off, no access log), on the bench world of reservation_burst.py (PostgreSQL: DATABASE_URL,
 else xiuhua_bench_surge on localhost). Steps:
 
@@ -187,6 +188,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="threads per gthread worker")
     parser.add_argument("--resident-slots", type=int, default=8, help="XIUHUA_RESIDENT_SLOTS per process")
     parser.add_argument("--staff-slots", type=int, default=4, help="XIUHUA_STAFF_SLOTS per process")
+    parser.add_argument("--no-door", dest="door", action="store_false",
+                        help="plain gthread workers: refusals only once a thread takes the request")
     parser.add_argument("--staff-workers", type=int, default=1,
                         help="workers of a second gunicorn for staff paths (0: staff pages on the residents' workers)")
     args = parser.parse_args()
@@ -202,7 +205,8 @@ def main() -> None:
     needed = math.ceil(ceiling * (args.capacity_seconds * 1.5 + args.seconds * sum(MULTIPLIERS) * 1.1)) + 1
     world = burst.build_roster(needed)
     tmp = Path(tempfile.mkdtemp(prefix="xiuhua_bench_surge_"))
-    server = burst.Server(workers=args.workers, worker_class="gthread", worker_threads=args.threads,
+    worker_class = "config.gunicorn_worker.DoorThreadWorker" if args.door else "gthread"
+    server = burst.Server(workers=args.workers, worker_class=worker_class, worker_threads=args.threads,
                           max_requests=0, log=tmp / "gunicorn.log")
     # Staff pages on workers of their own (the proxy routes staff paths there), or beside residents.
     staff_server = burst.Server(workers=args.staff_workers, worker_class="gthread", worker_threads=args.threads,
@@ -223,7 +227,8 @@ def main() -> None:
         if staff_server is not None:
             staff_server.start()
         staff_port = staff_server.port if staff_server is not None else server.port
-        print(f"server: gunicorn gthread on 127.0.0.1:{server.port}, workers={args.workers} threads={args.threads} "
+        print(f"server: gunicorn {worker_class} on 127.0.0.1:{server.port}, workers={args.workers} "
+              f"threads={args.threads} "
               f"resident_slots={args.resident_slots} staff_slots={args.staff_slots}; staff pages on "
               + (f"{args.staff_workers} worker(s) of their own" if staff_server else "the same workers")
               + "; load average "

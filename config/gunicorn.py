@@ -27,7 +27,8 @@ from gunicorn.glogging import Logger
 
 from xiuhua.core.logredact import RedactingFilter, redact
 
-worker_class = "gthread"
+# gthread, refusing residents at the door when its threads are behind (config/gunicorn_worker.py).
+worker_class = "config.gunicorn_worker.DoorThreadWorker"
 threads = 16
 keepalive = 5  # seconds: a phone's next request (the status page after a reservation) reuses it
 

@@ -28,6 +28,7 @@ The busy answers are rendered once per lane, language and SMS number, and kept.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -78,6 +79,51 @@ def lane_of(path: str, lanes: list[tuple[str, str]]) -> Lane:
     return Lane(STAFF, "core/busy.html")
 
 
+_STATUS_LINE = b"HTTP/1.1 503 Service Unavailable\r\n"
+_door_middleware: AdmissionMiddleware | None = None
+
+
+def door_answer(head: bytes) -> tuple[int, bytes] | None:
+    """For the door of config/gunicorn_worker.py: (the request's length, the whole 503 response)
+    when `head` holds a complete request (headers and body) on a resident lane; else None."""
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = head[:end].decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        return None
+    headers = {}
+    for line in lines[1:]:
+        key, sep, value = line.partition(":")
+        if not sep:
+            return None
+        headers[key.strip().lower()] = value.strip()
+    if "transfer-encoding" in headers:
+        return None
+    try:
+        length = end + 4 + int(headers.get("content-length", "0"))
+    except ValueError:
+        return None
+    if length > len(head):
+        return None
+    global _door_middleware
+    if _door_middleware is None:
+        _door_middleware = AdmissionMiddleware(lambda request: HttpResponse())
+    path = parts[1].split("?", 1)[0]
+    lane = lane_of(path, _door_middleware.lanes)
+    if lane.name != "resident":
+        return None
+    cookies = {}
+    for item in headers.get("cookie", "").split(";"):
+        key, _sep, value = item.strip().partition("=")
+        cookies[key] = value
+    response = _door_middleware.refuse(cookies, lane)
+    response["Connection"] = "close"
+    head_lines = b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in response.items())
+    return length, _STATUS_LINE + head_lines + b"\r\n" + response.content
+
+
 class AdmissionMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -95,14 +141,14 @@ class AdmissionMiddleware:
             return self.get_response(request)
         gate = self.gates[lane.name]
         if not gate.enter():
-            return self.refuse(request, lane)
+            return self.refuse(request.COOKIES, lane)
         try:
             return self.get_response(request)
         finally:
             gate.leave()
 
-    def refuse(self, request: HttpRequest, lane: Lane) -> HttpResponse:
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    def refuse(self, cookies: Mapping[str, str], lane: Lane) -> HttpResponse:
+        chosen = cookies.get(settings.LANGUAGE_COOKIE_NAME)
         language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         sms_number = getattr(settings, "SMS_INBOUND_NUMBER", "")
         key = (lane.busy, language, sms_number)

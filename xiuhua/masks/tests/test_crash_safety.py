@@ -1,10 +1,11 @@
 """Nothing acknowledged is lost and nothing is made twice when a process dies mid-burst.
 
-Real processes: gunicorn (gthread) serving the test database, clients in threads that retry
-every answer but 2xx (503, 500, a dropped connection) with backoff and jitter, with the same
-body, as the resident page and the apps do. Meanwhile a worker is killed with SIGKILL, or
-PostgreSQL itself is restarted. Then every 2xx number is in the database once, for the person it
-was made for, and every person holds exactly one reservation.
+Real processes: gunicorn (the production worker, gthread refusing at the door) serving the
+test database, clients in threads that retry every answer but 2xx (503, 500, a dropped
+connection) with backoff and jitter, with the same body, as the resident page and the apps do.
+Meanwhile a worker is killed with SIGKILL, or PostgreSQL itself is restarted. Then every 2xx
+number is in the database once, for the person it was made for, and every person holds exactly
+one reservation.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class Server:
         self.log = (tmp_path / "gunicorn.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-             "--worker-class", "gthread", "--threads", "8", "--no-control-socket", "--graceful-timeout", "2"],
+             "--worker-class", "config.gunicorn_worker.DoorThreadWorker", "--threads", "8", "--no-control-socket",
+             "--graceful-timeout", "2"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, process_group=0,
         )
         deadline = time.monotonic() + 60
