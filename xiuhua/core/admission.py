@@ -19,7 +19,9 @@ admitted requests finish at full speed, and the number of workers sets capacity.
 with a server that hands every request to the application at once: gunicorn's gthread worker
 (config/gunicorn.py), with more threads than the two lanes' slots, so that refusals still find
 a thread. A sync worker takes one request at a time and leaves the rest in the kernel's queue,
-where nothing can refuse them.
+where nothing can refuse them. Past about twice capacity the threads themselves become the
+queue; the production worker (config/gunicorn_worker.py) then answers residents at the door
+with door_answer(), the same 503 as raw HTTP, before any thread takes the request.
 
 The middleware comes first in MIDDLEWARE: a refusal costs no session, no user, no database.
 The busy answers are rendered once per lane, language and SMS number, and kept.
