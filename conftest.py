@@ -8,7 +8,7 @@ from xiuhua.testing import build_world
 
 
 def _is_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    return settings.DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "xiuhua.core.postgresql")
 
 
 def pytest_configure(config):

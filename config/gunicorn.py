@@ -3,8 +3,17 @@
     gunicorn -c config/gunicorn.py config.wsgi
 
 run from the project directory (gunicorn puts it on sys.path before reading this file).
-Workers, threads and the bind address are given on the command line or in GUNICORN_CMD_ARGS;
-this file sets the logging.
+Workers and the bind address are given on the command line or in GUNICORN_CMD_ARGS; this file
+sets the worker class, its threads and keep-alive, and the logging.
+
+Threaded workers (gthread), because admission control (xiuhua/core/admission.py) can only refuse
+a request that the application has been handed: a sync worker takes one request at a time and
+leaves the others in the kernel's queue, where they wait into timeouts. A gthread worker hands
+every connection to a thread at once; its threads must outnumber the slots of the two lanes
+(XIUHUA_RESIDENT_SLOTS + XIUHUA_STAFF_SLOTS, 8 + 4 by default), so that a refusal always finds
+a thread and is answered in milliseconds. Threads also keep connections alive between requests
+(a sync worker closes each one) and let a process wait on several database commits at once,
+which is what a reservation mostly does. Measured figures: docs/deploy.md.
 
 The access log names no person and no capability: the format has the path without its query
 string (%(U)s, not %(r)s, whose request line carries ?q=<searched identity number>) and no
@@ -17,6 +26,11 @@ from __future__ import annotations
 from gunicorn.glogging import Logger
 
 from xiuhua.core.logredact import RedactingFilter, redact
+
+# gthread, refusing residents at the door when its threads are behind (config/gunicorn_worker.py).
+worker_class = "config.gunicorn_worker.DoorThreadWorker"
+threads = 16
+keepalive = 5  # seconds: a phone's next request (the status page after a reservation) reuses it
 
 accesslog = "-"
 errorlog = "-"

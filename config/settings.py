@@ -73,7 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that an oversized body is refused before anything reads it.
+    # First: past capacity a request is refused at once (503), before anything else runs.
+    "xiuhua.core.admission.AdmissionMiddleware",
+    # Then, so that an oversized body is refused before anything reads it.
     "xiuhua.core.request_size.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -122,6 +124,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that needs no `SELECT 1` round trip per request.
+    DATABASES["default"]["ENGINE"] = "xiuhua.core.postgresql"
     # Django's own cursors bind parameters client-side and are never prepared; this threshold
     # lets the few server-side binding cursors (the one-statement reservation) be prepared once
     # per connection after that many uses, so the busy day's statement skips the planner.
@@ -211,6 +215,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Largest request body taken at all, refused with a 413 before it is read (xiuhua.core.request_size):
 # a roster file at its limit and the form around it; every other upload is smaller.
+# Admission (core/admission.py): requests in progress per worker process, by lane; past them the
+# answer is an immediate 503. Resident lanes are the path prefixes below with their busy page
+# ("json" for an API); "staff" marks a prefix as staff, "open" one without a limit; any other
+# path is staff.
+XIUHUA_RESIDENT_SLOTS = int(os.environ.get("XIUHUA_RESIDENT_SLOTS", "8"))
+XIUHUA_STAFF_SLOTS = int(os.environ.get("XIUHUA_STAFF_SLOTS", "4"))
+XIUHUA_BUSY_RETRY_AFTER = int(os.environ.get("XIUHUA_BUSY_RETRY_AFTER", "2"))
+XIUHUA_ADMISSION_LANES = [
+    ("/healthz", "open"),  # never refused: a load balancer would take a busy machine out
+    ("/masks/staff/", "staff"),
+    ("/masks/api/", "json"),
+    ("/masks/", "masks/public/busy.html"),
+    ("/help/", "core/busy.html"),
+    ("/arrive/", "core/busy.html"),
+]
+
 XIUHUA_MAX_REQUEST_BYTES = int(
     os.environ.get("XIUHUA_MAX_REQUEST_BYTES", str(ROSTER_MAX_UPLOAD_BYTES + 1024 * 1024))
 )

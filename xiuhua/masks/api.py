@@ -19,7 +19,17 @@ address is given, and the answer is always the same 202, whatever the reason.
 
 Errors are JSON with Chinese messages: 400 a body that is not a JSON object or nests too deep,
 401 no or expired token, 404 unknown round, 409 the person reserved from another phone, 413 body
-too large, 422 {"detail": {field: [messages]}}, 429 too many codes or lookups (with Retry-After).
+too large, 422 {"detail": {field: [messages]}}, 429 too many codes or lookups (with Retry-After),
+503 the server is past capacity (with Retry-After; core/admission.py answers it before anything
+is read or done).
+
+Retrying. The reservation's idempotency key is the request itself: one place per person and
+round, and one waiting entry per person and phone, enforced by unique indexes. So a client that
+got 503, 500, a timeout or a dropped connection sends the same body with the same token again,
+waiting at least Retry-After and then exponentially longer with full jitter (e.g. a random time
+up to 1, 2, 4 … 30 s): the retry either makes the reservation (201) or finds the one an earlier
+try made (200, `"created": false`, the same number), never a second one. 429 is a refusal of the
+caller, not of the server: retrying it early counts against the limit again.
 """
 
 from dataclasses import dataclass
