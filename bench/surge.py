@@ -18,8 +18,10 @@ else xiuhua_bench_surge on localhost). Steps:
    t0 + i/rate whether or not earlier ones were answered (asyncio, kept-alive connections, a new
    one whenever none is free), each a different resident from a different phone, as
    reservation_burst.py sends them. Latency counts from the planned send time, so a late sender
-   cannot hide a slow server. No retries: a refusal is counted as one. Beside it a staff member's
-   round list (/masks/staff/rounds/) is fetched every 100 ms on its own connection, from a
+   cannot hide a slow server (how late the generator itself was is printed: on a shared 2-core
+   machine it competes with the server it loads). No retries: a refusal is counted as one. Beside it a staff member's
+   round list (/masks/staff/rounds/) is fetched every 100 ms on its own connection, by a process
+   of its own, from a
    second gunicorn of `--staff-workers` workers as a proxy would route staff paths (0: from the
    residents' workers, where only the staff slots separate them).
 3. The database is checked against every answer: each 2xx's reservation number must be there
@@ -118,15 +120,39 @@ def reservation_request(token: str, body: str) -> bytes:
     ).encode() + data
 
 
-async def open_loop(port: int, requests: list[tuple[int, bytes]], rate: float, staff_raw: bytes,
-                    staff_port: int) -> dict:
-    pool, staff_pool = Pool(port), Pool(staff_port)
+def staff_poller(port: int, cookie: str, seconds: float, out) -> None:
+    """In a process of its own (the load's event loop must not delay it): the staff page every
+    STAFF_EVERY seconds on a kept-alive connection, latency from the planned time."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    start = time.monotonic() + 0.2
+    timings, statuses = [], {}
+    k = 0
+    while start + k * STAFF_EVERY < start + seconds:
+        planned = start + k * STAFF_EVERY
+        time.sleep(max(0.0, planned - time.monotonic()))
+        try:
+            conn.request("GET", STAFF_PATH, headers={"Cookie": f"sessionid={cookie}"})
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            status = 0
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        timings.append((time.monotonic() - planned) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+        k += 1
+    out.put((timings, statuses))
+
+
+async def open_loop(port: int, requests: list[tuple[int, bytes]], rate: float) -> dict:
+    pool = Pool(port)
     results: list[tuple[int, int, float, bytes]] = []  # (line, status, ms, body)
-    staff_ms: list[float] = []
-    staff_status: dict[int, int] = {}
+    lags: list[float] = []  # how late the generator itself sent each request, ms
     loop = asyncio.get_running_loop()
     t0 = loop.time() + 0.2
-    done = asyncio.Event()
 
     async def one(line: int, raw: bytes, planned: float) -> None:
         try:
@@ -135,32 +161,30 @@ async def open_loop(port: int, requests: list[tuple[int, bytes]], rate: float, s
             status, body = 0, b""
         results.append((line, status, (loop.time() - planned) * 1000, body))
 
-    async def staff() -> None:
-        k = 0
-        while not done.is_set():
-            planned = t0 + k * STAFF_EVERY
-            await asyncio.sleep(max(0.0, planned - loop.time()))
-            try:
-                status, _h, _b = await asyncio.wait_for(staff_pool.request(staff_raw), TIMEOUT)
-            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-                status = 0
-            staff_ms.append((loop.time() - planned) * 1000)
-            staff_status[status] = staff_status.get(status, 0) + 1
-            k += 1
-
-    staff_task = asyncio.create_task(staff())
     tasks = []
     for i, (line, raw) in enumerate(requests):
         planned = t0 + i / rate
         delay = planned - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
+        lags.append(max(0.0, loop.time() - planned) * 1000)
         tasks.append(asyncio.create_task(one(line, raw, planned)))
     await asyncio.gather(*tasks)
-    done.set()
-    await staff_task
     late = max(0.0, loop.time() - (t0 + len(requests) / rate))
-    return {"results": results, "staff_ms": staff_ms, "staff_status": staff_status, "drain_s": late}
+    return {"results": results, "lags": lags, "drain_s": late}
+
+
+def run_phase(port: int, staff_port: int, cookie: str, requests: list, rate: float) -> dict:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    poller = ctx.Process(target=staff_poller, args=(staff_port, cookie, len(requests) / rate, out))
+    poller.start()
+    outcome = asyncio.run(open_loop(port, requests, rate))
+    outcome["staff_ms"], outcome["staff_status"] = out.get(timeout=120)
+    poller.join()
+    return outcome
 
 
 def staff_cookie(world) -> str:
@@ -260,9 +284,13 @@ def main() -> None:
             next_line += count
             connection.close()
             t0 = time.perf_counter()
-            outcome = asyncio.run(open_loop(server.port, requests, rate, staff_raw, staff_port))
+            outcome = run_phase(server.port, staff_port, cookie, requests, rate)
             phases[m] = summarise(m, rate, args.seconds, outcome, time.perf_counter() - t0)
         lost, duplicates, made_by_refused = check_database(mask_round.pk, phases)
+        if any(r[1] not in (0, 503) and not 200 <= r[1] < 300 for p in phases.values() for r in p["results"]):
+            errors = [line for line in server.log.read_text(errors="replace").splitlines()
+                      if "Error" in line or "error" in line]
+            print("server errors (last 5):\n" + "\n".join(errors[-5:]), file=sys.stderr)
     except (Exception, SystemExit):
         if server.process is not None and server.tail():
             print(f"gunicorn log (last lines):\n{server.tail()}", file=sys.stderr)
@@ -320,7 +348,8 @@ def summarise(m: int, rate: float, seconds: int, outcome: dict, wall: float) -> 
         f"max {summary['refused_max_ms']:.0f} ms, {sum(1 for x in refused_ms if x >= 100)} at 100 ms or more), "
         f"other {len(other)} {sorted({r[1] for r in other})}, failed or timed out {len(failed)}; staff page "
         f"{len(outcome['staff_ms'])} fetches {outcome['staff_status']}, p50 {percentile(outcome['staff_ms'], 50):.0f} "
-        f"ms, p95 {summary['staff_p95_ms']:.0f} ms; answers drained {outcome['drain_s']:.1f} s after the last send",
+        f"ms, p95 {summary['staff_p95_ms']:.0f} ms; answers drained {outcome['drain_s']:.1f} s after the last send; "
+        f"the generator sent late by p99 {percentile(outcome['lags'], 99):.0f} ms, max {max(outcome['lags']):.0f} ms",
         file=sys.stderr,
     )
     return summary
