@@ -56,6 +56,22 @@ def make_resident(
     return resident
 
 
+# Where a member of each role sits in build_world (an attribute of the world it returns).
+ROLE_UNITS = {
+    Role.DISTRICT_OFFICER: "district",
+    Role.STREET_OFFICER: "street_a",
+    Role.COMMITTEE_STAFF: "committee_a1",
+    Role.GRID_WORKER: "committee_a1",
+    Role.HEALTH_CENTRE: "street_a",
+    Role.DEPARTMENT_STAFF: "street_a",
+    Role.VOLUNTEER: "committee_a1",
+    Role.PHARMACY_CLERK: "street_a",
+    Role.GROUPBUY_LEADER: "compound_a1",
+    Role.BUSINESS_CONTACT: "street_a",
+    Role.SYSADMIN: "city",
+}
+
+
 def build_world() -> SimpleNamespace:
     """Two streets; street A has committees A1 and A2; B1 is in street B. One user per role."""
     w = SimpleNamespace()

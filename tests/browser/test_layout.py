@@ -5,26 +5,13 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from xiuhua.accounts.roles import Role
+from xiuhua.testing import ROLE_UNITS as UNITS
 from xiuhua.testing import make_user
 
 from .conftest import login, screenshot, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Where each role's member sits in build_world.
-UNITS = {
-    Role.DISTRICT_OFFICER: "district",
-    Role.STREET_OFFICER: "street_a",
-    Role.COMMITTEE_STAFF: "committee_a1",
-    Role.GRID_WORKER: "committee_a1",
-    Role.HEALTH_CENTRE: "street_a",
-    Role.DEPARTMENT_STAFF: "street_a",
-    Role.VOLUNTEER: "committee_a1",
-    Role.PHARMACY_CLERK: "street_a",
-    Role.GROUPBUY_LEADER: "compound_a1",
-    Role.BUSINESS_CONTACT: "street_a",
-    Role.SYSADMIN: "city",
-}
 WIDTHS = (360, 320)
 # The header's three rows (brand and language; role, user and sign-out; the menu) on a phone.
 HEADER_MAX_PX = 120

@@ -7,22 +7,8 @@ import pytest
 
 from xiuhua.accounts.menu import ENTRIES
 from xiuhua.accounts.roles import ROLE_CAPS, Role
+from xiuhua.testing import ROLE_UNITS as UNITS
 from xiuhua.testing import make_user
-
-# Where each role's member sits in build_world.
-UNITS = {
-    Role.DISTRICT_OFFICER: "district",
-    Role.STREET_OFFICER: "street_a",
-    Role.COMMITTEE_STAFF: "committee_a1",
-    Role.GRID_WORKER: "committee_a1",
-    Role.HEALTH_CENTRE: "street_a",
-    Role.DEPARTMENT_STAFF: "street_a",
-    Role.VOLUNTEER: "committee_a1",
-    Role.PHARMACY_CLERK: "street_a",
-    Role.GROUPBUY_LEADER: "compound_a1",
-    Role.BUSINESS_CONTACT: "street_a",
-    Role.SYSADMIN: "city",
-}
 
 # The header's entries per role, in order: exactly these (data-menu keys).
 OFFICE = ["places", "residents", "roster", "masks", "tracing", "isolation", "tickets", "sms"]
