@@ -399,3 +399,11 @@ def test_one_statement_path_declines_once_the_phone_has_used_its_lookups(world, 
     assert reservation_submit_one_statement(**common) is None
     RateCounter.objects.filter(key=client_counter.key).update(count=client_counter.rule.limit - 1)
     assert reservation_submit_one_statement(**common) is not None
+
+
+def test_reservation_numbers_use_the_whole_alphabet_in_every_position():
+    numbers = [codes.new_reservation_number(12) for _ in range(3000)]
+    assert all(n.startswith("12-") and codes.normalise_reservation_number(n) == n for n in numbers)
+    for position in range(3, 10):  # seven random characters: each takes every letter of the 32
+        assert {n[position] for n in numbers} == set(codes.ALPHABET)
+    assert len(set(numbers)) == len(numbers)
