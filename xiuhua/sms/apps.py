@@ -14,7 +14,9 @@ class SmsConfig(AppConfig):
         checks.register(check_provider_settings)
         from xiuhua.core.registry import Sweep, register
 
-        register(Sweep("sms_sweep", every=5 * 60))
+        # Every minute: a message a dead worker left "sending" is settled 40 s after its claim
+        # (services.reconcile_after), and a retry due now should not wait five minutes.
+        register(Sweep("sms_sweep", every=60))
 
 
 def check_provider_settings(app_configs=None, **kwargs):
