@@ -451,6 +451,7 @@ class DeliveryReport:
     success: bool
     reported_at: dt.datetime
     error: str = ""
+    out_id: str = ""  # "xh-<row id>", echoed from the send
 
 
 class UnknownMessage(Exception):
@@ -466,11 +467,7 @@ def sms_reports_apply(*, reports: list[DeliveryReport]) -> tuple[int, int]:
     applied = duplicates = 0
     with transaction.atomic():
         for report in reports:
-            sms = (
-                OutboundSms.objects.filter(provider_message_id=report.provider_message_id)
-                .exclude(provider_message_id="")
-                .first()
-            )
+            sms = _reported_message(report)
             if sms is None:
                 raise UnknownMessage(report.provider_message_id)
             try:
@@ -483,7 +480,22 @@ def sms_reports_apply(*, reports: list[DeliveryReport]) -> tuple[int, int]:
     return applied, duplicates
 
 
+def _reported_message(report: DeliveryReport) -> OutboundSms | None:
+    found = (
+        OutboundSms.objects.filter(provider_message_id=report.provider_message_id)
+        .exclude(provider_message_id="")
+        .first()
+    )
+    if found is None and report.out_id:
+        # A message the sweep found at the provider by its OutId (sms_sweep) has that OutId as its
+        # provider id, the provider's query giving no BizId; its reports echo the OutId.
+        found = OutboundSms.objects.filter(provider_message_id=report.out_id).first()
+    return found
+
+
 def _apply_report(report: DeliveryReport, locked: OutboundSms) -> None:
+    if report.out_id and locked.provider_message_id == report.out_id:
+        locked.provider_message_id = report.provider_message_id  # the BizId, learnt at last
     if report.success:
         locked.delivered_at = report.reported_at
     else:

@@ -125,6 +125,7 @@ def _report(item: dict) -> services.DeliveryReport:
     )
     return services.DeliveryReport(
         provider_message_id=_text(item, "biz_id", max_length=64),
+        out_id=_text(item, "out_id", max_length=64, required=False),
         success=success,
         reported_at=reported_at,
         error="" if success else error,

@@ -79,6 +79,21 @@ def test_a_replayed_report_is_refused_and_changes_nothing(client, sent):
     assert (sent.status, sent.delivered_at) == before
 
 
+def test_a_report_finds_a_message_the_sweep_recovered_by_its_out_id(client, sent):
+    # Found at the provider by its OutId after its worker died (sms_sweep): no BizId was known.
+    sent.provider_message_id = f"xh-{sent.pk}"
+    sent.save(update_fields=["provider_message_id"])
+    response = post(client, REPORT, [report(sent, biz_id="900007")])
+    assert response.status_code == 200 and response.json()["applied"] == 1
+    sent.refresh_from_db()
+    assert (sent.status, sent.provider_message_id) == (Status.DELIVERED, "900007")
+    # Another message's OutId does not match a message that has its own BizId.
+    other = report(sent, biz_id="900008", out_id=f"xh-{sent.pk}")
+    sent.provider_message_id = "111"
+    sent.save(update_fields=["provider_message_id"])
+    assert post(client, REPORT, [other]).status_code == 404
+
+
 def test_a_report_for_an_unknown_id_writes_nothing(client, sent):
     response = post(client, REPORT, [report(sent), {"biz_id": "nope", "success": True}])
     assert response.status_code == 404
