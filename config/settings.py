@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "xiuhua.tracing",
     "xiuhua.isolation",
     "xiuhua.tickets",
+    "xiuhua.screening",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ urlpatterns = [
     path("tickets/doors/", include("xiuhua.tickets.urls_doors")),
     path("tickets/", include("xiuhua.tickets.urls")),
     path("help/", include("xiuhua.tickets.urls_public")),
+    path("screening/", include("xiuhua.screening.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

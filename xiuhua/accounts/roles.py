@@ -44,6 +44,11 @@ class Cap(models.TextChoices):
     VIEW_TICKETS = "view_tickets", _("查看工单")
     RECORD_TICKET = "record_ticket", _("登记、受理、派单、办结和回访工单")
     HANDLE_TICKET = "handle_ticket", _("办理和答复工单")
+    VIEW_SCREENING = "view_screening", _("查看核酸筛查")
+    MANAGE_SCREENING = "manage_screening", _("组织核酸筛查(轮次、采样点、排班)")
+    ISSUE_CODES = "issue_codes", _("生成和打印采样码、登记非花名册人员")
+    COLLECT_SAMPLES = "collect_samples", _("采样点扫码采样、封管、装箱和转运")
+    RECORD_RESULTS = "record_results", _("接收样本、录入检测结果")
 
 
 _STAFF = {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.USE_API}
@@ -56,35 +61,45 @@ _ISOLATION_COMMITTEE = {Cap.VIEW_ISOLATION, Cap.MANAGE_ISOLATION, Cap.RECORD_CON
 _TICKETS_OFFICE = {Cap.VIEW_TICKETS, Cap.RECORD_TICKET}
 _TICKETS_COMMITTEE = {Cap.VIEW_TICKETS, Cap.RECORD_TICKET, Cap.HANDLE_TICKET}
 _MASKS_COMMITTEE = {Cap.VIEW_MASKS, Cap.RESERVE_FOR_RESIDENT, Cap.VERIFY_RESERVATION}
+# The street plans and runs screening rounds and records the lab's results; committees issue
+# codes, work their sites and follow coverage; volunteers and the health centre scan at stations.
+_SCREENING_STREET = {Cap.VIEW_SCREENING, Cap.MANAGE_SCREENING, Cap.ISSUE_CODES, Cap.COLLECT_SAMPLES,
+                     Cap.RECORD_RESULTS}
+_SCREENING_COMMITTEE = {Cap.VIEW_SCREENING, Cap.ISSUE_CODES, Cap.COLLECT_SAMPLES}
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.DISTRICT_OFFICER: frozenset(
         _STAFF | _MASKS_OFFICER
         | {Cap.EXPORT_ROSTER, Cap.VIEW_AUDIT, Cap.MANAGE_ROUNDS, Cap.VIEW_TRACING, Cap.VIEW_ISOLATION, Cap.VIEW_TICKETS}
+        | {Cap.VIEW_SCREENING, Cap.MANAGE_SCREENING}
     ),
     # A street officer opens rounds for their own street and sets up its designated pharmacies
     # (the round's and the pharmacy's scope is checked against the membership's unit).
     Role.STREET_OFFICER: frozenset(
         _STAFF | _MASKS_OFFICER | {Cap.MANAGE_ROUNDS} | _TRACING_STREET | _TICKETS_OFFICE
         | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER, Cap.VIEW_ISOLATION}
+        | _SCREENING_STREET
     ),
     Role.COMMITTEE_STAFF: frozenset(
         _STAFF | _MASKS_COMMITTEE | _TRACING_COMMITTEE | _ISOLATION_COMMITTEE | _TICKETS_COMMITTEE
         | {Cap.EDIT_RESIDENTS, Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID}
+        | _SCREENING_COMMITTEE
     ),
     Role.GRID_WORKER: frozenset(
-        {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT}
+        {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT,
+         Cap.VIEW_SCREENING}
     ),
     # The community health centre joins the door visit and follows alerts of the people in home
     # isolation in its street; it records its own contacts, and sees no roster.
-    Role.HEALTH_CENTRE: frozenset({Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT}),
+    Role.HEALTH_CENTRE: frozenset({Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT, Cap.VIEW_SCREENING, Cap.COLLECT_SAMPLES}),
     # A department of the street (城运中心, 社区卫生服务中心, 房管所 …) handles the orders dispatched
     # to it, and sees no roster.
     Role.DEPARTMENT_STAFF: frozenset({Cap.VIEW_TICKETS, Cap.HANDLE_TICKET}),
     # The roles below see no roster: a pharmacy clerk sees only vouchers presented at their
     # pharmacy; the others work in later modules; the system administrator manages units and
     # accounts, not people.
-    Role.VOLUNTEER: frozenset(),
+    # A volunteer scans at a sampling station (the station shows masked names only).
+    Role.VOLUNTEER: frozenset({Cap.VIEW_SCREENING, Cap.COLLECT_SAMPLES}),
     Role.PHARMACY_CLERK: frozenset({Cap.RECORD_DELIVERY, Cap.REDEEM_VOUCHER}),
     Role.GROUPBUY_LEADER: frozenset(),
     Role.BUSINESS_CONTACT: frozenset(),

@@ -1,0 +1,3 @@
+"""URLs of the screening codes pages."""
+
+urlpatterns: list = []

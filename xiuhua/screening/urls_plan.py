@@ -1,0 +1,3 @@
+"""URLs of the screening plan pages."""
+
+urlpatterns: list = []

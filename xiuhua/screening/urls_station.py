@@ -1,0 +1,3 @@
+"""URLs of the screening station pages."""
+
+urlpatterns: list = []
