@@ -6,3 +6,10 @@ class ScreeningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "xiuhua.screening"
     verbose_name = _("核酸筛查")
+
+    def ready(self) -> None:
+        from xiuhua.core.registry import Sweep, register
+
+        from . import notify  # noqa: F401  # its SMS templates and purposes
+
+        register(Sweep("screening_sweep", every=5 * 60))

@@ -60,7 +60,8 @@ class ScreeningRule(models.Model):
         verbose_name_plural = _("筛查规则")
         ordering = ["-effective_from"]
         constraints = [
-            models.CheckConstraint(condition=Q(queue_max__gt=models.F("queue_min")), name="screening_rule_queue_bounds"),
+            models.CheckConstraint(condition=Q(queue_max__gt=models.F("queue_min")),
+                                   name="screening_rule_queue_bounds"),
             models.CheckConstraint(condition=Q(line_rate_per_hour__gte=1), name="screening_rule_rate_positive"),
             models.CheckConstraint(condition=Q(no_show_percent__lte=100), name="screening_rule_no_show_share"),
         ]
@@ -145,6 +146,9 @@ class RoundCompound(models.Model):
     def save(self, *args, **kwargs):
         self.committee_id = self.compound.parent_id
         super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return f"{self.compound} {self.get_pool_rule_display()}"
 
 
 class SiteQuerySet(ScopedQuerySet):
@@ -299,9 +303,10 @@ class Tube(models.Model):
     """A sampling tube: opened by its first scan at a line, closed when full or by the collector."""
 
     round = models.ForeignKey(ScreeningRound, on_delete=models.CASCADE, related_name="tubes")
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="tubes")
+    # None for a single tube taken at the door (a retest): its committee is the person's.
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True, related_name="tubes")
     line = models.ForeignKey(Line, on_delete=models.PROTECT, null=True, blank=True, related_name="tubes")
-    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", editable=False)
+    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     barcode = models.CharField(_("试管条码"), max_length=40, unique=True)
     pool_rule = models.CharField(_("混采规则"), max_length=16, choices=PoolRule.choices)
     capacity = models.PositiveSmallIntegerField(_("容量(人)"))
@@ -315,6 +320,8 @@ class Tube(models.Model):
     recorded_at = models.DateTimeField(_("上报时间"), auto_now_add=True)
     result = models.CharField(_("检测结果"), max_length=16, choices=TestResult.choices, blank=True)
     resulted_at = models.DateTimeField(_("出结果时间"), null=True, blank=True)
+    # When the street was told this tube had no result long after sampling (once).
+    overdue_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = TubeQuerySet.as_manager()
 
@@ -324,7 +331,8 @@ class Tube(models.Model):
         indexes = [models.Index(fields=["round", "status"], name="screening_tube_round_status")]
 
     def save(self, *args, **kwargs):
-        self.committee_id = self.site.committee_id
+        if self.site_id is not None:
+            self.committee_id = self.site.committee_id
         super().save(*args, **kwargs)
 
     def __str__(self) -> str:
@@ -362,6 +370,9 @@ class TubeMember(models.Model):
         self.retest = self.tube.retest
         super().save(*args, **kwargs)
 
+    def __str__(self) -> str:
+        return f"{self.tube_id}:{self.code_id}"
+
 
 class StationBatch(models.Model):
     """A batch of scans a station sent: its key (made by the device) makes a resend a no-op that
@@ -378,3 +389,9 @@ class StationBatch(models.Model):
     class Meta:
         verbose_name = _("采样点上报批次")
         verbose_name_plural = _("采样点上报批次")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+from .models_results import PositiveCase, ResultImport, Review, ReviewStatus  # noqa: E402,F401

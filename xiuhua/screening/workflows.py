@@ -14,7 +14,7 @@ from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import covers
 from xiuhua.core.workflow import Action, Workflow
 
-from .models import Box, BoxStatus, ScreeningRound, Tube, TubeStatus
+from .models import Box, BoxStatus, Review, ReviewStatus, ScreeningRound, Tube, TubeStatus
 from .models import RoundStatus as S
 
 T = TubeStatus
@@ -78,4 +78,25 @@ BOX = Workflow(
     },
 )
 
-__all__ = ["BOX", "SCREENING_ROUND", "TUBE", "manages_round"]
+R = ReviewStatus
+
+
+def _review_refusal(review: Review, action: str) -> str:
+    return _("该人员复核状态为“%(status)s”,不能%(action)s") % {
+        "status": R(review.status).label, "action": REVIEW.actions[action].label}
+
+
+# A review is opened with its pool's result (created pending). The door-to-door team takes the
+# single tube; its result closes the review, or an invalid single sends it back for another tube.
+REVIEW = Workflow(
+    Review, name="screening_review", field="status", states=R, refusal=_review_refusal,
+    label=lambda review: review.code.reference,
+    actions={
+        "sample": Action({R.PENDING}, R.SAMPLED, Cap.COLLECT_SAMPLES, label=_("单管采样")),
+        "clear": Action({R.SAMPLED}, R.CLEARED, Cap.RECORD_RESULTS, label=_("复核阴性")),
+        "confirm": Action({R.SAMPLED}, R.POSITIVE, Cap.RECORD_RESULTS, label=_("复核阳性")),
+        "resample": Action({R.SAMPLED}, R.PENDING, Cap.RECORD_RESULTS, label=_("单管无效,重新采样")),
+    },
+)
+
+__all__ = ["BOX", "REVIEW", "SCREENING_ROUND", "TUBE", "manages_round"]

@@ -24,6 +24,7 @@ SWEEPS = {
     "isolation_sweep": 300,
     "prune_rate_counters": 86400,
     "prune_rosters": 86400,
+    "screening_sweep": 300,
     "sms_sweep": 60,
     "tickets_sweep": 300,
 }

@@ -20,7 +20,8 @@ def build_screening(world, *, status: str = RoundStatus.OPEN) -> SimpleNamespace
     )
     s.compound_a1 = RoundCompound.objects.create(round=s.round, compound=world.compound_a1, pool_rule=PoolRule.TEN)
     s.compound_a2 = RoundCompound.objects.create(round=s.round, compound=world.compound_a2, pool_rule=PoolRule.FIVE)
-    s.site_a1 = Site.objects.create(round=s.round, committee=world.committee_a1, name="国和一村广场", address="国和路 1 号")
+    s.site_a1 = Site.objects.create(round=s.round, committee=world.committee_a1, name="国和一村广场",
+                                    address="国和路 1 号")
     s.site_a2 = Site.objects.create(round=s.round, committee=world.committee_a2, name="国和二村活动室")
     s.lines_a1 = [Line.objects.create(site=s.site_a1, number=n, rate_per_hour=200) for n in (1, 2, 3)]
     s.line_a2 = Line.objects.create(site=s.site_a2, number=1, rate_per_hour=200)
