@@ -85,6 +85,12 @@ class PositiveCase(models.Model):
         return f"{self.round_id}:{self.code_id}"
 
 
+class ResultImportQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ResultImportQuerySet:
+        """The imports of the rounds the member sees."""
+        return self.filter(round__in=ScreeningRound.objects.visible_to(user))
+
+
 class ResultImport(models.Model):
     """A lab file as it was imported: what it changed and the rows it could not use."""
 
@@ -98,6 +104,8 @@ class ResultImport(models.Model):
     # [{"row": n, "barcode": "...", "problem": "..."}]: every row not used, with why.
     problems = models.JSONField(default=list)
     created_at = models.DateTimeField(_("导入时间"), auto_now_add=True)
+
+    objects = ResultImportQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("检测结果文件")

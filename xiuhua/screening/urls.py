@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("xiuhua.screening.urls_plan")),
     path("codes/", include("xiuhua.screening.urls_codes")),
     path("station/", include("xiuhua.screening.urls_station")),
+    path("", include("xiuhua.screening.urls_results")),
 ]

@@ -26,12 +26,13 @@ from xiuhua.testing import acting, make_resident
 pytestmark = pytest.mark.django_db
 
 
-def codes_for(world, screening, count):
-    """`count` people of building 5号 (room 1xx), each with a code; every third shares a phone."""
+def codes_for(world, screening, count, *, start=0):
+    """`count` people of building 5号 (rooms 1xx from `start`), each with a code; every three
+    share a phone."""
     from xiuhua.residents.models import Household
 
     codes = []
-    for i in range(count):
+    for i in range(start, start + count):
         household = Household.objects.create(building=world.building_a1, room=f"{100 + i}")
         person = make_resident(household, f"居民{i:02d}", mobile=f"1391000{i // 3:04d}")
         codes.append(SamplingCode.objects.create(

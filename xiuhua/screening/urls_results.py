@@ -1,0 +1,12 @@
+"""URLs of the screening results pages."""
+
+from django.urls import path
+
+from . import views_results as v
+
+urlpatterns = [
+    path("rounds/<int:pk>/results/", v.round_results, name="round_results"),
+    path("results/imports/<int:pk>/", v.result_import, name="result_import"),
+    path("reviews/", v.reviews, name="reviews"),
+    path("reviews/<int:pk>/sample/", v.review_sample_view, name="review_sample"),
+]
