@@ -50,6 +50,7 @@ from xiuhua.masks import api as masks_resident
 from xiuhua.places.api import GridOut, PlaceOut
 from xiuhua.places.api import router as places_router
 from xiuhua.residents.api import router as residents_router
+from xiuhua.screening.api import router as screening_router
 from xiuhua.tickets.api import router as tickets_router
 
 TOKEN_PREFIX = "xh_"
@@ -435,3 +436,4 @@ def me(request: HttpRequest) -> dict[str, Any]:
 api.add_router("", places_router)
 api.add_router("", residents_router)
 api.add_router("", tickets_router)
+api.add_router("", screening_router)

@@ -68,6 +68,7 @@ ROLE_UNITS = {
     Role.PHARMACY_CLERK: "street_a",
     Role.GROUPBUY_LEADER: "compound_a1",
     Role.BUSINESS_CONTACT: "street_a",
+    Role.LAB: "street_a",
     Role.SYSADMIN: "city",
 }
 

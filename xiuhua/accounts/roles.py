@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     PHARMACY_CLERK = "pharmacy_clerk", _("指定药店店员")
     GROUPBUY_LEADER = "groupbuy_leader", _("团长")
     BUSINESS_CONTACT = "business_contact", _("企业联络员")
+    LAB = "lab", _("检测机构")
     SYSADMIN = "sysadmin", _("系统管理员")
 
 
@@ -103,6 +104,9 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.PHARMACY_CLERK: frozenset({Cap.RECORD_DELIVERY, Cap.REDEEM_VOUCHER}),
     Role.GROUPBUY_LEADER: frozenset(),
     Role.BUSINESS_CONTACT: frozenset(),
+    # A testing lab records results of the rounds of the street (or district) it serves, from its
+    # file or over the API, and sees no person: barcodes in, counts out.
+    Role.LAB: frozenset({Cap.RECORD_RESULTS, Cap.USE_API}),
     # Playing an inbound SMS acts as its sender (a help request filed as that resident), so only
     # the system administrator may do it, and only with the dev backend (demos, training).
     Role.SYSADMIN: frozenset({Cap.VIEW_PLACES, Cap.SIMULATE_SMS}),

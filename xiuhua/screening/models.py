@@ -83,7 +83,8 @@ class ScreeningRoundQuerySet(models.QuerySet):
         from xiuhua.core.scoping import active_membership
 
         membership = active_membership(user)
-        if membership is None or not membership.has("view_screening"):
+        # A round holds no person: a lab that records its results sees it too.
+        if membership is None or not (membership.has("view_screening") or membership.has("record_results")):
             return self.none()
         unit = membership.org_unit
         ancestors = [unit.path[:i] for i in range(1, len(unit.path) + 1) if unit.path[i - 1] == "/"]
@@ -265,8 +266,26 @@ class BoxStatus(models.TextChoices):
     RECEIVED = "received", _("实验室已接收")
 
 
-class BoxQuerySet(ScopedQuerySet):
+class LabVisibleQuerySet(ScopedQuerySet):
+    """Rows without a person (tubes, boxes): seen by the screening roles, and by a lab that
+    records results (Role.LAB) within the units it serves."""
+
     scope_cap = "view_screening"
+
+    def visible_to(self, user):
+        from xiuhua.core.scoping import active_membership, unit_scope_q
+
+        membership = active_membership(user)
+        if membership is not None and membership.has("record_results") and not membership.has(self.scope_cap):
+            scoped = self.filter(unit_scope_q(membership, committee="committee", building=None, grid=None,
+                                              micro_grid=None))
+            scoped.scoped_for = membership.pk
+            return scoped
+        return super().visible_to(user)
+
+
+class BoxQuerySet(LabVisibleQuerySet):
+    pass
 
 
 class Box(models.Model):
@@ -295,8 +314,8 @@ class Box(models.Model):
         return self.barcode
 
 
-class TubeQuerySet(ScopedQuerySet):
-    scope_cap = "view_screening"
+class TubeQuerySet(LabVisibleQuerySet):
+    pass
 
 
 class Tube(models.Model):

@@ -251,7 +251,7 @@ def _close_review(actor, screening_round: ScreeningRound, tube: Tube, member: Tu
     if review is None:
         return
     action = {"negative": "clear", "positive": "confirm", "invalid": "resample"}[result]
-    move(review, action, actor=actor, now=now, change=partial(_close_review_fields, action, now))
+    move(review, action, actor=None, now=now, change=partial(_close_review_fields, action, now))
 
 
 def _close_at(now: dt.datetime, tube: Tube) -> None:

@@ -5,6 +5,7 @@ from django.urls import path
 from . import views_results as v
 
 urlpatterns = [
+    path("results/", v.results_index, name="results"),
     path("rounds/<int:pk>/results/", v.round_results, name="round_results"),
     path("results/imports/<int:pk>/", v.result_import, name="result_import"),
     path("reviews/", v.reviews, name="reviews"),

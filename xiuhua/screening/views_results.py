@@ -20,9 +20,18 @@ from xiuhua.residents.roster.files import RosterFileError
 
 from . import selectors_results as sel
 from .forms_results import LabFileForm, RetestForm
-from .models import ScreeningRound
+from .models import RoundStatus, ScreeningRound
 from .models_results import PositiveCase, ResultImport, Review, ReviewStatus
 from .services_results import results_import_file, review_sample
+
+
+@requires(Cap.RECORD_RESULTS)
+def results_index(request):
+    """The rounds whose results the member records (a lab finds its work here)."""
+    rounds = (ScreeningRound.objects.visible_to(request.user).exclude(status=RoundStatus.DRAFT)
+              .select_related("scope").order_by("-first_day", "-pk"))
+    page = Paginator(rounds, 30).get_page(request.GET.get("page"))
+    return render(request, "screening/results/index.html", {"page": page})
 
 
 @requires(Cap.RECORD_RESULTS)

@@ -93,9 +93,10 @@ REVIEW = Workflow(
     label=lambda review: review.code.reference,
     actions={
         "sample": Action({R.PENDING}, R.SAMPLED, Cap.COLLECT_SAMPLES, label=_("单管采样")),
-        "clear": Action({R.SAMPLED}, R.CLEARED, Cap.RECORD_RESULTS, label=_("复核阴性")),
-        "confirm": Action({R.SAMPLED}, R.POSITIVE, Cap.RECORD_RESULTS, label=_("复核阳性")),
-        "resample": Action({R.SAMPLED}, R.PENDING, Cap.RECORD_RESULTS, label=_("单管无效,重新采样")),
+        # The single tube's result decides these (results_apply has checked who recorded it).
+        "clear": Action({R.SAMPLED}, R.CLEARED, system=True, label=_("复核阴性")),
+        "confirm": Action({R.SAMPLED}, R.POSITIVE, system=True, label=_("复核阳性")),
+        "resample": Action({R.SAMPLED}, R.PENDING, system=True, label=_("单管无效,重新采样")),
     },
 )
 

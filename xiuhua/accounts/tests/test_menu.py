@@ -23,6 +23,7 @@ NAV = {
     Role.PHARMACY_CLERK: ["masks"],
     Role.GROUPBUY_LEADER: [],
     Role.BUSINESS_CONTACT: [],
+    Role.LAB: [],
     Role.SYSADMIN: ["places", "sms", "simulate_sms"],
 }
 
@@ -30,11 +31,12 @@ NAV = {
 MY_PAGES = {
     Role.PHARMACY_CLERK: ["redeem", "deliveries"],
     Role.DEPARTMENT_STAFF: ["tickets"],
-    Role.HEALTH_CENTRE: ["isolation", "isolation_alerts"],
-    Role.GRID_WORKER: ["places", "residents", "isolation", "isolation_alerts"],
-    Role.VOLUNTEER: [],
+    Role.HEALTH_CENTRE: ["isolation", "isolation_alerts", "reviews"],
+    Role.GRID_WORKER: ["places", "residents", "isolation", "isolation_alerts", "reviews"],
+    Role.VOLUNTEER: ["reviews"],
     Role.GROUPBUY_LEADER: [],
     Role.BUSINESS_CONTACT: [],
+    Role.LAB: ["results"],
 }
 
 # Pages a role may open that hold nothing for it, so the menu leaves them out: the roster page

@@ -152,9 +152,10 @@ def operations():
 
 
 def test_matrix_covers_every_operation():
+    from xiuhua.screening.tests.test_api import SCREENING_ENDPOINTS
     from xiuhua.tickets.tests.test_api import TICKET_ENDPOINTS
 
-    assert sorted((m, p) for m, p, _ in operations()) == sorted(ENDPOINTS + TICKET_ENDPOINTS)
+    assert sorted((m, p) for m, p, _ in operations()) == sorted(ENDPOINTS + TICKET_ENDPOINTS + SCREENING_ENDPOINTS)
 
 
 def test_every_operation_requires_authentication():
@@ -181,10 +182,11 @@ def test_openapi_spec_is_served_and_lists_every_path(client):
     spec = response.json()
     assert spec["info"]["title"] == "xiuhua API"
     from xiuhua.masks.tests.test_resident_api import RESIDENT_ENDPOINTS, RESIDENT_PUBLIC_ENDPOINTS
+    from xiuhua.screening.tests.test_api import SCREENING_ENDPOINTS
     from xiuhua.tickets.tests.test_api import TICKET_ENDPOINTS
 
     listed = sorted((method.upper(), path) for path, ops in spec["paths"].items() for method in ops)
-    assert listed == sorted(ENDPOINTS + TICKET_ENDPOINTS + RESIDENT_ENDPOINTS)
+    assert listed == sorted(ENDPOINTS + TICKET_ENDPOINTS + RESIDENT_ENDPOINTS + SCREENING_ENDPOINTS)
     schemes = spec["components"]["securitySchemes"]
     assert schemes["ApiTokenAuth"] == {"type": "http", "scheme": "bearer"}
     for path, ops in spec["paths"].items():

@@ -37,6 +37,7 @@ def urls(screening, pool):
                                          filename="a.csv", sha256="0" * 64)
     review = Review.objects.filter(pool_tube=pool).first()
     return {
+        "results": reverse("screening:results"),
         "round_results": reverse("screening:round_results", args=[screening.round.pk]),
         "result_import": reverse("screening:result_import", args=[record.pk]),
         "reviews": reverse("screening:reviews"),
@@ -44,8 +45,8 @@ def urls(screening, pool):
     }
 
 
-NEEDS = {"round_results": "record_results", "result_import": "record_results", "reviews": "view_screening",
-         "review_sample": "collect_samples"}
+NEEDS = {"results": "record_results", "round_results": "record_results", "result_import": "record_results",
+         "reviews": "view_screening", "review_sample": "collect_samples"}
 LACKING = {
     "record_results": ("staff_a1", "volunteer", "grid_a1", "district", "pharmacy", "sysadmin", "nobody"),
     "view_screening": ("pharmacy", "sysadmin", "nobody"),
