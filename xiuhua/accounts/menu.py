@@ -62,6 +62,8 @@ ENTRIES: tuple[MenuEntry, ...] = (
     _entry("sms", _("短信"), "sms:outbox", {Cap.VIEW_SMS, Cap.SIMULATE_SMS}, _("短信收发记录")),
     _entry("simulate_sms", _("模拟短信"), "sms:simulate", {Cap.SIMULATE_SMS}, _("模拟居民发来的短信(演示、培训)")),
     _entry("audit", _("访问记录"), "accounts:audit", {Cap.VIEW_AUDIT}, _("个人信息访问记录")),
+    _entry("api_tokens", "", "accounts:api_tokens", {Cap.USE_API},
+           _("接口令牌:供其他系统(检测机构、12345平台等)以本身份调用接口")),
 )
 
 

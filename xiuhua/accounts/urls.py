@@ -9,4 +9,6 @@ urlpatterns = [
     path("password/", views.password_change, name="password_change"),
     path("switch/", views.switch_membership, name="switch"),
     path("audit/", views.audit_log, name="audit"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("tokens/<int:pk>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
 ]

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,8 +11,10 @@ from xiuhua.core.audit import event_label, reason_label, role_label
 from xiuhua.core.policy import logged_in, public, requires
 
 from .middleware import SESSION_KEY
+from .models import ApiToken
 from .roles import Cap
 from .selectors import personal_data_events
+from .tokens import api_token_issue, api_token_revoke
 
 
 class LoginView(auth_views.LoginView):
@@ -65,3 +68,32 @@ def audit_log(request):
         event.action_label = event_label(event.action)
         event.reason_label = reason_label(event.reason)
     return render(request, "accounts/audit.html", {"page": page})
+
+
+@requires(Cap.USE_API)
+def api_tokens(request):
+    """The tokens of the membership the user acts through: issue one (its key shown this once),
+    revoke one. Another system (a lab, the hotline platform) calls the API with it, seeing what
+    this membership sees."""
+    membership = request.user.active_membership
+    key = ""
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            _token, key = api_token_issue(membership=membership, name=request.POST.get("name", ""),
+                                          actor=request.user)
+        except ValidationError as exc:
+            errors = [m for ms in exc.message_dict.values() for m in ms]
+    tokens = ApiToken.objects.filter(membership=membership).order_by("revoked", "-created_at")
+    return render(request, "accounts/api_tokens.html", {
+        "membership": membership, "tokens": tokens, "key": key, "errors": errors,
+        "name": request.POST.get("name", "") if errors else "",
+    }, status=400 if errors else 200)
+
+
+@requires(Cap.USE_API)
+@require_POST
+def api_token_revoke_view(request, pk: int):
+    token = api_token_revoke(membership=request.user.active_membership, token_id=pk, actor=request.user)
+    messages.success(request, _("令牌“%(name)s”已吊销") % {"name": token.name})
+    return redirect("accounts:api_tokens")

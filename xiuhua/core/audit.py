@@ -38,6 +38,7 @@ def audit(
 # core/tests/test_audit_labels.py finds every kind the code writes and fails on one without a label.
 EVENT_LABELS: dict[str, Any] = {
     "api_token_issue": _("签发接口令牌"),
+    "api_token_revoke": _("吊销接口令牌"),
     "arrival_register": _("登记来沪人员"),
     "department_create": _("新建职能部门"),
     "department_head_set": _("设置部门负责人"),

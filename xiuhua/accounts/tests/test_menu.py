@@ -36,7 +36,7 @@ MY_PAGES = {
     Role.VOLUNTEER: ["reviews"],
     Role.GROUPBUY_LEADER: [],
     Role.BUSINESS_CONTACT: [],
-    Role.LAB: ["results"],
+    Role.LAB: ["results", "api_tokens"],
 }
 
 # Pages a role may open that hold nothing for it, so the menu leaves them out: the roster page

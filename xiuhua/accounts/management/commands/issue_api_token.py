@@ -6,14 +6,12 @@ The key goes to standard output alone (so it can be piped into a secret store); 
 else goes to standard error.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from xiuhua.accounts.models import ApiToken, Membership, User
+from xiuhua.accounts.models import Membership, User
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.audit import audit
-
-NAME_MAX_LENGTH = 100  # ApiToken.name
+from xiuhua.accounts.tokens import api_token_issue
 
 
 class Command(BaseCommand):
@@ -28,22 +26,16 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="令牌用途,例如对接的系统名称")
 
     def handle(self, *args, username: str, membership: int | None, name: str, **options):
-        name = name.strip()
-        if not name:
-            raise CommandError("请用 --name 填写令牌用途")
-        if len(name) > NAME_MAX_LENGTH:
-            raise CommandError("令牌用途过长")
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"用户 {username} 不存在")
         if not user.is_active:
             raise CommandError(f"用户 {username} 已停用")
         chosen = self._membership(user, membership)
-        with transaction.atomic():
-            token, key = ApiToken.issue(chosen, name)
-            audit(actor=None, action="api_token_issue", obj=token,
-                  committee_id=chosen.org_unit.committee_id,
-                  subject_label=f"{user.username} · {chosen} · {token}")
+        try:
+            token, key = api_token_issue(membership=chosen, name=name)
+        except ValidationError as exc:
+            raise CommandError(" ".join(m for ms in exc.message_dict.values() for m in ms)) from None
         self.stderr.write(
             f"已为 {user.username}({chosen})签发令牌「{name}」,编号 {token.pk},前缀 {token.key_prefix}。"
             "密钥只显示这一次,请立即妥善保存:"
