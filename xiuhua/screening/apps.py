@@ -10,6 +10,9 @@ class ScreeningConfig(AppConfig):
     def ready(self) -> None:
         from xiuhua.core.registry import Sweep, register
 
-        from . import notify  # noqa: F401  # its SMS templates and purposes
+        from . import (
+            notify,  # noqa: F401  # its SMS templates and purposes
+            parts,
+        )
 
-        register(Sweep("screening_sweep", every=5 * 60))
+        register(parts.HOME, Sweep("screening_sweep", every=5 * 60))

@@ -119,3 +119,18 @@ def test_the_street_uploads_the_lab_file_and_the_committee_takes_the_single_tube
         ReviewStatus.SAMPLED, "R0100", TubeStatus.CLOSED)
     page = client.get(reverse("screening:reviews")).content.decode()
     assert "待上门单管采样 2 人,已采样待结果 1 人。" in page and "已登记单管采样 R0100,等待结果" in page
+
+
+def test_the_first_page_counts_people_under_review_and_overdue_tubes(client, world, screening, pool):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    closed_tube(screening, "T0950", codes_for(world, screening, 1, start=20),
+                sampled=timezone.now() - dt.timedelta(hours=30))
+    as_user(client, world.staff_a1)
+    body = client.get("/").content.decode()
+    assert "核酸待复核待上门采样 3 人" in body
+    as_user(client, world.street_officer)
+    body = client.get("/").content.decode()
+    assert "核酸采样超时未出结果 1 管" in body and "核酸待复核 3 人" in body

@@ -1,0 +1,43 @@
+"""What screening adds to core's first page (core.registry): people under review for whoever
+works them, and tubes without a result past the round's alert hours for whoever records results."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from xiuhua.accounts.roles import Cap
+from xiuhua.core.registry import HomePart
+
+from .models import RoundStatus, ScreeningRound, Tube, TubeStatus
+from .models_results import Review, ReviewStatus
+
+RESULTABLE = (TubeStatus.CLOSED, TubeStatus.BOXED, TubeStatus.HANDED_OVER, TubeStatus.RECEIVED)
+
+
+def overdue_count(user, now=None) -> int:
+    """Tubes of the member's open rounds sampled longer ago than the round's alert hours and
+    still without a result."""
+    import datetime as dt
+
+    now = now or timezone.now()
+    total = 0
+    rounds = ScreeningRound.objects.visible_to(user).filter(status__in=[RoundStatus.OPEN, RoundStatus.CLOSED])
+    for screening_round in rounds:
+        cutoff = now - dt.timedelta(hours=screening_round.result_alert_hours)
+        total += Tube.objects.filter(round=screening_round, status__in=RESULTABLE, opened_at__lt=cutoff).count()
+    return total
+
+
+def waiting_work(user, membership) -> dict[str, int] | None:
+    work: dict[str, int] = {}
+    if membership.has(Cap.VIEW_SCREENING) and not membership.has(Cap.RECORD_RESULTS):
+        work["screening_reviews"] = Review.objects.visible_to(user).filter(status=ReviewStatus.PENDING).count()
+    if membership.has(Cap.RECORD_RESULTS):
+        work["screening_overdue"] = overdue_count(user)
+        if membership.has(Cap.VIEW_SCREENING):
+            work["screening_reviews_open"] = Review.objects.visible_to(user).filter(
+                status__in=[ReviewStatus.PENDING, ReviewStatus.SAMPLED]).count()
+    return work or None
+
+
+HOME = HomePart("screening", order=40, work=waiting_work, template="screening/_home_work.html")
