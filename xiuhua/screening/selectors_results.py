@@ -42,3 +42,23 @@ def open_reviews(user):
     return (Review.objects.visible_to(user).filter(status__in=[ReviewStatus.PENDING, ReviewStatus.SAMPLED])
             .select_related("code", "code__building", "round", "pool_tube", "retest_tube")
             .order_by("status", "created_at", "code__building__sort_key", "code__room"))
+
+
+def box_turnaround(screening_round: ScreeningRound, limit: int = 100) -> list[dict]:
+    """Per box, newest first: its site, tubes, first sample, hand-over, receipt, last result."""
+    from django.db.models import Max, Min
+
+    from .models import Box
+
+    boxes = (Box.objects.filter(round=screening_round).select_related("site")
+             .annotate(tubes_count=Count("tubes"), first_sample=Min("tubes__opened_at"),
+                       last_result=Max("tubes__resulted_at"))
+             .order_by("-created_at")[:limit])
+    rows = []
+    for box in boxes:
+        resulted = Tube.objects.filter(box=box, status=TubeStatus.RESULTED).count()
+        done = box.last_result if box.tubes_count and resulted == box.tubes_count else None
+        hours = round((done - box.first_sample).total_seconds() / 3600, 1) if done and box.first_sample else None
+        rows.append({"box": box, "tubes": box.tubes_count, "first_sample": box.first_sample,
+                     "resulted": resulted, "all_resulted_at": done, "hours": hours})
+    return rows

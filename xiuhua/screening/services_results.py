@@ -38,7 +38,7 @@ from xiuhua.residents.roster.files import HeaderSpec, open_table
 from xiuhua.sms.services import BulkMessage, sms_send_many, sms_send_staff
 
 from .barcodes import normalise_barcode
-from .models import PoolRule, RoundStatus, ScreeningRound, Tube, TubeMember, TubeStatus
+from .models import Box, BoxStatus, PoolRule, RoundStatus, ScreeningRound, Tube, TubeMember, TubeStatus
 from .models import TestResult as Result
 from .models_results import PositiveCase, ResultImport, Review, ReviewStatus
 from .notify import OVERDUE_PURPOSE, OVERDUE_TEXT, REVIEW_PURPOSE, REVIEW_TEXT, street_officers
@@ -383,3 +383,36 @@ def results_overdue_alert(*, now: dt.datetime | None = None) -> int:
                                idempotency_key=f"screening-overdue-{screening_round.pk}-{now:%Y%m%d%H%M}-{user.pk}")
         total += len(ids)
     return total
+
+
+# ---------------------------------------------------------------- the lab receives a box
+
+
+def box_receive(*, actor, screening_round: ScreeningRound, barcode: str, now: dt.datetime | None = None) -> Box:
+    """The lab scans a transport box in: the box and its tubes are received, with the time (the
+    turnaround's third step). A box of another round, one not handed over yet or received
+    already is refused with why."""
+    now = now or timezone.now()
+    normal = normalise_barcode(barcode)
+    if not normal:
+        raise ValidationError({"barcode": [_("转运箱编号为空或格式不对")]})
+    with transaction.atomic():
+        screening_round = access_by_id(ScreeningRound.objects, actor, pk=screening_round.pk, cap=Cap.RECORD_RESULTS)
+        box = Box.objects.visible_to(actor).filter(barcode=normal).first()
+        if box is None:
+            raise ValidationError({"barcode": [_("未找到该转运箱")]})
+        if box.round_id != screening_round.pk:
+            raise ValidationError({"barcode": [_("该转运箱属于其他筛查轮次")]})
+        if box.status == BoxStatus.RECEIVED:
+            raise ValidationError({"barcode": [_("该转运箱已于 %(time)s 接收") % {
+                "time": timezone.localtime(box.received_at).strftime("%m-%d %H:%M") if box.received_at else ""}]})
+        if box.status != BoxStatus.HANDED_OVER:
+            raise ValidationError({"barcode": [_("该转运箱尚未交接转运,不能接收")]})
+
+        def received(locked: Box) -> None:
+            locked.received_at = now
+
+        box = move(box, "receive", actor=actor, now=now, change=received)
+        move_many(Tube.objects.filter(box=box), "receive", actor=actor, committee_id=box.committee_id,
+                  subject_label=box.barcode, detail={"box": box.pk})
+    return box

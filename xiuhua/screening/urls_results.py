@@ -7,6 +7,7 @@ from . import views_results as v
 urlpatterns = [
     path("results/", v.results_index, name="results"),
     path("rounds/<int:pk>/results/", v.round_results, name="round_results"),
+    path("rounds/<int:pk>/boxes/receive/", v.box_receive_view, name="box_receive"),
     path("results/imports/<int:pk>/", v.result_import, name="result_import"),
     path("reviews/", v.reviews, name="reviews"),
     path("reviews/<int:pk>/sample/", v.review_sample_view, name="review_sample"),

@@ -22,7 +22,7 @@ from . import selectors_results as sel
 from .forms_results import LabFileForm, RetestForm
 from .models import RoundStatus, ScreeningRound
 from .models_results import PositiveCase, ResultImport, Review, ReviewStatus
-from .services_results import results_import_file, review_sample
+from .services_results import box_receive, results_import_file, review_sample
 
 
 @requires(Cap.RECORD_RESULTS)
@@ -57,9 +57,25 @@ def round_results(request, pk: int):
         "overdue": sel.overdue_tubes(screening_round)[:200], "turnaround": sel.turnaround_hours(screening_round),
         "imports": ResultImport.objects.filter(round=screening_round).select_related("uploaded_by")
         .order_by("-created_at")[:50],
+        "boxes": sel.box_turnaround(screening_round),
         "positives": PositiveCase.objects.visible_to(request.user).filter(round=screening_round)
         .select_related("code", "building", "committee").order_by("-resulted_at")[:200],
     })
+
+
+@requires(Cap.RECORD_RESULTS)
+@require_POST
+def box_receive_view(request, pk: int):
+    screening_round = access_by_id(ScreeningRound.objects, request.user, pk=pk, cap=Cap.RECORD_RESULTS)
+    try:
+        box = box_receive(actor=request.user, screening_round=screening_round, barcode=request.POST.get("barcode", ""))
+    except ValidationError as exc:
+        for messages_ in exc.message_dict.values():
+            for message in messages_:
+                messages.error(request, message)
+    else:
+        messages.success(request, _("转运箱 %(barcode)s 已接收") % {"barcode": box.barcode})
+    return redirect("screening:round_results", pk=screening_round.pk)
 
 
 @requires(Cap.RECORD_RESULTS)

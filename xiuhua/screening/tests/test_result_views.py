@@ -39,14 +39,17 @@ def urls(screening, pool):
     return {
         "results": reverse("screening:results"),
         "round_results": reverse("screening:round_results", args=[screening.round.pk]),
+        "box_receive": reverse("screening:box_receive", args=[screening.round.pk]),
         "result_import": reverse("screening:result_import", args=[record.pk]),
         "reviews": reverse("screening:reviews"),
         "review_sample": reverse("screening:review_sample", args=[review.pk]),
     }
 
 
-NEEDS = {"results": "record_results", "round_results": "record_results", "result_import": "record_results",
-         "reviews": "view_screening", "review_sample": "collect_samples"}
+NEEDS = {
+    "results": "record_results", "round_results": "record_results", "box_receive": "record_results",
+    "result_import": "record_results", "reviews": "view_screening", "review_sample": "collect_samples",
+}
 LACKING = {
     "record_results": ("staff_a1", "volunteer", "grid_a1", "district", "pharmacy", "sysadmin", "nobody"),
     "view_screening": ("pharmacy", "sysadmin", "nobody"),

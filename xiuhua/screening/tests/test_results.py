@@ -210,3 +210,32 @@ def test_tubes_without_a_result_after_24_hours_alert_the_street_once(world, scre
     assert text.text.endswith("核酸结果预警:第一轮全员核酸筛查有1管采样超过24小时仍无结果,请联系检测机构核实。")
     assert results_overdue_alert(now=now + dt.timedelta(minutes=5)) == 0  # once per tube
     assert resulted.pk and AuditEvent.objects.filter(action="screening_results_overdue").count() == 1
+
+
+def test_the_lab_receives_a_handed_over_box_with_its_tubes(world, screening):
+    from xiuhua.screening.models import Box, BoxStatus
+    from xiuhua.screening.services_results import box_receive
+
+    officer = acting(world.street_officer)
+    codes = codes_for(world, screening, 2)
+    box = Box.objects.create(round=screening.round, site=screening.site_a1, barcode="BOX001",
+                             status=BoxStatus.HANDED_OVER, handed_over_at=timezone.now())
+    sampled = timezone.now() - dt.timedelta(hours=2)
+    for k, code in enumerate(codes):  # boxed and handed over, as the station leaves them
+        tube = Tube.objects.create(round=screening.round, site=screening.site_a1, barcode=f"T080{k}", box=box,
+                                   pool_rule=PoolRule.TEN, capacity=10, opened_at=sampled, closed_at=sampled,
+                                   status=TubeStatus.HANDED_OVER)
+        TubeMember.objects.create(tube=tube, code=code, scanned_at=sampled)
+    packing = Box.objects.create(round=screening.round, site=screening.site_a1, barcode="BOX002")
+    with pytest.raises(ValidationError) as refused:
+        box_receive(actor=officer, screening_round=screening.round, barcode="box002")
+    assert refused.value.message_dict == {"barcode": ["该转运箱尚未交接转运,不能接收"]}
+    received = box_receive(actor=officer, screening_round=screening.round, barcode=" box001 ")
+    assert received.status == BoxStatus.RECEIVED and received.received_at is not None
+    assert set(Tube.objects.filter(box=box).values_list("status", flat=True)) == {TubeStatus.RECEIVED}
+    with pytest.raises(ValidationError):
+        box_receive(actor=officer, screening_round=screening.round, barcode="BOX001")
+    with pytest.raises(Http404):  # another street's round
+        box_receive(actor=officer, screening_round=screening.round_b, barcode="BOX001")
+    packing.refresh_from_db()
+    assert packing.status == BoxStatus.PACKING
