@@ -378,3 +378,4 @@ class StationBatch(models.Model):
     class Meta:
         verbose_name = _("采样点上报批次")
         verbose_name_plural = _("采样点上报批次")
+from .models_plan import *  # noqa: E402,F401,F403
