@@ -89,6 +89,7 @@ EVENT_LABELS: dict[str, Any] = {
     "screening_line_add": _("新增采样台"),
     "screening_line_change": _("修改采样台"),
     "screening_plan_make": _("生成筛查排班"),
+    "screening_plan_sms": _("发送楼栋采样时段短信"),
     "screening_round_create": _("新建筛查轮次"),
     "screening_site_add": _("新增采样点"),
     "screening_site_change": _("修改采样点"),
