@@ -23,8 +23,7 @@ from .models import ScreeningRound
 from .models_plan import CallSlot, ScreeningPlan
 from .services_rounds import slot_params
 
-CHART_STYLE = Style(background="white", plot_background="white", font_family="sans-serif",
-                    colors=("#2f6db5", "#c0392b", "#27864a", "#8e44ad", "#d68910", "#17808a", "#6b7380", "#a04000"))
+LINE_COLOURS = ("#2f6db5", "#c0392b", "#27864a", "#8e44ad", "#d68910", "#17808a", "#a04000", "#1b4f72")
 BOUND_COLOUR = "#9aa3ad"
 
 
@@ -41,8 +40,11 @@ def queue_chart(plan: ScreeningPlan, key: str, *, title: str, nonce: str) -> Saf
     lines = data["lines"]
     steps = max((len(values) for values in lines.values()), default=0)
     labels = [_minute_label(data["start"] + i * data["step"]) for i in range(steps)]
+    # One colour a line (cycling past eight), then grey for the two bounds.
+    colours = tuple(LINE_COLOURS[i % len(LINE_COLOURS)] for i in range(len(lines))) + (BOUND_COLOUR,) * 2
+    style = Style(background="white", plot_background="white", font_family="sans-serif", colors=colours)
     chart = pygal.Line(
-        js=[], style=CHART_STYLE, width=900, height=320, show_dots=False, disable_xml_declaration=True,
+        js=[], style=style, width=900, height=320, show_dots=False, disable_xml_declaration=True,
         x_labels_major_every=max(1, 60 // data["step"]), show_minor_x_labels=False, truncate_legend=-1,
         x_title=_("时间"), y_title=_("排队人数"), legend_at_bottom=True, stroke_style={"width": 2},
     )
