@@ -17,15 +17,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_unit, active_membership, require
 from xiuhua.core.audit import audit
 from xiuhua.core.workflow import move
 from xiuhua.places.models import Kind, OrgUnit, natural_key
-from xiuhua.residents.models import LivingStatus, Resident
+from xiuhua.residents.models import Household, LivingStatus, Relation, Resident
+from xiuhua.sms.services import BulkMessage, sms_send_many
 
-from . import planner
+from . import planner, texts
 from .models import (
     Line,
     PoolRule,
@@ -99,7 +101,8 @@ def screening_round_create(
     elif last_day < first_day:
         errors["last_day"] = _("采样末日不能早于首日")
     elif (last_day - first_day).days + 1 > MAX_ROUND_DAYS:
-        errors["last_day"] = _("一轮筛查最多 %(days)s 天") % {"days": MAX_ROUND_DAYS}
+        errors["last_day"] = ngettext("一轮筛查最多 %(days)d 天", "一轮筛查最多 %(days)d 天", MAX_ROUND_DAYS) % {
+            "days": MAX_ROUND_DAYS}
     if not day_starts or not day_ends or day_ends <= day_starts:
         errors["day_ends"] = _("每日结束时间须晚于开始时间")
     if compounds is None:
@@ -239,7 +242,8 @@ def screening_line_add(*, actor, site: Site, rate_per_hour: int | None = None) -
     row = Site.objects.select_for_update().get(pk=site.pk, round=locked_round)
     number = (row.lines.aggregate(top=Max("number"))["top"] or 0) + 1
     if number > MAX_LINES_PER_SITE:
-        raise ValidationError({"rate_per_hour": _("一个采样点最多 %(max)s 个采样台") % {"max": MAX_LINES_PER_SITE}})
+        most = ngettext("一个采样点最多 %(max)d 个采样台", "一个采样点最多 %(max)d 个采样台", MAX_LINES_PER_SITE)
+        raise ValidationError({"rate_per_hour": most % {"max": MAX_LINES_PER_SITE}})
     rate = locked_round.line_rate_per_hour if rate_per_hour in (None, "") else _clean_rate(rate_per_hour)
     line = Line.objects.create(site=row, number=number, rate_per_hour=rate)
     audit(actor=actor, action="screening_line_add", obj=line, committee_id=row.committee_id,
@@ -447,11 +451,6 @@ def screening_plan_sms(*, actor, screening_round: ScreeningRound) -> int:
     A household is texted at its head's mobile, else at the first mobile of its residents; one
     without a mobile is told by the notice and the loudspeaker. Resending the same plan queues
     nothing twice (one key per slot and household). Returns how many texts were queued."""
-    from xiuhua.residents.models import Household, Relation
-    from xiuhua.sms.services import BulkMessage, sms_send_many
-
-    from . import texts
-
     locked = _managed(actor, screening_round)
     if locked.status in (RoundStatus.CLOSED, RoundStatus.FINISHED):
         raise ValidationError(_("采样已结束,不再发送时段短信"))

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from xiuhua.accounts.roles import Cap
@@ -67,11 +68,17 @@ def _plan_warnings(plan: ScreeningPlan | None, screening_round: ScreeningRound) 
     for code in plan.warnings:
         kind, *args = code.split(":")
         if kind == "few_lines":
-            worded.append(_("采样点“%(site)s”只有 %(lines)s 个采样台,少于规则要求的至少 %(min)s 个同时开放") % {
-                "site": names.get(int(args[0]), args[0]), "lines": args[1], "min": screening_round.min_open_lines})
+            lines = int(args[1])
+            worded.append(ngettext(
+                "采样点“%(site)s”只有 %(lines)d 个采样台,少于规则要求的至少 %(min)d 个同时开放",
+                "采样点“%(site)s”只有 %(lines)d 个采样台,少于规则要求的至少 %(min)d 个同时开放", lines,
+            ) % {"site": names.get(int(args[0]), args[0]), "lines": lines, "min": screening_round.min_open_lines})
         elif kind == "unplanned":
-            worded.append(_("有 %(n)s 栋楼在本轮采样日期内排不下,请增加采样台、延长每日采样时间或增加采样日")
-                          % {"n": args[0]})
+            count = int(args[0])
+            worded.append(ngettext(
+                "有 %(n)d 栋楼在本轮采样日期内排不下,请增加采样台、延长每日采样时间或增加采样日",
+                "有 %(n)d 栋楼在本轮采样日期内排不下,请增加采样台、延长每日采样时间或增加采样日", count,
+            ) % {"n": count})
     return worded
 
 
@@ -386,7 +393,8 @@ def plan_sms(request, round_id: int):
     except ValidationError as exc:
         _errors(request, exc)
     else:
-        messages.success(request, _("已排队发送 %(n)s 条时段短信(按采样时段先后发送)") % {"n": queued})
+        messages.success(request, ngettext("已排队发送 %(n)d 条时段短信(按采样时段先后发送)",
+                                           "已排队发送 %(n)d 条时段短信(按采样时段先后发送)", queued) % {"n": queued})
     return redirect("screening:plan", round_id=screening_round.pk)
 
 
