@@ -18,7 +18,9 @@ site of `--lines` lines per committee, through the services.
 Timed: `screening_plan_make` as the plan page calls it: it reads the buildings' resident counts
 and the sites from PostgreSQL, plans (phase order `--phases`), runs the simpy simulation of every
 person, writes the call slots and the plan with its series, and files the audit event.
-`plan_seconds` (stderr) is the planner and the simulation alone.
+`plan_seconds` (stderr) is the planner and the simulation alone; stderr also shows in_bounds
+when 0, 5, 15 or 20% of the people stay away instead of the 10% the plan expects, with the calls
+made by the clock (the slots as printed) and by the queue (planner.simulate(adaptive=True)).
 
 Last line: `residents=… buildings=… seconds=… in_bounds=…` (in_bounds: the share of line working
 time with the simulated queue within the bounds, 0-1).
@@ -200,11 +202,19 @@ def main() -> None:
     simulation = planner.simulate(result, plan_settings, seed=args.seed)
     plan_seconds = time.perf_counter() - t0
 
+    # How the same plan stands when more or fewer people come than the rule's 10% no-shows expect.
+    figures = []
+    for mode, adaptive in (("by_clock", False), ("by_queue", True)):
+        for share in (0, 5, 15, 20):
+            other = planner.simulate(result, plan_settings, seed=args.seed, no_show_percent=share, adaptive=adaptive)
+            figures.append(f"{mode}_no_show_{share}={other.in_bounds:.3f}")
+    sensitivity = " ".join(figures)
     slots = CallSlot.objects.filter(round=screening_round).count()
     people = sum(b.people for b in buildings)
     print(f"slots={slots} people={people} sampled={simulation.served} max_queue={plan.max_queue} "
           f"unplanned={len(plan.unplanned)} warnings={plan.warnings} plan_seconds={plan_seconds:.3f} "
           f"load={os.getloadavg()[0]:.2f}", file=sys.stderr)
+    print(sensitivity, file=sys.stderr)
     if slots != args.buildings or people != args.residents or plan.unplanned:
         raise SystemExit(f"the plan does not cover the roster: {slots} slots, {people} people")
     print(f"residents={people} buildings={slots} seconds={seconds:.3f} in_bounds={plan.in_bounds:.4f}")

@@ -33,6 +33,7 @@ import bisect
 import math
 import random
 from collections import defaultdict, deque
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import simpy
@@ -42,6 +43,8 @@ import simpy
 SERVICE_SHAPE = 16.0
 ARRIVAL_JITTER_MINUTES = 3.0
 SERIES_STEP_MINUTES = 5
+# How often a site lead calling by the queue looks at it.
+CALL_CHECK_MINUTES = 1.0
 
 
 class PlanError(ValueError):
@@ -261,9 +264,13 @@ def make_plan(buildings: list[BuildingIn], sites: list[SiteIn], settings: Settin
     return Plan(slots=slots, opens=opens, unplanned=unplanned, warnings=warnings, sites=site_by_id)
 
 
-def simulate(plan: Plan, settings: Settings, *, seed: int = 1) -> Simulation:
-    """Run the plan through a discrete-event simulation (see the module's note, step 4)."""
-    keep = 1 - settings.no_show_percent / 100
+def simulate(plan: Plan, settings: Settings, *, seed: int = 1, no_show_percent: float | None = None,
+             adaptive: bool = False) -> Simulation:
+    """Run the plan through a discrete-event simulation (see the module's note, step 4). The
+    people stay away at the rule's no-show share, or at `no_show_percent` to see how the plan
+    stands when fewer or more come than the rule expected. With `adaptive`, each site's lead
+    calls by the queue as well as by the clock (step 5 of the note)."""
+    keep = 1 - (settings.no_show_percent if no_show_percent is None else no_show_percent) / 100
     rng = random.Random(seed)
     by_site_day: dict[tuple[int, int], list[Slot]] = defaultdict(list)
     for slot in plan.slots:
@@ -273,18 +280,23 @@ def simulate(plan: Plan, settings: Settings, *, seed: int = 1) -> Simulation:
     result = Simulation(in_bounds=0.0, max_queue=0, served=0)
     for key in sorted(by_site_day):
         site = plan.sites[key[0]]
-        arrivals: list[float] = []
-        for slot in by_site_day[key]:
-            width = slot.end - slot.start
-            for _person in range(slot.people):
-                if rng.random() < keep:
-                    arrivals.append(slot.start + width * rng.random() + rng.gauss(0, ARRIVAL_JITTER_MINUTES))
-        arrivals.sort()
-        outcome = _simulate_site(arrivals, site, plan.opens[key], settings, rng)
+        if adaptive:
+            outcome = _simulate_site(site, plan.opens[key], settings, rng,
+                                     _called_by_queue(by_site_day[key], keep, settings, plan.opens[key], rng,
+                                                      len(site.line_rates)))
+        else:
+            arrivals: list[float] = []
+            for slot in by_site_day[key]:
+                width = slot.end - slot.start
+                for _person in range(slot.people):
+                    if rng.random() < keep:
+                        arrivals.append(slot.start + width * rng.random() + rng.gauss(0, ARRIVAL_JITTER_MINUTES))
+            arrivals.sort()
+            outcome = _simulate_site(site, plan.opens[key], settings, rng, _called_by_clock(arrivals))
         in_time += outcome.in_bounds
         work_time += outcome.work
         max_queue = max(max_queue, outcome.max_queue)
-        served += len(arrivals)
+        served += outcome.served
         result.series[key] = outcome.series
         result.series_start[key] = outcome.series_start
     result.in_bounds = in_time / work_time if work_time else 1.0
@@ -300,13 +312,80 @@ class _SiteOutcome:
     max_queue: int
     series: dict[int, list[int]]
     series_start: int
+    served: int
 
 
-def _simulate_site(arrivals: list[float], site: SiteIn, open_at: int, settings: Settings,
-                   rng: random.Random) -> _SiteOutcome:
-    """One site on one day: people arrive at `arrivals` (minutes), join the shortest line; the
-    lines start at `open_at`. Returns the line-minutes in bounds and worked, and the series."""
-    env = simpy.Environment(initial_time=min([open_at, *arrivals[:1]]))
+# A feed is a simpy process that brings people: feed(env, join, waiting_per_line), where join()
+# puts one person in the shortest line now and waiting_per_line() is the site's queue per line.
+Feed = Callable[[simpy.Environment, Callable[[], None], Callable[[], float]], Generator]
+
+
+def _called_by_clock(arrivals: list[float]) -> Feed:
+    """People come at the planned times (sorted minutes), whatever the queue."""
+
+    def feed(env, join, _waiting):
+        for at in arrivals:
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            join()
+
+    return feed
+
+
+def _called_by_queue(slots: list[Slot], keep: float, settings: Settings, open_at: int, rng: random.Random,
+                     line_count: int) -> Feed:
+    """The site lead calls the buildings in the plan's order, at their planned time, except that
+    once the lines run they call the next building early when the queue, with the people still
+    to come from the buildings called, falls below the middle of its lower half, and hold a call
+    while the queue is above the middle of its upper half. A building's
+    people then come over its slot's length from the call."""
+    target = (settings.queue_min + settings.queue_max) / 2
+    low, high = (settings.queue_min + target) / 2, (target + settings.queue_max) / 2
+    ordered = sorted(slots, key=lambda s: s.position)
+
+    # (called at, slot length, people expected) of the buildings called whose slot has not ended.
+    active: list[tuple[float, float, int]] = []
+
+    def building(env, join, slot: Slot):
+        width = slot.end - slot.start
+        start = env.now
+        times = sorted(start + width * rng.random() + rng.gauss(0, ARRIVAL_JITTER_MINUTES)
+                       for _person in range(slot.people) if rng.random() < keep)
+        for at in times:
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            join()
+
+    def feed(env, join, waiting):
+        # The lead reckons who is still to come from the buildings called (their expected people
+        # over what is left of their slots), so one short queue does not call every building at
+        # once; a building whose slot is over is not waited for, however many stayed away.
+        def coming() -> float:
+            now = env.now
+            active[:] = [a for a in active if a[0] + a[1] > now]
+            still = sum(expected * (at + width - now) / width for at, width, expected in active)
+            return waiting() + still / line_count
+
+        offset = 0.0
+        for slot in ordered:
+            due = slot.start + offset
+            while env.now < due:
+                if env.now >= open_at and coming() < low:
+                    break
+                yield env.timeout(min(CALL_CHECK_MINUTES, due - env.now))
+            while env.now >= open_at and waiting() > high:
+                yield env.timeout(CALL_CHECK_MINUTES)
+            offset = env.now - slot.start
+            active.append((env.now, max(1.0, slot.end - slot.start), slot.expected))
+            env.process(building(env, join, slot))
+
+    return feed
+
+
+def _simulate_site(site: SiteIn, open_at: int, settings: Settings, rng: random.Random, feed: Feed) -> _SiteOutcome:
+    """One site on one day: the feed brings people, each joins the shortest line; the lines
+    start at `open_at`. Returns the line-minutes in bounds and worked, and the series."""
+    env = simpy.Environment(initial_time=0)
     numbers = [number for number, _rate in site.line_rates]
     count = len(numbers)
     waiting: list[deque] = [deque() for _ in range(count)]
@@ -318,6 +397,7 @@ def _simulate_site(arrivals: list[float], site: SiteIn, open_at: int, settings: 
     scale = [mean / SERVICE_SHAPE for mean in means]
     gamma = rng.gammavariate
     done = {"last": float(open_at)}
+    joined = [0]
 
     def line(i: int):
         if env.now < open_at:
@@ -334,25 +414,26 @@ def _simulate_site(arrivals: list[float], site: SiteIn, open_at: int, settings: 
             busy[i] = False
             done["last"] = env.now
 
-    def people():
-        for at in arrivals:
-            if at > env.now:
-                yield env.timeout(at - env.now)
-            # The shortest line, counting the person being sampled; the first such line on a tie.
-            best, best_len = 0, len(waiting[0]) + busy[0]
-            for i in range(1, count):
-                length = len(waiting[i]) + busy[i]
-                if length < best_len:
-                    best, best_len = i, length
-            waiting[best].append(at)
-            history[best].append((env.now, len(waiting[best])))
-            event = wake[best]
-            if event is not None and not event.triggered and env.now >= open_at:
-                event.succeed()
+    def join() -> None:
+        # The shortest line, counting the person being sampled; the first such line on a tie.
+        best, best_len = 0, len(waiting[0]) + busy[0]
+        for i in range(1, count):
+            length = len(waiting[i]) + busy[i]
+            if length < best_len:
+                best, best_len = i, length
+        waiting[best].append(env.now)
+        history[best].append((env.now, len(waiting[best])))
+        joined[0] += 1
+        event = wake[best]
+        if event is not None and not event.triggered and env.now >= open_at:
+            event.succeed()
+
+    def waiting_per_line() -> float:
+        return sum(len(q) for q in waiting) / count
 
     for i in range(count):
         env.process(line(i))
-    env.process(people())
+    env.process(feed(env, join, waiting_per_line))
     env.run()
     end = max(done["last"], float(open_at))
     low, high = settings.queue_min, settings.queue_max
@@ -376,7 +457,7 @@ def _simulate_site(arrivals: list[float], site: SiteIn, open_at: int, settings: 
             for k in range(steps)
         ]
     return _SiteOutcome(in_bounds=in_bounds, work=(end - open_at) * count, max_queue=top, series=series,
-                        series_start=open_at)
+                        series_start=open_at, served=joined[0])
 
 
 __all__ = ["BuildingIn", "Plan", "PlanError", "Settings", "Simulation", "SiteIn", "Slot", "make_plan",

@@ -150,3 +150,16 @@ def test_the_simulation_is_deterministic_for_a_seed():
     assert first.series_start[key] == plan.opens[key]
     assert sorted(first.series[key]) == [1, 2, 3]
     assert max(max(q) for q in first.series[key].values()) <= first.max_queue
+
+
+def test_calling_by_the_queue_holds_it_in_bounds_when_more_or_fewer_people_come_than_expected():
+    buildings, sites = kangcheng(residents=12_000, buildings=90, sites=2, lines=4)
+    settings = Settings()  # the plan expects 10% to stay away
+    plan = make_plan(buildings, sites, settings)
+    for share in (0, 20):
+        by_clock = simulate(plan, settings, seed=2, no_show_percent=share)
+        by_queue = simulate(plan, settings, seed=2, no_show_percent=share, adaptive=True)
+        assert by_clock.in_bounds < 0.5 and by_queue.in_bounds >= 0.9, share
+        assert by_queue.served == pytest.approx(12_000 * (1 - share / 100), rel=0.02)
+    # As expected, calling by the queue changes little.
+    assert simulate(plan, settings, seed=2, adaptive=True).in_bounds >= 0.9
