@@ -10,9 +10,10 @@ class ScreeningConfig(AppConfig):
     def ready(self) -> None:
         from xiuhua.core.registry import Sweep, register
 
-        from . import (
-            notify,  # noqa: F401  # its SMS templates and purposes
+        from . import (  # noqa: F401  # notify and texts: their SMS templates and purposes
+            notify,
             parts,
+            texts,
         )
 
         register(parts.HOME, Sweep("screening_sweep", every=5 * 60))

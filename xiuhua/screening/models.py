@@ -413,4 +413,5 @@ class StationBatch(models.Model):
         return self.key
 
 
+from .models_plan import *  # noqa: E402,F401,F403
 from .models_results import PositiveCase, ResultImport, Review, ReviewStatus  # noqa: E402,F401

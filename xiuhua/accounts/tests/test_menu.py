@@ -11,15 +11,15 @@ from xiuhua.testing import ROLE_UNITS as UNITS
 from xiuhua.testing import make_user
 
 # The header's entries per role, in order: exactly these (data-menu keys).
-OFFICE = ["places", "residents", "roster", "masks", "tracing", "isolation", "tickets", "sms"]
+OFFICE = ["places", "residents", "roster", "masks", "tracing", "isolation", "tickets", "screening", "sms"]
 NAV = {
     Role.DISTRICT_OFFICER: [*OFFICE, "audit"],
     Role.STREET_OFFICER: [*OFFICE, "audit"],
     Role.COMMITTEE_STAFF: OFFICE,
-    Role.GRID_WORKER: ["places", "residents", "isolation"],
-    Role.HEALTH_CENTRE: ["isolation"],
+    Role.GRID_WORKER: ["places", "residents", "isolation", "screening"],
+    Role.HEALTH_CENTRE: ["isolation", "screening"],
     Role.DEPARTMENT_STAFF: ["tickets"],
-    Role.VOLUNTEER: [],
+    Role.VOLUNTEER: ["screening"],
     Role.PHARMACY_CLERK: ["masks"],
     Role.GROUPBUY_LEADER: [],
     Role.BUSINESS_CONTACT: [],
@@ -31,9 +31,9 @@ NAV = {
 MY_PAGES = {
     Role.PHARMACY_CLERK: ["redeem", "deliveries"],
     Role.DEPARTMENT_STAFF: ["tickets"],
-    Role.HEALTH_CENTRE: ["isolation", "isolation_alerts", "reviews"],
-    Role.GRID_WORKER: ["places", "residents", "isolation", "isolation_alerts", "reviews"],
-    Role.VOLUNTEER: ["reviews"],
+    Role.HEALTH_CENTRE: ["isolation", "isolation_alerts", "screening", "reviews"],
+    Role.GRID_WORKER: ["places", "residents", "isolation", "isolation_alerts", "screening", "reviews"],
+    Role.VOLUNTEER: ["screening", "reviews"],
     Role.GROUPBUY_LEADER: [],
     Role.BUSINESS_CONTACT: [],
     Role.LAB: ["results", "api_tokens"],

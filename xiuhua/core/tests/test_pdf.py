@@ -16,11 +16,15 @@ from django.utils import timezone
 from xiuhua.core import pdf as core_pdf
 from xiuhua.masks.models import MaskRound, Pharmacy, Reservation, Voucher
 from xiuhua.masks.pdf import vouchers_pdf
+from xiuhua.places.models import Kind, OrgUnit
+from xiuhua.screening.models import CallSlot, ScreeningRound, Site
+from xiuhua.screening.plan_output import notices_pdf
 from xiuhua.tickets.printing import DoorCard, door_sheet_pdf
 
 # The modules that draw PDFs. A new one fails test_every_pdf_producer_is_checked until a test here
 # prints its sheet.
-PRODUCERS = {"xiuhua/core/pdf.py", "xiuhua/masks/pdf.py", "xiuhua/tickets/printing.py"}
+PRODUCERS = {"xiuhua/core/pdf.py", "xiuhua/masks/pdf.py", "xiuhua/tickets/printing.py",
+             "xiuhua/screening/plan_output.py"}
 
 
 def fonts_of(pdf: bytes) -> list[dict[str, str]]:
@@ -57,8 +61,18 @@ def door_card(room: str) -> DoorCard:
                     url=f"{settings.PUBLIC_BASE_URL}/help/d/1{room}-K7Q2M9X4/")
 
 
+def call_slot() -> CallSlot:
+    committee = OrgUnit(kind=Kind.COMMITTEE, name="国和一村居委会")
+    compound = OrgUnit(kind=Kind.COMPOUND, name="国和一村", parent=committee)
+    start = timezone.now().replace(hour=1, minute=0)
+    return CallSlot(site=Site(name="国和一村广场", address="国和路1号"), building=OrgUnit(name="5号", parent=compound),
+                    committee=committee, day=start.date(), starts_at=start, ends_at=start + dt.timedelta(minutes=40),
+                    people=120, expected=108)
+
+
 def sheets() -> dict[str, bytes]:
     return {
+        "screening_notices": notices_pdf(ScreeningRound(name="第一轮全员核酸筛查"), [call_slot()]),
         "vouchers": vouchers_pdf([voucher(), voucher()]),
         "no_vouchers": vouchers_pdf([]),
         "door_cards": door_sheet_pdf([door_card("101"), door_card("102")], title="国和小区5号"),
@@ -66,7 +80,7 @@ def sheets() -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards"])
+@pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards", "screening_notices"])
 def test_every_font_of_every_printed_sheet_is_embedded_as_a_subset(name):
     fonts = fonts_of(sheets()[name])
     assert fonts, "a sheet with text names its fonts"
