@@ -1,0 +1,188 @@
+"""Pages of the sampling codes: the authorisation matrix, exact outcomes of each staff page, and a
+resident's codes on a phone after the SMS sign-in."""
+
+import base64
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from xiuhua.accounts.models import User
+from xiuhua.core.models import AuditEvent
+from xiuhua.core.resident_phone import SESSION_PHONE
+from xiuhua.residents.models import Relation
+from xiuhua.screening.models import SamplingCode
+from xiuhua.screening.services_codes import codes_generate
+from xiuhua.testing import acting, as_user, make_resident, qr_codes_in_pdf, qr_codes_in_png
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    return (sorted(SamplingCode.objects.values_list("pk", "reference")),
+            sorted(AuditEvent.objects.values_list("pk", "action")))
+
+
+def urls(world, screening):
+    r = screening.round.pk
+    return {
+        "codes_rounds": reverse("screening:codes_rounds"),
+        "codes_round": reverse("screening:codes_round", args=[r]),
+        "codes_generate": reverse("screening:codes_generate", args=[r, world.committee_a1.pk]),
+        "codes_labels": reverse("screening:codes_labels", args=[r, world.building_a1.pk, "a4"]),
+        "codes_walk_in": reverse("screening:codes_walk_in", args=[r]),
+    }
+
+
+RESIDENT_URLS = {"my_start", "my_otp_send", "my_verify", "my_logout", "my_codes"}
+NEEDS = {
+    "codes_rounds": "issue_codes",
+    "codes_round": "issue_codes",
+    "codes_generate": "issue_codes",
+    "codes_labels": "issue_codes",
+    "codes_walk_in": "issue_or_collect",
+}
+LACKING = {
+    "issue_codes": ("volunteer", "grid_a1", "district", "pharmacy", "sysadmin", "nobody"),
+    "issue_or_collect": ("grid_a1", "district", "pharmacy", "sysadmin", "nobody"),
+}
+POST = {"committee": "1", "name": "陈访客", "phone": "13800001234", "building": "", "room": ""}
+
+
+def test_every_url_is_in_the_matrix(world, screening):
+    from xiuhua.screening.urls_codes import urlpatterns
+
+    assert {p.name for p in urlpatterns} == set(urls(world, screening)) | RESIDENT_URLS
+    assert set(NEEDS) == set(urls(world, screening))
+
+
+def test_anonymous_goes_to_login_and_writes_nothing(client, world, screening):
+    before = snapshot()
+    for name, url in urls(world, screening).items():
+        for response in (client.get(url), client.post(url, POST)):
+            assert response.status_code == 302, name
+            assert response["Location"].startswith("/accounts/login/"), name
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS))
+def test_wrong_role_is_refused_and_writes_nothing(client, world, screening, name):
+    before = snapshot()
+    url = urls(world, screening)[name]
+    for username in LACKING[NEEDS[name]]:
+        as_user(client, User.objects.get(username=username))
+        assert client.get(url).status_code in (403, 405), (name, username)
+        assert client.post(url, POST).status_code == 403, (name, username)
+    assert snapshot() == before
+
+
+def test_other_committee_and_street_get_404_and_write_nothing(client, world, screening):
+    before = snapshot()
+    r = screening.round.pk
+    as_user(client, world.staff_a2)
+    assert client.post(reverse("screening:codes_generate", args=[r, world.committee_a1.pk])).status_code == 404
+    assert client.get(reverse("screening:codes_labels", args=[r, world.building_a1.pk, "40x30"])).status_code == 404
+    assert client.get(reverse("screening:codes_round", args=[r]) + f"?c={world.committee_a1.pk}").status_code == 404
+    as_user(client, world.staff_b1)
+    for name, url in urls(world, screening).items():
+        if name != "codes_rounds":
+            assert client.get(url).status_code in (404, 405), name
+            assert client.post(url, POST).status_code in (404, 405), name
+    as_user(client, world.staff_a1)
+    assert client.get(reverse("screening:codes_round", args=[screening.round_b.pk])).status_code == 404
+    assert client.get(reverse("screening:codes_labels", args=[r, world.building_a1.pk, "a5"])).status_code == 404
+    assert snapshot() == before
+
+
+def test_committee_staff_generate_print_and_register(client, world, screening):
+    make_resident(world.household_a1, "张伟", relation=Relation.CHILD)
+    as_user(client, world.staff_a1)
+    rounds = client.get(reverse("screening:codes_rounds"))
+    assert [r.pk for r in rounds.context["rounds"]] == [screening.round.pk]
+
+    page = client.get(reverse("screening:codes_round", args=[screening.round.pk]))
+    assert page.context["chosen"] == world.committee_a1
+    assert [(row["building"].name, row["residents"], row["codes"]) for row in page.context["rows"]] == [
+        ("5号", 2, 0), ("6号", 1, 0)]
+    assert page.context["missing"] == 3
+
+    generated = client.post(reverse("screening:codes_generate", args=[screening.round.pk, world.committee_a1.pk]),
+                            follow=True)
+    assert [str(m) for m in generated.context["messages"]] == ["已为 国和一村居委会 生成 3 个采样码"]
+    assert [(row["building"].name, row["codes"]) for row in generated.context["rows"]] == [("5号", 2), ("6号", 1)]
+    again = client.post(reverse("screening:codes_generate", args=[screening.round.pk, world.committee_a1.pk]),
+                        follow=True)
+    assert [str(m) for m in again.context["messages"]] == ["国和一村居委会 的在住居民都已有采样码,没有新生成"]
+    assert SamplingCode.objects.count() == 3
+
+    pdf = client.get(reverse("screening:codes_labels", args=[screening.round.pk, world.building_a1.pk, "50x30"]))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf["Cache-Control"] == "private, no-store"
+    decoded = [text for page in qr_codes_in_pdf(pdf.content) for _fmt, text in page]
+    assert sorted(decoded) == sorted(SamplingCode.objects.filter(building=world.building_a1)
+                                     .values_list("reference", flat=True))
+    assert AuditEvent.objects.filter(action="screening_labels_export", personal=True, actor=world.staff_a1).count() == 1
+
+    form = client.get(reverse("screening:codes_walk_in", args=[screening.round.pk]))
+    assert [b for b, _label in form.context["form"].fields["building"].choices] == [
+        "", world.building_a1.pk, world.building_a1b.pk]
+    posted = client.post(reverse("screening:codes_walk_in", args=[screening.round.pk]), {
+        "committee": world.committee_a1.pk, "name": "陈访客", "phone": "13800001234",
+        "building": world.building_a1b.pk, "room": "602"})
+    made = SamplingCode.objects.get(walk_in=True)
+    assert posted.status_code == 200 and posted.context["made"] == made
+    assert (made.walk_in_name, made.room, made.building_id) == ("陈访客", "602", world.building_a1b.pk)
+    png = base64.b64decode(posted.context["qr"].split(",", 1)[1])
+    assert qr_codes_in_png(png) == [("QRCode", made.reference)]
+
+
+def test_walk_in_bad_input_is_shown_on_the_form(client, world, screening):
+    as_user(client, world.volunteer)
+    before = snapshot()
+    posted = client.post(reverse("screening:codes_walk_in", args=[screening.round.pk]), {
+        "committee": world.committee_a1.pk, "name": "", "phone": "123", "building": "", "room": "602"})
+    assert posted.status_code == 400
+    assert posted.context["form"].errors == {
+        "name": ["请填写姓名"], "phone": ["手机号码格式不正确"], "building": ["填写室号时请选择楼栋"]}
+    assert snapshot() == before
+
+
+def _sign_in(client, phone):
+    session = client.session
+    session[SESSION_PHONE] = {"phone": phone, "until": (timezone.now() + dt.timedelta(minutes=30)).isoformat()}
+    session.save()
+
+
+def test_a_resident_sees_the_households_codes_on_a_phone(client, world, screening):
+    child = make_resident(world.household_a1, "张伟", relation=Relation.CHILD)
+    codes_generate(actor=acting(world.staff_a1), round=screening.round, committee=world.committee_a1)
+    codes_generate(actor=acting(world.staff_a2), round=screening.round, committee=world.committee_a2)
+
+    assert client.get(reverse("screening:my_codes")).status_code == 403  # no phone proven yet
+    start = client.get(reverse("screening:my_start"))
+    assert start.status_code == 200 and 'id="send-code"' in start.content.decode()
+
+    _sign_in(client, "13812345678")  # 张秀英 of 5号 302
+    page = client.get(reverse("screening:my_codes"))
+    assert page.status_code == 200
+    shown = {card["code"].resident_id: card for card in page.context["cards"]}
+    assert set(shown) == {world.resident_a1.pk, child.pk}
+    body = page.content.decode()
+    assert "张**" in body and "张*" in body and "张秀英" not in body and "李**" not in body
+    for card in shown.values():
+        png = base64.b64decode(card["qr"].split(",", 1)[1])
+        assert qr_codes_in_png(png) == [("QRCode", card["code"].reference)]
+    assert len(re.findall(r'<img src="data:image/png;base64,', body)) == 2
+
+    _sign_in(client, "13600002222")  # 赵强 of street B: no open round there holds a code for him
+    assert client.get(reverse("screening:my_codes")).context["cards"] == []
+
+
+def test_the_phone_sign_in_sends_a_code(client, world, screening):
+    response = client.post(reverse("screening:my_otp_send"), {"phone": "13812345678"})
+    assert response.status_code == 302 and response["Location"] == reverse("screening:my_verify")
+    assert client.get(reverse("screening:my_verify")).status_code == 200
+    bad = client.post(reverse("screening:my_otp_send"), {"phone": "12"})
+    assert bad.status_code == 400
