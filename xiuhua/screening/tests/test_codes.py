@@ -240,3 +240,27 @@ def test_lookup_refused_without_a_station_or_desk_role(world, screening, issued,
 def test_lookup_of_another_streets_round_is_a_404(world, screening, issued):
     with pytest.raises(Http404):
         code_lookup(actor=acting(world.volunteer), round=screening.round_b, reference=issued.reference)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_generation_makes_each_code_once(world):
+    """Two staff members (or a double click) generating the same committee's codes at once: the
+    round's row lock queues the second run, which finds nothing missing."""
+    from xiuhua.screening.tests.fixtures import build_screening
+    from xiuhua.testing import run_parallel
+
+    screening = build_screening(world)
+    for i in range(40):
+        make_resident(world.household_a1b, f"并发{i:02d}", relation=Relation.TENANT)
+
+    def generate(i):
+        actor = acting(world.staff_a1 if i % 2 else world.street_officer)
+        return codes_generate(actor=actor, round=screening.round, committee=world.committee_a1)
+
+    results = run_parallel(generate, 6)
+    assert sorted(results) == [0, 0, 0, 0, 0, 42]
+    assert SamplingCode.objects.filter(round=screening.round).count() == 42
+    assert SamplingCode.objects.filter(round=screening.round).values("resident").distinct().count() == 42
+    assert list(AuditEvent.objects.filter(action="screening_codes_generate").order_by("pk")
+                .values_list("detail__count", flat=True)) == [42, 0, 0, 0, 0, 0]
