@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.browser.conftest import browser  # noqa: F401 - the browser tests' headless Chromium
 from xiuhua.accounts.models import User
 from xiuhua.core.models import AuditEvent
 from xiuhua.core.resident_phone import SESSION_PHONE
@@ -186,3 +187,44 @@ def test_the_phone_sign_in_sends_a_code(client, world, screening):
     assert client.get(reverse("screening:my_verify")).status_code == 200
     bad = client.post(reverse("screening:my_otp_send"), {"phone": "12"})
     assert bad.status_code == 400
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_resident_opens_the_codes_on_a_360px_phone_and_a_camera_reads_them(browser, live_server, world):  # noqa: F811
+    """The phone sign-in with the SMS code, then the household's codes, each QR read back from a
+    screenshot by zxing-cpp as a phone camera at the station would."""
+    from selenium.webdriver.common.by import By
+
+    from tests.browser.conftest import screenshot, wait_for
+    from xiuhua.screening.tests.fixtures import build_screening
+    from xiuhua.sms.models import OutboundSms
+
+    screening = build_screening(world)
+    child = make_resident(world.household_a1, "张伟", relation=Relation.CHILD)
+    codes_generate(actor=acting(world.staff_a1), round=screening.round, committee=world.committee_a1)
+    browser.set_window_size(360, 740)
+    try:
+        browser.delete_all_cookies()
+        browser.get(f"{live_server.url}{reverse('screening:my_start')}")
+        wait_for(browser, "#send-code")
+        browser.find_element(By.ID, "id_phone").send_keys("13812345678")
+        browser.find_element(By.ID, "send-code").click()
+        wait_for(browser, "#check-code")
+        code = OutboundSms.objects.filter(phone="13812345678").latest("pk").params["code"]
+        browser.find_element(By.ID, "id_code").send_keys(code)
+        browser.find_element(By.ID, "check-code").click()
+        wait_for(browser, "#code-2")
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        expected = {c.resident_id: c.reference for c in SamplingCode.objects.filter(round=screening.round)}
+        seen = []
+        for n in (1, 2):
+            card = browser.find_element(By.ID, f"code-{n}")
+            browser.execute_script("arguments[0].scrollIntoView()", card)
+            image = card.find_element(By.TAG_NAME, "img")
+            assert image.size["width"] >= 250  # big enough for a scanner across the table
+            seen += [text for _fmt, text in qr_codes_in_png(image.screenshot_as_png)]
+            screenshot(browser, f"screening-codes-360-{n}")
+        assert sorted(seen) == sorted([expected[world.resident_a1.pk], expected[child.pk]])
+    finally:
+        browser.set_window_size(1280, 900)
