@@ -73,6 +73,7 @@ EVENT_LABELS: dict[str, Any] = {
     "pharmacy_admin_committees": _("在系统管理中修改药店服务的居委会"),
     "rental_screen": _("出租房屋排查"),
     "screening_codes_generate": _("批量生成采样码"),
+    "screening_label_print": _("打印一个采样码标签"),
     "screening_labels_export": _("打印采样码(导出姓名遮蔽的名单)"),
     "screening_walk_in_register": _("登记非花名册人员采样码"),
     "reservation_submit": _("口罩预约登记"),

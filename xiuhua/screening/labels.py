@@ -45,6 +45,7 @@ class LabelSheet:
     title: str
     building: str
     codes: Sequence = field(default_factory=list)
+    title_label: bool = True  # thermal rolls: a label naming the building first
 
 
 def qr_matrix(reference: str):
@@ -146,6 +147,11 @@ def _draw_cell(c: canvas.Canvas, code, spec: _Label, x: float, y: float, round_n
 def _thermal(c: canvas.Canvas, sheets: Sequence[LabelSheet], spec: _Label, round_name: str) -> None:
     font = cjk_font()
     for sheet in sheets:
+        if not sheet.title_label:
+            for code in sheet.codes:
+                _draw_cell(c, code, spec, 0, 0, round_name, sheet.building)
+                c.showPage()
+            continue
         # A title label first, so a printed roll comes apart by building.
         c.setFont(font, 12)
         c.drawString(spec.pad, spec.height - spec.pad - 12, fit_text(c, sheet.title, 12, spec.width - 2 * spec.pad))

@@ -291,3 +291,19 @@ def labels_export(*, actor, round: ScreeningRound, building: OrgUnit, layout: st
           subject_label=f"{screening_round.name} {sheet.title}", personal=True,
           detail={"round": screening_round.pk, "layout": layout, "codes": len(codes)})
     return labels_pdf([sheet], layout=layout, round_name=screening_round.name)
+
+
+def code_label_print(*, actor, code: SamplingCode, layout: str) -> bytes:
+    """One code's label (a walk-in's, printed at the desk or the station), for a code the caller
+    found in the actor's scope; audited like every printed code."""
+    from .labels import LAYOUTS, LabelSheet, labels_pdf
+
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}")
+    _require_any(actor, Cap.ISSUE_CODES, Cap.COLLECT_SAMPLES)
+    building = code.building.name if code.building is not None else ""
+    sheet = LabelSheet(title=f"{code.name_masked} {building}", building=building, codes=[code], title_label=False)
+    audit(actor=actor, action="screening_label_print", obj=code, committee_id=code.committee_id,
+          subject_label=f"{code.round.name} {code.name_masked}", personal=True,
+          detail={"round": code.round_id, "layout": layout})
+    return labels_pdf([sheet], layout=layout, round_name=code.round.name)

@@ -43,7 +43,7 @@ from xiuhua.residents.models import Resident
 from .forms_codes import WalkInForm
 from .labels import LAYOUTS
 from .models import RoundCompound, RoundStatus, SamplingCode, ScreeningRound
-from .services_codes import LIVING, codes_generate, labels_export, walk_in_register
+from .services_codes import LIVING, code_label_print, codes_generate, labels_export, walk_in_register
 
 OTP_PURPOSE = "screening_codes"
 
@@ -119,9 +119,9 @@ def generate(request, round_pk: int, committee_pk: int):
         messages.error(request, " ".join(exc.messages))
     else:
         if made:
-            messages.success(request, _("已为 %(unit)s 生成 %(n)s 个采样码") % {"unit": committee.name, "n": made})
+            messages.success(request, _("已为%(unit)s生成 %(n)s 个采样码") % {"unit": committee.name, "n": made})
         else:
-            messages.info(request, _("%(unit)s 的在住居民都已有采样码,没有新生成") % {"unit": committee.name})
+            messages.info(request, _("%(unit)s的在住居民都已有采样码,没有新生成") % {"unit": committee.name})
     return redirect(f"{reverse('screening:codes_round', args=[screening_round.pk])}?c={committee.pk}")
 
 
@@ -137,6 +137,21 @@ def labels(request, round_pk: int, building_pk: int, layout: str):
     stamp = timezone.localtime().strftime("%Y%m%d")
     name = f"codes-{screening_round.pk}-{building.pk}-{layout}-{stamp}.pdf"
     response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@requires(Cap.ISSUE_CODES, Cap.COLLECT_SAMPLES)
+@require_GET
+def code_label(request, round_pk: int, code_pk: int, layout: str):
+    if layout not in LAYOUTS:
+        raise Http404
+    screening_round = _round(request, round_pk)
+    code = access_by_id(SamplingCode.objects.select_related("round", "building"), request.user, pk=code_pk,
+                        round=screening_round)
+    response = HttpResponse(code_label_print(actor=request.user, code=code, layout=layout),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="code-{code.pk}-{layout}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -170,7 +185,7 @@ def walk_in(request, round_pk: int):
     return render(request, "screening/codes/walk_in.html", {
         "round": screening_round, "form": form, "made": made,
         "qr": _qr_uri(made.reference) if made is not None else "",
-        "can_issue": has_cap(request.user, Cap.ISSUE_CODES),
+        "can_issue": has_cap(request.user, Cap.ISSUE_CODES), "layouts": LAYOUTS,
     }, status=400 if form.errors else 200)
 
 

@@ -28,12 +28,16 @@ def snapshot():
 
 def urls(world, screening):
     r = screening.round.pk
+    visitor = SamplingCode.objects.filter(round=screening.round, walk_in=True).first() or SamplingCode.objects.create(
+        round=screening.round, reference="0123456789ABX", committee=world.committee_a1, name_masked="陈**",
+        phone="13800001234", walk_in=True, walk_in_name="陈访客")
     return {
         "codes_rounds": reverse("screening:codes_rounds"),
         "codes_round": reverse("screening:codes_round", args=[r]),
         "codes_generate": reverse("screening:codes_generate", args=[r, world.committee_a1.pk]),
         "codes_labels": reverse("screening:codes_labels", args=[r, world.building_a1.pk, "a4"]),
         "codes_walk_in": reverse("screening:codes_walk_in", args=[r]),
+        "codes_label": reverse("screening:codes_label", args=[r, visitor.pk, "50x30"]),
     }
 
 
@@ -44,6 +48,7 @@ NEEDS = {
     "codes_generate": "issue_codes",
     "codes_labels": "issue_codes",
     "codes_walk_in": "issue_or_collect",
+    "codes_label": "issue_or_collect",
 }
 LACKING = {
     "issue_codes": ("volunteer", "grid_a1", "district", "pharmacy", "sysadmin", "nobody"),
@@ -60,8 +65,9 @@ def test_every_url_is_in_the_matrix(world, screening):
 
 
 def test_anonymous_goes_to_login_and_writes_nothing(client, world, screening):
+    pages = urls(world, screening)
     before = snapshot()
-    for name, url in urls(world, screening).items():
+    for name, url in pages.items():
         for response in (client.get(url), client.post(url, POST)):
             assert response.status_code == 302, name
             assert response["Location"].startswith("/accounts/login/"), name
@@ -70,8 +76,8 @@ def test_anonymous_goes_to_login_and_writes_nothing(client, world, screening):
 
 @pytest.mark.parametrize("name", sorted(NEEDS))
 def test_wrong_role_is_refused_and_writes_nothing(client, world, screening, name):
-    before = snapshot()
     url = urls(world, screening)[name]
+    before = snapshot()
     for username in LACKING[NEEDS[name]]:
         as_user(client, User.objects.get(username=username))
         assert client.get(url).status_code in (403, 405), (name, username)
@@ -80,14 +86,16 @@ def test_wrong_role_is_refused_and_writes_nothing(client, world, screening, name
 
 
 def test_other_committee_and_street_get_404_and_write_nothing(client, world, screening):
+    pages = urls(world, screening)
     before = snapshot()
     r = screening.round.pk
     as_user(client, world.staff_a2)
     assert client.post(reverse("screening:codes_generate", args=[r, world.committee_a1.pk])).status_code == 404
     assert client.get(reverse("screening:codes_labels", args=[r, world.building_a1.pk, "40x30"])).status_code == 404
     assert client.get(reverse("screening:codes_round", args=[r]) + f"?c={world.committee_a1.pk}").status_code == 404
+    assert client.get(pages["codes_label"]).status_code == 404  # committee A1's visitor
     as_user(client, world.staff_b1)
-    for name, url in urls(world, screening).items():
+    for name, url in pages.items():
         if name != "codes_rounds":
             assert client.get(url).status_code in (404, 405), name
             assert client.post(url, POST).status_code in (404, 405), name
@@ -111,11 +119,11 @@ def test_committee_staff_generate_print_and_register(client, world, screening):
 
     generated = client.post(reverse("screening:codes_generate", args=[screening.round.pk, world.committee_a1.pk]),
                             follow=True)
-    assert [str(m) for m in generated.context["messages"]] == ["已为 国和一村居委会 生成 3 个采样码"]
+    assert [str(m) for m in generated.context["messages"]] == ["已为国和一村居委会生成 3 个采样码"]
     assert [(row["building"].name, row["codes"]) for row in generated.context["rows"]] == [("5号", 2), ("6号", 1)]
     again = client.post(reverse("screening:codes_generate", args=[screening.round.pk, world.committee_a1.pk]),
                         follow=True)
-    assert [str(m) for m in again.context["messages"]] == ["国和一村居委会 的在住居民都已有采样码,没有新生成"]
+    assert [str(m) for m in again.context["messages"]] == ["国和一村居委会的在住居民都已有采样码,没有新生成"]
     assert SamplingCode.objects.count() == 3
 
     pdf = client.get(reverse("screening:codes_labels", args=[screening.round.pk, world.building_a1.pk, "50x30"]))
@@ -137,6 +145,9 @@ def test_committee_staff_generate_print_and_register(client, world, screening):
     assert (made.walk_in_name, made.room, made.building_id) == ("陈访客", "602", world.building_a1b.pk)
     png = base64.b64decode(posted.context["qr"].split(",", 1)[1])
     assert qr_codes_in_png(png) == [("QRCode", made.reference)]
+    label = client.get(reverse("screening:codes_label", args=[screening.round.pk, made.pk, "40x30"]))
+    assert label.status_code == 200 and qr_codes_in_pdf(label.content, dpi=200) == [[("QRCode", made.reference)]]
+    assert AuditEvent.objects.filter(action="screening_label_print", object_id=made.pk, personal=True).count() == 1
 
 
 def test_walk_in_bad_input_is_shown_on_the_form(client, world, screening):
@@ -226,5 +237,48 @@ def test_a_resident_opens_the_codes_on_a_360px_phone_and_a_camera_reads_them(bro
             seen += [text for _fmt, text in qr_codes_in_png(image.screenshot_as_png)]
             screenshot(browser, f"screening-codes-360-{n}")
         assert sorted(seen) == sorted([expected[world.resident_a1.pk], expected[child.pk]])
+    finally:
+        browser.set_window_size(1280, 900)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_staff_generate_and_register_a_walk_in_in_the_browser(browser, live_server, world):  # noqa: F811
+    """Committee staff on a desktop generate the committee's codes from the codes page; a volunteer
+    at the station registers a visitor on a 360 px phone and the visitor's QR is read off the screen."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.browser.conftest import login, screenshot, wait_for, wait_text
+    from xiuhua.screening.tests.fixtures import build_screening
+
+    screening = build_screening(world)
+    browser.set_window_size(1280, 900)
+    login(browser, live_server, "staff_a1")
+    browser.get(f"{live_server.url}{reverse('screening:codes_rounds')}")
+    wait_for(browser, f"#round-{screening.round.pk} a").click()
+    wait_for(browser, "#generate").click()
+    wait_text(browser, "#summary", "已生成采样码 2 个")
+    assert browser.find_element(By.ID, f"building-{world.building_a1.pk}").text.split()[:5] == [
+        "1", "国和一村", "5号", "1", "1"]
+    screenshot(browser, "screening-codes-round")
+
+    browser.set_window_size(360, 740)
+    try:
+        login(browser, live_server, "volunteer")
+        browser.get(f"{live_server.url}{reverse('screening:codes_walk_in', args=[screening.round.pk])}")
+        wait_for(browser, "#register")
+        browser.find_element(By.ID, "id_name").send_keys("陈访客")
+        browser.find_element(By.ID, "id_phone").send_keys("13800001234")
+        Select(browser.find_element(By.ID, "id_building")).select_by_visible_text("国和一村6号")
+        browser.find_element(By.ID, "id_room").send_keys("602")
+        browser.find_element(By.ID, "register").click()
+        wait_for(browser, "#made-qr")
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        made = SamplingCode.objects.get(walk_in=True)
+        assert browser.find_element(By.ID, "made-reference").text == made.reference
+        png = browser.find_element(By.ID, "made-qr").screenshot_as_png
+        assert qr_codes_in_png(png) == [("QRCode", made.reference)]
+        screenshot(browser, "screening-codes-walk-in-360", scroll_to="#made")
     finally:
         browser.set_window_size(1280, 900)
