@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xiuhua.accounts.roles import Cap
@@ -47,20 +48,53 @@ def new_reference() -> str:
     return random_code(REFERENCE_CHUNKS)
 
 
+def _taken(references: list[str]) -> set[str]:
+    """The references among these that are stored already."""
+    if connection.vendor == "postgresql":
+        # One array parameter: a 40,000-item IN list cost more to build and send than to look up.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT reference FROM {SamplingCode._meta.db_table} WHERE reference = ANY(%s)",
+                           [references])
+            return {row[0] for row in cursor.fetchall()}
+    taken: set[str] = set()
+    for start in range(0, len(references), BATCH):
+        taken.update(SamplingCode.objects.filter(reference__in=references[start:start + BATCH])
+                     .values_list("reference", flat=True))
+    return taken
+
+
 def _fresh_references(count: int) -> list[str]:
     """`count` new references, distinct among themselves and from every stored one (60 bits make a
     collision rare; it is simply drawn again)."""
     chosen: set[str] = set()
     while len(chosen) < count:
-        wanted = count - len(chosen)
-        batch = {new_reference() for _ in range(wanted)} - chosen
-        taken: set[str] = set()
-        listed = list(batch)
-        for start in range(0, len(listed), BATCH):
-            taken.update(SamplingCode.objects.filter(reference__in=listed[start:start + BATCH])
-                         .values_list("reference", flat=True))
-        chosen |= batch - taken
+        batch = {new_reference() for _ in range(count - len(chosen))} - chosen
+        chosen |= batch - _taken(list(batch))
     return list(chosen)
+
+
+# The columns a generated code fills, in the order _insert_codes takes its rows.
+CODE_COLUMNS = ("round_id", "reference", "committee_id", "building_id", "household_id", "resident_id",
+                "name_masked", "room", "phone", "walk_in", "walk_in_name", "created_by_id", "created_at")
+
+
+def _insert_codes(rows: list[tuple]) -> None:
+    """Insert code rows (CODE_COLUMNS): COPY on PostgreSQL (a whole compound's codes at once, a
+    third of bulk_create's time), bulk_create elsewhere. A reference a parallel run stored since
+    we checked surfaces as IntegrityError either way."""
+    if connection.vendor != "postgresql":
+        SamplingCode.objects.bulk_create([SamplingCode(**dict(zip(CODE_COLUMNS, row, strict=True))) for row in rows],
+                                         batch_size=BATCH)
+        return
+    import psycopg
+
+    statement = f"COPY {SamplingCode._meta.db_table} ({', '.join(CODE_COLUMNS)}) FROM STDIN"
+    try:
+        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.errors.UniqueViolation as exc:
+        raise IntegrityError(str(exc)) from exc
 
 
 def _issuing_round(actor, screening_round: ScreeningRound) -> ScreeningRound:
@@ -134,20 +168,19 @@ def _generate(actor, screening_round: ScreeningRound, unit: OrgUnit) -> int:
     )
     phones = _household_phones(compound_ids) if any(not row[2] for row in residents) else {}
     references = _fresh_references(len(residents))
-    codes = [
-        SamplingCode(
-            round=locked, reference=reference, committee_id=committee_id, building_id=building_id,
-            household_id=household_id, resident_id=pk, name_masked=mask_name(name), room=room,
-            phone=mobile or phones.get(household_id, ""), created_by=actor,
-        )
+    now = timezone.now()
+    actor_id = actor.pk if actor is not None else None
+    rows = [
+        (locked.pk, reference, committee_id, building_id, household_id, pk, mask_name(name), room,
+         mobile or phones.get(household_id, ""), False, "", actor_id, now)
         for reference, (pk, name, mobile, household_id, building_id, room, committee_id) in zip(
             references, residents, strict=True)
     ]
-    SamplingCode.objects.bulk_create(codes, batch_size=BATCH)
+    _insert_codes(rows)
     audit(actor=actor, action="screening_codes_generate", obj=locked,
           committee_id=unit.pk if unit.kind == Kind.COMMITTEE else unit.committee_id,
-          subject_label=f"{locked.name} {unit.name}", detail={"unit": unit.pk, "count": len(codes)})
-    return len(codes)
+          subject_label=f"{locked.name} {unit.name}", detail={"unit": unit.pk, "count": len(rows)})
+    return len(rows)
 
 
 def _require_any(actor, *caps: str):

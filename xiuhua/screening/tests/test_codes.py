@@ -242,6 +242,38 @@ def test_lookup_of_another_streets_round_is_a_404(world, screening, issued):
         code_lookup(actor=acting(world.volunteer), round=screening.round_b, reference=issued.reference)
 
 
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reference_already_taken_is_drawn_again(world, monkeypatch):
+    """A drawn reference that is stored already is replaced before the insert; one stored by a
+    parallel run after the check makes the insert fail, and the whole run is made again."""
+    from xiuhua.screening import services_codes
+    from xiuhua.screening.tests.fixtures import build_screening
+
+    screening = build_screening(world)
+    visitor = walk_in_register(actor=acting(world.staff_a1), round=screening.round, committee=world.committee_a1,
+                               name="陈访客", phone="13800001234")
+    fresh = [services_codes.new_reference() for _ in range(4)]
+    # The first draw repeats the visitor's code: the check against the table replaces it.
+    draws = iter([visitor.reference, fresh[0], fresh[1], fresh[2]])
+    monkeypatch.setattr(services_codes, "new_reference", lambda: next(draws))
+    assert codes_generate(actor=acting(world.staff_a1), round=screening.round, committee=world.committee_a1) == 2
+    assert set(SamplingCode.objects.filter(walk_in=False).values_list("reference", flat=True)) <= set(fresh)
+
+    # A check that misses (a parallel run stored the reference in between): the insert fails
+    # and the run starts over with new draws.
+    newcomer = make_resident(world.household_a1b, "周新", relation=Relation.TENANT)
+    taken = SamplingCode.objects.filter(walk_in=False).values_list("reference", flat=True)[0]
+    draws = iter([taken, fresh[3]])
+    real_taken = services_codes._taken
+    misses = iter([True])
+    monkeypatch.setattr(services_codes, "_taken", lambda refs: set() if next(misses, False) else real_taken(refs))
+    assert codes_generate(actor=acting(world.staff_a1), round=screening.round, committee=world.committee_a1) == 1
+    assert SamplingCode.objects.get(resident=newcomer).reference == fresh[3]
+    assert list(AuditEvent.objects.filter(action="screening_codes_generate").order_by("pk")
+                .values_list("detail__count", flat=True)) == [2, 1]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_parallel_generation_makes_each_code_once(world):
