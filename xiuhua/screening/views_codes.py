@@ -28,6 +28,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xiuhua.accounts.roles import Cap
@@ -119,7 +120,8 @@ def generate(request, round_pk: int, committee_pk: int):
         messages.error(request, " ".join(exc.messages))
     else:
         if made:
-            messages.success(request, _("已为%(unit)s生成 %(n)s 个采样码") % {"unit": committee.name, "n": made})
+            text = ngettext("已为%(unit)s生成 %(n)d 个采样码", "已为%(unit)s生成 %(n)d 个采样码", made)
+            messages.success(request, text % {"unit": committee.name, "n": made})
         else:
             messages.info(request, _("%(unit)s的在住居民都已有采样码,没有新生成") % {"unit": committee.name})
     return redirect(f"{reverse('screening:codes_round', args=[screening_round.pk])}?c={committee.pk}")

@@ -282,3 +282,36 @@ def test_staff_generate_and_register_a_walk_in_in_the_browser(browser, live_serv
         screenshot(browser, "screening-codes-walk-in-360", scroll_to="#made")
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_code_pages_texts_are_translatable_and_counts_are_plural_forms():
+    """The work-order module's rules (tickets/tests/test_translations.py) over these pages."""
+    import ast
+    from pathlib import Path
+
+    from xiuhua.tickets.tests.test_translations import CJK, COUNTED, GETTEXT, TEMPLATE_TRANSLATED, TRANSLATED
+
+    app = Path(__file__).resolve().parent.parent
+    untranslated, singular = [], []
+    for path in sorted((app / "templates" / "screening" / "codes").glob("*.html")):
+        text = path.read_text()
+        untranslated += [f"{path.name}: {line.strip()[:60]}"
+                         for line in TEMPLATE_TRANSLATED.sub("", text).splitlines() if CJK.search(line)]
+        for tag in re.findall(r"{%\s*blocktranslate(.*?)%}(.*?){%\s*endblocktranslate\s*%}", text, re.S):
+            if " count " not in f" {tag[0]} " and COUNTED.search(tag[1]) and CJK.search(tag[1]):
+                singular.append(f"{path.name}: {tag[1][:60]}")
+    for name in ("views_codes.py", "forms_codes.py", "services_codes.py"):
+        tree = ast.parse((app / name).read_text())
+        translated = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in TRANSLATED:
+                translated.update(id(arg) for arg in node.args)
+                if (getattr(node.func, "id", None) in GETTEXT and node.args and isinstance(node.args[0], ast.Constant)
+                        and COUNTED.search(str(node.args[0].value))):
+                    singular.append(f"{name}:{node.lineno}")
+        docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+        untranslated += [f"{name}:{node.lineno} {node.value[:40]}" for node in ast.walk(tree)
+                         if isinstance(node, ast.Constant) and isinstance(node.value, str) and CJK.search(node.value)
+                         and id(node) not in translated and id(node) not in docstrings]
+    assert untranslated == []
+    assert singular == []
