@@ -54,6 +54,14 @@ def mask_identity(number: str) -> str:
     return number[:3] + "*" * (len(number) - 5) + number[-2:]
 
 
+def mask_name(name: str) -> str:
+    """张秀英 -> 张**, 王芳 -> 王*: the family name stays."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    return name[0] + "*" * (len(name) - 1)
+
+
 def mask_phone(phone: str) -> str:
     if len(phone) < 7:
         return phone

@@ -14,6 +14,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from xiuhua.core.crypto import mask_name
 from xiuhua.core.pdf import cjk_font as _font
 from xiuhua.core.pdf import draw_qr as _draw_qr
 from xiuhua.core.pdf import fit_text as _fit
@@ -22,14 +23,6 @@ from xiuhua.core.pdf import new_canvas as _new_canvas
 
 from .codes import format_voucher_number
 from .models import Voucher
-
-
-def mask_name(name: str) -> str:
-    """张秀英 -> 张**, 王芳 -> 王*: the family name stays."""
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return name
-    return name[0] + "*" * (len(name) - 1)
 
 
 def qr_payload(voucher: Voucher) -> str:

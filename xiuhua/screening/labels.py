@@ -20,12 +20,12 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import segno
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from xiuhua.core.pdf import cjk_font, fit_text, mono_font, new_canvas
+from xiuhua.core.qr import qr_code
 
 LAYOUTS = {
     "40x30": "热敏标签 40×30 mm",
@@ -50,7 +50,7 @@ class LabelSheet:
 
 def qr_matrix(reference: str):
     """The QR modules of a reference: full QR (never Micro QR), error correction M."""
-    return segno.make_qr(reference, error="m", mask=QR_MASK).matrix
+    return qr_code(reference, mask=QR_MASK).matrix
 
 
 def draw_code(c: canvas.Canvas, reference: str, x: float, y: float, size: float) -> None:

@@ -21,9 +21,9 @@ from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_by_id, access_unit, has_cap, require
 from xiuhua.core.audit import audit
 from xiuhua.core.codes import ALPHABET, is_valid, normalise, random_code
+from xiuhua.core.crypto import mask_name
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.text import check_person_name
-from xiuhua.masks.pdf import mask_name  # the project's one name-masking rule (张秀英 -> 张**)
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household, LivingStatus, Relation, Resident
 

@@ -17,14 +17,15 @@ from xiuhua.core import pdf as core_pdf
 from xiuhua.masks.models import MaskRound, Pharmacy, Reservation, Voucher
 from xiuhua.masks.pdf import vouchers_pdf
 from xiuhua.places.models import Kind, OrgUnit
-from xiuhua.screening.models import CallSlot, ScreeningRound, Site
+from xiuhua.screening.labels import LabelSheet, labels_pdf
+from xiuhua.screening.models import CallSlot, SamplingCode, ScreeningRound, Site
 from xiuhua.screening.plan_output import notices_pdf
 from xiuhua.tickets.printing import DoorCard, door_sheet_pdf
 
 # The modules that draw PDFs. A new one fails test_every_pdf_producer_is_checked until a test here
 # prints its sheet.
 PRODUCERS = {"xiuhua/core/pdf.py", "xiuhua/masks/pdf.py", "xiuhua/tickets/printing.py",
-             "xiuhua/screening/plan_output.py"}
+             "xiuhua/screening/plan_output.py", "xiuhua/screening/labels.py"}
 
 
 def fonts_of(pdf: bytes) -> list[dict[str, str]]:
@@ -73,6 +74,10 @@ def call_slot() -> CallSlot:
 def sheets() -> dict[str, bytes]:
     return {
         "screening_notices": notices_pdf(ScreeningRound(name="第一轮全员核酸筛查"), [call_slot()]),
+        **{f"screening_labels_{layout}": labels_pdf(
+            [LabelSheet(title="国和一村5号", building="国和一村5号",
+                        codes=[SamplingCode(reference="7K3M9QXD2B4HT", name_masked="张**", room="302")])],
+            layout=layout, round_name="第一轮全员核酸筛查") for layout in ("40x30", "50x30", "a4")},
         "vouchers": vouchers_pdf([voucher(), voucher()]),
         "no_vouchers": vouchers_pdf([]),
         "door_cards": door_sheet_pdf([door_card("101"), door_card("102")], title="国和小区5号"),
@@ -80,7 +85,8 @@ def sheets() -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards", "screening_notices"])
+@pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards", "screening_notices",
+                                  "screening_labels_40x30", "screening_labels_50x30", "screening_labels_a4"])
 def test_every_font_of_every_printed_sheet_is_embedded_as_a_subset(name):
     fonts = fonts_of(sheets()[name])
     assert fonts, "a sheet with text names its fonts"

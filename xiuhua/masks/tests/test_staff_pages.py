@@ -680,8 +680,10 @@ def test_voucher_list_is_the_committees_issued_vouchers(client, scene):
 
 
 def test_mask_name():
-    assert voucher_pdf_module.mask_name("张秀英") == "张**"
-    assert voucher_pdf_module.mask_name("王芳") == "王*"
+    from xiuhua.core.crypto import mask_name
+
+    assert mask_name("张秀英") == "张**"
+    assert mask_name("王芳") == "王*"
     assert voucher_pdf_module.mask_name("李") == "李"
 
 
