@@ -16,4 +16,4 @@ class ScreeningConfig(AppConfig):
             texts,
         )
 
-        register(parts.HOME, Sweep("screening_sweep", every=5 * 60))
+        register(parts.HOME, parts.DEMO, Sweep("screening_sweep", every=5 * 60))

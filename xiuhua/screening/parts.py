@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from xiuhua.accounts.roles import Cap
-from xiuhua.core.registry import HomePart
+from xiuhua.core.registry import DemoPart, HomePart
 
 from .models import RoundStatus, ScreeningRound, Tube, TubeStatus
 from .models_results import Review, ReviewStatus
@@ -41,3 +41,18 @@ def waiting_work(user, membership) -> dict[str, int] | None:
 
 
 HOME = HomePart("screening", order=40, work=waiting_work, template="screening/_home_work.html")
+
+
+def seed_demo() -> list[str]:
+    from .demo import ensure_demo_round
+
+    return ensure_demo_round()
+
+
+def demo_accounts() -> list:
+    from .demo import lab_account_specs
+
+    return lab_account_specs()
+
+
+DEMO = DemoPart("screening", order=50, seed=seed_demo, accounts=demo_accounts)

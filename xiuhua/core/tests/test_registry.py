@@ -10,7 +10,7 @@ def test_the_first_page_shows_the_domains_waiting_work_in_a_fixed_order():
 
 
 def test_seed_demo_seeds_the_domains_in_a_fixed_order():
-    assert [part.name for part in demo_parts()] == ["tracing", "isolation", "tickets", "masks"]
+    assert [part.name for part in demo_parts()] == ["tracing", "isolation", "tickets", "masks", "screening"]
 
 
 def test_an_order_taken_by_another_part_is_refused():

@@ -68,6 +68,7 @@ ROLES = {
     "dept": (Role.DEPARTMENT_STAFF, Kind.STREET),
     "dept_head": (Role.DEPARTMENT_STAFF, Kind.STREET),
     "dept2": (Role.DEPARTMENT_STAFF, Kind.STREET),
+    "lab": (Role.LAB, Kind.STREET),
 }
 
 
@@ -474,3 +475,23 @@ def test_demo_pharmacies_serve_every_committee(street):
     assert PharmacyCommittee.objects.filter(committee__in=committees).count() == committees.count() == 8
     assert all(list(p.clerks.values_list("user__username", flat=True)) == ["pharmacy"] for p in pharmacies)
     assert MaskRound.objects.get(scope=street).status == RoundStatus.OPEN
+
+
+def test_demo_screening_round(street):
+    """An open round over the demo committee's compounds: one site of three lines, every building
+    with a slot, and a code for each of the committee's residents living here or away."""
+    from xiuhua.residents.models import LivingStatus, Resident
+    from xiuhua.screening.models import CallSlot, RoundCompound, SamplingCode, ScreeningRound
+
+    screening_round = ScreeningRound.objects.get(scope=street)
+    committee = OrgUnit.objects.get(name="国和一村居委会")
+    assert (screening_round.name, screening_round.status) == ("长海路街道第1轮核酸筛查", "open")
+    site = screening_round.sites.get()
+    assert site.committee == committee and site.lines.count() == 3
+    compounds = set(RoundCompound.objects.filter(round=screening_round).values_list("compound_id", flat=True))
+    assert compounds == set(OrgUnit.objects.filter(kind=Kind.COMPOUND, parent=committee).values_list("pk", flat=True))
+    buildings = OrgUnit.objects.filter(kind=Kind.BUILDING, parent__in=compounds)
+    assert set(CallSlot.objects.filter(round=screening_round).values_list("building_id", flat=True)) == set(
+        buildings.filter(households__residents__isnull=False).values_list("pk", flat=True))
+    living = Resident.objects.filter(committee=committee, living_status__in=[LivingStatus.HERE, LivingStatus.AWAY])
+    assert SamplingCode.objects.filter(round=screening_round).count() == living.count() > 0
