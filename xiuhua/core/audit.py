@@ -82,6 +82,7 @@ EVENT_LABELS: dict[str, Any] = {
     "roster_import_upload": _("上传花名册"),
     "routing_match": _("清单人员跨街道匹配"),
     "routing_rule_set": _("设置派单规则"),
+    "screening_station_batch": _("采样点上报扫码记录"),
     "sms_simulate_inbound": _("模拟接收短信"),
     "stock_delivery_record": _("登记药店到货"),
     "ticket_board_export": _("导出工单列表"),
