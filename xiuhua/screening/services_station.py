@@ -118,6 +118,7 @@ class _Batch:
     tubes: dict[str, _TubeState] = field(default_factory=dict)
     lines: dict[int, Line] = field(default_factory=dict)
     default_rule: str | None = None
+    unknown_tubes: set[str] = field(default_factory=set)  # named by the batch, no such tube before it
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("tubes", "people", "closed", "boxed", "handed_over", "refused", "clock_fixed"), 0))
 
@@ -140,16 +141,17 @@ def station_batch_apply(*, actor, round: ScreeningRound, site: Site, key: str, e
     with transaction.atomic():
         if site.round_id != round.pk or not Site.objects.visible_to(actor).filter(pk=site.pk).exists():
             raise PermissionDenied
-        stored = StationBatch.objects.filter(key=key).first()
-        if stored is not None:
-            return _replayed(stored, actor, site)
-        try:
-            with transaction.atomic():
-                batch_row = StationBatch.objects.create(key=key, round=round, site=site, sent_by=actor,
-                                                        events=len(events))
-        except IntegrityError:
-            # A parallel send of the same key committed first (we waited on its row): its answer.
+        # The key first: a parallel send of it waits here for the first to commit, then finds it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {StationBatch._meta.db_table} (key, round_id, site_id, sent_by_id, received_at, "  # noqa: S608
+                "events, answer) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING id",
+                [key, round.pk, site.pk, actor.pk, now, len(events), "{}"],
+            )
+            inserted = cursor.fetchone()
+        if inserted is None:
             return _replayed(StationBatch.objects.get(key=key), actor, site)
+        batch_row = StationBatch(pk=inserted[0], key=key)
         locked_round = ScreeningRound.objects.get(pk=round.pk)  # as it is now, not as the caller read it
         if locked_round.status != RoundStatus.OPEN:
             raise ValidationError({"events": _("本轮筛查不在采样中(当前为“%(status)s”),扫码记录未保存,请联系街道")
@@ -167,8 +169,7 @@ def station_batch_apply(*, actor, round: ScreeningRound, site: Site, key: str, e
             results.append(result)
         accepted = len(events) - state.counts["refused"]
         answer = {"key": key, "results": results, "accepted": accepted, "refused": state.counts["refused"]}
-        batch_row.answer = answer
-        batch_row.save(update_fields=["answer"])
+        StationBatch.objects.filter(pk=batch_row.pk).update(answer=answer)
         audit(actor=actor, action="screening_station_batch", obj=batch_row, committee_id=site.committee_id,
               subject_label=site.name, detail={"events": len(events), **state.counts})
     return answer
@@ -181,11 +182,32 @@ def _replayed(stored: StationBatch, actor, site: Site) -> dict:
 
 
 def _prefetch(state: _Batch, events: list) -> None:
-    """The codes the batch names, in one query, and their compounds' pool rules."""
+    """The tubes the batch names, locked (in id order, so two batches never wait on each other
+    crosswise), with their counts; the codes it names and their compounds' pool rules: a few
+    queries for the whole batch instead of a few per event."""
+    barcodes: set[str] = set()
     wanted: set[str] = set()
     for event in events:
-        if isinstance(event, dict) and event.get("kind") == "person" and isinstance(event.get("code"), str):
+        if not isinstance(event, dict):
+            continue
+        raw = event.get("barcode") if event.get("kind") == "tube" else event.get("tube")
+        try:
+            barcodes.add(normalise_barcode(raw))
+        except Refusal:
+            pass
+        if event.get("kind") == "person" and isinstance(event.get("code"), str):
             wanted |= _code_forms(event["code"])
+    if barcodes:
+        tubes = list(Tube.objects.select_for_update(of=("self",)).filter(barcode__in=barcodes).order_by("pk"))
+        members = dict(TubeMember.objects.filter(tube__in=tubes).values("tube_id")
+                       .annotate(n=Count("pk"))
+                       .values_list("tube_id", "n"))
+        households = dict(TubeMember.objects.filter(tube__in=[t for t in tubes if t.pool_rule == PoolRule.HOUSEHOLD])
+                          .values_list("tube_id", "code__household_id"))
+        for tube in tubes:
+            state.tubes[tube.barcode] = _TubeState(tube=tube, count=members.get(tube.pk, 0),
+                                                   household_id=households.get(tube.pk))
+        state.unknown_tubes = barcodes - set(state.tubes)
     if not wanted:
         return
     codes = SamplingCode.objects.filter(reference__in=wanted).select_related("building", "building__parent")
@@ -222,11 +244,11 @@ def _apply(state: _Batch, event: Any) -> dict:
         raise Refusal(_("无法识别的扫码记录"))
     result: dict[str, Any] = {"ok": True, "kind": event["kind"]}
     at = _event_time(state, event, result)
-    if event["kind"] == "person":
-        # Every check comes before its one write, so a person needs no savepoint (the common case).
-        _person(state, event, at, result)
+    if event["kind"] in ("person", "tube"):
+        # Every check comes before their one write, so they need no savepoint (the common case).
+        (_person if event["kind"] == "person" else _tube)(state, event, at, result)
         return result
-    handler = {"tube": _tube, "close": _close, "box": _box, "hand_over": _hand_over}[event["kind"]]
+    handler = {"close": _close, "box": _box, "hand_over": _hand_over}[event["kind"]]
     try:
         with transaction.atomic():  # a refusal halfway (a box made, its tube refused) undoes it
             handler(state, event, at, result)
@@ -241,6 +263,8 @@ def _tube_state(state: _Batch, barcode: str) -> _TubeState | None:
     """The tube, locked for the batch, with its count of people (None when no tube has it)."""
     if barcode in state.tubes:
         return state.tubes[barcode]
+    if barcode in state.unknown_tubes:
+        return None
     tube = Tube.objects.select_for_update(of=("self",)).filter(barcode=barcode).first()
     if tube is None:
         return None
@@ -288,14 +312,22 @@ def _tube(state: _Batch, event: dict, at: dt.datetime, result: dict) -> None:
     if state.default_rule is None:
         state.default_rule = default_pool_rule(state.site)
     rule = state.default_rule  # until its first person decides it
-    tube = Tube(round=state.round, site=state.site, line=line, barcode=barcode, pool_rule=rule,
-                capacity=POOL_CAPACITY[PoolRule(rule)], opened_at=at)
-    try:
-        with transaction.atomic():
-            tube.save()
-    except IntegrityError:
-        # Another station started this barcode a moment ago.
-        raise Refusal(_("试管条码 %(barcode)s 已被使用,请换一支新试管") % {"barcode": barcode}) from None
+    tube = Tube(round=state.round, site=state.site, line=line, committee_id=state.site.committee_id, barcode=barcode,
+                pool_rule=rule, capacity=POOL_CAPACITY[PoolRule(rule)], opened_at=at, recorded_at=state.now)
+    with connection.cursor() as cursor:
+        # ON CONFLICT: another station started this barcode a moment ago; no savepoint needed.
+        cursor.execute(
+            f"INSERT INTO {Tube._meta.db_table} (round_id, site_id, line_id, committee_id, barcode, pool_rule, "  # noqa: S608
+            "capacity, retest, status, opened_at, recorded_at, result) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
+            "%s, %s, '') ON CONFLICT (barcode) DO NOTHING RETURNING id",
+            [state.round.pk, state.site.pk, line.pk if line else None, tube.committee_id, barcode, rule,
+             tube.capacity, False, TubeStatus.OPEN, at, state.now],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        raise Refusal(_("试管条码 %(barcode)s 已被使用,请换一支新试管") % {"barcode": barcode})
+    tube.pk = inserted[0]
+    state.unknown_tubes.discard(barcode)
     found = _TubeState(tube=tube, count=0)
     state.tubes[barcode] = found
     state.counts["tubes"] += 1

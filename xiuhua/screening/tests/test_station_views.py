@@ -13,6 +13,14 @@ from xiuhua.testing import as_user
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def fresh_counts():
+    """The batch answer's counts are cached per site for a few seconds; ids repeat across tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def urls(screening):
     site = screening.site_a1.pk
     return {
