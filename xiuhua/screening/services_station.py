@@ -22,6 +22,7 @@ says so. The sample exists; refusing it would make the person come back for anot
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import unicodedata
@@ -31,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, DateTimeField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,7 +104,13 @@ class _TubeState:
     tube: Tube
     count: int
     household_id: int | None = None  # a household tube's household, once its first person is in
-    changed: bool = False
+    # Filled by this batch (at this time): closed with the batch's other full tubes in one
+    # move_many before any event that reads tube states, and at the batch's end.
+    full_at: dt.datetime | None = None
+
+    @property
+    def status(self) -> str:
+        return TubeStatus.CLOSED if self.full_at is not None else self.tube.status
 
 
 @dataclass
@@ -118,6 +125,9 @@ class _Batch:
     tubes: dict[str, _TubeState] = field(default_factory=dict)
     lines: dict[int, Line] = field(default_factory=dict)
     default_rule: str | None = None
+    one_by_one: bool = False  # insert each sample at once (after a conflict), not at the flush
+    sampled: dict[int, str] = field(default_factory=dict)  # code id -> its tube's barcode, this round
+    pending: list[tuple[int, int, dt.datetime]] = field(default_factory=list)  # (tube, code, time) to insert
     unknown_tubes: set[str] = field(default_factory=set)  # named by the batch, no such tube before it
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("tubes", "people", "closed", "boxed", "handed_over", "refused", "clock_fixed"), 0))
@@ -157,22 +167,39 @@ def station_batch_apply(*, actor, round: ScreeningRound, site: Site, key: str, e
             raise ValidationError({"events": _("本轮筛查不在采样中(当前为“%(status)s”),扫码记录未保存,请联系街道")
                                    % {"status": RoundStatus(locked_round.status).label}})
         earliest = dt.datetime.combine(locked_round.first_day, dt.time.min, tzinfo=BEIJING)
-        state = _Batch(actor=actor, round=locked_round, site=site, now=now, earliest=earliest)
-        _prefetch(state, events)
-        results = []
-        for event in events:
-            try:
-                result = _apply(state, event)
-            except Refusal as refusal:
-                state.counts["refused"] += 1
-                result = {"ok": False, "message": str(refusal)}
-            results.append(result)
+        try:
+            with transaction.atomic():
+                state = _Batch(actor=actor, round=locked_round, site=site, now=now, earliest=earliest)
+                results = _run(state, events)
+        except _Conflict:
+            # A parallel station sampled one of these people after we looked: again, one by one,
+            # so every later answer (a tube's count, full or not) follows from what landed.
+            state = _Batch(actor=actor, round=locked_round, site=site, now=now, earliest=earliest, one_by_one=True)
+            results = _run(state, events)
         accepted = len(events) - state.counts["refused"]
         answer = {"key": key, "results": results, "accepted": accepted, "refused": state.counts["refused"]}
         StationBatch.objects.filter(pk=batch_row.pk).update(answer=answer)
         audit(actor=actor, action="screening_station_batch", obj=batch_row, committee_id=site.committee_id,
               subject_label=site.name, detail={"events": len(events), **state.counts})
     return answer
+
+
+class _Conflict(Exception):
+    """Some of a batch's samples met a parallel one at insert time."""
+
+
+def _run(state: _Batch, events: list) -> list[dict]:
+    _prefetch(state, events)
+    results = []
+    for event in events:
+        try:
+            result = _apply(state, event)
+        except Refusal as refusal:
+            state.counts["refused"] += 1
+            result = {"ok": False, "message": str(refusal)}
+        results.append(result)
+    _flush(state)
+    return results
 
 
 def _replayed(stored: StationBatch, actor, site: Site) -> dict:
@@ -191,10 +218,8 @@ def _prefetch(state: _Batch, events: list) -> None:
         if not isinstance(event, dict):
             continue
         raw = event.get("barcode") if event.get("kind") == "tube" else event.get("tube")
-        try:
+        with contextlib.suppress(Refusal):  # refused again, with its reason, when its event comes
             barcodes.add(normalise_barcode(raw))
-        except Refusal:
-            pass
         if event.get("kind") == "person" and isinstance(event.get("code"), str):
             wanted |= _code_forms(event["code"])
     if barcodes:
@@ -212,6 +237,8 @@ def _prefetch(state: _Batch, events: list) -> None:
         return
     codes = SamplingCode.objects.filter(reference__in=wanted).select_related("building", "building__parent")
     state.codes = {code.reference: code for code in codes}
+    state.sampled = dict(TubeMember.objects.filter(round=state.round, retest=False, code__in=list(state.codes.values()))
+                         .values_list("code_id", "tube__barcode"))
     compounds = {code.building.parent_id for code in state.codes.values() if code.building is not None}
     state.compound_rules = dict(RoundCompound.objects.filter(round=state.round, compound_id__in=compounds)
                                 .values_list("compound_id", "pool_rule"))
@@ -249,6 +276,7 @@ def _apply(state: _Batch, event: Any) -> dict:
         (_person if event["kind"] == "person" else _tube)(state, event, at, result)
         return result
     handler = {"close": _close, "box": _box, "hand_over": _hand_over}[event["kind"]]
+    _flush(state)
     try:
         with transaction.atomic():  # a refusal halfway (a box made, its tube refused) undoes it
             handler(state, event, at, result)
@@ -290,7 +318,7 @@ def _own_tube(state: _Batch, raw: Any) -> _TubeState:
 def _tube_answer(found: _TubeState, result: dict) -> None:
     tube = found.tube
     result.update({"tube": tube.barcode, "count": found.count, "capacity": tube.capacity,
-                   "status": tube.status, "pool_rule": tube.pool_rule})
+                   "status": found.status, "pool_rule": tube.pool_rule})
 
 
 def _tube(state: _Batch, event: dict, at: dt.datetime, result: dict) -> None:
@@ -303,7 +331,7 @@ def _tube(state: _Batch, event: dict, at: dt.datetime, result: dict) -> None:
             raise Refusal(_("试管 %(barcode)s 属于其他筛查轮次,不能在本轮使用") % {"barcode": barcode})
         if tube.site_id != state.site.pk:
             raise Refusal(_("试管 %(barcode)s 已在其他采样点使用") % {"barcode": barcode})
-        if tube.status != TubeStatus.OPEN:
+        if found.status != TubeStatus.OPEN:
             raise Refusal(_("试管 %(barcode)s 已封管,请换一支新试管") % {"barcode": barcode})
         result["message"] = _("继续使用试管 %(barcode)s") % {"barcode": barcode}
         _tube_answer(found, result)
@@ -361,30 +389,33 @@ def _person(state: _Batch, event: dict, at: dt.datetime, result: dict) -> None:
         raise Refusal(_("这是其他筛查轮次的采样码,请出示本轮采样码"))
     found = _own_tube(state, event.get("tube"))
     tube = found.tube
-    if tube.status != TubeStatus.OPEN:
+    if found.status != TubeStatus.OPEN:
         raise Refusal(_("试管 %(barcode)s 已封管,请扫描新试管") % {"barcode": tube.barcode})
     if found.count >= tube.capacity:
         raise Refusal(_("试管已满(%(n)d/%(n)d),请封管后扫描新试管") % {"n": tube.capacity})
     compound = code.building.parent_id if code.building is not None else None
     rule = state.compound_rules.get(compound) if compound else None
-    if found.count == 0 and rule is not None and rule != tube.pool_rule:
-        # The first person decides the tube's rule.
-        tube.pool_rule = rule
-        tube.capacity = POOL_CAPACITY[PoolRule(rule)]
-        found.changed = True
+    new_rule = tube.pool_rule
+    if found.count == 0 and rule is not None:
+        new_rule = rule  # the first person decides the tube's rule
     elif rule is not None and rule != tube.pool_rule:
         raise Refusal(_("该居民所在小区按“%(rule)s”采样,不能放入“%(tube)s”的试管,请换一支试管")
                       % {"rule": PoolRule(rule).label, "tube": PoolRule(tube.pool_rule).label})
-    if tube.pool_rule == PoolRule.HOUSEHOLD and found.count and (
+    if new_rule == PoolRule.HOUSEHOLD and found.count and (
             code.household_id is None or code.household_id != found.household_id):
         raise Refusal(_("一户一管:该试管已有其他户的居民,请换一支试管"))
-    if not _insert_member(tube, code, at, state.now):
+    if code.pk in state.sampled:
+        raise Refusal(_("该居民本轮已采样(试管 %(barcode)s),不能重复采样") % {"barcode": state.sampled[code.pk]})
+    if not state.one_by_one:
+        state.pending.append((tube.pk, code.pk, at))
+    elif not _insert_member(tube, code, at, state.now):
         other = TubeMember.objects.filter(round=state.round, code=code, retest=False).select_related("tube").first()
         where = other.tube.barcode if other else ""
         raise Refusal(_("该居民本轮已采样(试管 %(barcode)s),不能重复采样") % {"barcode": where})
-    if found.changed:
+    state.sampled[code.pk] = tube.barcode
+    if new_rule != tube.pool_rule:
+        tube.pool_rule, tube.capacity = new_rule, POOL_CAPACITY[PoolRule(new_rule)]
         Tube.objects.filter(pk=tube.pk).update(pool_rule=tube.pool_rule, capacity=tube.capacity)
-        found.changed = False
     found.count += 1
     if found.count == 1:
         found.household_id = code.household_id
@@ -396,7 +427,8 @@ def _person(state: _Batch, event: dict, at: dt.datetime, result: dict) -> None:
     result["message"] = _("%(name)s 已采样(%(n)d/%(cap)d)") % {
         "name": code.name_masked, "n": found.count, "cap": tube.capacity}
     if found.count >= tube.capacity:
-        _close_tube(state, found, at)
+        found.full_at = at
+        state.counts["closed"] += 1
         result["message"] += _(",试管已满,已自动封管")
     _tube_answer(found, result)
 
@@ -412,6 +444,41 @@ def _insert_member(tube: Tube, code: SamplingCode, at: dt.datetime, now: dt.date
             [tube.pk, code.pk, tube.round_id, tube.retest, at, now],
         )
         return cursor.fetchone() is not None
+
+
+def _flush(state: _Batch) -> None:
+    """Write what the batch decided so far: its samples in one INSERT (a sample that meets a
+    parallel one there raises _Conflict, and the batch is done again one by one), then the tubes
+    it filled."""
+    if state.pending:
+        rows, state.pending = state.pending, []
+        values = ", ".join(["(%s, %s, %s, false, %s, %s)"] * len(rows))
+        params: list = []
+        for tube_id, code_id, at in rows:
+            params += [tube_id, code_id, state.round.pk, at, state.now]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {TubeMember._meta.db_table} (tube_id, code_id, round_id, retest, scanned_at, "  # noqa: S608
+                f"recorded_at) VALUES {values} ON CONFLICT DO NOTHING RETURNING id", params)
+            if len(cursor.fetchall()) != len(rows):
+                raise _Conflict
+    _flush_closes(state)
+
+
+def _flush_closes(state: _Batch) -> None:
+    """Close the tubes this batch filled, with one conditional UPDATE and one audit event
+    (core.workflow.move_many), each with the time of its last scan."""
+    full = {found.tube.pk: found for found in state.tubes.values() if found.full_at is not None}
+    if not full:
+        return
+    closed_at = Case(*(When(pk=pk, then=Value(found.full_at)) for pk, found in full.items()),
+                     output_field=DateTimeField())
+    move_many(Tube.objects.visible_to(state.actor).filter(pk__in=full), "close", actor=state.actor,
+              values={"closed_at": closed_at}, committee_id=state.site.committee_id,
+              subject_label=state.site.name, detail={"full": sorted(f.tube.barcode for f in full.values())})
+    for tube in Tube.objects.filter(pk__in=full).select_related("site"):
+        full[tube.pk].tube = tube
+        full[tube.pk].full_at = None
 
 
 def _close_tube(state: _Batch, found: _TubeState, at: dt.datetime) -> None:
