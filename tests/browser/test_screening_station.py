@@ -142,6 +142,19 @@ def test_a_station_keeps_scanning_offline_and_the_server_gets_every_scan_once(ph
     wait_text(phone, "#station-pending", "待上传:0 条")
     screenshot(phone, "screening_station_synced", scroll_to="#station-pending")
 
+    # The full tubes go into a transport box, which is handed over.
+    phone.find_element(By.ID, "station-box").click()
+    wait_text(phone, "#station-mode", "请扫描转运箱编号")
+    scan(phone, "BOX-01")
+    for tube in ("T0001", "T0002", "T0003"):
+        scan(phone, tube)
+    phone.find_element(By.ID, "station-hand-over").click()
+    wait_pending(phone, 0)
+    wait_text(phone, "#station-log", "转运箱 BOX-01 已交接(3 管)")
+    assert sorted(Tube.objects.values_list("barcode", "status", "box__barcode")) == [
+        ("T0001", "handed_over", "BOX-01"), ("T0002", "handed_over", "BOX-01"), ("T0003", "handed_over", "BOX-01"),
+        ("T0004", "open", None)]
+
 
 def test_a_refusal_is_shown_in_large_text(phone, live_server, world):
     screening = build_screening(world)

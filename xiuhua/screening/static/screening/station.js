@@ -162,6 +162,13 @@
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
         body: JSON.stringify({key: batch.key, events: batch.scans.map(function (s) { return s.event; })}),
       }).then(function (response) {
+        if (response.redirected) {
+          // The session ended (the login page answered): the scans stay here until a new login.
+          sending = false;
+          alertBig(texts.login);
+          later();
+          return null;
+        }
         if (response.ok) {
           return response.json().then(function (answer) {
             return forget(batch.scans).then(function () {
