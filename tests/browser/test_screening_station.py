@@ -80,6 +80,12 @@ def wait_pending(driver, count: int, timeout: float = 30) -> None:
     WebDriverWait(driver, timeout).until(lambda d: pending(d) == count)
 
 
+def fresh_station(driver, live_server, user) -> None:
+    """Logged in, with no station state left on this browser by an earlier test (ids repeat)."""
+    login(driver, live_server, user.username)
+    driver.execute_script("localStorage.clear(); indexedDB.deleteDatabase('xiuhua-station');")
+
+
 def scan(driver, text: str) -> None:
     field = driver.find_element(By.ID, "station-input")
     field.send_keys(text + Keys.ENTER)
@@ -90,7 +96,7 @@ def test_a_station_keeps_scanning_offline_and_the_server_gets_every_scan_once(ph
     codes = [SamplingCode.objects.create(
         round=screening.round, reference=f"ST{n:06d}", committee=world.committee_a1, building=world.building_a1,
         walk_in=True, walk_in_name=f"访客{n}", name_masked=f"访*{n}") for n in range(35)]
-    login(phone, live_server, world.volunteer.username)
+    fresh_station(phone, live_server, world.volunteer)
     station = f"{live_server.url}/screening/station/{screening.site_a1.pk}/"
     phone.get(station)
     wait_for(phone, "#station[data-ready='1']")
@@ -160,7 +166,7 @@ def test_a_refusal_is_shown_in_large_text(phone, live_server, world):
     screening = build_screening(world)
     code = SamplingCode.objects.create(round=screening.round, reference="ST000001", committee=world.committee_a1,
                                        building=world.building_a1, walk_in=True, name_masked="访*1")
-    login(phone, live_server, world.volunteer.username)
+    fresh_station(phone, live_server, world.volunteer)
     phone.get(f"{live_server.url}/screening/station/{screening.site_a1.pk}/")
     wait_for(phone, "#station[data-ready='1']")
     scan(phone, "T0100")

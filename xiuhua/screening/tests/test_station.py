@@ -220,3 +220,32 @@ def test_live_counts(world, screening):
                                {"line": 3, "last_10": 0, "last_60": 0}]
     assert (counts["people"], counts["tubes_open"], counts["tubes_closed"]) == (12, 1, 1)
     assert (counts["boxes_packing"], counts["boxes_handed_over"]) == (0, 0)
+
+
+def test_a_sample_that_meets_a_parallel_one_redoes_the_batch_one_by_one(world, screening, monkeypatch):
+    """What a PostgreSQL race does (test_station_concurrency), made certain: the batch's look at
+    who is sampled misses a person another station just sampled, so the batch's one INSERT
+    meets them; the batch is done again one by one, and its answers follow what landed."""
+    from xiuhua.screening import services_station
+
+    codes = [walk_in(screening, world.building_a1, n) for n in range(11)]
+    send(screening, world.staff_a1, [tube("OTHER"), person("OTHER", codes[3])])
+    prefetch = services_station._prefetch
+    calls = []
+
+    def blind(state, events):
+        prefetch(state, events)
+        calls.append(state.one_by_one)
+        if not state.one_by_one:
+            state.sampled.clear()  # as if the other station committed just after this read
+
+    monkeypatch.setattr(services_station, "_prefetch", blind)
+    answer = send(screening, world.volunteer, [tube("T1"), *[person("T1", c) for c in codes]])
+    assert calls == [False, True]
+    results = answer["results"]
+    assert results[4] == {"ok": False, "message": "该居民本轮已采样(试管 OTHER),不能重复采样"}
+    # Ten others fill T1: the eleventh code fits because the refused one took no place.
+    assert [r["ok"] for r in results] == [True] * 4 + [False] + [True] * 7
+    assert results[-1]["count"] == 10 and results[-1]["status"] == TubeStatus.CLOSED
+    assert TubeMember.objects.filter(tube__barcode="T1").count() == 10
+    assert TubeMember.objects.count() == 11
