@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:site_id>/", v.station_page, name="station"),
     path("<int:site_id>/batch", v.station_batch, name="station_batch"),
     path("<int:site_id>/counts", v.station_counts, name="station_counts"),
+    path("<int:site_id>/lead/", v.station_lead, name="station_lead"),
 ]

@@ -98,6 +98,21 @@ def station_counts(request, site_id: int):
     return _json(site_live_counts(site))
 
 
+@requires(Cap.VIEW_SCREENING)
+@require_GET
+def station_lead(request, site_id: int):
+    """The site lead's screen: people per line in the last 10 and 60 minutes beside each line's
+    rate, tubes and boxes; the counts refresh themselves every 30 seconds (htmx)."""
+    site = _site(request, site_id, Cap.VIEW_SCREENING)
+    counts = site_live_counts(site)
+    rates = dict(site.lines.values_list("number", "rate_per_hour"))
+    for line in counts["lines"]:
+        line["rate"] = rates.get(line["line"])
+    template = "screening/station/_lead_counts.html" if request.headers.get("HX-Request") else \
+        "screening/station/lead.html"
+    return render(request, template, {"site": site, "counts": counts})
+
+
 @public
 @never_cache
 @require_GET

@@ -1,6 +1,7 @@
 """The station's pages and JSON endpoints: authorisation matrix, bad bodies, exact answers."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -29,6 +30,7 @@ def urls(screening):
         "station": reverse("screening:station", args=[site]),
         "station_batch": reverse("screening:station_batch", args=[site]),
         "station_counts": reverse("screening:station_counts", args=[site]),
+        "station_lead": reverse("screening:station_lead", args=[site]),
     }
 
 
@@ -38,6 +40,7 @@ NEEDS = {
     "station": "collect_samples",
     "station_batch": "collect_samples",
     "station_counts": "view_screening",
+    "station_lead": "view_screening",
 }
 # Users with a membership but without what the page needs: 403.
 LACKING = {
@@ -80,7 +83,7 @@ def test_the_denied_are_refused_and_nothing_is_written(world, screening):
 def test_another_committees_site_is_one_404(world, screening):
     client = as_user(Client(), world.volunteer)
     for site in (screening.site_a2, screening.site_b1):
-        for name in ("station", "station_counts"):
+        for name in ("station", "station_counts", "station_lead"):
             assert client.get(reverse(f"screening:{name}", args=[site.pk])).status_code == 404
         answer = client.post(reverse("screening:station_batch", args=[site.pk]), batch_body([tube_event()]),
                              content_type="application/json")
@@ -146,3 +149,24 @@ def test_the_site_lead_reads_the_counts(world, screening):
     counts = client.get(reverse("screening:station_counts", args=[screening.site_a1.pk])).json()
     assert counts["lines"] == [{"line": n, "last_10": 0, "last_60": 0} for n in (1, 2, 3)]
     assert counts["people"] == 0
+
+
+def test_the_site_lead_page_shows_each_line_beside_its_rate(world, screening):
+    from xiuhua.screening.services_station import station_batch_apply
+    from xiuhua.testing import acting
+
+    codes = [SamplingCode.objects.create(round=screening.round, reference=f"LEAD{n:04d}", committee=world.committee_a1,
+                                         building=world.building_a1, walk_in=True, name_masked=f"访*{n}")
+             for n in range(3)]
+    events = [{"kind": "tube", "barcode": "T1", "line": 2, "at": timezone.now().isoformat()}]
+    events += [{"kind": "person", "tube": "T1", "code": c.reference, "at": timezone.now().isoformat()} for c in codes]
+    station_batch_apply(actor=acting(world.volunteer), round=screening.round, site=screening.site_a1,
+                        key="lead-test-0001", events=events)
+    client = as_user(Client(), world.staff_a1)  # the committee runs its site
+    page = client.get(reverse("screening:station_lead", args=[screening.site_a1.pk]))
+    assert page.status_code == 200
+    rows = [[cell.strip() for cell in row] for row in re.findall(
+        r"<tr>\s*<td>([^<]*)</td>\s*<td>(\d+)</td><td>(\d+)</td><td>([^<]*)</td>", page.content.decode())]
+    assert rows == [["1 号台", "0", "0", "200"], ["2 号台", "3", "3", "200"], ["3 号台", "0", "0", "200"]]
+    fragment = client.get(reverse("screening:station_lead", args=[screening.site_a1.pk]), HTTP_HX_REQUEST="true")
+    assert fragment.content.decode().startswith('<div id="lead-counts"')
