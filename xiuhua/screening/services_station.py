@@ -237,8 +237,11 @@ def _prefetch(state: _Batch, events: list) -> None:
         return
     codes = SamplingCode.objects.filter(reference__in=wanted).select_related("building", "building__parent")
     state.codes = {code.reference: code for code in codes}
-    state.sampled = dict(TubeMember.objects.filter(round=state.round, retest=False, code__in=list(state.codes.values()))
-                         .values_list("code_id", "tube__barcode"))
+    # By code alone (a code is one round's): with the round in the filter too, the planner guessed
+    # thousands of rows on a city's table and started parallel workers for fifty.
+    sampled = (TubeMember.objects.filter(retest=False, code__in=list(state.codes.values()))
+               .values_list("code_id", "round_id", "tube__barcode"))
+    state.sampled = {code_id: barcode for code_id, round_id, barcode in sampled if round_id == state.round.pk}
     compounds = {code.building.parent_id for code in state.codes.values() if code.building is not None}
     state.compound_rules = dict(RoundCompound.objects.filter(round=state.round, compound_id__in=compounds)
                                 .values_list("compound_id", "pool_rule"))
