@@ -10,9 +10,16 @@ first send answered and changes nothing (a parallel insert of the key waits for 
 transaction and then reads its answer).
 
 Exactly once for people: a person's sample is a `TubeMember` under the unique rule "one per code
-and round" (retests apart), inserted with ON CONFLICT DO NOTHING, so two stations scanning the
-same person at once put them in one tube and the other is told where they are. A tube's row is
-locked while people are added to it, so its capacity holds under concurrency.
+and round" (retests apart). A batch reads its tubes (locked, so a tube's capacity holds under
+concurrency), its codes and who of them is sampled already in a few queries, decides every event
+in memory in the device's order, and writes the samples with one INSERT ... ON CONFLICT DO
+NOTHING. Should a sample meet one that a parallel station committed after the batch looked, the
+batch is done again one sample at a time (the conflict waits for the other transaction, then the
+person is refused with the tube they are in), so two stations scanning the same person at once put
+them in one tube and every later answer of the batch follows from what landed. Tubes filled by the
+batch are closed together by one `core.workflow.move_many` (one audit event), before any event
+that reads a tube's state and at the batch's end; a collector's 封管, boxing and hand-over are
+`move`s of their own.
 
 Device clocks: a scan keeps the device's time (the sample was taken then, perhaps offline hours
 before it was sent) unless that time is more than CLOCK_AHEAD in the future of the server's, or
