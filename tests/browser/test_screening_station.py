@@ -118,26 +118,27 @@ def test_a_station_keeps_scanning_offline_and_the_server_gets_every_scan_once(ph
     # The network is cut: 10 more scans wait on the phone, counted on the screen.
     worker = WorkerNetwork(phone)
     offline(phone, worker, OFFLINE)
-    for _ in range(5):
-        scan(phone, next(people).reference)  # T0003 reaches 10
-    scan(phone, "T0004")
-    for _ in range(5):
-        scan(phone, next(people).reference)
-    wait_pending(phone, 11)
-    wait_text(phone, "#station-pending", "待上传:11 条")
-    wait_text(phone, "#station-net", "离线")
-    screenshot(phone, "screening_station_offline", scroll_to="#station-pending")
-    assert TubeMember.objects.count() == 25
+    try:
+        for _ in range(5):
+            scan(phone, next(people).reference)  # T0003 reaches 10
+        scan(phone, "T0004")
+        for _ in range(5):
+            scan(phone, next(people).reference)
+        wait_pending(phone, 11)
+        wait_text(phone, "#station-pending", "待上传:11 条")
+        wait_text(phone, "#station-net", "离线")
+        screenshot(phone, "screening_station_offline", scroll_to="#station-pending")
+        assert TubeMember.objects.count() == 25
 
-    # A reload while offline: the page comes from the service worker's cache, the scans from IndexedDB.
-    phone.refresh()
-    wait_for(phone, "#station[data-ready='1']")
-    wait_pending(phone, 11)
-    assert TubeMember.objects.count() == 25
-
-    # The network returns: everything is sent, once.
-    offline(phone, worker, ONLINE)
-    worker.close()
+        # A reload while offline: the page comes from the service worker's cache, the scans from IndexedDB.
+        phone.refresh()
+        wait_for(phone, "#station[data-ready='1']")
+        wait_pending(phone, 11)
+        assert TubeMember.objects.count() == 25
+    finally:  # the network returns (also for the next tests, which share the browser)
+        offline(phone, worker, ONLINE)
+        worker.close()
+    # Everything is sent, once.
     wait_pending(phone, 0, timeout=40)
     assert TubeMember.objects.count() == 35
     assert TubeMember.objects.values("code").distinct().count() == 35

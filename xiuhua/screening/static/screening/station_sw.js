@@ -2,11 +2,12 @@
 // a reload with no network (or no server) still opens the page, whose scans wait in IndexedDB.
 //
 // Served by the view at /screening/station/sw.js, so that its scope covers the station pages.
-// Only GETs of the station pages and of /static/ are answered here; the batch POSTs and the
-// counts go to the network as usual (the page keeps the scans until the server has them).
+// GETs of the station pages and of /static/ are answered from the network, or from the cache
+// when the network fails or is slow; the batch POSTs go to the network only (the page keeps the
+// scans until the server has them); other requests are left alone.
 "use strict";
 
-var CACHE = "xiuhua-station-v1";
+var CACHE = "xiuhua-station-v2";
 var PAGE = /^\/screening\/station\/\d+\/$/;
 var NETWORK_WAIT_MS = 4000;  // a page the server does not give in this time comes from the cache
 
@@ -78,9 +79,14 @@ function networkThenCache(request) {
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (request.method !== "GET") {
+    // A batch goes to the network from here, never from a cache: the page keeps its scans until
+    // the server's answer comes back through this same fetch.
+    if (url.pathname.indexOf("/screening/station/") === 0) event.respondWith(fetch(request));
+    return;
+  }
   if (request.mode === "navigate" && PAGE.test(url.pathname)) {
     event.respondWith(networkThenCache(request));
   } else if (url.pathname.indexOf("/static/") === 0) {
