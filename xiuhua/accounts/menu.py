@@ -59,6 +59,8 @@ ENTRIES: tuple[MenuEntry, ...] = (
     _entry("screening", _("核酸筛查"), "screening:rounds", {Cap.VIEW_SCREENING},
            _("核酸筛查:轮次、采样点、排班、采样码、采样点扫码"),
            for_role={Role.VOLUNTEER: _("核酸筛查:采样点扫码"), Role.HEALTH_CENTRE: _("核酸筛查:采样点扫码")}),
+    _entry("station", "", "screening:station_index", {Cap.COLLECT_SAMPLES, Cap.VIEW_SCREENING},
+           _("采样点:扫码采样、封管装箱交接(断网也能用),现场各采样台进度")),
     _entry("codes", "", "screening:codes_rounds", {Cap.ISSUE_CODES},
            _("采样码:批量生成、打印标签、登记非花名册人员")),
     _entry("results", "", "screening:results", {Cap.RECORD_RESULTS},

@@ -17,7 +17,7 @@ def test_a_member_issues_uses_and_revokes_a_token(client, world):
     response = client.post(PAGE, {"name": "12345平台对接"})
     assert response.status_code == 200
     page = response.content.decode()
-    key = page.split('<code id="key" style="word-break:break-all">')[1].split("</code>")[0]
+    key = page.split('<code id="key" class="secret-key">')[1].split("</code>")[0]
     token = ApiToken.objects.get()
     assert (token.membership, token.name, token.key_hash) == (
         Membership.objects.get(user=world.street_officer), "12345平台对接", ApiToken.hash_key(key))

@@ -31,9 +31,9 @@ NAV = {
 MY_PAGES = {
     Role.PHARMACY_CLERK: ["redeem", "deliveries"],
     Role.DEPARTMENT_STAFF: ["tickets"],
-    Role.HEALTH_CENTRE: ["isolation", "isolation_alerts", "screening", "reviews"],
-    Role.GRID_WORKER: ["places", "residents", "isolation", "isolation_alerts", "screening", "reviews"],
-    Role.VOLUNTEER: ["screening", "reviews"],
+    Role.HEALTH_CENTRE: ["isolation", "isolation_alerts", "screening", "station", "reviews"],
+    Role.GRID_WORKER: ["places", "residents", "isolation", "isolation_alerts", "screening", "station", "reviews"],
+    Role.VOLUNTEER: ["screening", "station", "reviews"],
     Role.GROUPBUY_LEADER: [],
     Role.BUSINESS_CONTACT: [],
     Role.LAB: ["results", "api_tokens"],
