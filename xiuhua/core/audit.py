@@ -92,6 +92,7 @@ EVENT_LABELS: dict[str, Any] = {
     "screening_labels_export": _("打印采样码(导出姓名遮蔽的名单)"),
     "screening_line_add": _("新增采样台"),
     "screening_line_change": _("修改采样台"),
+    "screening_not_sampled_export": _("导出未采样人员名单"),
     "screening_plan_make": _("生成筛查排班"),
     "screening_plan_sms": _("发送楼栋采样时段短信"),
     "screening_results_import": _("导入核酸检测结果文件"),

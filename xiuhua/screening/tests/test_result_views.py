@@ -42,6 +42,9 @@ def urls(screening, pool):
         "box_receive": reverse("screening:box_receive", args=[screening.round.pk]),
         "result_import": reverse("screening:result_import", args=[record.pk]),
         "reviews": reverse("screening:reviews"),
+        "coverage": reverse("screening:coverage", args=[screening.round.pk]),
+        "not_sampled": reverse("screening:not_sampled", args=[screening.round.pk]),
+        "not_sampled_xlsx": reverse("screening:not_sampled_xlsx", args=[screening.round.pk]),
         "review_sample": reverse("screening:review_sample", args=[review.pk]),
     }
 
@@ -49,6 +52,7 @@ def urls(screening, pool):
 NEEDS = {
     "results": "record_results", "round_results": "record_results", "box_receive": "record_results",
     "result_import": "record_results", "reviews": "view_screening", "review_sample": "collect_samples",
+    "coverage": "view_screening", "not_sampled": "view_screening", "not_sampled_xlsx": "view_screening",
 }
 LACKING = {
     "record_results": ("staff_a1", "volunteer", "grid_a1", "district", "pharmacy", "sysadmin", "nobody"),
