@@ -61,3 +61,16 @@ def _create_database_if_missing(url: str) -> None:
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             print(f"created database {name}", file=sys.stderr)
+
+
+def bench_unit(kind, name, parent, **extra):
+    """The org unit `name` of `kind` under `parent`, created (and validated) when missing: benches
+    share databases and run twice in a row, so their places are found again, never doubled."""
+    from xiuhua.places.models import OrgUnit
+
+    found = OrgUnit.objects.filter(kind=kind, name=name, parent=parent).first()
+    if found is None:
+        found = OrgUnit(kind=kind, name=name, parent=parent, **extra)
+        found.full_clean()
+        found.save()
+    return found

@@ -75,7 +75,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from _db import REPO_ROOT, use_bench_database
+from _db import REPO_ROOT, bench_unit, use_bench_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/xiuhua_bench_burst"
 BENCH_ENV = {
@@ -256,13 +256,7 @@ def build_roster(needed: int) -> World:
     from xiuhua.residents.identity import identity_hash
     from xiuhua.residents.models import Resident
 
-    def unit(kind, name, parent, **extra):
-        found = OrgUnit.objects.filter(kind=kind, name=name, parent=parent).first()
-        if found is None:
-            found = OrgUnit(kind=kind, name=name, parent=parent, **extra)
-            found.full_clean()
-            found.save()
-        return found
+    unit = bench_unit
 
     city = OrgUnit.objects.filter(kind=Kind.CITY).first() or unit(Kind.CITY, "上海市", None)
     district = unit(Kind.DISTRICT, DISTRICT_NAME, city)
@@ -647,11 +641,12 @@ def measure_inserts(url: str, round_id: int, clients: int, seconds: float) -> fl
 # ---------------------------------------------------------------- load and figures
 
 
-def run_wrk(wrk: str, args, url: str, script_args: list[str] | None = None) -> dict:
+def run_wrk(wrk: str, args, url: str, script_args: list[str] | None = None, *, lua: Path = LUA) -> dict:
+    """wrk on `url` (with the Lua script `lua` and its arguments when given), parsed."""
     command = [wrk, "--threads", str(args.threads), "--connections", str(args.connections),
                "--duration", f"{args.duration}s", "--timeout", "10s", "--latency"]
     if script_args is not None:
-        command += ["--script", str(LUA), url, "--", *script_args]
+        command += ["--script", str(lua), url, "--", *script_args]
     else:
         command.append(url)
     done = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -27,7 +27,7 @@ import math
 import sys
 import time
 
-from _db import use_bench_database
+from _db import bench_unit, use_bench_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/xiuhua_bench_codes"
 DISTRICT_NAME = "采样码压测区"
@@ -88,13 +88,7 @@ def build_world(residents: int, building_count: int) -> dict:
     from xiuhua.places.models import CompoundType, Kind, OrgUnit
     from xiuhua.residents.models import Resident
 
-    def unit(kind, name, parent, **extra):
-        found = OrgUnit.objects.filter(kind=kind, name=name, parent=parent).first()
-        if found is None:
-            found = OrgUnit(kind=kind, name=name, parent=parent, **extra)
-            found.full_clean()
-            found.save()
-        return found
+    unit = bench_unit
 
     city = OrgUnit.objects.filter(kind=Kind.CITY).first() or unit(Kind.CITY, "上海市", None)
     district = unit(Kind.DISTRICT, DISTRICT_NAME, city)

@@ -31,7 +31,7 @@ import statistics
 import sys
 import time
 
-from _db import use_bench_database
+from _db import bench_unit, use_bench_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/xiuhua_bench_screening"
 POOL = 10
@@ -75,7 +75,7 @@ def set_up(tubes: int) -> World:
 
     from xiuhua.accounts.models import Membership, User
     from xiuhua.accounts.roles import Role
-    from xiuhua.places.models import Kind, OrgUnit
+    from xiuhua.places.models import Kind
     from xiuhua.screening.models import PoolRule, RoundStatus, ScreeningRound, Site, TubeStatus
     from xiuhua.testing import acting
 
@@ -87,8 +87,7 @@ def set_up(tubes: int) -> World:
             "screening_site, screening_roundcompound, screening_screeninground CASCADE")
         cursor.execute("DELETE FROM sms_outboundsms WHERE purpose = 'screening_review'")
 
-    def unit(kind, name, parent, **extra):
-        return OrgUnit.objects.get_or_create(kind=kind, name=name, parent=parent, defaults=extra)[0]
+    unit = bench_unit
 
     w = World()
     city = unit(Kind.CITY, "上海市", None)

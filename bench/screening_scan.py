@@ -44,14 +44,13 @@ import secrets
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _db import use_bench_database
-from reservation_burst import BENCH_ENV, Server, parse_wrk, report
+from _db import bench_unit, use_bench_database
+from reservation_burst import BENCH_ENV, Server, report, run_wrk
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/xiuhua_bench_scan"
 LUA = Path(__file__).resolve().parent / "screening_scan.lua"
@@ -114,10 +113,10 @@ def main() -> None:
             print(f"run {k + 1}: site {site.pk}, {len(codes)} codes and {batches} bodies in "
                   f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
             connection.close()
-            empty = wrk_run(wrk, args, f"{server.url}/healthz")
+            empty = run_wrk(wrk, args, f"{server.url}/healthz")
             report(f"run {k + 1} empty", empty)
-            scans = wrk_run(wrk, args, f"{server.url}/screening/station/{site.pk}/batch",
-                            [str(bodies), str(batches), str(args.threads), cookie, csrf])
+            scans = run_wrk(wrk, args, f"{server.url}/screening/station/{site.pk}/batch",
+                            [str(bodies), str(batches), str(args.threads), cookie, csrf], lua=LUA)
             report(f"run {k + 1} batches", scans)
             verify(site, scans, args.batch)
             inserts = measure_inserts(url, world, args.batch, args.insert_clients, args.duration, k)
@@ -148,13 +147,7 @@ def build_world() -> dict:
     from xiuhua.accounts.roles import Role
     from xiuhua.places.models import CompoundType, Kind, OrgUnit
 
-    def unit(kind, name, parent, **extra):
-        found = OrgUnit.objects.filter(kind=kind, name=name, parent=parent).first()
-        if found is None:
-            found = OrgUnit(kind=kind, name=name, parent=parent, **extra)
-            found.full_clean()
-            found.save()
-        return found
+    unit = bench_unit
 
     city = OrgUnit.objects.filter(kind=Kind.CITY).first() or unit(Kind.CITY, "上海市", None)
     district = unit(Kind.DISTRICT, "采样压测区", city)
@@ -238,19 +231,6 @@ def write_bodies(path: Path, site, codes: list[str], batch: int) -> None:
                     events.append({"kind": "person", "tube": barcode, "code": code, "at": at})
             out.write(json.dumps({"key": f"bench-{site.pk}-{b:07d}", "events": events}, separators=(",", ":")))
             out.write("\n")
-
-
-def wrk_run(wrk: str, args, url: str, script_args: list[str] | None = None) -> dict:
-    command = [wrk, "--threads", str(args.threads), "--connections", str(args.connections),
-               "--duration", f"{args.duration}s", "--timeout", "10s", "--latency"]
-    if script_args is not None:
-        command += ["--script", str(LUA), url, "--", *script_args]
-    else:
-        command.append(url)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
-    return parse_wrk(done.stdout)
 
 
 def verify(site, result: dict, batch: int) -> None:

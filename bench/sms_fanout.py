@@ -54,7 +54,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _db import REPO_ROOT, use_bench_database
+from _db import REPO_ROOT, bench_unit, use_bench_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/xh_fanout_bench"
 PURPOSE = "bench_fanout"
@@ -177,13 +177,7 @@ def run_sweep(env: dict[str, str]) -> str:
 def street_committees() -> list[int]:
     from xiuhua.places.models import Kind, OrgUnit
 
-    def unit(kind, name, parent, **extra):
-        found = OrgUnit.objects.filter(kind=kind, name=name, parent=parent).first()
-        if found is None:
-            found = OrgUnit(kind=kind, name=name, parent=parent, **extra)
-            found.full_clean()
-            found.save()
-        return found
+    unit = bench_unit
 
     city = OrgUnit.objects.filter(kind=Kind.CITY).first() or unit(Kind.CITY, "上海市", None)
     district = unit(Kind.DISTRICT, "短信压测区", city)

@@ -217,3 +217,17 @@ def qr_codes_in_png(png: bytes) -> list[tuple[str, str]]:
     with Image.open(io.BytesIO(png)) as image:
         image.load()
         return [(found.format.name, found.text) for found in zxingcpp.read_barcodes(image)]
+
+
+def assert_moved_once(workflow, action: str, record, act) -> None:
+    """`act()`, a call of the service the pages use, moves `record` to the target state of the
+    workflow's `action` and writes exactly one audit event named after it (each app's
+    test_workflow_audit.py drives every declared action through this)."""
+    from xiuhua.core.models import AuditEvent
+
+    name = workflow.audit_action(action)
+    before = AuditEvent.objects.filter(action=name).count()
+    act()
+    record.refresh_from_db()
+    assert getattr(record, workflow.field) == workflow.actions[action].target
+    assert AuditEvent.objects.filter(action=name).count() == before + 1

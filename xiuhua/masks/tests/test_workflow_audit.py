@@ -12,11 +12,10 @@ import pytest
 from django.utils import timezone
 
 from xiuhua.core.idnumbers import IdType
-from xiuhua.core.models import AuditEvent
 from xiuhua.masks import services
 from xiuhua.masks.models import Channel, Voucher
 from xiuhua.masks.workflows import MASK_ROUND, RESERVATION, VOUCHER
-from xiuhua.testing import acting
+from xiuhua.testing import acting, assert_moved_once
 
 from .fixtures import holder_id, new_household, reserve, unknown_id
 
@@ -135,12 +134,7 @@ VOUCHER_DRIVERS = {"redeem": _voucher_redeem, "expire": _voucher_expire}
 
 def _one_event_and_the_target_state(workflow, drivers, action, world, masks):
     record, act = drivers[action](world, masks)
-    name = workflow.audit_action(action)
-    before = AuditEvent.objects.filter(action=name).count()
-    act()
-    record.refresh_from_db()
-    assert getattr(record, workflow.field) == workflow.actions[action].target
-    assert AuditEvent.objects.filter(action=name).count() == before + 1
+    assert_moved_once(workflow, action, record, act)
 
 
 @pytest.mark.parametrize("action", sorted(MASK_ROUND.actions))

@@ -8,14 +8,13 @@ import itertools
 import pytest
 from django.utils import timezone
 
-from xiuhua.core.models import AuditEvent
 from xiuhua.screening.models import Box, SamplingCode, Tube
 from xiuhua.screening.models_results import Review
 from xiuhua.screening.services_results import ResultRow, box_receive, results_apply, review_sample
 from xiuhua.screening.services_rounds import screening_round_create, screening_round_move
 from xiuhua.screening.services_station import station_batch_apply
 from xiuhua.screening.workflows import BOX, REVIEW, SCREENING_ROUND, TUBE
-from xiuhua.testing import acting
+from xiuhua.testing import acting, assert_moved_once
 
 pytestmark = pytest.mark.django_db
 _numbers = itertools.count(1)
@@ -189,12 +188,7 @@ REVIEW_DRIVERS = {
 
 def _one_event_and_the_target_state(workflow, drivers, action, world, screening):
     record, act = drivers[action](world, screening)
-    name = workflow.audit_action(action)
-    before = AuditEvent.objects.filter(action=name).count()
-    act()
-    record.refresh_from_db()
-    assert getattr(record, workflow.field) == workflow.actions[action].target
-    assert AuditEvent.objects.filter(action=name).count() == before + 1
+    assert_moved_once(workflow, action, record, act)
 
 
 @pytest.mark.parametrize("action", sorted(SCREENING_ROUND.actions))
