@@ -30,7 +30,9 @@ def overdue_count(user, now=None) -> int:
 
 def waiting_work(user, membership) -> dict[str, int] | None:
     work: dict[str, int] = {}
-    if membership.has(Cap.VIEW_SCREENING) and not membership.has(Cap.RECORD_RESULTS):
+    # The committee's staff and grid workers, who know the people and go to their doors.
+    if membership.has(Cap.VIEW_SCREENING) and membership.has(Cap.VIEW_RESIDENTS) and not membership.has(
+            Cap.RECORD_RESULTS):
         work["screening_reviews"] = Review.objects.visible_to(user).filter(status=ReviewStatus.PENDING).count()
     if membership.has(Cap.RECORD_RESULTS):
         work["screening_overdue"] = overdue_count(user)
