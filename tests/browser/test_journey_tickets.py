@@ -9,7 +9,6 @@ closes it and calls back; the resident's follow-up page shows every step. No ser
 ORM set-up: what the test knows it reads off the pages (the door URL from the printed PDF's QR).
 """
 
-import base64
 import re
 
 import pytest
@@ -21,7 +20,7 @@ from xiuhua.residents.tests.test_roster_fixtures import new_id, person, xlsx
 from xiuhua.testing import qr_codes_in_pdf
 
 from .conftest import login, screenshot, wait_for, wait_text
-from .journey import empty_street, import_roster, one_time_code, sms_to
+from .journey import download, empty_street, import_roster, one_time_code, sms_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,17 +29,6 @@ MOBILE = "13912345678"
 MASKED = "139****5678"
 DEPARTMENT = "生活保障组"
 REPLY = "已送米面油和蔬菜到门口,请及时取用"
-
-# The browser downloads what a link points at and hands the bytes back (base64).
-DOWNLOAD = """
-const done = arguments[arguments.length - 1];
-fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.arrayBuffer()).then(buffer => {
-  const bytes = new Uint8Array(buffer);
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  done(btoa(text));
-});
-"""
 
 
 def as_phone(driver):
@@ -112,8 +100,7 @@ def test_a_door_request_from_an_empty_street_to_its_call_back(phone, live_server
     link = wait_for(driver, "#committee-sheets")
     assert "共 1 户" in link.text
     screenshot(driver, "journey-tickets-04-door-cards")
-    driver.set_script_timeout(60)
-    pdf = base64.b64decode(driver.execute_async_script(DOWNLOAD, link.get_attribute("href")))
+    pdf = download(driver, link.get_attribute("href"))
     assert pdf.startswith(b"%PDF")
     codes = [code for page in qr_codes_in_pdf(pdf) for code in page]
     assert len(codes) == 1 and codes[0][0] == "QRCode" and codes[0][1].startswith(settings.PUBLIC_BASE_URL + "/help/d/")
