@@ -86,6 +86,7 @@ EVENT_LABELS: dict[str, Any] = {
     "screening_codes_generate": _("批量生成采样码"),
     "screening_compound_add": _("筛查轮次新增小区"),
     "screening_compound_change": _("修改小区混采规则"),
+    "screening_door_to_door_export": _("导出上门采样名单"),
     "screening_exemption_add": _("登记免于到点采样人员"),
     "screening_exemption_remove": _("移出免于到点采样名单"),
     "screening_label_print": _("打印一个采样码标签"),

@@ -29,3 +29,20 @@ def not_sampled_rows(codes: Iterable, *, full_phone: bool) -> Iterator[list]:
         building = code.building
         label = f"{building.parent.name if building and building.parent else ''}{building.name if building else ''}"
         yield [label, code.room, code.name_masked, phone_shown(code, full=full_phone), code.reference, ""]
+
+
+DOOR_TO_DOOR_COLUMNS = list_columns(
+    Column(_("楼栋"), width=16), Column(_("室号"), width=8), Column(_("姓名"), width=10),
+    Column(_("原因"), width=14), Column(_("联系手机"), width=13), Column(_("备注"), width=20),
+    Column(_("上门采样情况"), width=18, css="print-only"),
+)
+
+
+def door_to_door_rows(exemptions: Iterable) -> Iterator[list]:
+    """What the mobile team needs at each door: the address, the name as the roster shows it to
+    staff, why the person cannot come, and a phone to call ahead."""
+    for row in exemptions:
+        resident = row.resident
+        building = row.building
+        label = f"{building.parent.name if building.parent else ''}{building.name}"
+        yield [label, resident.household.room, resident.name, row.get_reason_display(), resident.mobile, row.note, ""]

@@ -17,6 +17,7 @@ urlpatterns = [
     path("sites/<int:site_id>/lines/", views.line_add, name="line_add"),
     path("lines/<int:line_id>/", views.line_edit, name="line_edit"),
     path("rounds/<int:round_id>/exemptions/", views.exemptions, name="exemptions"),
+    path("rounds/<int:round_id>/door-to-door.xlsx", views.door_to_door_xlsx, name="door_to_door_xlsx"),
     path("exemptions/<int:exemption_id>/remove/", views.exemption_remove, name="exemption_remove"),
     path("rounds/<int:round_id>/plan/", views.plan, name="plan"),
     path("rounds/<int:round_id>/plan/make/", views.plan_make, name="plan_make"),

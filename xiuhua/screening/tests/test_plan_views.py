@@ -72,6 +72,7 @@ def matrix(s, world):
         "line_edit": ({"line_id": s.lines_a1[0].pk}, ("post",), MANAGE),
         "exemptions": (r, ("get", "post"), KEEP_LIST),
         "exemption_remove": ({"exemption_id": s.exemption.pk}, ("post",), KEEP_LIST),
+        "door_to_door_xlsx": (r, ("get",), KEEP_LIST),
         "plan": (r, ("get",), VIEW),
         "plan_make": (r, ("post",), MANAGE),
         "plan_sms": (r, ("post",), MANAGE),
@@ -273,3 +274,23 @@ def test_the_committee_keeps_its_door_to_door_list_on_its_page(client, world, sc
     assert snapshot() == before
     client.post(reverse("screening:exemption_remove", args=[row.pk]))
     assert not ScreeningExemption.objects.exists()
+
+
+def test_the_door_to_door_list_downloads_for_the_mobile_team(client, world, planned):
+    import io
+
+    from openpyxl import load_workbook
+
+    from xiuhua.core.models import AuditEvent
+
+    as_user(client, world.staff_a1)
+    response = client.get(reverse("screening:door_to_door_xlsx", kwargs={"round_id": planned.round.pk}))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
+    assert rows == [[1, "国和一村6号", "101", "李建国", "长期卧床", "13812340000", None, None]]
+    assert AuditEvent.objects.filter(action="screening_door_to_door_export", actor=world.staff_a1).count() == 1
+    # Another committee of the street sees none of A1's people in its list.
+    as_user(client, world.staff_a2)
+    response = client.get(reverse("screening:door_to_door_xlsx", kwargs={"round_id": planned.round.pk}))
+    assert [[c.value for c in row] for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(
+        min_row=4)] == []
