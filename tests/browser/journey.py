@@ -72,7 +72,9 @@ def _saved_id(driver) -> int:
 
 
 def _type(driver, element_id: str, text: str) -> None:
-    box = driver.find_element(By.ID, element_id)
+    # Found when it is there: the admin's forms may still be coming in (the user form's password
+    # fields were once missing at the first look, on a loaded machine).
+    box = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, element_id))
     box.clear()
     box.send_keys(text)
 
@@ -99,6 +101,7 @@ def admin_unit(driver, live_server, *, kind: str, name: str, code: str = "", par
 def admin_account(driver, live_server, *, username: str, display_name: str, role: str, unit: int) -> int:
     """An account with one membership, as the system administrator makes it in the admin."""
     driver.get(f"{live_server.url}/admin/accounts/user/add/")
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/admin/accounts/user/add/"))
     _type(driver, "id_username", username)
     _type(driver, "id_password1", PASSWORD)
     _type(driver, "id_password2", PASSWORD)
