@@ -444,10 +444,14 @@ def slot_params(slot: CallSlot) -> dict[str, str]:
             "start": f"{start:%H:%M}", "end": f"{end:%H:%M}", "site": slot.site.name}
 
 
+SLOT_TEXT_LEAD = dt.timedelta(hours=1)
+
+
 @transaction.atomic
 def screening_plan_sms(*, actor, screening_round: ScreeningRound) -> int:
-    """Queue one text per household with its building's slot, in the order of the slots (the SMS
-    outbox has no send time: the batch tasks send in queue order, so the first called hear first).
+    """Queue one text per household with its building's slot, each sent SLOT_TEXT_LEAD before its
+    slot (at once when that is past): buildings hear in the order they are called, not all at
+    once, so nobody comes early and crowds the site.
     A household is texted at its head's mobile, else at the first mobile of its residents; one
     without a mobile is told by the notice and the loudspeaker. Resending the same plan queues
     nothing twice (one key per slot and household). Returns how many texts were queued."""
@@ -480,7 +484,8 @@ def screening_plan_sms(*, actor, screening_round: ScreeningRound) -> int:
         for hid in households.get(slot.building_id, []):
             if hid in phones:
                 messages.append(BulkMessage(to=phones[hid], params=params, committee_id=slot.committee_id,
-                                            idempotency_key=f"screening-slot:{locked.pk}:{hid}:{slot.site_id}:{stamp}"))
+                                            idempotency_key=f"screening-slot:{locked.pk}:{hid}:{slot.site_id}:{stamp}",
+                                            send_at=slot.starts_at - SLOT_TEXT_LEAD))
     queued = sms_send_many(template=texts.SLOT.code, purpose=texts.SLOT_PURPOSE, messages=messages)
     audit(actor=actor, action="screening_plan_sms", obj=locked, subject_label=locked.name,
           detail={"queued": queued, "households": sum(len(v) for v in households.values()),

@@ -147,6 +147,9 @@ class BulkMessage:
     params: dict
     idempotency_key: str
     committee_id: int | None = None
+    # Not sent before this time (a notice timed to its slot); None: at once. The sweep hands a
+    # message that came due to a delivery task within about a minute (LOST_TASK_GRACE).
+    send_at: dt.datetime | None = None
 
 
 def sms_send_many(*, template: str, purpose: str, messages: list[BulkMessage], batch_size: int = 2000) -> int:
@@ -169,7 +172,8 @@ def sms_send_many(*, template: str, purpose: str, messages: list[BulkMessage], b
         params = {k: str(v) for k, v in message.params.items()}
         keyed[message.idempotency_key] = OutboundSms(
             phone=phone, template=template, params=params, text=render(template, params), purpose=purpose[:32],
-            committee_id=message.committee_id, idempotency_key=message.idempotency_key, next_attempt_at=now,
+            committee_id=message.committee_id, idempotency_key=message.idempotency_key,
+            next_attempt_at=max(message.send_at, now) if message.send_at else now,
         )
     if not keyed:
         return 0

@@ -279,3 +279,20 @@ def test_a_plan_is_refused_for_bad_input_and_for_those_who_do_not_manage_the_rou
         svc.screening_plan_make(actor=officer, screening_round=screening.round)
     assert caught.value.messages == ["请先新增采样点并为其添加采样台"]
     assert snapshot() == before
+
+
+def test_slot_texts_go_out_an_hour_before_each_buildings_slot(world, screening):
+    from xiuhua.residents.models import Household
+    from xiuhua.screening.models import CallSlot
+    from xiuhua.sms.models import OutboundSms
+
+    officer = acting(world.street_officer)
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    ScreeningRound.objects.filter(pk=screening.round.pk).update(first_day=tomorrow, last_day=tomorrow)
+    screening.round.refresh_from_db()
+    svc.screening_plan_make(actor=officer, screening_round=screening.round)
+    assert svc.screening_plan_sms(actor=officer, screening_round=screening.round) == 3
+    slots = {slot.building_id: slot for slot in CallSlot.objects.filter(round=screening.round)}
+    for sms in OutboundSms.objects.filter(purpose="screening_slot"):
+        household = Household.objects.get(residents__mobile=sms.phone)
+        assert sms.next_attempt_at == slots[household.building_id].starts_at - svc.SLOT_TEXT_LEAD

@@ -130,3 +130,24 @@ def test_a_code_requested_during_a_fan_out_is_taken_before_the_batch_tasks(djang
              DBTaskResult.objects.ready().values_list("task_path", "args_kwargs")]
     assert taken[0] == ("deliver_sms", [code.pk])
     assert taken[1:] == [("deliver_due_sms", [])] * 3
+
+
+def test_a_message_timed_for_later_waits_until_its_time_and_the_sweep_sends_it(provider, settings,
+                                                                              django_capture_on_commit_callbacks):
+    now = timezone.now()
+    later = now + dt.timedelta(hours=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        sms_send_many(template="XH_REPLY", purpose="test", messages=[
+            BulkMessage(to="13900000001", params={"content": "现在"}, idempotency_key="t:now"),
+            BulkMessage(to="13900000002", params={"content": "稍后"}, idempotency_key="t:later", send_at=later),
+            BulkMessage(to="13900000003", params={"content": "已过"}, idempotency_key="t:past",
+                        send_at=now - dt.timedelta(hours=1)),  # a time already past: at once
+        ])
+    rows = {sms.phone: sms for sms in OutboundSms.objects.all()}
+    assert rows["13900000002"].next_attempt_at == later
+    assert rows["13900000003"].next_attempt_at >= now
+    assert sms_deliver_due() == 2
+    assert sorted(p["PhoneNumbers"] for p in provider.accepted) == ["13900000001", "13900000003"]
+    # Not due yet: the sweep leaves it; once due, the sweep hands it to a delivery task.
+    assert services.sms_sweep(now=later - dt.timedelta(minutes=5))["overdue"] == 0
+    assert services.sms_sweep(now=later + dt.timedelta(minutes=2))["overdue"] == 1
