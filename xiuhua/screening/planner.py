@@ -225,6 +225,10 @@ def make_plan(buildings: list[BuildingIn], sites: list[SiteIn], settings: Settin
             warnings.append(f"few_lines:{site_id}:{len(site.line_rates)}")
         if not members:
             continue
+        expected_here = sum(b.people * keep for b in members)
+        if expected_here < settings.queue_min * len(site.line_rates):
+            # Too few people for the lines: no queue reaches its lower bound, whatever the plan.
+            warnings.append(f"thin:{site_id}:{round(expected_here)}")
         members.sort(key=lambda b: (b.committee_id != site.committee_id, rank[phase_of[b.id]], b.compound_id,
                                     b.sort_key, b.id))
         per_minute = site.rate / 60

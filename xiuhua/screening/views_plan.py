@@ -74,6 +74,13 @@ def _plan_warnings(plan: ScreeningPlan | None, screening_round: ScreeningRound) 
                 "采样点“%(site)s”只有 %(lines)d 个采样台,少于规则要求的至少 %(min)d 个同时开放",
                 "采样点“%(site)s”只有 %(lines)d 个采样台,少于规则要求的至少 %(min)d 个同时开放", lines,
             ) % {"site": names.get(int(args[0]), args[0]), "lines": lines, "min": screening_round.min_open_lines})
+        elif kind == "thin":
+            expected = int(args[1])
+            worded.append(ngettext(
+                "采样点“%(site)s”预计只有 %(n)d 人到场,各采样台的排队达不到 %(min)d 人的下限:可少开采样台或合并采样点",
+                "采样点“%(site)s”预计只有 %(n)d 人到场,各采样台的排队达不到 %(min)d 人的下限:可少开采样台或合并采样点",
+                expected,
+            ) % {"site": names.get(int(args[0]), args[0]), "n": expected, "min": screening_round.queue_min})
         elif kind == "unplanned":
             count = int(args[0])
             worded.append(ngettext(

@@ -219,6 +219,7 @@ def test_the_plan_page_shows_the_slots_and_the_queue_chart_as_inline_svg_without
     assert all('src="/static/' in tag for tag in re.findall(r"<script[^>]*>", html))  # the site's own only
     assert "kozea" not in html.lower() and "pygal.org" not in html and ' style="' not in html
     assert "采样点“国和二村活动室”只有 1 个采样台,少于规则要求的至少 3 个同时开放" in html
+    assert "采样点“国和一村广场”预计只有 2 人到场,各采样台的排队达不到 30 人的下限:可少开采样台或合并采样点" in html
     assert "5号" in html and "6号" in html and "12号" in html
     assert "07:00–07:01" in html
 

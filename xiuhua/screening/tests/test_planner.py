@@ -128,7 +128,7 @@ def test_work_beyond_a_day_goes_on_the_next_and_beyond_the_round_is_reported():
 
 
 def test_a_site_with_fewer_lines_than_the_rule_is_warned_about():
-    buildings = [BuildingIn(id=1, committee_id=1, compound_id=10, sort_key="1", people=50)]
+    buildings = [BuildingIn(id=1, committee_id=1, compound_id=10, sort_key="1", people=500)]
     sites = [SiteIn(id=7, committee_id=1, sort_key="1", line_rates=((1, 200), (2, 200)))]
     plan = make_plan(buildings, sites, Settings())
     assert plan.warnings == ["few_lines:7:2"]
@@ -163,3 +163,13 @@ def test_calling_by_the_queue_holds_it_in_bounds_when_more_or_fewer_people_come_
         assert by_queue.served == pytest.approx(12_000 * (1 - share / 100), rel=0.02)
     # As expected, calling by the queue changes little.
     assert simulate(plan, settings, seed=2, adaptive=True).in_bounds >= 0.9
+
+
+def test_a_site_with_too_few_people_for_its_lines_is_warned_about():
+    # 50 people, 45 expected, at three lines: no line's queue can reach 30.
+    buildings = [BuildingIn(id=1, committee_id=1, compound_id=10, sort_key="1", people=50)]
+    sites = [SiteIn(id=7, committee_id=1, sort_key="1", line_rates=((1, 200), (2, 200), (3, 200)))]
+    assert make_plan(buildings, sites, Settings()).warnings == ["thin:7:45"]
+    # Enough people (90 a line expected) for three lines: no warning.
+    buildings = [BuildingIn(id=1, committee_id=1, compound_id=10, sort_key="1", people=300)]
+    assert make_plan(buildings, sites, Settings()).warnings == []

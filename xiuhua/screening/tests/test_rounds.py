@@ -257,7 +257,9 @@ def test_the_plan_gives_each_building_a_slot_and_replaces_the_last_plan(world, s
     local = timezone.localtime(slot.starts_at)
     assert (slot.day, local.time(), slot.committee_id) == (
         screening.round.first_day, dt.time(7, 0), world.committee_a1.pk)
-    assert (plan.phase_order, plan.people, plan.warnings) == ("2-1", 6, [f"few_lines:{screening.site_a2.pk}:1"])
+    # Six people at four lines: no queue reaches 30, and site A2 has one line of the three required.
+    assert (plan.phase_order, plan.people, plan.warnings) == ("2-1", 6, [
+        f"thin:{screening.site_a1.pk}:4", f"few_lines:{screening.site_a2.pk}:1", f"thin:{screening.site_a2.pk}:1"])
     assert set(plan.series) == {f"{screening.site_a1.pk}:0", f"{screening.site_a2.pk}:0"}
     again = svc.screening_plan_make(actor=officer, screening_round=screening.round)
     assert again.pk == plan.pk and again.phase_order == "" and CallSlot.objects.count() == 2
