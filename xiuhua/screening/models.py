@@ -254,6 +254,11 @@ class TubeStatus(models.TextChoices):
     RESULTED = "resulted", _("已出结果")
 
 
+# A tube that is closed and has no result yet: any of these takes one (a lab may result a tube
+# whose box was never scanned in), and past the round's alert hours it is overdue.
+AWAITING_RESULT = frozenset({TubeStatus.CLOSED, TubeStatus.BOXED, TubeStatus.HANDED_OVER, TubeStatus.RECEIVED})
+
+
 class TestResult(models.TextChoices):
     NEGATIVE = "negative", _("阴性")
     POSITIVE = "positive", _("阳性")

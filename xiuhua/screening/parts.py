@@ -3,29 +3,18 @@ works them, and tubes without a result past the round's alert hours for whoever 
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.registry import DemoPart, HomePart
 
-from .models import RoundStatus, ScreeningRound, Tube, TubeStatus
+from .models import RoundStatus, ScreeningRound
 from .models_results import Review, ReviewStatus
+from .selectors_results import overdue_tubes
 
-RESULTABLE = (TubeStatus.CLOSED, TubeStatus.BOXED, TubeStatus.HANDED_OVER, TubeStatus.RECEIVED)
 
-
-def overdue_count(user, now=None) -> int:
-    """Tubes of the member's open rounds sampled longer ago than the round's alert hours and
-    still without a result."""
-    import datetime as dt
-
-    now = now or timezone.now()
-    total = 0
+def overdue_count(user) -> int:
+    """Tubes of the member's open rounds past their round's alert hours without a result."""
     rounds = ScreeningRound.objects.visible_to(user).filter(status__in=[RoundStatus.OPEN, RoundStatus.CLOSED])
-    for screening_round in rounds:
-        cutoff = now - dt.timedelta(hours=screening_round.result_alert_hours)
-        total += Tube.objects.filter(round=screening_round, status__in=RESULTABLE, opened_at__lt=cutoff).count()
-    return total
+    return sum(overdue_tubes(screening_round).count() for screening_round in rounds)
 
 
 def waiting_work(user, membership) -> dict[str, int] | None:

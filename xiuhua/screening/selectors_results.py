@@ -8,10 +8,8 @@ import statistics
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import ScreeningRound, Tube, TubeStatus
+from .models import AWAITING_RESULT, ScreeningRound, Tube, TubeStatus
 from .models_results import Review, ReviewStatus
-
-RESULTABLE = (TubeStatus.CLOSED, TubeStatus.BOXED, TubeStatus.HANDED_OVER, TubeStatus.RECEIVED)
 
 
 def tube_counts(screening_round: ScreeningRound) -> dict[str, int]:
@@ -25,7 +23,7 @@ def overdue_tubes(screening_round: ScreeningRound, now: dt.datetime | None = Non
     """Tubes past the round's alert hours without a result, oldest first."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(hours=screening_round.result_alert_hours)
-    return (Tube.objects.filter(round=screening_round, status__in=RESULTABLE, opened_at__lt=cutoff)
+    return (Tube.objects.filter(round=screening_round, status__in=AWAITING_RESULT, opened_at__lt=cutoff)
             .select_related("site", "box").order_by("opened_at"))
 
 

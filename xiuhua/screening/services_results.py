@@ -38,7 +38,7 @@ from xiuhua.residents.roster.files import HeaderSpec, open_table
 from xiuhua.sms.services import BulkMessage, sms_send_many, sms_send_staff
 
 from .barcodes import normalise_barcode
-from .models import Box, BoxStatus, PoolRule, RoundStatus, ScreeningRound, Tube, TubeMember, TubeStatus
+from .models import AWAITING_RESULT, Box, BoxStatus, PoolRule, RoundStatus, ScreeningRound, Tube, TubeMember, TubeStatus
 from .models import TestResult as Result
 from .models_results import PositiveCase, ResultImport, Review, ReviewStatus
 from .notify import OVERDUE_PURPOSE, OVERDUE_TEXT, REVIEW_PURPOSE, REVIEW_TEXT, street_officers
@@ -47,7 +47,6 @@ MAX_ROWS = 200_000
 MOVE_CHUNK = 5_000
 # A lab's clock may run a little ahead of ours; more than this is a wrong time.
 FUTURE_SLACK = dt.timedelta(minutes=10)
-RESULTABLE = frozenset({TubeStatus.CLOSED, TubeStatus.BOXED, TubeStatus.HANDED_OVER, TubeStatus.RECEIVED})
 
 RESULT_WORDS = {
     Result.NEGATIVE: ("阴性", "阴", "negative", "neg", "-", "(-)", "阴性(-)"),
@@ -173,7 +172,7 @@ def _check_rows(screening_round: ScreeningRound, rows: list[ResultRow], now: dt.
             else:
                 outcome.problem(row, _("该试管已录入结果“%(old)s”,与本行不同;如需更正请联系街道") % {
                     "old": Result(tube.result).label})
-        elif tube.status not in RESULTABLE:
+        elif tube.status not in AWAITING_RESULT:
             outcome.problem(row, _("该试管尚未封管,不能录入结果"))
         else:
             at = row.at or now
@@ -369,7 +368,8 @@ def results_overdue_alert(*, now: dt.datetime | None = None) -> int:
         cutoff = now - dt.timedelta(hours=screening_round.result_alert_hours)
         with transaction.atomic():
             overdue = Tube.objects.select_for_update(skip_locked=True).filter(
-                round=screening_round, status__in=RESULTABLE, overdue_alerted_at__isnull=True, opened_at__lt=cutoff)
+                round=screening_round, status__in=AWAITING_RESULT, overdue_alerted_at__isnull=True,
+                opened_at__lt=cutoff)
             ids = list(overdue.values_list("pk", flat=True))
             if not ids:
                 continue

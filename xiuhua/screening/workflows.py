@@ -14,7 +14,7 @@ from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import covers
 from xiuhua.core.workflow import Action, Workflow
 
-from .models import Box, BoxStatus, Review, ReviewStatus, ScreeningRound, Tube, TubeStatus
+from .models import AWAITING_RESULT, Box, BoxStatus, Review, ReviewStatus, ScreeningRound, Tube, TubeStatus
 from .models import RoundStatus as S
 
 T = TubeStatus
@@ -58,8 +58,7 @@ TUBE = Workflow(
         "hand_over": Action({T.BOXED}, T.HANDED_OVER, Cap.COLLECT_SAMPLES, label=_("转运交接")),
         "receive": Action({T.BOXED, T.HANDED_OVER}, T.RECEIVED, Cap.RECORD_RESULTS, label=_("实验室接收")),
         # A lab may result a tube whose box was never scanned in: any closed tube takes a result.
-        "result": Action({T.CLOSED, T.BOXED, T.HANDED_OVER, T.RECEIVED}, T.RESULTED, Cap.RECORD_RESULTS,
-                         label=_("录入结果")),
+        "result": Action(AWAITING_RESULT, T.RESULTED, Cap.RECORD_RESULTS, label=_("录入结果")),
     },
 )
 
