@@ -8,24 +8,35 @@ import pytest
 from xiuhua.testing import PASSWORD
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs Debian chromium and chromium-driver")
+def launch_chromium(profile: str, *extra_flags: str):
+    """Debian's Chromium, headless, under ChromeDriver, with its profile in `profile`."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    profile = tempfile.mkdtemp(prefix="xiuhua-chromium-")
     for flag in (
         "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-quic", "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--lang=zh-CN",
+        *extra_flags,
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     driver.implicitly_wait(0)
+    return driver
+
+
+def needs_chromium() -> None:
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("needs Debian chromium and chromium-driver")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    needs_chromium()
+    profile = tempfile.mkdtemp(prefix="xiuhua-chromium-")
+    driver = launch_chromium(profile)
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)

@@ -101,6 +101,11 @@ def test_a_station_keeps_scanning_offline_and_the_server_gets_every_scan_once(ph
     phone.get(station)
     wait_for(phone, "#station[data-ready='1']")
     WebDriverWait(phone, 20).until(lambda d: d.find_element(By.ID, "station").get_attribute("data-offline-ready"))
+    # The camera's decoder is in the worker's cache before the camera was ever started.
+    WebDriverWait(phone, 20).until(lambda d: d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "caches.match(new URL(document.querySelector('script[data-wasm-url]').dataset.wasmUrl, location.href).href)"
+        ".then(found => done(Boolean(found)), () => done(false));"))
 
     # 25 people into 3 tubes: 10, 10 (each closes itself when full), then 5 into the third.
     people = iter(codes)

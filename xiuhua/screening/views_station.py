@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from csp.decorators import csp_update
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
@@ -49,6 +50,7 @@ def station_index(request):
 
 @requires(Cap.COLLECT_SAMPLES)
 @require_GET
+@csp_update({"script-src": ["'wasm-unsafe-eval'"]})  # the camera's decoder is WebAssembly
 def station_page(request, site_id: int):
     site = _site(request, site_id, Cap.COLLECT_SAMPLES)
     lines = list(site.lines.filter(active=True).values_list("number", flat=True))

@@ -133,8 +133,13 @@ def test_bad_bodies_get_a_chinese_answer_and_change_nothing(world, screening, bo
 
 def test_the_station_page_and_the_service_worker(world, screening):
     client = as_user(Client(), world.volunteer)
-    page = client.get(reverse("screening:station", args=[screening.site_a1.pk])).content.decode()
+    response = client.get(reverse("screening:station", args=[screening.site_a1.pk]))
+    page = response.content.decode()
     assert 'id="station-input"' in page and "国和一村广场" in page
+    # The camera's decoder is WebAssembly: this page, and only this one, may compile it.
+    assert "script-src 'self' 'wasm-unsafe-eval'" in response["Content-Security-Policy"]
+    assert 'data-wasm-url="/static/xiuhua/vendor/zxing-wasm/zxing_reader.wasm"' in page
+    assert "wasm" not in client.get(reverse("screening:station_index"))["Content-Security-Policy"]
     assert 'data-sw-url="/screening/station/sw.js"' in page
     sw = Client().get(reverse("screening:station_sw"))
     assert sw.status_code == 200 and sw["Content-Type"].startswith("text/javascript")

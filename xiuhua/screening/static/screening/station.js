@@ -1,7 +1,7 @@
 // The sampling station (采样点): one input for a handheld scanner (it types, then Enter) or a
-// keyboard. No open tube: the scan is a tube barcode and starts it. An open tube: the scan is a
-// person's sampling code. 封管 closes the tube; 装箱 takes a box barcode, then closed tubes into
-// it; 交接 hands the box over.
+// keyboard, and the camera (core's camera_scan.js) feeding the same path. No open tube: the scan
+// is a tube barcode and starts it. An open tube: the scan is a person's sampling code. 封管 closes
+// the tube; 装箱 takes a box barcode, then closed tubes into it; 交接 hands the box over.
 //
 // Nothing is lost offline: every scan is written to IndexedDB before anything else, and sent to
 // the server in batches of up to BATCH, oldest first. A batch gets its key (stored with its scans)
@@ -355,6 +355,20 @@
     render();
     input.focus();
   });
+  // The camera reads codes into the same path as the scanner's typing.
+  if (window.XiuhuaCamera) {
+    window.XiuhuaCamera.attach({
+      button: document.getElementById("station-camera"),
+      video: document.getElementById("station-video"),
+      status: document.getElementById("station-camera-status"),
+      onText: function (text) {
+        text = text.trim();
+        if (text && db) scanned(text);
+      },
+    });
+  } else {
+    document.getElementById("station-camera").hidden = true;
+  }
   var line = document.getElementById("station-line");
   if (state.line) line.value = state.line;
   line.addEventListener("change", function () { state.line = line.value; saveState(); });
@@ -384,6 +398,10 @@
       var urls = [window.location.href];
       document.querySelectorAll("link[rel=stylesheet], script[src]").forEach(function (el) {
         urls.push(el.href || el.src);
+      });
+      // The camera's decoder is fetched only when the camera starts: cached now, for offline.
+      document.querySelectorAll("script[data-wasm-url]").forEach(function (el) {
+        urls.push(new URL(el.dataset.wasmUrl, window.location.href).href);
       });
       registration.active.postMessage({type: "cache", urls: urls});
       root.dataset.offlineReady = "1";

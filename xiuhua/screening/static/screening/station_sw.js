@@ -7,7 +7,7 @@
 // scans until the server has them); other requests are left alone.
 "use strict";
 
-var CACHE = "xiuhua-station-v2";
+var CACHE = "xiuhua-station-v3";
 var PAGE = /^\/screening\/station\/\d+\/$/;
 var NETWORK_WAIT_MS = 4000;  // a page the server does not give in this time comes from the cache
 
