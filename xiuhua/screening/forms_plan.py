@@ -28,12 +28,15 @@ class _CompoundChoice(forms.ModelChoiceField):
         return f"{obj.parent.name} · {obj.name}"
 
 
-class RoundForm(forms.Form):
+class RoundEditForm(forms.Form):
     name = forms.CharField(label=_("轮次名称"), max_length=100)
     first_day = forms.DateField(label=_("采样首日"), widget=_DATE)
     last_day = forms.DateField(label=_("采样末日"), widget=_DATE)
     day_starts = forms.TimeField(label=_("每日开始时间"), widget=_TIME, initial=dt.time(7, 0))
     day_ends = forms.TimeField(label=_("每日结束时间"), widget=_TIME, initial=dt.time(19, 0))
+
+
+class RoundForm(RoundEditForm):
     compounds = _CompoundChoices(
         label=_("小区"), queryset=OrgUnit.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("不选即为范围内全部小区"),

@@ -25,6 +25,7 @@ from xiuhua.core.audit import audit
 from xiuhua.core.workflow import move
 from xiuhua.places.models import Kind, OrgUnit, natural_key
 from xiuhua.residents.models import Household, LivingStatus, Relation, Resident
+from xiuhua.sms.selectors import any_queued
 from xiuhua.sms.services import BulkMessage, sms_send_many
 
 from . import planner, texts
@@ -33,6 +34,7 @@ from .models import (
     PoolRule,
     RoundCompound,
     RoundStatus,
+    SamplingCode,
     ScreeningRound,
     ScreeningRule,
     Site,
@@ -92,19 +94,8 @@ def screening_round_create(
     access_unit(actor, scope, Cap.MANAGE_SCREENING)
     if scope.kind not in (Kind.STREET, Kind.DISTRICT):
         raise ValidationError({"scope": _("筛查轮次由街道或区开设")})
-    errors: dict[str, str] = {}
     name = (name or "").strip()
-    if not name:
-        errors["name"] = _("请填写轮次名称")
-    if not first_day or not last_day:
-        errors["last_day"] = _("请填写采样日期")
-    elif last_day < first_day:
-        errors["last_day"] = _("采样末日不能早于首日")
-    elif (last_day - first_day).days + 1 > MAX_ROUND_DAYS:
-        errors["last_day"] = ngettext("一轮筛查最多 %(days)d 天", "一轮筛查最多 %(days)d 天", MAX_ROUND_DAYS) % {
-            "days": MAX_ROUND_DAYS}
-    if not day_starts or not day_ends or day_ends <= day_starts:
-        errors["day_ends"] = _("每日结束时间须晚于开始时间")
+    errors = _round_errors(name, first_day, last_day, day_starts, day_ends)
     if compounds is None:
         compounds = list(OrgUnit.objects.filter(kind=Kind.COMPOUND, path__startswith=scope.path))
     elif not compounds:
@@ -128,6 +119,70 @@ def screening_round_create(
           detail={"rule": str(rule.effective_from), "numbers": numbers, "compounds": len(compounds),
                   "days": [str(first_day), str(last_day)]})
     return screening_round
+
+
+def _round_errors(name: str, first_day, last_day, day_starts, day_ends) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = _("请填写轮次名称")
+    if not first_day or not last_day:
+        errors["last_day"] = _("请填写采样日期")
+    elif last_day < first_day:
+        errors["last_day"] = _("采样末日不能早于首日")
+    elif (last_day - first_day).days + 1 > MAX_ROUND_DAYS:
+        errors["last_day"] = ngettext("一轮筛查最多 %(days)d 天", "一轮筛查最多 %(days)d 天", MAX_ROUND_DAYS) % {
+            "days": MAX_ROUND_DAYS}
+    if not day_starts or not day_ends or day_ends <= day_starts:
+        errors["day_ends"] = _("每日结束时间须晚于开始时间")
+    return errors
+
+
+def _slot_key_prefix(screening_round: ScreeningRound) -> str:
+    return f"screening-slot:{screening_round.pk}:"
+
+
+def _drop_plan(actor, screening_round: ScreeningRound, why: str) -> bool:
+    """Throw away a plan that no longer fits the round (its days, hours or compounds changed),
+    unless its slots were already texted to households: then refuse, for people were told a time.
+    Returns whether there was a plan."""
+    if not ScreeningPlan.objects.filter(round=screening_round).exists():
+        return False
+    if any_queued(purpose=texts.SLOT_PURPOSE, key_prefix=_slot_key_prefix(screening_round)):
+        raise ValidationError(_("已按现有排班给居民发送了时段短信,不能再改变;如需改期,请另开一轮筛查"))
+    CallSlot.objects.filter(round=screening_round).delete()
+    ScreeningPlan.objects.filter(round=screening_round).delete()
+    audit(actor=actor, action="screening_plan_drop", obj=screening_round, subject_label=screening_round.name,
+          detail={"why": why})
+    return True
+
+
+@transaction.atomic
+def screening_round_change(*, actor, screening_round: ScreeningRound, name: str, first_day: dt.date,
+                           last_day: dt.date, day_starts: dt.time, day_ends: dt.time) -> tuple[ScreeningRound, bool]:
+    """Rename a round (until it is finished), or move its days and hours while it is 筹备中. A
+    plan made for the old days is dropped (see _drop_plan). Returns the round and whether a plan
+    was dropped."""
+    locked = _managed(actor, screening_round)
+    name = (name or "").strip()
+    errors = _round_errors(name, first_day, last_day, day_starts, day_ends)
+    if errors:
+        raise ValidationError(errors)
+    when = ("first_day", "last_day", "day_starts", "day_ends")
+    new = {"name": name, "first_day": first_day, "last_day": last_day, "day_starts": day_starts,
+           "day_ends": day_ends}
+    changed = {field: [str(getattr(locked, field)), str(value)] for field, value in new.items()
+               if getattr(locked, field) != value}
+    if not changed:
+        return locked, False
+    moved = any(field in changed for field in when)
+    if moved and locked.status != RoundStatus.DRAFT:
+        raise ValidationError(_("轮次已开始采样,只能修改名称;日期和时间只能在筹备中修改"))
+    dropped = moved and _drop_plan(actor, locked, "days")
+    for field in changed:
+        setattr(locked, field, new[field])
+    locked.save(update_fields=list(changed))
+    audit(actor=actor, action="screening_round_change", obj=locked, subject_label=locked.name, detail=changed)
+    return locked, dropped
 
 
 def screening_round_move(*, actor, screening_round: ScreeningRound, action: str) -> ScreeningRound:
@@ -170,6 +225,30 @@ def screening_compound_change(*, actor, round_compound: RoundCompound, pool_rule
     audit(actor=actor, action="screening_compound_change", obj=row, committee_id=row.committee_id,
           subject_label=f"{locked.name} · {row.compound.name}", detail={"pool_rule": [old, pool_rule]})
     return row
+
+
+@transaction.atomic
+def screening_compound_remove(*, actor, round_compound: RoundCompound) -> bool:
+    """Take a compound out of a round while it is 筹备中 and none of its people has a sampling
+    code yet (codes are printed and handed out). A plan that called its buildings is dropped.
+    Returns whether a plan was dropped."""
+    locked = _managed(actor, round_compound.round)
+    row = (RoundCompound.objects.select_for_update().select_related("compound")
+           .filter(pk=round_compound.pk, round=locked).first())
+    if row is None:
+        raise ValidationError(_("该小区已不在本轮筛查中"))
+    if locked.status != RoundStatus.DRAFT:
+        raise ValidationError(_("轮次已开始采样,不能再移出小区"))
+    if locked.compounds.count() == 1:
+        raise ValidationError(_("一轮筛查至少要有一个小区"))
+    if SamplingCode.objects.filter(round=locked, building__path__startswith=row.compound.path).exists():
+        raise ValidationError(_("该小区已生成采样码,不能移出本轮筛查"))
+    planned = CallSlot.objects.filter(round=locked, building__path__startswith=row.compound.path).exists()
+    dropped = planned and _drop_plan(actor, locked, "compound")
+    audit(actor=actor, action="screening_compound_remove", obj=row, committee_id=row.committee_id,
+          subject_label=f"{locked.name} · {row.compound.name}", detail={"pool_rule": row.pool_rule})
+    row.delete()
+    return dropped
 
 
 # ---------------------------------------------------------------- sites and lines
@@ -484,7 +563,7 @@ def screening_plan_sms(*, actor, screening_round: ScreeningRound) -> int:
         for hid in households.get(slot.building_id, []):
             if hid in phones:
                 messages.append(BulkMessage(to=phones[hid], params=params, committee_id=slot.committee_id,
-                                            idempotency_key=f"screening-slot:{locked.pk}:{hid}:{slot.site_id}:{stamp}",
+                                            idempotency_key=f"{_slot_key_prefix(locked)}{hid}:{slot.site_id}:{stamp}",
                                             send_at=slot.starts_at - SLOT_TEXT_LEAD))
     queued = sms_send_many(template=texts.SLOT.code, purpose=texts.SLOT_PURPOSE, messages=messages)
     audit(actor=actor, action="screening_plan_sms", obj=locked, subject_label=locked.name,
@@ -494,8 +573,8 @@ def screening_plan_sms(*, actor, screening_round: ScreeningRound) -> int:
 
 
 __all__ = [
-    "plan_inputs", "rule_in_effect", "screening_compound_add", "screening_compound_change", "screening_exemption_add",
-    "screening_exemption_remove", "screening_line_add", "screening_line_change", "screening_plan_make",
-    "screening_plan_sms", "screening_round_create", "screening_round_move", "screening_site_add",
-    "screening_site_change", "slot_params",
+    "plan_inputs", "rule_in_effect", "screening_compound_add", "screening_compound_change",
+    "screening_compound_remove", "screening_exemption_add", "screening_exemption_remove", "screening_line_add",
+    "screening_line_change", "screening_plan_make", "screening_plan_sms", "screening_round_change",
+    "screening_round_create", "screening_round_move", "screening_site_add", "screening_site_change", "slot_params",
 ]

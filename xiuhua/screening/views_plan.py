@@ -33,6 +33,7 @@ from .forms_plan import (
     LineForm,
     PlanForm,
     PoolRuleForm,
+    RoundEditForm,
     RoundForm,
     SiteEditForm,
     SiteForm,
@@ -116,6 +117,30 @@ def round_new(request):
     return render(request, "screening/plan/round_form.html", {"form": form, "scope": scope})
 
 
+@requires(Cap.MANAGE_SCREENING)
+def round_edit(request, round_id: int):
+    """Rename a round, or move its days and hours while it is 筹备中."""
+    screening_round = _managed_round(request, round_id)
+    fields = ("name", "first_day", "last_day", "day_starts", "day_ends")
+    form = RoundEditForm(request.POST or None, initial={f: getattr(screening_round, f) for f in fields})
+    if request.method == "POST" and form.is_valid():
+        try:
+            _changed, dropped = services.screening_round_change(actor=request.user, screening_round=screening_round,
+                                                               **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("已保存"))
+            if dropped:
+                messages.warning(request, _("原排班已作废(日期或时间已改),请重新生成排班"))
+            return redirect("screening:round", round_id=screening_round.pk)
+    if screening_round.status != RoundStatus.DRAFT:
+        for field in fields[1:]:
+            form.fields[field].disabled = True
+    return render(request, "screening/plan/round_form.html", {
+        "form": form, "scope": screening_round.scope, "round": screening_round})
+
+
 @requires(Cap.VIEW_SCREENING)
 def round_detail(request, round_id: int):
     screening_round = _round(request, round_id)
@@ -173,12 +198,32 @@ def compound_add(request, round_id: int):
     return redirect("screening:round", round_id=screening_round.pk)
 
 
-@requires(Cap.MANAGE_SCREENING)
-@require_POST
-def compound_change(request, round_compound_id: int):
+def _managed_round_compound(request, round_compound_id: int) -> RoundCompound:
     row = access_by_id(RoundCompound.objects.select_related("round__scope"), request.user, pk=round_compound_id)
     if not manages_round(active_membership(request.user), row.round):
         raise Http404
+    return row
+
+
+@requires(Cap.MANAGE_SCREENING)
+@require_POST
+def compound_remove(request, round_compound_id: int):
+    row = _managed_round_compound(request, round_compound_id)
+    try:
+        dropped = services.screening_compound_remove(actor=request.user, round_compound=row)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("已将该小区移出本轮筛查"))
+        if dropped:
+            messages.warning(request, _("原排班已作废(小区已改),请重新生成排班"))
+    return redirect("screening:round", round_id=row.round_id)
+
+
+@requires(Cap.MANAGE_SCREENING)
+@require_POST
+def compound_change(request, round_compound_id: int):
+    row = _managed_round_compound(request, round_compound_id)
     form = PoolRuleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请选择混采规则"))

@@ -19,3 +19,9 @@ def inbox(user, *, limit: int = 50) -> list[InboundSms]:
 def dev_deliveries(*, limit: int = PAGE_ROWS) -> list[DevDelivery]:
     """The dev backend's stand-in handset, newest first (system administrator, dev backend)."""
     return list(DevDelivery.objects.order_by("-delivered_at", "-pk")[:limit])
+
+
+def any_queued(*, purpose: str, key_prefix: str) -> bool:
+    """Whether a text of this purpose whose idempotency key starts so was ever queued (whatever
+    became of it): how an app asks "were people already told?"."""
+    return OutboundSms.objects.filter(purpose=purpose, idempotency_key__startswith=key_prefix).exists()

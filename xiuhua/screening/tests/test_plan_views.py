@@ -63,9 +63,11 @@ def matrix(s, world):
         "rounds": ({}, ("get",), VIEW),
         "round_new": ({}, ("get", "post"), MANAGE),
         "round": (r, ("get",), VIEW),
+        "round_edit": (r, ("get", "post"), MANAGE),
         "round_move": ({**r, "action": "close"}, ("post",), MANAGE),
         "compound_add": (r, ("post",), MANAGE),
         "compound_change": ({"round_compound_id": s.compound_a1.pk}, ("post",), MANAGE),
+        "compound_remove": ({"round_compound_id": s.compound_a2.pk}, ("post",), MANAGE),
         "site_new": (r, ("get", "post"), MANAGE),
         "site_edit": ({"site_id": s.site_a1.pk}, ("get", "post"), MANAGE),
         "line_add": ({"site_id": s.site_a1.pk}, ("post",), MANAGE),
@@ -84,6 +86,8 @@ def matrix(s, world):
 POSTS = {
     "round_new": {"name": "x", "first_day": "2026-12-06", "last_day": "2026-12-06", "day_starts": "07:00",
                   "day_ends": "19:00"},
+    "round_edit": {"name": "x", "first_day": "2026-12-06", "last_day": "2026-12-06", "day_starts": "07:00",
+                   "day_ends": "19:00"},
     "compound_add": {"compound": "", "pool_rule": "10"},
     "compound_change": {"pool_rule": "1"},
     "site_new": {"name": "新点", "line_count": "3"},
@@ -169,6 +173,19 @@ def test_a_street_officer_opens_a_round_and_sets_it_up_through_the_pages(client,
     assert (r.scope, r.day_starts, r.status) == (world.street_a, dt.time(8, 0), "draft")
     assert list(RoundCompound.objects.filter(round=r).values_list("compound", flat=True)) == [world.compound_a1.pk]
     client.post(reverse("screening:compound_add", args=[r.pk]), {"compound": world.compound_a2.pk, "pool_rule": "5"})
+    # A compound added by mistake leaves again; the round moves a day later, renamed.
+    added = RoundCompound.objects.get(round=r, compound=world.compound_a2)
+    page = client.get(reverse("screening:round", args=[r.pk])).content.decode()
+    assert f'id="compound-remove-{added.pk}"' in page and 'id="round-edit"' in page
+    client.post(reverse("screening:compound_remove", args=[added.pk]))
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    response = client.post(reverse("screening:round_edit", args=[r.pk]), {
+        "name": "第三轮全员筛查", "first_day": tomorrow, "last_day": tomorrow, "day_starts": "08:00",
+        "day_ends": "18:00"})
+    assert response.status_code == 302
+    r.refresh_from_db()
+    assert (r.name, r.first_day.isoformat()) == ("第三轮全员筛查", tomorrow)
+    client.post(reverse("screening:compound_add", args=[r.pk]), {"compound": world.compound_a2.pk, "pool_rule": "5"})
     client.post(reverse("screening:site_new", args=[r.pk]), {"committee": world.committee_a1.pk, "name": "一村广场",
                                                              "address": "", "line_count": "3", "rate_per_hour": ""})
     site = Site.objects.get(round=r)
@@ -181,10 +198,13 @@ def test_a_street_officer_opens_a_round_and_sets_it_up_through_the_pages(client,
     r.refresh_from_db()
     assert r.status == "open"
     assert [e for e in AuditEvent.objects.order_by("pk").values_list("action", flat=True)] == [
-        "screening_round_create", "screening_compound_add", "screening_site_add", "screening_line_change",
-        "screening_round_open"]
+        "screening_round_create", "screening_compound_add", "screening_compound_remove", "screening_round_change",
+        "screening_compound_add", "screening_site_add", "screening_line_change", "screening_round_open"]
     page = client.get(reverse("screening:round", args=[r.pk])).content.decode()
-    assert 'id="round-close"' in page and 'id="round-open"' not in page
+    assert 'id="round-close"' in page and 'id="round-open"' not in page and 'id="compound-remove-' not in page
+    # Open: the name still changes, the days no longer (their fields are shown, disabled).
+    page = client.get(reverse("screening:round_edit", args=[r.pk])).content.decode()
+    assert re.search(r'<input type="date" name="first_day"[^>]* disabled', page)
 
 
 def test_bad_input_on_the_pages_is_answered_in_chinese_and_changes_nothing(client, world, screening):

@@ -298,3 +298,94 @@ def test_slot_texts_go_out_an_hour_before_each_buildings_slot(world, screening):
     for sms in OutboundSms.objects.filter(purpose="screening_slot"):
         household = Household.objects.get(residents__mobile=sms.phone)
         assert sms.next_attempt_at == slots[household.building_id].starts_at - svc.SLOT_TEXT_LEAD
+
+
+def draft(screening):
+    ScreeningRound.objects.filter(pk=screening.round.pk).update(status=RoundStatus.DRAFT)
+    screening.round.refresh_from_db()
+    return screening.round
+
+
+def change(world, screening_round, **values):
+    stored = ScreeningRound.objects.get(pk=screening_round.pk)
+    fields = {f: getattr(stored, f) for f in ("name", "first_day", "last_day", "day_starts", "day_ends")}
+    return svc.screening_round_change(actor=acting(world.street_officer), screening_round=screening_round,
+                                      **{**fields, **values})
+
+
+def test_a_draft_round_moves_its_days_and_its_plan_is_dropped_with_the_old_and_new_values(world, screening):
+    screening_round = draft(screening)
+    officer = acting(world.street_officer)
+    svc.screening_plan_make(actor=officer, screening_round=screening_round)
+    later = screening_round.first_day + dt.timedelta(days=2)
+    changed, dropped = change(world, screening_round, name=" 第一轮(改期) ", first_day=later, last_day=later)
+    assert dropped is True
+    assert (changed.name, changed.first_day, changed.last_day) == ("第一轮(改期)", later, later)
+    assert (CallSlot.objects.count(), ScreeningPlan.objects.count()) == (0, 0)
+    assert kinds() == ["screening_plan_make", "screening_plan_drop", "screening_round_change"]
+    event = AuditEvent.objects.get(action="screening_round_change")
+    assert event.detail == {"name": ["第一轮全员核酸筛查", "第一轮(改期)"],
+                            "first_day": [str(later - dt.timedelta(days=2)), str(later)],
+                            "last_day": [str(later - dt.timedelta(days=1)), str(later)]}
+    # Saving the same values again changes and records nothing.
+    assert change(world, changed) == (changed, False)
+    assert AuditEvent.objects.filter(action="screening_round_change").count() == 1
+
+
+def test_an_open_round_is_renamed_only_and_told_days_are_never_moved(world, screening):
+    from xiuhua.sms.models import OutboundSms
+
+    officer = acting(world.street_officer)
+    before = snapshot()
+    with pytest.raises(ValidationError) as caught:
+        change(world, screening.round, last_day=screening.round.last_day + dt.timedelta(days=1))
+    assert caught.value.messages == ["轮次已开始采样,只能修改名称;日期和时间只能在筹备中修改"]
+    assert snapshot() == before
+    renamed, dropped = change(world, screening.round, name="第一轮")
+    assert (renamed.name, dropped) == ("第一轮", False)
+
+    # Households were texted their slots: the plan stands, the days stay.
+    screening_round = draft(screening)
+    svc.screening_plan_make(actor=officer, screening_round=screening_round)
+    assert svc.screening_plan_sms(actor=officer, screening_round=screening_round) > 0
+    before = (snapshot(), OutboundSms.objects.count())
+    with pytest.raises(ValidationError) as caught:
+        change(world, screening_round, day_starts=dt.time(8, 0))
+    assert caught.value.messages == ["已按现有排班给居民发送了时段短信,不能再改变;如需改期,请另开一轮筛查"]
+    assert (snapshot(), OutboundSms.objects.count()) == before
+    with pytest.raises(ValidationError) as caught:
+        change(world, screening_round, name="", last_day=screening_round.first_day - dt.timedelta(days=1))
+    assert caught.value.message_dict == {"name": ["请填写轮次名称"], "last_day": ["采样末日不能早于首日"]}
+    for who in ("staff_a1", "street_officer_b"):
+        with pytest.raises(PermissionDenied):
+            svc.screening_round_change(actor=acting(getattr(world, who)), screening_round=screening_round,
+                                       name="x", first_day=screening_round.first_day,
+                                       last_day=screening_round.last_day, day_starts=dt.time(7), day_ends=dt.time(19))
+    assert (snapshot(), OutboundSms.objects.count()) == before
+
+
+def test_a_compound_leaves_a_draft_round_until_its_codes_are_made(world, screening):
+    from xiuhua.screening.models import SamplingCode
+
+    screening_round = draft(screening)
+    officer = acting(world.street_officer)
+    svc.screening_plan_make(actor=officer, screening_round=screening_round)
+    SamplingCode.objects.create(round=screening_round, reference="RM0000001", committee=world.committee_a1,
+                                building=world.building_a1, walk_in=True, name_masked="访*1")
+    before = snapshot()
+    with pytest.raises(ValidationError) as caught:
+        svc.screening_compound_remove(actor=officer, round_compound=screening.compound_a1)
+    assert caught.value.messages == ["该小区已生成采样码,不能移出本轮筛查"]
+    assert snapshot() == before
+    with pytest.raises(PermissionDenied):
+        svc.screening_compound_remove(actor=acting(world.staff_a2), round_compound=screening.compound_a2)
+    # A2 has no codes: it leaves, and the plan that called its building is dropped.
+    assert svc.screening_compound_remove(actor=officer, round_compound=screening.compound_a2) is True
+    assert list(RoundCompound.objects.filter(round=screening_round).values_list("compound", flat=True)) == [
+        world.compound_a1.pk]
+    assert ScreeningPlan.objects.count() == 0
+    assert kinds()[-2:] == ["screening_plan_drop", "screening_compound_remove"]
+    SamplingCode.objects.all().delete()
+    with pytest.raises(ValidationError) as caught:
+        svc.screening_compound_remove(actor=officer, round_compound=screening.compound_a1)
+    assert caught.value.messages == ["一轮筛查至少要有一个小区"]
