@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "xiuhua.isolation",
     "xiuhua.tickets",
     "xiuhua.screening",
+    "xiuhua.zones",
+    "xiuhua.antigen",
+    "xiuhua.passport",
 ]
 
 MIDDLEWARE = [

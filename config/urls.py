@@ -21,6 +21,9 @@ urlpatterns = [
     path("tickets/", include("xiuhua.tickets.urls")),
     path("help/", include("xiuhua.tickets.urls_public")),
     path("screening/", include("xiuhua.screening.urls")),
+    path("zones/", include("xiuhua.zones.urls")),
+    path("antigen/", include("xiuhua.antigen.urls")),
+    path("passport/", include("xiuhua.passport.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -50,6 +50,14 @@ class Cap(models.TextChoices):
     ISSUE_CODES = "issue_codes", _("生成和打印采样码、登记非花名册人员")
     COLLECT_SAMPLES = "collect_samples", _("采样点扫码采样、封管、装箱和转运")
     RECORD_RESULTS = "record_results", _("接收样本、录入检测结果")
+    VIEW_ZONES = "view_zones", _("查看风险区域")
+    MANAGE_ZONES = "manage_zones", _("录入阳性、划定和调整风险区域")
+    MANAGE_ZONE_RULES = "manage_zone_rules", _("制定和发布风险区域规则")
+    VIEW_ANTIGEN = "view_antigen", _("查看抗原自测上报")
+    RECORD_ANTIGEN = "record_antigen", _("代居民上报抗原结果")
+    CONFIRM_ANTIGEN = "confirm_antigen", _("处理抗原阳性(核实、安排核酸复核)")
+    VIEW_PASSPORT = "view_passport", _("查看家园护照")
+    STAMP_PASSPORT = "stamp_passport", _("家园护照盖章(疫苗、志愿服务、便民服务)")
 
 
 _STAFF = {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.USE_API}
@@ -67,28 +75,36 @@ _MASKS_COMMITTEE = {Cap.VIEW_MASKS, Cap.RESERVE_FOR_RESIDENT, Cap.VERIFY_RESERVA
 _SCREENING_STREET = {Cap.VIEW_SCREENING, Cap.MANAGE_SCREENING, Cap.ISSUE_CODES, Cap.COLLECT_SAMPLES,
                      Cap.RECORD_RESULTS}
 _SCREENING_COMMITTEE = {Cap.VIEW_SCREENING, Cap.ISSUE_CODES, Cap.COLLECT_SAMPLES}
+# Zones: the district writes the rules, the street enters positives and runs its zones, the rest
+# see them. Antigen: households report; building leads and grid workers report for those without
+# phones; the committee follows up a positive. The passport: committees and grid workers stamp.
+_ZONES_STREET = {Cap.VIEW_ZONES, Cap.MANAGE_ZONES, Cap.VIEW_ANTIGEN, Cap.VIEW_PASSPORT}
+_ZONES_COMMITTEE = {Cap.VIEW_ZONES, Cap.VIEW_ANTIGEN, Cap.RECORD_ANTIGEN, Cap.CONFIRM_ANTIGEN, Cap.VIEW_PASSPORT,
+                    Cap.STAMP_PASSPORT}
+_ZONES_GRID = {Cap.VIEW_ZONES, Cap.VIEW_ANTIGEN, Cap.RECORD_ANTIGEN, Cap.VIEW_PASSPORT, Cap.STAMP_PASSPORT}
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.DISTRICT_OFFICER: frozenset(
         _STAFF | _MASKS_OFFICER
         | {Cap.EXPORT_ROSTER, Cap.VIEW_AUDIT, Cap.MANAGE_ROUNDS, Cap.VIEW_TRACING, Cap.VIEW_ISOLATION, Cap.VIEW_TICKETS}
         | {Cap.VIEW_SCREENING, Cap.MANAGE_SCREENING}
+        | _ZONES_STREET | {Cap.MANAGE_ZONE_RULES}
     ),
     # A street officer opens rounds for their own street and sets up its designated pharmacies
     # (the round's and the pharmacy's scope is checked against the membership's unit).
     Role.STREET_OFFICER: frozenset(
         _STAFF | _MASKS_OFFICER | {Cap.MANAGE_ROUNDS} | _TRACING_STREET | _TICKETS_OFFICE
         | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER, Cap.VIEW_ISOLATION}
-        | _SCREENING_STREET
+        | _SCREENING_STREET | _ZONES_STREET
     ),
     Role.COMMITTEE_STAFF: frozenset(
         _STAFF | _MASKS_COMMITTEE | _TRACING_COMMITTEE | _ISOLATION_COMMITTEE | _TICKETS_COMMITTEE
         | {Cap.EDIT_RESIDENTS, Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID}
-        | _SCREENING_COMMITTEE
+        | _SCREENING_COMMITTEE | _ZONES_COMMITTEE
     ),
     Role.GRID_WORKER: frozenset(
         {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT,
-         Cap.VIEW_SCREENING}
+         Cap.VIEW_SCREENING} | _ZONES_GRID
     ),
     # The community health centre joins the door visit and follows alerts of the people in home
     # isolation in its street; it records its own contacts, and sees no roster.

@@ -1,0 +1,4 @@
+"""URLs of the antigen module."""
+
+app_name = "antigen"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""URLs of the passport module."""
+
+app_name = "passport"
+urlpatterns: list = []

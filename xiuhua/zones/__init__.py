@@ -1,0 +1,1 @@
+"""Risk zones (三区): versioned zone rules, zones with their clocks, public compound pages."""

@@ -1,0 +1,4 @@
+"""URLs of the zones module."""
+
+app_name = "zones"
+urlpatterns: list = []
