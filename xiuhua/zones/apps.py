@@ -6,3 +6,6 @@ class ZonesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "xiuhua.zones"
     verbose_name = _("风险区域")
+
+    def ready(self) -> None:
+        from . import workflows  # noqa: F401  # the zone's and the rule's state tables
