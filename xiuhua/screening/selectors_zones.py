@@ -22,6 +22,8 @@ class ZoneScreening:
     negative: int
     pending: int  # a tube without a result, or a person still under review
     positive: int
+    known_on: dt.date | None = None  # the day the last of these results came in
+
 
     @property
     def all_negative(self) -> bool:
@@ -45,13 +47,16 @@ def zone_screening(building_ids: Iterable[int], first: dt.date, last: dt.date) -
         sampled=Count("pk"),
         negative=Count("pk", filter=Q(tube__result=TestResult.NEGATIVE)),
         waiting=Count("pk", filter=Q(tube__result="")),
+        last_result=Max("tube__resulted_at"),
     )
     reviews = Review.objects.filter(code__building_id__in=ids, pool_tube__members__in=members).distinct()
     open_reviews = reviews.filter(status__in=(ReviewStatus.PENDING, ReviewStatus.SAMPLED)).count()
     positive = reviews.filter(status=ReviewStatus.POSITIVE).count()
-    cleared = reviews.filter(status=ReviewStatus.CLEARED).count()
-    return ZoneScreening(sampled=counts["sampled"], negative=counts["negative"] + cleared,
-                         pending=counts["waiting"] + open_reviews, positive=positive)
+    cleared = reviews.filter(status=ReviewStatus.CLEARED).aggregate(n=Count("pk"), last=Max("closed_at"))
+    moments = [m for m in (counts["last_result"], cleared["last"]) if m is not None]
+    return ZoneScreening(sampled=counts["sampled"], negative=counts["negative"] + cleared["n"],
+                         pending=counts["waiting"] + open_reviews, positive=positive,
+                         known_on=timezone.localtime(max(moments)).date() if moments else None)
 
 
 def last_sampled_days(building_ids_by_key: dict[int, list[int]]) -> dict[int, dt.date]:

@@ -20,9 +20,9 @@ from .models import Level, ZoneRule
 # The furthest a projection looks ahead: no rule keeps a zone longer than this without a positive.
 HORIZON_DAYS = 120
 
-# (first day, last day) -> whether everyone sampled in those days was negative; None: not known
-# yet (nothing sampled, or results waiting).
-TestedNegative = Callable[[dt.date, dt.date], bool]
+# (first day, last day) -> the day it was known that everyone sampled in those days was negative
+# (their last result came in), or None: not so, or not known yet.
+TestedNegative = Callable[[dt.date, dt.date], "dt.date | None"]
 
 
 class Rules:
@@ -91,11 +91,15 @@ def walk(level: str, clock_start: dt.date | None, rules: Rules, until: dt.date,
             day = min(upcoming)
             continue
         test_on = test_date(rule, level, clock_start)
-        if test_on is not None and tested is not None and not tested(test_on, day):
-            held_since = held_since or day
-            held_test = test_on
-            day += dt.timedelta(days=1)
-            continue
+        if test_on is not None and tested is not None:
+            known = tested(test_on, day)
+            if known is None or known > day:
+                # Not negative, or not known on this day: the zone waits (a step is never dated
+                # before its test's results were in).
+                held_since = held_since or day
+                held_test = test_on
+                day = known if known is not None and known <= until else day + dt.timedelta(days=1)
+                continue
         target = rule.next_level(level)
         steps.append(Step(day, level, target, rule))
         level, clock_start = target, day

@@ -200,7 +200,7 @@ def positive_record(*, actor, building: OrgUnit, day: dt.date, source: str, sour
         raise ValidationError({"source": _("未知的阳性来源")})
     if day is None or day > today:
         raise ValidationError({"day": _("阳性日期不能晚于今天")})
-    if day < today - dt.timedelta(days=MAX_POSITIVE_AGE_DAYS):
+    if not system and day < today - dt.timedelta(days=MAX_POSITIVE_AGE_DAYS):
         raise ValidationError({"day": _("阳性日期早于 %(days)d 天前,不再影响风险区域") % {
             "days": MAX_POSITIVE_AGE_DAYS}})
     compound = building.parent
@@ -243,8 +243,9 @@ def _tested(zone: Zone):
         buildings = list(OrgUnit.objects.filter(parent_id=zone.unit_id, kind=Kind.BUILDING)
                          .values_list("pk", flat=True))
 
-    def tested(first: dt.date, last: dt.date) -> bool:
-        return zone_screening(buildings, first, last).all_negative
+    def tested(first: dt.date, last: dt.date) -> dt.date | None:
+        found = zone_screening(buildings, first, last)
+        return found.known_on if found.all_negative else None
 
     return tested
 

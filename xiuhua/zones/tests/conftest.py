@@ -23,3 +23,10 @@ def april(world):
 @pytest.fixture
 def may(world):
     return published(world, MAY_22, dt.date(2022, 5, 22))
+
+
+@pytest.fixture
+def screening(world):
+    from xiuhua.screening.tests.fixtures import build_screening
+
+    return build_screening(world)
