@@ -8,4 +8,8 @@ class ZonesConfig(AppConfig):
     verbose_name = _("风险区域")
 
     def ready(self) -> None:
-        from . import workflows  # noqa: F401  # the zone's and the rule's state tables
+        from xiuhua.core.registry import Sweep, register
+
+        from . import parts, workflows  # noqa: F401  # workflows: the zone's and the rule's state tables
+
+        register(parts.HOME, parts.DEMO, Sweep("zones_sweep", every=60 * 60))
