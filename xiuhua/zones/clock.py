@@ -72,9 +72,10 @@ def test_date(rule: ZoneRule, level: str, clock_start: dt.date) -> dt.date | Non
 
 
 def walk(level: str, clock_start: dt.date | None, rules: Rules, until: dt.date,
-         tested: TestedNegative | None = None) -> Walk:
+         tested: TestedNegative | None = None, precaution_from: dt.date | None = None) -> Walk:
     """The zone's steps from the day after `clock_start` to `until`, with no new positive. Without
-    `tested`, every test is taken to come back negative (a projection)."""
+    `tested`, every test is taken to come back negative (a projection). `precaution_from` keeps a
+    compound from reaching precaution before that day (a building of it is still sealed)."""
     steps: list[Step] = []
     held_since = held_test = None
     if clock_start is None or level == Level.PRECAUTION:
@@ -101,6 +102,9 @@ def walk(level: str, clock_start: dt.date | None, rules: Rules, until: dt.date,
                 day = known if known is not None and known <= until else day + dt.timedelta(days=1)
                 continue
         target = rule.next_level(level)
+        if target == Level.PRECAUTION and precaution_from is not None and day < precaution_from:
+            day = precaution_from
+            continue
         steps.append(Step(day, level, target, rule))
         level, clock_start = target, day
         held_since = held_test = None
@@ -115,14 +119,29 @@ def _next_rule_day(rules: Rules, day: dt.date) -> dt.date | None:
     return rules.days[index] if index < len(rules.days) else None
 
 
-def projection(level: str, clock_start: dt.date | None, rules: Rules, today: dt.date) -> Walk:
+def projection(level: str, clock_start: dt.date | None, rules: Rules, today: dt.date,
+               precaution_from: dt.date | None = None) -> Walk:
     """The steps still to come if no positive arrives and every test comes back negative."""
-    return walk(level, clock_start, rules, today + dt.timedelta(days=HORIZON_DAYS))
+    return walk(level, clock_start, rules, today + dt.timedelta(days=HORIZON_DAYS),
+                precaution_from=precaution_from)
 
 
-def release_day(level: str, clock_start: dt.date | None, rules: Rules, today: dt.date) -> dt.date | None:
-    """The day the zone is projected to reach precaution (防范区); None when it is there already."""
+def release_of(ahead: Walk) -> dt.date | None:
+    """The day a projection reaches precaution (防范区)."""
+    return ahead.steps[-1].day if ahead.steps and ahead.level == Level.PRECAUTION else None
+
+
+def release_day(level: str, clock_start: dt.date | None, rules: Rules, today: dt.date,
+                precaution_from: dt.date | None = None) -> dt.date | None:
+    """The day the zone is projected to reach precaution; None when it is there already."""
     if level == Level.PRECAUTION:
         return None
+    return release_of(projection(level, clock_start, rules, today, precaution_from))
+
+
+def out_of_sealed(level: str, clock_start: dt.date | None, rules: Rules, today: dt.date) -> dt.date | None:
+    """The day a sealed zone is projected to leave sealed; None when it is not sealed."""
+    if level != Level.SEALED:
+        return None
     ahead = projection(level, clock_start, rules, today)
-    return ahead.steps[-1].day if ahead.steps and ahead.level == Level.PRECAUTION else None
+    return ahead.steps[0].day if ahead.steps else today + dt.timedelta(days=HORIZON_DAYS)

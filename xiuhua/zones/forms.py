@@ -11,7 +11,7 @@ from xiuhua.places.models import Kind, OrgUnit
 
 from .models import Level, SealUnit, ZoneRule
 
-_DATE = forms.DateInput(attrs={"type": "date"})
+_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class _Building(forms.ModelChoiceField):

@@ -14,7 +14,7 @@ from xiuhua.screening.selectors_zones import last_sampled_days
 
 from . import clock
 from .models import Level, Positive, Zone, ZoneRule
-from .services import published_rules
+from .services import precaution_floor, published_rules
 
 
 @dataclass
@@ -42,6 +42,12 @@ def _rules_cache():
     return rules
 
 
+def ahead_of(zone: Zone, rules, today: dt.date) -> clock.Walk:
+    """A zone's projection; a compound's waits for its sealed buildings."""
+    return clock.projection(zone.level, zone.clock_start, rules(zone.unit), today,
+                            precaution_from=precaution_floor(zone, rules, today))
+
+
 def board(user, today: dt.date) -> list[BoardRow]:
     """The sealed and controlled zones the user sees, the soonest to change first."""
     rules = _rules_cache()
@@ -50,9 +56,8 @@ def board(user, today: dt.date) -> list[BoardRow]:
              .select_related("unit", "compound", "committee"))
     for zone in zones:
         zone_rules = rules(zone.unit)
-        ahead = clock.projection(zone.level, zone.clock_start, zone_rules, today)
-        release = ahead.steps[-1].day if ahead.steps and ahead.level == Level.PRECAUTION else None
-        rows.append(BoardRow(zone=zone, day=zone.day_of_clock(today), release=release,
+        ahead = ahead_of(zone, rules, today)
+        rows.append(BoardRow(zone=zone, day=zone.day_of_clock(today), release=clock.release_of(ahead),
                              next_step=ahead.steps[0] if ahead.steps else None, rule=zone_rules.at(today)))
     far = dt.date.max
     rows.sort(key=lambda r: (r.changes_on or far, -len(r.zone.level), r.zone.compound.sort_key, r.zone.unit.sort_key))
@@ -78,14 +83,14 @@ def public_facts(zone: Zone, today: dt.date) -> PublicFacts:
     compound = zone.compound
     rules = _rules_cache()
     compound_rules = rules(compound)
-    release = clock.release_day(zone.level, zone.clock_start, compound_rules, today)
+    release = clock.release_of(ahead_of(zone, rules, today))
     inside = []
     for building_zone in (Zone.objects.filter(compound=compound).exclude(unit=compound)
                           .exclude(level=Level.PRECAUTION).select_related("unit").order_by("unit__sort_key")):
-        ahead = clock.projection(building_zone.level, building_zone.clock_start, rules(building_zone.unit), today)
+        ahead = ahead_of(building_zone, rules, today)
         inside.append(BoardRow(zone=building_zone, day=building_zone.day_of_clock(today),
-                               release=ahead.steps[-1].day if ahead.level == Level.PRECAUTION and ahead.steps else None,
-                               next_step=ahead.steps[0] if ahead.steps else None, rule=None))
+                               release=clock.release_of(ahead), next_step=ahead.steps[0] if ahead.steps else None,
+                               rule=None))
     last_positive = Positive.objects.filter(compound=compound).aggregate(last=Max("day"))["last"]
     buildings = list(OrgUnit.objects.filter(parent=compound, kind=Kind.BUILDING).values_list("pk", flat=True))
     return PublicFacts(compound=compound, zone=zone, level=zone.level, day=zone.day_of_clock(today), release=release,
@@ -121,11 +126,13 @@ def rule_preview(rule: ZoneRule, today: dt.date) -> Preview:
     for zone in zones:
         old = rules(zone.unit)
         new = old.with_rule(rule)
-        before = clock.walk(zone.level, zone.clock_start, old, start)
-        after = clock.walk(zone.level, zone.clock_start, new, start)
+        floor_before = precaution_floor(zone, lambda unit, fixed=old: fixed, today)
+        floor_after = precaution_floor(zone, lambda unit, fixed=new: fixed, today)
+        before = clock.walk(zone.level, zone.clock_start, old, start, precaution_from=floor_before)
+        after = clock.walk(zone.level, zone.clock_start, new, start, precaution_from=floor_after)
         row = PreviewRow(zone=zone, level_before=before.level, level_after=after.level,
-                         release_before=clock.release_day(zone.level, zone.clock_start, old, today),
-                         release_after=clock.release_day(zone.level, zone.clock_start, new, today))
+                         release_before=clock.release_day(zone.level, zone.clock_start, old, today, floor_before),
+                         release_after=clock.release_day(zone.level, zone.clock_start, new, today, floor_after))
         if row.level_before != row.level_after or row.release_before != row.release_after:
             changed.append(row)
             if row.level_after == Level.PRECAUTION and row.level_before != Level.PRECAUTION:

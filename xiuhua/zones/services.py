@@ -236,6 +236,16 @@ def positive_record(*, actor, building: OrgUnit, day: dt.date, source: str, sour
     return positive
 
 
+def precaution_floor(zone: Zone, rules_of, today: dt.date) -> dt.date | None:
+    """The day a compound's zone may reach precaution at the earliest: not while a building of it
+    is sealed (its projected day out of sealed). None for a building, or a compound without one."""
+    if zone.is_building:
+        return None
+    inside = Zone.objects.filter(compound_id=zone.unit_id, level=Level.SEALED).exclude(unit_id=zone.unit_id)
+    return max((clock.out_of_sealed(b.level, b.clock_start, rules_of(b.unit), today)
+                for b in inside.select_related("unit")), default=None)
+
+
 def _tested(zone: Zone):
     if zone.is_building:
         buildings = [zone.unit_id]
@@ -251,7 +261,8 @@ def _tested(zone: Zone):
 
 
 def _advance_one(zone: Zone, today: dt.date, rules: clock.Rules) -> int:
-    walked = clock.walk(zone.level, zone.clock_start, rules, today, tested=_tested(zone))
+    floor = precaution_floor(zone, rules_for, today)
+    walked = clock.walk(zone.level, zone.clock_start, rules, today, tested=_tested(zone), precaution_from=floor)
     for step in walked.steps:
         def step_down(locked: Zone, step=step):
             locked.clock_start = None if step.to_level == Level.PRECAUTION else step.day
@@ -273,7 +284,9 @@ def zones_advance(*, today: dt.date | None = None, within: OrgUnit | None = None
     """Walk every sealed and controlled zone to today (the daily sweep, and a rule published for
     today): each step through the workflow, one transaction per zone. Returns the steps taken."""
     today = today or timezone.localdate()
-    zones = Zone.objects.exclude(level=Level.PRECAUTION).select_related("unit")
+    # Compounds first: a compound waits for its sealed buildings (precaution_floor), whose day out
+    # of sealed is read from their state before this walk moves them.
+    zones = Zone.objects.exclude(level=Level.PRECAUTION).select_related("unit").order_by("-unit__kind", "pk")
     if within is not None:
         zones = zones.filter(unit__path__startswith=within.path)
     steps = 0

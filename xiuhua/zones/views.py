@@ -107,14 +107,14 @@ def zone_detail(request, zone_id: int):
     facts = selectors.public_facts(Zone.objects.get(unit=zone.compound), today) if zone.is_building else \
         selectors.public_facts(zone, today)
     rules = svc.rules_for(zone.unit)
-    ahead = clock.projection(zone.level, zone.clock_start, rules, today)
+    ahead = selectors.ahead_of(zone, svc.rules_for, today)
     positives = Positive.objects.filter(compound=zone.compound).select_related("building").order_by("-day", "-pk")
     if zone.is_building:
         positives = positives.filter(building=zone.unit)
     manages = manages_zone(active_membership(request.user), zone)
     return render(request, "zones/zone.html", {
         "zone": zone, "facts": facts, "ahead": ahead.steps, "day": zone.day_of_clock(today),
-        "release": ahead.steps[-1].day if ahead.steps and ahead.level == Level.PRECAUTION else None,
+        "release": clock.release_of(ahead),
         "rule": rules.at(today), "events": zone.events.select_related("rule", "actor")[:50],
         "positives": positives[:50], "draw_form": DrawForm() if manages and can(request.user, zone, "draw") else None,
     })
