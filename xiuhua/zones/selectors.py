@@ -140,10 +140,10 @@ def rule_preview(rule: ZoneRule, today: dt.date) -> Preview:
     return Preview(day=start, changed=changed, released=released)
 
 
-def level_of(unit: OrgUnit) -> str:
-    """The level a building or compound is under now: its own zone's, or its compound's when that
-    is stricter (a building of a sealed compound is sealed)."""
-    compound_id = unit.pk if unit.kind == Kind.COMPOUND else unit.parent_id
-    levels = Zone.objects.filter(unit_id__in={unit.pk, compound_id}).values_list("level", flat=True)
-    rank = {Level.PRECAUTION: 0, Level.CONTROLLED: 1, Level.SEALED: 2}
-    return max(levels, key=lambda level: rank[level], default=Level.PRECAUTION)
+def sealed_units(unit_ids) -> set[int]:
+    """Which of these compounds and buildings are sealed zones now (screening samples them one
+    household per tube)."""
+    ids = [i for i in unit_ids if i is not None]
+    if not ids:
+        return set()
+    return set(Zone.objects.filter(unit_id__in=ids, level=Level.SEALED).values_list("unit_id", flat=True))

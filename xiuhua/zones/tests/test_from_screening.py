@@ -65,3 +65,20 @@ def test_a_controlled_zone_waits_for_its_day_6_test_and_steps_down_once_all_are_
     zone.refresh_from_db()
     assert (zone.level, zone.held, zone.clock_start) == (Level.PRECAUTION, "", None)
     assert ZoneEvent.objects.filter(zone=zone, cause="step_down").get().day == today
+
+
+def test_a_sealed_building_is_sampled_one_household_per_tube_whatever_the_round_says(world, screening, may):
+    from xiuhua.screening.models import PoolRule, Tube
+    from xiuhua.screening.tests.test_station import person, send, tube, walk_in
+
+    # The 22 May rule seals building 5号 only; the round says 10:1 for the whole compound.
+    positive(world, world.building_a1, timezone.localdate())
+    a = walk_in(screening, world.building_a1, 1, household=world.household_a1)
+    b = walk_in(screening, world.building_a1, 2, household=world.household_a1)
+    c = walk_in(screening, world.building_a1, 3)
+    other = walk_in(screening, world.building_a1b, 4)
+    answer = send(screening, world.volunteer, [tube("TS"), person("TS", a), person("TS", b), person("TS", c),
+                                               tube("TN"), person("TN", other)])
+    assert [r["ok"] for r in answer["results"]] == [True, True, True, False, True, True]
+    assert answer["results"][3]["message"] == "一户一管:该试管已有其他户的居民,请换一支试管"
+    assert dict(Tube.objects.values_list("barcode", "pool_rule")) == {"TS": PoolRule.HOUSEHOLD, "TN": PoolRule.TEN}
