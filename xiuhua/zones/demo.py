@@ -48,4 +48,4 @@ def ensure_demo_zones() -> list[str]:
                         **{**_values(APRIL_11), "effective_from": today + dt.timedelta(days=1)})
         positive_record(actor=officer, building=building, day=today - dt.timedelta(days=5), source="street",
                         note="区疾控通报", today=today)
-    return [f"zones: rule {rule.name} published; {compound.name}{building.name} sealed (day 6)"]
+    return [f"Zones: rule {rule.name} published; {compound.name} {building.name} sealed (day 6)."]
