@@ -37,7 +37,7 @@ def test_a_positive_entered_by_the_street_shows_on_the_compounds_public_page(des
 
     # The district publishes the 22 May 2022 rule, from its preset, effective today.
     login(desktop, live_server, "quban")
-    desktop.find_element(By.CSS_SELECTOR, 'a[data-menu="zones"]').click()
+    desktop.find_element(By.CSS_SELECTOR, '#my-pages a[data-menu="zones"]').click()
     wait_for(desktop, ".zone-nav")
     desktop.find_element(By.LINK_TEXT, "区域规则").click()
     wait_for(desktop, "#preset-may_22").click()
