@@ -241,7 +241,7 @@ def _open_case(screening_round: ScreeningRound, tube: Tube, member: TubeMember, 
                   "sampled_at": member.scanned_at, "resulted_at": tube.resulted_at},
     )
     outcome.positives += int(created)
-    if created and code.building_id:
+    if created and code.building is not None:
         # The zones it touches are sealed, or their clocks start again, in this transaction.
         positive_record(actor=None, system=True, building=code.building, source=PositiveSource.SCREENING,
                         day=timezone.localtime(member.scanned_at).date(), source_ref=f"case-{case.pk}")

@@ -84,7 +84,7 @@ def walk(level: str, clock_start: dt.date | None, rules: Rules, until: dt.date,
     while day <= until and level != Level.PRECAUTION:
         rule = rules.at(day)
         due = due_day(rule, level, clock_start) if rule is not None else None
-        if due is None or day < due:
+        if rule is None or due is None or day < due:
             # Jump to the next day something can happen: the due day, or the next rule's date.
             upcoming = [d for d in (due, _next_rule_day(rules, day)) if d is not None and d > day]
             if not upcoming:
@@ -101,7 +101,7 @@ def walk(level: str, clock_start: dt.date | None, rules: Rules, until: dt.date,
                 held_test = test_on
                 day = known if known is not None and known <= until else day + dt.timedelta(days=1)
                 continue
-        target = rule.next_level(level)
+        target = rule.next_level(level) or Level.PRECAUTION
         if target == Level.PRECAUTION and precaution_from is not None and day < precaution_from:
             day = precaution_from
             continue

@@ -40,6 +40,8 @@ def ensure_demo_zones() -> list[str]:
     committees = list(OrgUnit.objects.filter(kind=Kind.COMMITTEE, parent=street).order_by("sort_key", "pk")[:2])
     compound = OrgUnit.objects.filter(kind=Kind.COMPOUND, parent=committees[-1]).order_by("sort_key", "pk").first()
     building = OrgUnit.objects.filter(kind=Kind.BUILDING, parent=compound).order_by("sort_key", "pk").first()
+    if compound is None or building is None:
+        return []
     with transaction.atomic():
         rule = zone_rule_draft(actor=district_officer, scope=street.parent,
                                **{**_values(MAY_22), "effective_from": today})

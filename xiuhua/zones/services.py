@@ -126,12 +126,25 @@ def zone_rule_publish(*, actor, rule: ZoneRule, today: dt.date | None = None) ->
 # ---------------------------------------------------------------- zones
 
 
+def _compound_of(unit: OrgUnit) -> OrgUnit:
+    compound = unit if unit.kind == Kind.COMPOUND else unit.parent
+    if compound is None or compound.kind != Kind.COMPOUND:
+        raise ValidationError(_("请选择小区或楼栋"))
+    return compound
+
+
+def _committee_id(compound: OrgUnit) -> int:
+    if compound.committee_id is None:
+        raise ValidationError(_("小区不属于任何居委会"))
+    return compound.committee_id
+
+
 def _zones_locked(units: list[OrgUnit]) -> dict[int, Zone]:
     """The zones of these compounds and buildings, created where missing, locked in unit order."""
     rows = []
     for unit in units:
-        compound = unit if unit.kind == Kind.COMPOUND else unit.parent
-        rows.append(Zone(unit=unit, compound=compound, committee_id=compound.committee_id))
+        compound = _compound_of(unit)
+        rows.append(Zone(unit=unit, compound=compound, committee_id=_committee_id(compound)))
     Zone.objects.bulk_create(rows, ignore_conflicts=True)
     ids = sorted(u.pk for u in units)
     locked = (Zone.objects.select_for_update().select_related("unit", "compound").filter(unit_id__in=ids)
@@ -141,7 +154,7 @@ def _zones_locked(units: list[OrgUnit]) -> dict[int, Zone]:
 
 def zones_ensure(compounds: list[OrgUnit]) -> None:
     """Zone rows (precaution) for these compounds, so each has its public page and gate poster."""
-    Zone.objects.bulk_create([Zone(unit=c, compound=c, committee_id=c.committee_id) for c in compounds],
+    Zone.objects.bulk_create([Zone(unit=c, compound=c, committee_id=_committee_id(c)) for c in compounds],
                              ignore_conflicts=True)
 
 
@@ -166,7 +179,7 @@ def _enter(zone: Zone, action: str, day: dt.date, *, positive: Positive, rule, b
     def start(locked: Zone):
         locked.clock_start, locked.held = day, ""
         locked.last_positive_day = max(locked.last_positive_day or day, day)
-        locked._event = {"day": day, "rule": rule, "positive": positive, "by": by}
+        setattr(locked, "_event", {"day": day, "rule": rule, "positive": positive, "by": by})  # noqa: B010
         return {"clock_start": str(day), "positive": positive.pk, "source": positive.source,
                 "by": getattr(by, "pk", None), "rule": rule.pk if rule else None}
 
@@ -203,14 +216,14 @@ def positive_record(*, actor, building: OrgUnit, day: dt.date, source: str, sour
     if not system and day < today - dt.timedelta(days=MAX_POSITIVE_AGE_DAYS):
         raise ValidationError({"day": _("阳性日期早于 %(days)d 天前,不再影响风险区域") % {
             "days": MAX_POSITIVE_AGE_DAYS}})
-    compound = building.parent
+    compound = _compound_of(building)
     zones = _zones_locked([compound, building])
     if source_ref:
         earlier = Positive.objects.filter(source=source, source_ref=source_ref).first()
         if earlier is not None:
             return earlier
     by = actor if getattr(actor, "pk", None) else None
-    positive = Positive.objects.create(building=building, compound=compound, committee_id=compound.committee_id,
+    positive = Positive.objects.create(building=building, compound=compound, committee_id=_committee_id(compound),
                                        day=day, source=source, source_ref=source_ref, note=note.strip()[:200],
                                        entered_by=by)
     rules = rules_for(building)
@@ -242,8 +255,8 @@ def precaution_floor(zone: Zone, rules_of, today: dt.date) -> dt.date | None:
     if zone.is_building:
         return None
     inside = Zone.objects.filter(compound_id=zone.unit_id, level=Level.SEALED).exclude(unit_id=zone.unit_id)
-    return max((clock.out_of_sealed(b.level, b.clock_start, rules_of(b.unit), today)
-                for b in inside.select_related("unit")), default=None)
+    days = [clock.out_of_sealed(b.level, b.clock_start, rules_of(b.unit), today) for b in inside.select_related("unit")]
+    return max((day for day in days if day is not None), default=None)
 
 
 def _tested(zone: Zone):
@@ -267,12 +280,12 @@ def _advance_one(zone: Zone, today: dt.date, rules: clock.Rules) -> int:
         def step_down(locked: Zone, step=step):
             locked.clock_start = None if step.to_level == Level.PRECAUTION else step.day
             locked.held = ""
-            locked._event = {"day": step.day, "rule": step.rule}
+            setattr(locked, "_event", {"day": step.day, "rule": step.rule})  # noqa: B010
             return {"day": str(step.day), "rule": step.rule.pk}
 
         move(zone, "step_down", actor=None, to=step.to_level, change=step_down)
     held = ""
-    if walked.held_since is not None:
+    if walked.held_test_day is not None and walked.clock_start is not None:
         held = _("第%(day)s天全员核酸结果未齐或有异常,暂缓转出") % {
             "day": (walked.held_test_day - walked.clock_start).days + 1}
     if held != zone.held:
@@ -318,7 +331,7 @@ def zone_draw(*, actor, zone: Zone, level: str, reason: str, today: dt.date | No
             raise ValidationError(_("该区域已是%(level)s") % {"level": Level(level).label})
         locked.clock_start = None if level == Level.PRECAUTION else today
         locked.held = ""
-        locked._event = {"day": today}
+        setattr(locked, "_event", {"day": today})  # noqa: B010
         return {"clock_start": str(locked.clock_start)}
 
     return move(zone, "draw", actor=actor, to=level, change=set_clock, note=reason[:200], reason=reason[:200])
