@@ -72,6 +72,9 @@ _HOUSEHOLD_FIELDS = ("pk", "building_id", "room", "is_rental", "landlord_name", 
                      "micro_grid_id")
 
 
+_DATE_FIELDS = ("birth_date", "away_until", "vaccinated_on")
+
+
 def _as_date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
@@ -157,7 +160,7 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
         wanted = {name: now_values[name] for name in RESIDENT_COMPARED}
         for name in RESIDENT_COMPARED:
             if name in row:
-                wanted[name] = _as_date(row[name]) if name in ("birth_date", "away_until") else row[name]
+                wanted[name] = _as_date(row[name]) if name in _DATE_FIELDS else row[name]
         if wanted.get("living_status") != LivingStatus.AWAY:
             wanted["away_until"] = None
         changed = any(now_values[name] != wanted[name] for name in RESIDENT_COMPARED)
@@ -240,7 +243,8 @@ _HOUSEHOLD_COLUMNS = ["building_id", "room", "room_sort", "compound_id", "commit
                       "landlord_phone", "grid_id", "micro_grid_id", "created_at", "updated_at"]
 _RESIDENT_COLUMNS = ["household_id", "committee_id", "name", "sex", "birth_date", "id_type", "id_encrypted",
                      "id_hash", "id_masked", "id_last4", "mobile", "relation", "living_status", "away_until",
-                     "language", "specialty", "skills", "created_at", "updated_at"]
+                     "language", "specialty", "skills", "vaccine_doses", "vaccinated_on", "created_at",
+                     "updated_at"]
 
 
 def _household_id(target: dict | int) -> int:
@@ -266,6 +270,7 @@ def write_plan(committee: OrgUnit, plan: Plan) -> None:
                 "relation": row["relation"], "living_status": row.get("living_status", LivingStatus.HERE),
                 "away_until": _as_date(row.get("away_until")), "language": row.get("language", ""),
                 "specialty": row.get("specialty", ""), "skills": row.get("skills", ""),
+                "vaccine_doses": row.get("vaccine_doses", 0), "vaccinated_on": _as_date(row.get("vaccinated_on")),
                 "created_at": now, "updated_at": now, **fields,
             }
             row["_resident"] = values
