@@ -27,6 +27,10 @@ from .periods import Period
 from .selectors import Stamps
 
 QR_SIZE = 40 * mm
+LEGEND = (
+    "每周一至周日为一期。核酸:本周有家人参加核酸采样;",
+    "疫苗:家人均已登记接种;志愿服务、便民服务:居委会或网格员登记。",
+)
 MARGIN = 7 * mm
 RED = (0.78, 0.12, 0.1)
 GREY = (0.45, 0.48, 0.52)
@@ -110,6 +114,10 @@ def _draw(c: canvas.Canvas, card: Card, period: Period, printed: str) -> None:
     step = inner / len(KINDS)
     for index, kind in enumerate(KINDS):
         _stamp(c, kind, card.stamps.get(kind), MARGIN + step * (index + 0.5), top - 50 * mm, r)
+    c.setFillColorRGB(*GREY)
+    c.setFont(font, 7)
+    for n, line in enumerate(LEGEND):
+        c.drawString(MARGIN, top - 66 * mm - n * 3.6 * mm, fit_text(c, line, 7, inner))
     qr_y = MARGIN + 8 * mm
     draw_qr(c, card.url, (width - QR_SIZE) / 2, qr_y, QR_SIZE)
     c.setFillColorRGB(0, 0, 0)

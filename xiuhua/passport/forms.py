@@ -11,7 +11,7 @@ class StampForm(forms.Form):
     kind = forms.ChoiceField(label=_("印章"), choices=RECORDED_CHOICES, widget=forms.RadioSelect,
                              error_messages={"required": _("请选择志愿服务或便民服务"),
                                              "invalid_choice": _("请选择志愿服务或便民服务")})
-    stamped_on = forms.DateField(label=_("服务日期"), widget=forms.DateInput(attrs={"type": "date"}),
+    stamped_on = forms.DateField(label=_("服务日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                  error_messages={"required": _("请填写服务日期"),
                                                  "invalid": _("日期格式不正确,请写成 2022-04-20")})
     note = forms.CharField(label=_("说明"), max_length=100, required=False,
