@@ -1,15 +1,18 @@
 """The micro-grid passport in a real browser: committee staff on a desktop and a grid worker on a
 360 px phone go from the coverage table through the grid and its map of households to one
 household, stamp it, see the coverage change, and print the household's A6 card (its QR code
-decoded from the PDF the page serves)."""
+decoded from the PDF the page serves); the card's code then opens the staff page for the grid
+worker and, after the SMS sign-in, the household's stamps for a resident."""
 
 import base64
 
 import pytest
+from django.conf import settings
 from selenium.webdriver.common.by import By
 
-from xiuhua.passport.cards import household_url
+from xiuhua.passport.keys import card_url
 from xiuhua.passport.models import Stamp
+from xiuhua.sms.models import OutboundSms
 from xiuhua.testing import qr_codes_in_pdf
 
 from .conftest import login, screenshot, wait_for, wait_text
@@ -91,10 +94,10 @@ def test_committee_staff_stamp_a_household_and_print_its_card(desktop, live_serv
 
     # Print: the batch of the micro-grid and the single card carry the household's page.
     batch = fetch_pdf(desktop, desktop.find_element(By.ID, "print-cards").get_attribute("href"))
-    assert qr_codes_in_pdf(batch) == [[("QRCode", household_url(w.household_a1.pk))]]
+    assert qr_codes_in_pdf(batch) == [[("QRCode", card_url(w.household_a1.pk))]]
     desktop.get(f"{live_server.url}/passport/h/{w.household_a1.pk}/")
     single = fetch_pdf(desktop, wait_for(desktop, "#print-card").get_attribute("href"))
-    assert qr_codes_in_pdf(single) == [[("QRCode", household_url(w.household_a1.pk))]]
+    assert qr_codes_in_pdf(single) == [[("QRCode", card_url(w.household_a1.pk))]]
 
 
 def test_a_grid_worker_stamps_at_the_door_on_a_phone(phone, live_server, world):
@@ -126,4 +129,25 @@ def test_a_grid_worker_stamps_at_the_door_on_a_phone(phone, live_server, world):
     screenshot(phone, "passport_phone_4_coverage_after")
 
     card = fetch_pdf(phone, f"{live_server.url}/passport/h/{w.household_a1.pk}/card.pdf")
-    assert qr_codes_in_pdf(card) == [[("QRCode", household_url(w.household_a1.pk))]]
+    assert qr_codes_in_pdf(card) == [[("QRCode", card_url(w.household_a1.pk))]]
+
+    # The grid worker scanning the card goes on to the staff page.
+    scanned = qr_codes_in_pdf(card)[0][0][1].replace(settings.PUBLIC_BASE_URL, live_server.url)
+    phone.get(scanned)
+    wait_for(phone, "#stamp-form")
+
+    # A resident of the household scans it: the phone sign-in, then the household's stamps.
+    phone.delete_all_cookies()
+    phone.get(scanned)
+    wait_text(phone, "#address", "5号 302室")
+    assert fits_the_phone(phone)
+    phone.find_element(By.ID, "id_phone").send_keys(w.resident_a1.mobile)
+    phone.find_element(By.ID, "send-code").click()
+    wait_for(phone, "#check-code")
+    code = OutboundSms.objects.filter(phone=w.resident_a1.mobile).latest("pk").params["code"]
+    phone.find_element(By.ID, "id_code").send_keys(code)
+    phone.find_element(By.ID, "check-code").click()
+    wait_for(phone, ".stamp.on[data-kind=convenience]")
+    assert "代购药品" not in phone.find_element(By.TAG_NAME, "main").text  # staff notes stay with staff
+    assert fits_the_phone(phone)
+    screenshot(phone, "passport_phone_5_resident")

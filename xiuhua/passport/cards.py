@@ -2,9 +2,10 @@
 
 It carries the address (no names), the micro-grid, the four stamps of the week it was printed in
 (filled in red with the day, or an empty dashed circle), and a QR code of the household's
-passport page (settings.PUBLIC_BASE_URL + path). That page is a staff page: a grid worker or
-committee member who scans it at the door, signed in, sees and stamps the household's passport;
-anyone else gets the login page, and the code itself holds only the household's number. Chinese
+card page (keys.card_url: settings.PUBLIC_BASE_URL + /passport/d/<pk>-<keyed code>/). Staff
+signed in with the household in scope go on to its staff page (see and stamp); a resident proves
+a mobile registered on the household with an SMS code and sees the household's stamps
+(views_public). The URL cannot be guessed from a household number. Chinese
 is drawn in the CJK font core.pdf embeds; the QR code is core.qr's (full QR, error correction M).
 """
 
@@ -13,8 +14,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
@@ -22,6 +21,7 @@ from reportlab.pdfgen import canvas
 
 from xiuhua.core.pdf import cjk_font, draw_qr, fit_text, new_canvas
 
+from .keys import card_url
 from .models import KINDS, StampKind
 from .periods import Period
 from .selectors import Stamps
@@ -36,10 +36,6 @@ RED = (0.78, 0.12, 0.1)
 GREY = (0.45, 0.48, 0.52)
 
 
-def household_url(household_pk: int) -> str:
-    return str(settings.PUBLIC_BASE_URL).rstrip("/") + reverse("passport:household", args=[household_pk])
-
-
 @dataclass(frozen=True)
 class Card:
     pk: int
@@ -52,7 +48,7 @@ class Card:
 
     @property
     def url(self) -> str:
-        return household_url(self.pk)
+        return card_url(self.pk)
 
 
 def cards_for(households, period: Period, stamps: Stamps) -> list[Card]:
@@ -122,7 +118,7 @@ def _draw(c: canvas.Canvas, card: Card, period: Period, printed: str) -> None:
     draw_qr(c, card.url, (width - QR_SIZE) / 2, qr_y, QR_SIZE)
     c.setFillColorRGB(0, 0, 0)
     c.setFont(font, 8)
-    c.drawCentredString(width / 2, qr_y - 4 * mm, "网格员、居委会扫码查看和盖章")
+    c.drawCentredString(width / 2, qr_y - 4 * mm, "扫码查看本户家园护照(居民凭登记手机号)")
     c.setFont(font, 6.5)
     c.setFillColorRGB(*GREY)
     c.drawCentredString(width / 2, MARGIN, f"打印于 {printed}")

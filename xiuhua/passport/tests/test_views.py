@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from xiuhua.core.models import AuditEvent
 from xiuhua.passport import periods
-from xiuhua.passport.cards import household_url
+from xiuhua.passport.keys import card_key, card_url
 from xiuhua.passport.models import Stamp
 from xiuhua.passport.services import stamp_record
 from xiuhua.passport.urls import urlpatterns
@@ -44,8 +44,12 @@ def _url(world, name: str) -> str:
     return reverse(f"passport:{name}")
 
 
+# The card's pages: public (the phone sign-in) and the stamps behind a proven phone.
+RESIDENT_URLS = {"door", "door_send", "door_verify", "door_logout", "door_stamps"}
+
+
 def test_every_url_is_in_the_matrix():
-    assert sorted(p.name for p in urlpatterns) == sorted(MATRIX)
+    assert sorted(p.name for p in urlpatterns) == sorted([*MATRIX, *RESIDENT_URLS])
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
@@ -148,8 +152,8 @@ def test_the_card_is_a6_with_a_qr_code_of_the_households_page(client, world):
     client.force_login(world.staff_a1)
     response = client.get(reverse("passport:card", args=[world.household_a1.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert qr_codes_in_pdf(response.content) == [[("QRCode", household_url(world.household_a1.pk))]]
-    assert household_url(world.household_a1.pk).endswith(f"/passport/h/{world.household_a1.pk}/")
+    assert qr_codes_in_pdf(response.content) == [[("QRCode", card_url(world.household_a1.pk))]]
+    assert card_url(world.household_a1.pk).endswith(f"/passport/d/{card_key(world.household_a1.pk)}/")
     event = AuditEvent.objects.get(action="passport_cards_print")
     assert (event.actor, event.committee_id, event.detail) == (world.staff_a1, world.committee_a1.pk, {"count": 1})
 
@@ -162,4 +166,4 @@ def test_the_batch_card_pdf_has_one_page_per_household_of_the_grid(client, world
     client.force_login(world.staff_a1)
     response = client.get(reverse("passport:cards", args=[world.micro_a1.pk]))
     pages = qr_codes_in_pdf(response.content)
-    assert pages == [[("QRCode", household_url(extra.pk))], [("QRCode", household_url(world.household_a1.pk))]]
+    assert pages == [[("QRCode", card_url(extra.pk))], [("QRCode", card_url(world.household_a1.pk))]]
