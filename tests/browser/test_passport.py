@@ -55,7 +55,7 @@ def stamp_through_the_pages(driver, kind_index: int, note: str) -> None:
 def test_committee_staff_stamp_a_household_and_print_its_card(desktop, live_server, world):
     w = world
     login(desktop, live_server, "staff_a1")
-    desktop.find_element(By.CSS_SELECTOR, "nav a[data-menu=passport]").click()
+    desktop.find_element(By.CSS_SELECTOR, "#my-pages a[data-menu=passport]").click()
     wait_for(desktop, "#coverage")
     assert cell(desktop, "#coverage-total .count-volunteer") == "0 (0%)"
     screenshot(desktop, "passport_desktop_1_coverage")
@@ -103,7 +103,7 @@ def test_committee_staff_stamp_a_household_and_print_its_card(desktop, live_serv
 def test_a_grid_worker_stamps_at_the_door_on_a_phone(phone, live_server, world):
     w = world
     login(phone, live_server, "grid_a1")
-    phone.get(f"{live_server.url}/passport/")
+    phone.find_element(By.CSS_SELECTOR, "#my-pages a[data-menu=passport]").click()
     wait_for(phone, "#coverage")
     assert fits_the_phone(phone)
     assert cell(phone, "#coverage-total .count-convenience") == "0 (0%)"

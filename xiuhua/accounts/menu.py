@@ -66,7 +66,7 @@ ENTRIES: tuple[MenuEntry, ...] = (
     _entry("results", "", "screening:results", {Cap.RECORD_RESULTS},
            _("核酸检测结果:导入实验室结果、超时未出结果、阳性人员")),
     _entry("reviews", "", "screening:reviews", {Cap.VIEW_SCREENING}, _("核酸待复核人员:居家等待、上门单管采样")),
-    _entry("passport", _("家园护照"), "passport:home", {Cap.VIEW_PASSPORT},
+    _entry("passport", "", "passport:home", {Cap.VIEW_PASSPORT},
            _("家园护照:各网格、微网格各户核酸、疫苗、志愿服务、便民服务盖章情况,打印护照卡"),
            for_role={Role.GRID_WORKER: _("家园护照:本网格各户盖章情况,上门盖章")}),
     _entry("sms", _("短信"), "sms:outbox", {Cap.VIEW_SMS, Cap.SIMULATE_SMS}, _("短信收发记录")),

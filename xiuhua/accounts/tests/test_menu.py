@@ -11,13 +11,12 @@ from xiuhua.testing import ROLE_UNITS as UNITS
 from xiuhua.testing import make_user
 
 # The header's entries per role, in order: exactly these (data-menu keys).
-OFFICE = ["places", "residents", "roster", "masks", "tracing", "isolation", "tickets", "screening", "passport",
-          "sms"]
+OFFICE = ["places", "residents", "roster", "masks", "tracing", "isolation", "tickets", "screening", "sms"]
 NAV = {
     Role.DISTRICT_OFFICER: [*OFFICE, "audit"],
     Role.STREET_OFFICER: [*OFFICE, "audit"],
     Role.COMMITTEE_STAFF: OFFICE,
-    Role.GRID_WORKER: ["places", "residents", "isolation", "screening", "passport"],
+    Role.GRID_WORKER: ["places", "residents", "isolation", "screening"],
     Role.HEALTH_CENTRE: ["isolation", "screening"],
     Role.DEPARTMENT_STAFF: ["tickets"],
     Role.VOLUNTEER: ["screening"],
