@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='resident',
             name='vaccine_doses',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='疫苗接种剂次'),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, verbose_name='疫苗接种剂次'),
         ),
     ]
