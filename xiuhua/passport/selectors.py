@@ -34,7 +34,7 @@ class Shown:
     on: dt.date | None
     source: str
     note: str = ""
-    stamp: Stamp | None = None
+    stamp_id: int | None = None  # a recorded stamp's (Stamp), which staff may withdraw
 
     @property
     def label(self) -> str:
@@ -92,13 +92,14 @@ def stamps_of(households: QuerySet, periods: list[Period]) -> Stamps:
                 found[household_id][period.start][StampKind.VACCINE] = Shown(
                     StampKind.VACCINE, max(dates) if dates else None, "居民信息")
 
-    # Volunteer and convenience service: recorded by staff.
+    # Volunteer and convenience service: recorded by staff (read as values: a committee's week is
+    # thousands of rows).
     recorded = (Stamp.objects.filter(household__in=households.values("pk"), status=StampStatus.ACTIVE,
                                      period_start__in=sorted(starts))
-                .select_related("stamped_by"))
-    for stamp in recorded:
-        found[stamp.household_id][stamp.period_start][stamp.kind] = Shown(
-            stamp.kind, stamp.stamped_on, str(stamp.stamped_by), stamp.note, stamp)
+                .values_list("pk", "household_id", "period_start", "kind", "stamped_on", "note",
+                             "stamped_by__display_name", "stamped_by__username"))
+    for pk, household_id, monday, kind, on, note, display_name, username in recorded.iterator(chunk_size=5000):
+        found[household_id][monday][kind] = Shown(kind, on, display_name or username, note, pk)
     return found
 
 
@@ -147,10 +148,6 @@ class Cell:
     def count(self) -> int:
         return len(self.kinds)
 
-    @property
-    def marks(self) -> list[tuple[str, str, bool]]:
-        return [(kind, str(StampKind(kind).label)[:1], kind in self.kinds) for kind in KINDS]
-
 
 @dataclass
 class MapBuilding:
@@ -158,29 +155,25 @@ class MapBuilding:
     cells: list[Cell] = field(default_factory=list)
 
 
-def _group_key(household, by: str) -> tuple[int | None, str]:
-    if by == "micro_grid":
-        grid = household.micro_grid
-    elif by == "grid":
-        grid = household.grid
-    else:
-        return household.committee_id, household.committee.name
-    return (grid.pk, grid.name) if grid is not None else (None, "")
+_GROUP_FIELDS = {
+    "committee": ("committee_id", "committee__name"),
+    "grid": ("grid_id", "grid__name"),
+    "micro_grid": ("micro_grid_id", "micro_grid__name"),
+}
 
 
 def coverage(households: QuerySet, period: Period, *, by: str) -> tuple[list[CoverageRow], CoverageRow, Stamps]:
     """Rows per committee, grid or micro-grid (`by`), the total, and every household's stamps in
-    the week. Households without a grid (micro-grid) form one row keyed None, shown last."""
-    households = households.select_related("committee", "grid", "micro_grid")
+    the week. Households without a grid (micro-grid) form one row keyed None, shown last. Read as
+    plain values: a committee's thousands of households cost no model instances."""
     stamps = stamps_of(households, [period])
     rows: dict[int | None, CoverageRow] = {}
     total = CoverageRow(None, "")
-    for household in households:
-        key, label = _group_key(household, by)
+    for pk, key, label in households.values_list("pk", *_GROUP_FIELDS[by]).iterator(chunk_size=5000):
         row = rows.get(key)
         if row is None:
-            row = rows[key] = CoverageRow(key, label)
-        week = stamps.get(household.pk, {}).get(period.start, {})
+            row = rows[key] = CoverageRow(key, label or "")
+        week = stamps.get(pk, {}).get(period.start, {})
         row.add(week)
         total.add(week)
     ordered = sorted(rows.values(), key=lambda r: (r.key is None, r.label))
@@ -190,13 +183,13 @@ def coverage(households: QuerySet, period: Period, *, by: str) -> tuple[list[Cov
 def household_map(households: QuerySet, period: Period, stamps: Stamps) -> list[MapBuilding]:
     """Households by building in natural order, each a cell with its room and stamps."""
     buildings: dict[int, MapBuilding] = {}
-    for household in households.select_related("compound", "building").in_natural_order():
-        building = buildings.get(household.building_id)
+    rows = households.in_natural_order().values_list("pk", "room", "building_id", "compound__name", "building__name")
+    for pk, room, building_id, compound_name, building_name in rows.iterator(chunk_size=5000):
+        building = buildings.get(building_id)
         if building is None:
-            building = buildings[household.building_id] = MapBuilding(
-                f"{household.compound.name}{household.building.name}")
-        week = stamps.get(household.pk, {}).get(period.start, {})
-        building.cells.append(Cell(household.pk, household.room, [k for k in KINDS if k in week]))
+            building = buildings[building_id] = MapBuilding(f"{compound_name}{building_name}")
+        week = stamps.get(pk, {}).get(period.start, {})
+        building.cells.append(Cell(pk, room, [k for k in KINDS if k in week]))
     return list(buildings.values())
 
 

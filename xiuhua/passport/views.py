@@ -65,11 +65,14 @@ def grid(request, pk: int):
 def _household_page(request, household, form=None, status=200):
     weeks = sel.passport_weeks(household, periods.recent())
     may_stamp = has_cap(request.user, Cap.STAMP_PASSPORT)
+    ids = [shown.stamp_id for _period, stamps in weeks for _kind, _label, shown in stamps if shown and shown.stamp_id]
+    recorded = {stamp.pk: stamp for stamp in Stamp.objects.filter(pk__in=ids)} if may_stamp else {}
     rows = []
     for period, stamps in weeks:
         cells = []
         for kind, label, shown in stamps:
-            withdrawable = bool(shown and shown.stamp and may_stamp and can(request.user, shown.stamp, "withdraw"))
+            stamp = recorded.get(shown.stamp_id) if shown else None
+            withdrawable = stamp is not None and can(request.user, stamp, "withdraw")
             cells.append({"kind": kind, "label": label, "shown": shown, "withdrawable": withdrawable})
         rows.append({"period": period, "cells": cells})
     if form is None and may_stamp:
