@@ -36,14 +36,15 @@ def home(request):
     period = periods.parse(request.GET.get("week"))
     households = sel.households_for(request.user)
     committee = request.GET.get("committee", "")
+    extra_query = ""
     if committee.isdigit():
         households = households.filter(committee_id=int(committee))
+        extra_query = f"&committee={int(committee)}"
     several = households.values("committee_id").distinct().count() > 1
     by = "committee" if several else "grid"
     rows, total, _stamps = sel.coverage(households, period, by=by)
-    grids = {g.pk: g for g in Grid.objects.filter(pk__in=[r.key for r in rows if r.key])} if by == "grid" else {}
     return render(request, "passport/home.html", {
-        **_week_links(period), "rows": rows, "total": total, "by": by, "grids": grids,
+        **_week_links(period), "rows": rows, "total": total, "by": by, "extra_query": extra_query,
     })
 
 

@@ -167,3 +167,32 @@ def test_the_batch_card_pdf_has_one_page_per_household_of_the_grid(client, world
     response = client.get(reverse("passport:cards", args=[world.micro_a1.pk]))
     pages = qr_codes_in_pdf(response.content)
     assert pages == [[("QRCode", card_url(extra.pk))], [("QRCode", card_url(world.household_a1.pk))]]
+
+
+def test_the_first_page_counts_complete_passports_for_those_who_stamp(client, world):
+    today = timezone.localdate()
+    staff = acting(world.staff_a1)
+    sample(world, world.resident_a1, dt.datetime.combine(today, dt.time(9, 0)))
+    vaccinate(world.resident_a1)
+    for kind in ("volunteer", "convenience"):
+        stamp_record(actor=staff, household=world.household_a1, kind=kind, stamped_on=today)
+    client.force_login(world.staff_a1)
+    body = client.get("/").content.decode()
+    assert 'id="work-passport"' in body and "家园护照:本周四章齐全 1 / 2 户" in body
+    client.force_login(world.grid_worker)
+    assert "家园护照:本周四章齐全 1 / 1 户" in client.get("/").content.decode()
+    client.force_login(world.street_officer)  # sees passports, does not stamp: no count
+    assert 'id="work-passport"' not in client.get("/").content.decode()
+
+
+def test_the_street_sees_committees_then_a_committees_grids(client, world):
+    client.force_login(world.street_officer)
+    home = client.get(reverse("passport:home"))
+    assert [(r.label, r.households) for r in home.context["rows"]] == [("国和一村居委会", 2), ("国和二村居委会", 1)]
+    link = f"{reverse('passport:home')}?committee={world.committee_a1.pk}&week={periods.current().key}"
+    assert link.replace("&", "&amp;") in home.content.decode()
+    one = client.get(reverse("passport:home"), {"committee": world.committee_a1.pk})
+    assert [(r.label, r.households) for r in one.context["rows"]] == [("第一网格", 1), ("", 1)]
+    assert f"&amp;committee={world.committee_a1.pk}" in one.content.decode()  # the week links keep it
+    other = client.get(reverse("passport:home"), {"committee": world.committee_b1.pk})  # not theirs: empty
+    assert other.context["total"].households == 0
