@@ -1,8 +1,9 @@
 """The micro-grid passport in a real browser: committee staff on a desktop and a grid worker on a
 360 px phone go from the coverage table through the grid and its map of households to one
-household, stamp it, see the coverage change, and print the household's A6 card (its QR code
-decoded from the PDF the page serves); the card's code then opens the staff page for the grid
-worker and, after the SMS sign-in, the household's stamps for a resident."""
+household, stamp it, see the coverage change, withdraw a stamp entered by mistake, and print the
+household's A6 card (its QR code decoded from the PDF the page serves); the card's code then
+opens the staff page for the grid worker and, after the SMS sign-in, the household's stamps for a
+resident."""
 
 import base64
 
@@ -98,6 +99,17 @@ def test_committee_staff_stamp_a_household_and_print_its_card(desktop, live_serv
     desktop.get(f"{live_server.url}/passport/h/{w.household_a1.pk}/")
     single = fetch_pdf(desktop, wait_for(desktop, "#print-card").get_attribute("href"))
     assert qr_codes_in_pdf(single) == [[("QRCode", card_url(w.household_a1.pk))]]
+
+    # Entered by mistake: withdrawn with a reason, and the week's volunteer stamp is free again.
+    stamp = Stamp.objects.get()
+    desktop.find_element(By.CSS_SELECTOR, "#history .pp-withdraw summary").click()
+    desktop.find_element(By.ID, f"reason-{stamp.pk}").send_keys("录错了户")
+    desktop.find_element(By.CSS_SELECTOR, "#history .pp-withdraw button[type=submit]").click()
+    wait_text(desktop, ".messages", "已撤销志愿服务章")
+    wait_text(desktop, "#this-week [data-kind=volunteer]", "未盖章")
+    stamp.refresh_from_db()
+    assert (stamp.status, stamp.withdraw_reason, stamp.withdrawn_by) == ("withdrawn", "录错了户", w.staff_a1)
+    screenshot(desktop, "passport_desktop_4_withdrawn")
 
 
 def test_a_grid_worker_stamps_at_the_door_on_a_phone(phone, live_server, world):
