@@ -24,6 +24,8 @@ BATCH_SIZE = 1000
 # Also what resident_create and resident_update say; saying it is audited (roster services).
 ELSEWHERE_MESSAGE = gettext_noop("该证件号码已在其他居委会登记,请联系街道核实")
 ELSEWHERE = gettext_lazy(ELSEWHERE_MESSAGE)
+# The roster's own check says the same for a row that gives both (checks.py).
+VACCINE_DAY_WITHOUT_DOSES = gettext_noop("填写了接种日期,接种剂次不能为0")
 
 
 @dataclass
@@ -150,6 +152,8 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
                 plan.count_elsewhere += 1
                 plan.problems.append(Problem(row["row"], "id_number", ELSEWHERE_MESSAGE))
                 continue
+            if row.get("vaccinated_on") and not row.get("vaccine_doses"):
+                plan.problems.append(Problem(row["row"], "vaccinated_on", VACCINE_DAY_WITHOUT_DOSES))
             plan.new_residents.append((row, target))
             plan.count_new += 1
             for tag in row.get("tags", ()):
@@ -163,6 +167,9 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
                 wanted[name] = _as_date(row[name]) if name in _DATE_FIELDS else row[name]
         if wanted.get("living_status") != LivingStatus.AWAY:
             wanted["away_until"] = None
+        if wanted["vaccinated_on"] and not wanted["vaccine_doses"] and (
+                "vaccinated_on" in row or "vaccine_doses" in row):
+            plan.problems.append(Problem(row["row"], "vaccinated_on", VACCINE_DAY_WITHOUT_DOSES))
         changed = any(now_values[name] != wanted[name] for name in RESIDENT_COMPARED)
         moved = target != now_values["household_id"]
         if changed or moved:

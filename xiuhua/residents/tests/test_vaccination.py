@@ -118,3 +118,17 @@ def test_the_service_refuses_a_day_without_doses_and_writes_nothing(world):
     world.resident_a1.refresh_from_db()
     assert (world.resident_a1.vaccine_doses, world.resident_a1.vaccinated_on) == (0, None)
     assert not AuditEvent.objects.filter(action="resident_update").exists()
+
+
+def test_a_day_without_doses_in_the_file_or_on_record_is_a_problem(world, staff):
+    rows = [
+        person(末次接种日期="2022-04-20"),  # new, no doses given
+        row_for(world.resident_a1, 末次接种日期="2022-04-20"),  # on record: 0 doses
+    ]
+    imp = import_file(staff, world.committee_a1, xlsx(rows))
+    assert problems_of(imp) == [(2, "末次接种日期", "填写了接种日期,接种剂次不能为0"),
+                                (3, "末次接种日期", "填写了接种日期,接种剂次不能为0")]
+    world.resident_a1.vaccine_doses = 1
+    world.resident_a1.save()
+    imp = import_file(staff, world.committee_a1, xlsx([row_for(world.resident_a1, 末次接种日期="2022-04-20")]))
+    assert problems_of(imp) == []
