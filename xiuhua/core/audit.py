@@ -126,6 +126,10 @@ EVENT_LABELS: dict[str, Any] = {
     "tracing_entry_view": _("查看清单人员"),
     "tracing_triage_export": _("导出待分派人员清单"),
     "tracing_worklist_export": _("导出待落实人员清单"),
+    "zone_clock_reset": _("新增阳性,风险区域重新计时"),
+    "zone_positive_record": _("登记阳性(风险区域)"),
+    "zone_rule_change": _("修改风险区域规则草稿"),
+    "zone_rule_draft": _("新建风险区域规则版本"),
 }
 
 # What a lookup was for (the `purpose` its audit event keeps as its reason).

@@ -11,12 +11,12 @@ from xiuhua.testing import ROLE_UNITS as UNITS
 from xiuhua.testing import make_user
 
 # The header's entries per role, in order: exactly these (data-menu keys).
-OFFICE = ["places", "residents", "roster", "masks", "tracing", "isolation", "tickets", "screening", "sms"]
+OFFICE = ["places", "residents", "roster", "masks", "tracing", "isolation", "tickets", "screening", "zones", "sms"]
 NAV = {
     Role.DISTRICT_OFFICER: [*OFFICE, "audit"],
     Role.STREET_OFFICER: [*OFFICE, "audit"],
     Role.COMMITTEE_STAFF: OFFICE,
-    Role.GRID_WORKER: ["places", "residents", "isolation", "screening"],
+    Role.GRID_WORKER: ["places", "residents", "isolation", "screening", "zones"],
     Role.HEALTH_CENTRE: ["isolation", "screening"],
     Role.DEPARTMENT_STAFF: ["tickets"],
     Role.VOLUNTEER: ["screening"],
@@ -33,7 +33,7 @@ MY_PAGES = {
     Role.DEPARTMENT_STAFF: ["tickets"],
     Role.HEALTH_CENTRE: ["isolation", "isolation_alerts", "screening", "station", "reviews"],
     Role.GRID_WORKER: ["places", "residents", "isolation", "isolation_alerts", "screening", "station", "reviews",
-                       "passport"],
+                       "zones", "zone_rules", "passport"],
     Role.VOLUNTEER: ["screening", "station", "reviews"],
     Role.GROUPBUY_LEADER: [],
     Role.BUSINESS_CONTACT: [],
