@@ -61,6 +61,8 @@ EVENT_LABELS: dict[str, Any] = {
     "mask_round_update": _("修改口罩预约轮次"),
     "mask_verify_queue_export": _("导出口罩预约核实队列"),
     "paper_book_create": _("登记纸质预约单"),
+    "passport_cards_print": _("打印家园护照卡"),
+    "passport_stamp_record": _("家园护照盖章"),
     "personal_lookup": _("按个人信息查询"),
     "pharmacy_add_clerk": _("添加药店店员"),
     "pharmacy_admin_committees": _("在系统管理中修改药店服务的居委会"),
