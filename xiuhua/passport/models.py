@@ -46,7 +46,7 @@ class PassportHousehold(Household):
     """A household as the passport pages see it: scoped by `view_passport` (street, committee
     and grid staff), not by `view_residents`. It carries no personal data of its own."""
 
-    objects = PassportHouseholdQuerySet.as_manager()
+    objects = PassportHouseholdQuerySet.as_manager()  # type: ignore[misc]  # the proxy's own scope
 
     class Meta:
         proxy = True

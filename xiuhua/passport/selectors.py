@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
@@ -18,7 +19,7 @@ from xiuhua.places.models import Grid
 from xiuhua.residents.models import LivingStatus, Resident
 from xiuhua.screening.selectors_passport import household_samples
 
-from .models import KINDS, PassportHousehold, Stamp, StampKind, StampStatus
+from .models import KINDS, PassportHousehold, PassportHouseholdQuerySet, Stamp, StampKind, StampStatus
 from .periods import Period
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -45,8 +46,8 @@ class Shown:
 Stamps = dict[int, dict[dt.date, dict[str, Shown]]]
 
 
-def households_for(user) -> QuerySet:
-    return PassportHousehold.objects.visible_to(user)
+def households_for(user) -> PassportHouseholdQuerySet:
+    return cast(PassportHouseholdQuerySet, PassportHousehold.objects.visible_to(user))
 
 
 def _start(day: dt.date) -> dt.datetime:
@@ -74,7 +75,7 @@ def stamps_of(households: QuerySet, periods: list[Period]) -> Stamps:
         if monday is None:
             continue
         have = found[household_id][monday].get(StampKind.NUCLEIC)
-        if have is None or day < have.on:
+        if have is None or have.on is None or day < have.on:
             found[household_id][monday][StampKind.NUCLEIC] = Shown(StampKind.NUCLEIC, day, "核酸采样")
 
     # Vaccination: every member has a dose recorded, dated (when a date is known) by the week's end.
@@ -180,7 +181,7 @@ def coverage(households: QuerySet, period: Period, *, by: str) -> tuple[list[Cov
     return ordered, total, stamps
 
 
-def household_map(households: QuerySet, period: Period, stamps: Stamps) -> list[MapBuilding]:
+def household_map(households: PassportHouseholdQuerySet, period: Period, stamps: Stamps) -> list[MapBuilding]:
     """Households by building in natural order, each a cell with its room and stamps."""
     buildings: dict[int, MapBuilding] = {}
     rows = households.in_natural_order().values_list("pk", "room", "building_id", "compound__name", "building__name")
@@ -193,7 +194,7 @@ def household_map(households: QuerySet, period: Period, stamps: Stamps) -> list[
     return list(buildings.values())
 
 
-def grid_households(households: QuerySet, grid: Grid) -> QuerySet:
+def grid_households(households: PassportHouseholdQuerySet, grid: Grid) -> PassportHouseholdQuerySet:
     if grid.kind == Grid.GridKind.MICRO:
         return households.filter(micro_grid=grid)
     return households.filter(Q(grid=grid) | Q(micro_grid__parent=grid))

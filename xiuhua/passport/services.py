@@ -57,7 +57,7 @@ def stamp_record(*, actor, household, kind: str, stamped_on: dt.date | None, not
         errors["stamped_on"] = _("只能补盖最近%(n)s周的章(%(day)s 以后)") % {
             "n": periods.WEEKS_SHOWN, "day": oldest.isoformat()}
     note = _clean_note(note, "note", errors)
-    if errors:
+    if errors or stamped_on is None:
         raise ValidationError(errors)
     period = periods.of_day(stamped_on)
     stamp = Stamp(household=household, kind=kind, period_start=period.start, stamped_on=stamped_on, note=note,

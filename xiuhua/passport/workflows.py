@@ -13,7 +13,7 @@ from .models import Stamp, StampStatus
 
 
 def _refusal(stamp: Stamp, action: str) -> str:
-    return _("该印章已撤销,不能再次撤销")
+    return str(_("该印章已撤销,不能再次撤销"))
 
 
 STAMP = Workflow(

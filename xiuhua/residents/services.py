@@ -211,11 +211,9 @@ def _clean_resident(
 
 
 def _clean_vaccination(values: dict, cleaned: dict, errors: dict) -> None:
-    doses = values.get("vaccine_doses")
-    if doses in (None, ""):
-        doses = 0
+    raw = values.get("vaccine_doses")
     try:
-        doses = int(doses)
+        doses = 0 if raw is None or raw == "" else int(raw)
     except (TypeError, ValueError):
         doses = -1
     if not 0 <= doses <= MAX_VACCINE_DOSES:
