@@ -80,7 +80,14 @@ def _type(driver, element_id: str, text: str) -> None:
 
 
 def _save_and_continue(driver) -> None:
+    """Submit, and wait for the answer page: saving an existing row answers at the same URL, so
+    only the old page going stale tells the answer has come (a message of the old page, or a
+    navigation started before it, would otherwise race with the next step)."""
+    from selenium.webdriver.support import expected_conditions as ec
+
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "input[name=_continue]").click()
+    WebDriverWait(driver, 30).until(ec.staleness_of(page))
 
 
 def admin_unit(driver, live_server, *, kind: str, name: str, code: str = "", parent: int | None = None,
