@@ -83,6 +83,7 @@ EVENT_LABELS: dict[str, Any] = {
     "roster_import_upload": _("上传花名册"),
     "routing_match": _("清单人员跨街道匹配"),
     "routing_rule_set": _("设置派单规则"),
+    "screening_antigen_review_open": _("抗原阳性,转核酸待复核"),
     "screening_codes_generate": _("批量生成采样码"),
     "screening_compound_add": _("筛查轮次新增小区"),
     "screening_compound_change": _("修改小区混采规则"),
