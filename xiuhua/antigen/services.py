@@ -24,7 +24,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.utils import timezone
@@ -33,10 +33,10 @@ from django.utils.translation import gettext as _
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_by_id, access_unit, has_cap, require
 from xiuhua.core.audit import audit
-from xiuhua.core.crypto import mask_name
+from xiuhua.core.crypto import mask_name, mask_phone
 from xiuhua.core.images import PhotoError, photo_as_jpeg
 from xiuhua.places.models import Kind, OrgUnit
-from xiuhua.residents.models import LivingStatus, Resident
+from xiuhua.residents.models import Household, LivingStatus, Resident
 from xiuhua.sms.services import BulkMessage, sms_send_many, sms_send_staff
 
 from .models import AntigenReport, Channel, ReminderSetting, Result
@@ -210,20 +210,67 @@ def antigen_report_household(*, phone: str, reports: list[tuple[int, str]], chan
     jpegs = {int(k): clean_photo(v) for k, v in (photos or {}).items() if v is not None}
     outcome = Outcome()
     with transaction.atomic():
-        members = {r.pk: r for r in phone_members(phone).filter(pk__in=list(wanted))}
-        if set(members) != set(wanted):
-            raise ValidationError({"reports": [_("未找到该家庭成员,请刷新页面后重试")]})
-        for resident_id, result in sorted(wanted.items()):
-            _write(members[resident_id], result, channel=channel, actor=None, now=now, photo=jpegs.get(resident_id),
-                   may_replace_positive=False, outcome=outcome)
+        # The day's first reports of this phone's members (the usual case) in one INSERT … SELECT
+        # that checks membership itself; anything else (a member reported already, a photo, a
+        # resident not of this phone's households) is checked and written row by row below, and
+        # a refusal rolls the INSERT back with the rest.
+        inserted = {} if jpegs else _insert_new(phone, wanted, channel=channel, now=now)
+        if len(inserted) < len(wanted):
+            households = Resident.objects.filter(mobile=phone, living_status__in=REPORTING).values("household_id")
+            members = set(Resident.objects.filter(pk__in=list(wanted), living_status__in=REPORTING,
+                                                  household_id__in=households).values_list("pk", flat=True))
+            if members != set(wanted):
+                raise ValidationError({"reports": [_("未找到该家庭成员,请刷新页面后重试")]})
+        for resident_id, (report_id, _household_id, _committee_id) in sorted(inserted.items()):
+            report = AntigenReport(pk=report_id, resident_id=resident_id, result=wanted[resident_id])
+            outcome.new += 1
+            outcome.reports.append(report)
+            if report.result == Result.POSITIVE:
+                outcome.positives.append(report_id)
+        rest = sorted(set(wanted) - set(inserted))
+        if rest:
+            residents = {r.pk: r for r in Resident.objects.filter(pk__in=rest).select_related("household")}
+            for resident_id in rest:
+                _write(residents[resident_id], wanted[resident_id], channel=channel, actor=None, now=now,
+                       photo=jpegs.get(resident_id), may_replace_positive=False, outcome=outcome)
         if outcome.new:
-            first = members[min(wanted)]
-            audit(actor=None, action="antigen_report", obj=first.household, committee_id=first.committee_id,
-                  subject_label=f"{first.household.building.name}{first.household.room}室", personal=True,
+            first = min(wanted)
+            household_id, committee_id = (inserted[first][1:] if first in inserted
+                                          else (residents[first].household_id, residents[first].committee_id))
+            audit(actor=None, action="antigen_report", obj=Household(pk=household_id), committee_id=committee_id,
+                  subject_label=mask_phone(phone), personal=True,
                   detail={"channel": channel, "new": outcome.new, "results": {
                       str(r.resident_id): r.result for r in outcome.reports}})
-        _positives(outcome.positives, now)
+        if outcome.positives:
+            _positives(outcome.positives, now)
     return outcome
+
+
+def _insert_new(phone: str, wanted: dict[int, str], *, channel: str, now: dt.datetime) -> dict[int, tuple]:
+    """INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING: the wanted residents who live in one of
+    this phone's households and have no report today get one. Returns {resident id: (report id,
+    household id, committee id)} of the rows written."""
+    ops = connection.ops
+    ids = sorted(wanted)
+    living = list(REPORTING)
+    case = " ".join("WHEN %s THEN %s" for _ in ids)
+    case_params = [value for resident_id in ids for value in (resident_id, wanted[resident_id])]
+    report, resident, household = (ops.quote_name(m._meta.db_table) for m in (AntigenReport, Resident, Household))
+    marks = ", ".join(["%s"] * len(ids))
+    living_marks = ", ".join(["%s"] * len(living))
+    sql = (
+        f"INSERT INTO {report} (resident_id, household_id, committee_id, building_id, day, result, channel, photo, "
+        f"reported_at) SELECT r.id, r.household_id, r.committee_id, h.building_id, %s, CASE r.id {case} END, %s, '', "
+        f"%s FROM {resident} r JOIN {household} h ON h.id = r.household_id "
+        f"WHERE r.id IN ({marks}) AND r.living_status IN ({living_marks}) AND r.household_id IN "
+        f"(SELECT o.household_id FROM {resident} o WHERE o.mobile = %s AND o.living_status IN ({living_marks})) "
+        "ON CONFLICT (resident_id, day) DO NOTHING RETURNING resident_id, id, household_id, committee_id"
+    )
+    params = [ops.adapt_datefield_value(report_day(now)), *case_params, channel, ops.adapt_datetimefield_value(now),
+              *ids, *living, phone, *living]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
 
 
 # ---------------------------------------------------------------- the committee's follow-up
