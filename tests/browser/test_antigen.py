@@ -1,6 +1,7 @@
 """Antigen on phones: a resident proves the household's mobile on a 360 px phone and reports for
 three household members with one tap each; on another phone the grid worker watches the
-building's not-yet-reported list fall from 3 to 0. Screenshots under var/screenshots/."""
+building's not-yet-reported list fall from 3 to 0 (and prints it on A4 first). Screenshots under
+var/screenshots/."""
 
 import datetime as dt
 import shutil
@@ -15,6 +16,7 @@ from xiuhua.sms.models import OutboundSms
 from xiuhua.testing import make_resident
 
 from .conftest import launch_chromium, login, screenshot, wait_for, wait_text
+from .test_lists_print import A4_PORTRAIT, assert_fits, on_screen, printed
 from .test_masks_phone_pages import overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,6 +44,11 @@ def test_a_household_reports_three_members_and_the_grid_worker_sees_the_list_fal
     wait_text(grid_phone, "#not-reported-count", "3 人未上报")
     assert overflow(grid_phone) == 0
     screenshot(grid_phone, "antigen-01-grid-not-reported-3")
+    # The same list on A4: its printed line, numbered rows, no menu, form or button.
+    assert_fits(printed(grid_phone, A4_PORTRAIT), A4_PORTRAIT, world.committee_a1.name)
+    screenshot(grid_phone, "antigen-01b-grid-not-reported-printed")
+    on_screen(grid_phone)
+    grid_phone.set_window_size(360, 740)
 
     phone.delete_all_cookies()
     phone.get(f"{live_server.url}/antigen/my/")
