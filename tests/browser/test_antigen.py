@@ -70,6 +70,7 @@ def test_a_household_reports_three_members_and_the_grid_worker_sees_the_list_fal
         section.find_element(By.CSS_SELECTOR, "button[data-result=negative]").click()
         wait_text(phone, f"#{member} .result", "阴性")
         wait_text(phone, "#report-progress", f"已上报 {done} / 3 人")
+        wait_text(phone, "#report-note", "已上报")  # the page's script answered from the JSON endpoint
         grid_phone.get(not_reported)
         if done < 3:
             wait_text(grid_phone, "#not-reported-count", f"{3 - done} 人未上报")
