@@ -183,3 +183,11 @@ def test_the_committee_follows_up_a_positive_and_sets_the_reminder(client, famil
     assert not ReminderSetting.objects.exists()
     client.post(reverse("antigen:reminder"), {"hour": "19"})
     assert ReminderSetting.objects.get().hour == 19
+
+
+def test_the_grid_workers_first_page_counts_todays_not_reported_in_their_grid(client, family):
+    as_user(client, family.grid_worker)
+    assert "今日抗原未上报 3 人" in client.get(reverse("home")).content.decode()
+    as_user(client, family.staff_a1)
+    home = client.get(reverse("home")).content.decode()
+    assert "抗原阳性待跟进" not in home and "今日抗原未上报" not in home  # staff: positives only, none yet
