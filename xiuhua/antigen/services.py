@@ -40,7 +40,16 @@ from xiuhua.residents.models import Household, LivingStatus, Resident
 from xiuhua.sms.services import BulkMessage, sms_send_many, sms_send_staff
 
 from .models import AntigenReport, Channel, ReminderSetting, Result
-from .notify import POSITIVE_PURPOSE, POSITIVE_TEXT, REMIND_PURPOSE, REMIND_TEXT, committee_staff
+from .notify import (
+    GRID_PURPOSE,
+    GRID_TEXT,
+    POSITIVE_PURPOSE,
+    POSITIVE_TEXT,
+    REMIND_PURPOSE,
+    REMIND_TEXT,
+    committee_staff,
+    grid_workers,
+)
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_MEMBERS = 20  # one household's submission
@@ -369,6 +378,26 @@ def households_not_reported(committee_id: int, day: dt.date) -> dict[int, str]:
     return phones
 
 
+def _remind_grid_workers(committee_id: int, day: dt.date) -> int:
+    """Text each grid worker of the committee their grid's not-reported count and the list's
+    address (the list itself, with names, stays behind their login). Returns texts queued."""
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef, Q
+
+    reported = AntigenReport.objects.filter(resident=OuterRef("pk"), day=day)
+    sent = 0
+    for membership in grid_workers(committee_id):
+        count = (Resident.objects.filter(committee_id=committee_id, living_status__in=REPORTING)
+                 .filter(Q(household__grid_id=membership.grid_id) | Q(household__micro_grid_id=membership.grid_id))
+                 .annotate(done=Exists(reported)).filter(done=False).count())
+        if count:
+            sent += sms_send_staff(
+                user=membership.user, template=GRID_TEXT.code, purpose=GRID_PURPOSE,
+                params={"grid": membership.grid.name, "count": count, "base": settings.PUBLIC_BASE_URL},
+                idempotency_key=f"antigen-grid-{membership.pk}-{day}", committee=membership.org_unit)
+    return sent
+
+
 def antigen_remind(*, now: dt.datetime | None = None) -> int:
     """The sweep: for each committee whose reminder hour has come today and that has not been
     reminded today, queue one SMS per household not yet reported (idempotency key per household
@@ -389,8 +418,10 @@ def antigen_remind(*, now: dt.datetime | None = None) -> int:
                                     committee_id=setting.committee_id)
                         for household_id, mobile in phones.items()]
             queued = sms_send_many(template=REMIND_TEXT.code, purpose=REMIND_PURPOSE, messages=messages)
+            grids = _remind_grid_workers(setting.committee_id, day)
             ReminderSetting.objects.filter(pk=setting.pk).update(last_day=day)
             audit(actor=None, action="antigen_reminders_send", obj=setting, committee_id=setting.committee_id,
-                  subject_label=day.isoformat(), detail={"households": len(phones), "queued": queued})
+                  subject_label=day.isoformat(), detail={"households": len(phones), "queued": queued,
+                                                         "grid_workers": grids})
             total += queued
     return total

@@ -203,19 +203,26 @@ def test_the_reminder_goes_once_a_day_to_each_household_not_yet_reported(family)
         antigen_reminder_set(actor=acting(w.grid_worker), committee=w.committee_a1, hour=20)
     assert not ReminderSetting.objects.exists()
     antigen_reminder_set(actor=staff, committee=w.committee_a1, hour=20)
-    # household_a1 reports fully; household_a1b (李建国) does not.
-    antigen_report_household(phone="13812345678", reports=[
-        (w.resident_a1.pk, "negative"), (w.son_a1.pk, "negative"), (w.grandson_a1.pk, "negative")])
+    w.grid_worker.mobile = "13600005555"
+    w.grid_worker.save(update_fields=["mobile"])
+    # household_a1 (the grid worker's grid) reports but for the grandson; household_a1b (李建国) not at all.
+    antigen_report_household(phone="13812345678", reports=[(w.resident_a1.pk, "negative"), (w.son_a1.pk, "negative")])
     beijing = timezone.get_default_timezone()
     today = timezone.localdate()
     before_hour = dt.datetime.combine(today, dt.time(19, 55), tzinfo=beijing)
     at_hour = dt.datetime.combine(today, dt.time(20, 0), tzinfo=beijing)
     assert antigen_remind(now=before_hour) == 0
-    assert antigen_remind(now=at_hour) == 1
+    assert antigen_remind(now=at_hour) == 2
     assert antigen_remind(now=at_hour + dt.timedelta(minutes=5)) == 0  # once a day
-    text = OutboundSms.objects.get(template="XH_ANTIGEN_REMIND")
-    assert (text.phone, text.idempotency_key) == ("13812340000", f"antigen-remind-{w.household_a1b.pk}-{today}")
-    assert AuditEvent.objects.filter(action="antigen_reminders_send").count() == 1
+    texts = OutboundSms.objects.filter(template="XH_ANTIGEN_REMIND").order_by("phone")
+    assert [(t.phone, t.idempotency_key) for t in texts] == [
+        ("13812340000", f"antigen-remind-{w.household_a1b.pk}-{today}"),
+        ("13812345678", f"antigen-remind-{w.household_a1.pk}-{today}")]
+    grid = OutboundSms.objects.get(template="XH_ANTIGEN_GRID")
+    assert grid.phone == "13600005555" and grid.text.endswith(
+        "抗原未上报:第一网格今天还有1人未上报,名单:http://127.0.0.1:8000/antigen/not-reported/")
+    event = AuditEvent.objects.get(action="antigen_reminders_send")
+    assert event.detail == {"households": 2, "queued": 2, "grid_workers": 1}
 
 
 def test_coverage_per_building_and_grid_and_the_not_reported_list(family):
