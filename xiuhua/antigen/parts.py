@@ -31,5 +31,5 @@ def seed_demo() -> list[str]:
 
 
 HOME = HomePart("antigen", order=42, work=waiting_work, template="antigen/_home_work.html")
-DEMO = DemoPart("antigen", order=55, seed=seed_demo)
+DEMO = DemoPart("antigen", order=52, seed=seed_demo)
 SWEEP = Sweep("antigen_sweep", every=5 * 60)

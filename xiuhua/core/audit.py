@@ -70,6 +70,8 @@ EVENT_LABELS: dict[str, Any] = {
     "mask_round_update": _("修改口罩预约轮次"),
     "mask_verify_queue_export": _("导出口罩预约核实队列"),
     "paper_book_create": _("登记纸质预约单"),
+    "passport_cards_print": _("打印家园护照卡"),
+    "passport_stamp_record": _("家园护照盖章"),
     "personal_lookup": _("按个人信息查询"),
     "pharmacy_add_clerk": _("添加药店店员"),
     "pharmacy_admin_committees": _("在系统管理中修改药店服务的居委会"),
@@ -134,6 +136,10 @@ EVENT_LABELS: dict[str, Any] = {
     "tracing_entry_view": _("查看清单人员"),
     "tracing_triage_export": _("导出待分派人员清单"),
     "tracing_worklist_export": _("导出待落实人员清单"),
+    "zone_clock_reset": _("新增阳性,风险区域重新计时"),
+    "zone_positive_record": _("登记阳性(风险区域)"),
+    "zone_rule_change": _("修改风险区域规则草稿"),
+    "zone_rule_draft": _("新建风险区域规则版本"),
 }
 
 # What a lookup was for (the `purpose` its audit event keeps as its reason).

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
-def apply_errors(form: forms.Form, exc: ValidationError, *, rename: dict[str, str] | None = None) -> None:
+def apply_errors(form: forms.BaseForm, exc: ValidationError, *, rename: dict[str, str] | None = None) -> None:
     """Put a service's ValidationError on the form: each message on its field when the form has
     it (after `rename`, for services that name a field differently), else on the whole form."""
     if hasattr(exc, "error_dict"):

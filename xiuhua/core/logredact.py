@@ -5,6 +5,7 @@
 
 - door keys (/help/d/<pk>-<code>/) and follow-up tokens (/help/t/<token>/): knowing the URL is
   the permission, so a log reader could file requests as the household or read its request;
+- passport card keys (/passport/d/<pk>-<code>/): they tie a household number to its card page;
 - query strings: searches carry names, mobiles and identity numbers (?q=...);
 - 18-character identity numbers and mainland mobile numbers anywhere in the text (SQL debug
   lines, exception messages, a path that holds one).
@@ -19,6 +20,7 @@ import re
 
 DOOR_KEY = re.compile(r"/help/d/[^/\s?#\"'<>]+")
 FOLLOW_TOKEN = re.compile(r"/help/t/[^/\s?#\"'<>]+")
+PASSPORT_CARD = re.compile(r"/passport/d/[^/\s?#\"'<>]+")
 # A "?" that follows a path (something with a slash, no spaces) starts a query string.
 QUERY_STRING = re.compile(r"(/[^\s?#\"'<>]*)\?[^\s#\"'<>]+")
 # \d is any Unicode digit, so full-width numbers typed into a search are caught as well.
@@ -28,6 +30,7 @@ MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
 _RULES = (
     (DOOR_KEY, "/help/d/[door]"),
     (FOLLOW_TOKEN, "/help/t/[token]"),
+    (PASSPORT_CARD, "/passport/d/[card]"),
     (QUERY_STRING, r"\1?[query]"),
     (IDENTITY_NUMBER, "[id]"),
     (MOBILE, "[mobile]"),

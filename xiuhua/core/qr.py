@@ -16,6 +16,12 @@ def qr_code(payload: str, *, mask: int | None = None) -> segno.QRCode:
     return segno.make_qr(payload, error="m", mask=mask)
 
 
+def qr_svg_inline(text: str) -> str:
+    """An inline SVG with a viewBox only, so that CSS sizes it (crisp at any size, no JS); the
+    caller marks it safe (segno escapes nothing it did not make)."""
+    return qr_code(text).svg_inline(scale=1, border=2, omitsize=True)
+
+
 def qr_svg_response(url: str, title: str) -> HttpResponse:
     """An SVG QR code of `url` (error correction M, scale 10, quiet zone 4) with a title."""
     buffer = io.BytesIO()

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.lookups import LookupThrottled
 from xiuhua.core.policy import public
-from xiuhua.core.qr import qr_code, qr_svg_response
+from xiuhua.core.qr import qr_svg_inline, qr_svg_response
 from xiuhua.core.resident_phone import SESSION_PENDING as SESSION_PENDING
 from xiuhua.core.resident_phone import SESSION_PHONE as SESSION_PHONE
 from xiuhua.core.resident_phone import VERIFIED_FOR as VERIFIED_FOR
@@ -76,11 +76,6 @@ def sms_number() -> str:
 
 def _committee(code: str) -> OrgUnit:
     return get_object_or_404(OrgUnit, kind=Kind.COMMITTEE, code=code)
-
-
-def _qr_svg(text: str) -> str:
-    """An inline SVG with a viewBox only, so that CSS sizes it (crisp at any size, no JS)."""
-    return qr_code(text).svg_inline(scale=1, border=2, omitsize=True)
 
 
 # Documented on the open-data page (open_index.html renders this table).
@@ -168,7 +163,7 @@ def committee_poster(request, code: str):
     return render(
         request,
         "masks/public/poster.html",
-        {"committee": committee, "url": url, "qr": mark_safe(_qr_svg(url)), "format_help": FORMAT_HELP,
+        {"committee": committee, "url": url, "qr": mark_safe(qr_svg_inline(url)), "format_help": FORMAT_HELP,
          "sms_number": sms_number()},
     )
 
@@ -299,7 +294,7 @@ def status(request):
     )
     for v in vouchers:
         v.display_number = format_voucher_number(v.number)  # type: ignore[attr-defined]
-        v.qr = mark_safe(_qr_svg(v.number))  # type: ignore[attr-defined]
+        v.qr = mark_safe(qr_svg_inline(v.number))  # type: ignore[attr-defined]
     return render(
         request,
         "masks/public/status.html",

@@ -41,6 +41,13 @@ class ResidentForm(forms.Form):
     language = forms.CharField(label=_("语言(外籍人士)"), max_length=30, required=False)
     specialty = forms.CharField(label=_("专业/科室(医务人员)"), max_length=50, required=False)
     skills = forms.CharField(label=_("其他技能"), max_length=100, required=False)
+    vaccine_doses = forms.IntegerField(
+        label=_("疫苗接种剂次"), min_value=0, max_value=5, required=False, initial=0,
+        help_text=_("已接种的新冠疫苗剂次;家园护照的疫苗章由此而来"),
+    )
+    vaccinated_on = forms.DateField(
+        label=_("末次接种日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, creating: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

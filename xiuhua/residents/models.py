@@ -132,6 +132,11 @@ class Resident(models.Model):
     language = models.CharField(_("语言"), max_length=30, blank=True)
     specialty = models.CharField(_("专业/科室"), max_length=50, blank=True)
     skills = models.CharField(_("其他技能"), max_length=100, blank=True)
+    # COVID-19 vaccination as the roster or staff record it: doses taken and the last dose's day.
+    # The passport's vaccination stamp is read from these (xiuhua/passport/selectors.py).
+    # db_default too: writers that COPY residents with their own column lists (benches) get 0.
+    vaccine_doses = models.PositiveSmallIntegerField(_("疫苗接种剂次"), default=0, db_default=0)
+    vaccinated_on = models.DateField(_("末次接种日期"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

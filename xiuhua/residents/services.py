@@ -31,7 +31,10 @@ RESIDENT_FIELDS = (
     "language",
     "specialty",
     "skills",
+    "vaccine_doses",
+    "vaccinated_on",
 )
+MAX_VACCINE_DOSES = 5
 
 
 def _check_household(
@@ -185,6 +188,7 @@ def _clean_resident(
             errors["away_until"] = _("外出人员须填写预计返回日期")
     else:
         cleaned["away_until"] = None
+    _clean_vaccination(values, cleaned, errors)
     if id_number is not None:
         try:
             checked = check_id_against(id_type or "", id_number, birth_date=values.get("birth_date"))
@@ -204,6 +208,26 @@ def _clean_resident(
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _clean_vaccination(values: dict, cleaned: dict, errors: dict) -> None:
+    raw = values.get("vaccine_doses")
+    try:
+        doses = 0 if raw is None or raw == "" else int(raw)
+    except (TypeError, ValueError):
+        doses = -1
+    if not 0 <= doses <= MAX_VACCINE_DOSES:
+        errors["vaccine_doses"] = _("接种剂次请填写0到%(max)s的整数") % {"max": MAX_VACCINE_DOSES}
+    cleaned["vaccine_doses"] = doses
+    on = values.get("vaccinated_on") or None
+    if on is not None:
+        if not isinstance(on, dt.date):
+            errors["vaccinated_on"] = _("日期格式不正确,请写成 1980-05-17")
+        elif on > dt.date.today():
+            errors["vaccinated_on"] = _("接种日期不能晚于今天")
+        elif doses == 0:
+            errors["vaccinated_on"] = _("填写了接种日期,接种剂次不能为0")
+    cleaned["vaccinated_on"] = on
 
 
 def _set_tags(resident: Resident, tags) -> list[str]:

@@ -36,6 +36,8 @@ from xiuhua.core.workflow import move, move_many
 from xiuhua.residents.roster.columns import cell_text, squash
 from xiuhua.residents.roster.files import HeaderSpec, open_table
 from xiuhua.sms.services import BulkMessage, sms_send_many, sms_send_staff
+from xiuhua.zones.models import PositiveSource
+from xiuhua.zones.services import positive_record
 
 from .barcodes import normalise_barcode
 from .models import AWAITING_RESULT, Box, BoxStatus, PoolRule, RoundStatus, ScreeningRound, Tube, TubeMember, TubeStatus
@@ -233,12 +235,16 @@ def _open_reviews(screening_round: ScreeningRound, tube: Tube, members: list[Tub
 
 def _open_case(screening_round: ScreeningRound, tube: Tube, member: TubeMember, outcome: ResultsOutcome) -> None:
     code = member.code
-    _case, created = PositiveCase.objects.get_or_create(
+    case, created = PositiveCase.objects.get_or_create(
         round=screening_round, code=code,
         defaults={"committee_id": code.committee_id, "building_id": code.building_id, "tube": tube,
                   "sampled_at": member.scanned_at, "resulted_at": tube.resulted_at},
     )
     outcome.positives += int(created)
+    if created and code.building is not None:
+        # The zones it touches are sealed, or their clocks start again, in this transaction.
+        positive_record(actor=None, system=True, building=code.building, source=PositiveSource.SCREENING,
+                        day=timezone.localtime(member.scanned_at).date(), source_ref=f"case-{case.pk}")
 
 
 def _close_review(actor, screening_round: ScreeningRound, tube: Tube, member: TubeMember, result: str,

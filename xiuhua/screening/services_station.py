@@ -48,6 +48,7 @@ from xiuhua.core.access import require
 from xiuhua.core.audit import audit
 from xiuhua.core.codes import normalise as normalise_code
 from xiuhua.core.workflow import move, move_many
+from xiuhua.zones.selectors import sealed_units
 
 from .models import (
     POOL_CAPACITY,
@@ -129,6 +130,7 @@ class _Batch:
     earliest: dt.datetime
     codes: dict[str, SamplingCode] = field(default_factory=dict)
     compound_rules: dict[int, str] = field(default_factory=dict)
+    sealed: set[int] = field(default_factory=set)  # compounds and buildings in sealed zones now
     tubes: dict[str, _TubeState] = field(default_factory=dict)
     lines: dict[int, Line] = field(default_factory=dict)
     default_rule: str | None = None
@@ -252,6 +254,8 @@ def _prefetch(state: _Batch, events: list) -> None:
     compounds = {code.building.parent_id for code in state.codes.values() if code.building is not None}
     state.compound_rules = dict(RoundCompound.objects.filter(round=state.round, compound_id__in=compounds)
                                 .values_list("compound_id", "pool_rule"))
+    buildings = {code.building_id for code in state.codes.values() if code.building_id is not None}
+    state.sealed = sealed_units(compounds | buildings)
 
 
 def _code_forms(raw: str) -> set[str]:
@@ -405,6 +409,8 @@ def _person(state: _Batch, event: dict, at: dt.datetime, result: dict) -> None:
         raise Refusal(_("试管已满(%(n)d/%(n)d),请封管后扫描新试管") % {"n": tube.capacity})
     compound = code.building.parent_id if code.building is not None else None
     rule = state.compound_rules.get(compound) if compound else None
+    if rule is not None and (compound in state.sealed or code.building_id in state.sealed):
+        rule = PoolRule.HOUSEHOLD  # a sealed zone samples one household per tube, whatever the round said
     new_rule = tube.pool_rule
     if found.count == 0 and rule is not None:
         new_rule = rule  # the first person decides the tube's rule

@@ -50,7 +50,8 @@ def station_index(request):
 
 @requires(Cap.COLLECT_SAMPLES)
 @require_GET
-@csp_update({"script-src": ["'wasm-unsafe-eval'"]})  # the camera's decoder is WebAssembly
+# The camera's decoder is WebAssembly. (django-csp types its decorator for views of the request alone.)
+@csp_update({"script-src": ["'wasm-unsafe-eval'"]})  # type: ignore[arg-type]
 def station_page(request, site_id: int):
     site = _site(request, site_id, Cap.COLLECT_SAMPLES)
     lines = list(site.lines.filter(active=True).values_list("number", flat=True))

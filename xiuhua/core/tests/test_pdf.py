@@ -16,6 +16,9 @@ from django.utils import timezone
 from xiuhua.core import pdf as core_pdf
 from xiuhua.masks.models import MaskRound, Pharmacy, Reservation, Voucher
 from xiuhua.masks.pdf import vouchers_pdf
+from xiuhua.passport.cards import Card, cards_pdf
+from xiuhua.passport.periods import current as current_week
+from xiuhua.passport.selectors import Shown
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.screening.labels import LabelSheet, labels_pdf
 from xiuhua.screening.models import CallSlot, SamplingCode, ScreeningRound, Site
@@ -25,7 +28,7 @@ from xiuhua.tickets.printing import DoorCard, door_sheet_pdf
 # The modules that draw PDFs. A new one fails test_every_pdf_producer_is_checked until a test here
 # prints its sheet.
 PRODUCERS = {"xiuhua/core/pdf.py", "xiuhua/masks/pdf.py", "xiuhua/tickets/printing.py",
-             "xiuhua/screening/plan_output.py", "xiuhua/screening/labels.py"}
+             "xiuhua/screening/plan_output.py", "xiuhua/screening/labels.py", "xiuhua/passport/cards.py"}
 
 
 def fonts_of(pdf: bytes) -> list[dict[str, str]]:
@@ -82,10 +85,15 @@ def sheets() -> dict[str, bytes]:
         "no_vouchers": vouchers_pdf([]),
         "door_cards": door_sheet_pdf([door_card("101"), door_card("102")], title="国和小区5号"),
         "no_door_cards": door_sheet_pdf([], title="国和小区6号"),
+        "passport_cards": cards_pdf([Card(pk=1, committee="国和一村居委会", compound="国和一村", building="5号",
+                                          room="302", grid="第一网格1号微网格",
+                                          stamps={"volunteer": Shown("volunteer", dt.date(2026, 12, 8), "王建国")})],
+                                    current_week()),
     }
 
 
-@pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards", "screening_notices",
+@pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards", "passport_cards",
+                                  "screening_notices",
                                   "screening_labels_40x30", "screening_labels_50x30", "screening_labels_a4"])
 def test_every_font_of_every_printed_sheet_is_embedded_as_a_subset(name):
     fonts = fonts_of(sheets()[name])

@@ -28,6 +28,7 @@ SWEEPS = {
     "screening_sweep": 300,
     "sms_sweep": 60,
     "tickets_sweep": 300,
+    "zones_sweep": 3600,
 }
 
 

@@ -495,3 +495,20 @@ def test_demo_screening_round(street):
         buildings.filter(households__residents__isnull=False).values_list("pk", flat=True))
     living = Resident.objects.filter(committee=committee, living_status__in=[LivingStatus.HERE, LivingStatus.AWAY])
     assert SamplingCode.objects.filter(round=screening_round).count() == living.count() > 0
+
+
+def test_demo_passport(street, demo):
+    """Vaccination on four residents in five of the demo committee; stamps on the grid worker's
+    first micro-grid, recorded as the grid worker; the first page shows the grid worker the count."""
+    from xiuhua.passport.models import Stamp
+    from xiuhua.places.models import Grid
+
+    grid = Membership.objects.get(user__username="grid").grid
+    micro = Grid.objects.filter(parent=grid).order_by("name", "pk").first()
+    stamps = Stamp.objects.filter(household__micro_grid=micro)
+    assert stamps.exists() and set(stamps.values_list("stamped_by__username", flat=True)) == {"grid"}
+    assert set(stamps.values_list("kind", flat=True)) == {"volunteer", "convenience"}
+    assert not Stamp.objects.exclude(household__micro_grid=micro).exists()
+    committee = Membership.objects.get(user__username="grid").org_unit
+    assert Resident.objects.filter(committee=committee, vaccine_doses=2).exists()
+    assert "Passport:" in demo

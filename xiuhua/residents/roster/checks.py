@@ -27,6 +27,7 @@ from .columns import (
     CHOICES,
     EXAMPLE_ID_NUMBER,
     HOUSEHOLD_KEYS,
+    MAX_VACCINE_DOSES,
     NO,
     REQUIRED_KEYS,
     TEXT_LIMITS,
@@ -291,6 +292,24 @@ class RowChecker:
                 if len(text[key]) > TEXT_LIMITS[key]:
                     problem(key, _("%(col)s过长"), col=key)
                 out[key] = text[key]
+
+        # Vaccination (blank = not given: left as it is).
+        if "vaccine_doses" in columns and text["vaccine_doses"]:
+            doses_text = text["vaccine_doses"].removesuffix("剂")
+            if doses_text.isdigit() and int(doses_text) <= MAX_VACCINE_DOSES:
+                out["vaccine_doses"] = int(doses_text)
+            else:
+                problem("vaccine_doses", _("接种剂次请填写0到%(max)s的整数"), max=MAX_VACCINE_DOSES)
+        if "vaccinated_on" in columns and text["vaccinated_on"]:
+            vaccinated = self._date(raw["vaccinated_on"])
+            if vaccinated is None:
+                problem("vaccinated_on", _("日期格式不正确,请写成 1980-05-17"))
+            elif vaccinated > self.today:
+                problem("vaccinated_on", _("接种日期不能晚于今天"))
+            elif out.get("vaccine_doses") == 0:
+                problem("vaccinated_on", _("填写了接种日期,接种剂次不能为0"))
+            else:
+                out["vaccinated_on"] = vaccinated.isoformat()
 
         # Household (blank = not given: several rows of one household share these).
         if "is_rental" in columns and text["is_rental"]:

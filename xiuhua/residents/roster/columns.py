@@ -52,14 +52,18 @@ COLUMNS: tuple[Column, ...] = (
     Column("landlord_phone", gettext_lazy("房东电话"), False, gettext_lazy("出租房必填"), 14, True),
     Column("grid", gettext_lazy("网格"), False, gettext_lazy("本居委会的网格名称;留空表示不变"), 10),
     Column("micro_grid", gettext_lazy("微网格"), False, gettext_lazy("本居委会的微网格名称;留空表示不变"), 12),
+    Column("vaccine_doses", gettext_lazy("疫苗接种剂次"), False,
+           gettext_lazy("已接种的新冠疫苗剂次,0到5;留空表示不变"), 10),
+    Column("vaccinated_on", gettext_lazy("末次接种日期"), False, gettext_lazy("如 2022-04-20;留空表示不变"), 12),
 )
+MAX_VACCINE_DOSES = 5
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 REQUIRED_KEYS = frozenset(c.key for c in COLUMNS if c.required)
 HOUSEHOLD_KEYS = ("is_rental", "landlord_name", "landlord_phone", "grid", "micro_grid")
 TEXT_LIMITS = {"name": 50, "language": 30, "specialty": 50, "skills": 100, "landlord_name": 50}
 RESIDENT_COMPARED = (
     "name", "sex", "birth_date", "mobile", "relation", "living_status", "away_until",
-    "language", "specialty", "skills",
+    "language", "specialty", "skills", "vaccine_doses", "vaccinated_on",
 )
 
 # Other spellings staff use for the same columns (Chinese rosters from other systems).
@@ -69,7 +73,8 @@ HEADER_ALIASES = {
     "房号": "room", "门牌号": "room", "房间号": "room",
     "楼号": "building", "楼栋号": "building", "小区名称": "compound",
     "关系": "relation", "与户主的关系": "relation", "状态": "living_status",
-    "出生年月日": "birth_date", "是否出租房": "is_rental", "是否出租": "is_rental",
+    "出生年月日": "birth_date", "接种剂次": "vaccine_doses", "疫苗剂次": "vaccine_doses",
+    "接种日期": "vaccinated_on", "末次接种时间": "vaccinated_on", "是否出租房": "is_rental", "是否出租": "is_rental",
 }
 CHOICE_ALIASES: dict[str, dict[str, str]] = {
     "id_type": {"身份证": IdType.RESIDENT_ID, "二代身份证": IdType.RESIDENT_ID},

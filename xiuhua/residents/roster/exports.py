@@ -124,6 +124,7 @@ def _export_rows(residents: QuerySet[Resident], full_ids: bool) -> Iterator[list
             resident.language, resident.specialty, resident.skills, yes if household.is_rental else no,
             household.landlord_name, household.landlord_phone,
             household.grid.name if household.grid else "", household.micro_grid.name if household.micro_grid else "",
+            resident.vaccine_doses, resident.vaccinated_on or "",
         ]
 
 

@@ -24,6 +24,8 @@ BATCH_SIZE = 1000
 # Also what resident_create and resident_update say; saying it is audited (roster services).
 ELSEWHERE_MESSAGE = gettext_noop("该证件号码已在其他居委会登记,请联系街道核实")
 ELSEWHERE = gettext_lazy(ELSEWHERE_MESSAGE)
+# The roster's own check says the same for a row that gives both (checks.py).
+VACCINE_DAY_WITHOUT_DOSES = gettext_noop("填写了接种日期,接种剂次不能为0")
 
 
 @dataclass
@@ -70,6 +72,9 @@ def chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
 _EXISTING_FIELDS = ("pk", "id_hash", "committee_id", "household_id", "id_masked") + RESIDENT_COMPARED
 _HOUSEHOLD_FIELDS = ("pk", "building_id", "room", "is_rental", "landlord_name", "landlord_phone", "grid_id",
                      "micro_grid_id")
+
+
+_DATE_FIELDS = ("birth_date", "away_until", "vaccinated_on")
 
 
 def _as_date(value: str | None) -> dt.date | None:
@@ -147,6 +152,8 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
                 plan.count_elsewhere += 1
                 plan.problems.append(Problem(row["row"], "id_number", ELSEWHERE_MESSAGE))
                 continue
+            if row.get("vaccinated_on") and not row.get("vaccine_doses"):
+                plan.problems.append(Problem(row["row"], "vaccinated_on", VACCINE_DAY_WITHOUT_DOSES))
             plan.new_residents.append((row, target))
             plan.count_new += 1
             for tag in row.get("tags", ()):
@@ -157,9 +164,12 @@ def plan_rows(committee: OrgUnit, rows: list[dict], *, check_elsewhere: bool = T
         wanted = {name: now_values[name] for name in RESIDENT_COMPARED}
         for name in RESIDENT_COMPARED:
             if name in row:
-                wanted[name] = _as_date(row[name]) if name in ("birth_date", "away_until") else row[name]
+                wanted[name] = _as_date(row[name]) if name in _DATE_FIELDS else row[name]
         if wanted.get("living_status") != LivingStatus.AWAY:
             wanted["away_until"] = None
+        if wanted["vaccinated_on"] and not wanted["vaccine_doses"] and (
+                "vaccinated_on" in row or "vaccine_doses" in row):
+            plan.problems.append(Problem(row["row"], "vaccinated_on", VACCINE_DAY_WITHOUT_DOSES))
         changed = any(now_values[name] != wanted[name] for name in RESIDENT_COMPARED)
         moved = target != now_values["household_id"]
         if changed or moved:
@@ -240,7 +250,8 @@ _HOUSEHOLD_COLUMNS = ["building_id", "room", "room_sort", "compound_id", "commit
                       "landlord_phone", "grid_id", "micro_grid_id", "created_at", "updated_at"]
 _RESIDENT_COLUMNS = ["household_id", "committee_id", "name", "sex", "birth_date", "id_type", "id_encrypted",
                      "id_hash", "id_masked", "id_last4", "mobile", "relation", "living_status", "away_until",
-                     "language", "specialty", "skills", "created_at", "updated_at"]
+                     "language", "specialty", "skills", "vaccine_doses", "vaccinated_on", "created_at",
+                     "updated_at"]
 
 
 def _household_id(target: dict | int) -> int:
@@ -266,6 +277,7 @@ def write_plan(committee: OrgUnit, plan: Plan) -> None:
                 "relation": row["relation"], "living_status": row.get("living_status", LivingStatus.HERE),
                 "away_until": _as_date(row.get("away_until")), "language": row.get("language", ""),
                 "specialty": row.get("specialty", ""), "skills": row.get("skills", ""),
+                "vaccine_doses": row.get("vaccine_doses", 0), "vaccinated_on": _as_date(row.get("vaccinated_on")),
                 "created_at": now, "updated_at": now, **fields,
             }
             row["_resident"] = values
