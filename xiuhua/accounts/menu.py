@@ -66,6 +66,11 @@ ENTRIES: tuple[MenuEntry, ...] = (
     _entry("results", "", "screening:results", {Cap.RECORD_RESULTS},
            _("核酸检测结果:导入实验室结果、超时未出结果、阳性人员")),
     _entry("reviews", "", "screening:reviews", {Cap.VIEW_SCREENING}, _("核酸待复核人员:居家等待、上门单管采样")),
+    _entry("antigen", "", "antigen:coverage", {Cap.VIEW_ANTIGEN},
+           _("抗原自测:今日上报进度、未上报名单、代为上报"),
+           for_role={Role.GRID_WORKER: _("本网格抗原自测:未上报名单、代为上报")}),
+    _entry("antigen_positives", "", "antigen:positives", {Cap.CONFIRM_ANTIGEN},
+           _("抗原阳性跟进:核实、安排核酸单管复核、短信提醒时间")),
     # On the first page only: with one more header entry the office header wraps on a desktop.
     _entry("zones", "", "zones:board", {Cap.VIEW_ZONES},
            _("风险区域:封控区、管控区的计时和预计解除,登记阳性,小区门口公示码")),

@@ -37,6 +37,15 @@ def audit(
 # (core.workflow.WORKFLOWS), and a kind named after a capability takes the capability's label.
 # core/tests/test_audit_labels.py finds every kind the code writes and fails on one without a label.
 EVENT_LABELS: dict[str, Any] = {
+    "antigen_not_reported_export": _("导出抗原未上报人员名单"),
+    "antigen_photo_view": _("查看抗原试剂盒照片"),
+    "antigen_positive_alert": _("抗原阳性,通知居委会"),
+    "antigen_positive_confirm": _("居委会核实抗原阳性"),
+    "antigen_reminder_set": _("设置抗原上报提醒时间"),
+    "antigen_reminders_send": _("发送抗原上报提醒短信"),
+    "antigen_report": _("上报抗原结果"),
+    "antigen_report_replace": _("更改当天抗原结果"),
+    "antigen_review_arrange": _("为抗原阳性安排核酸单管复核"),
     "api_token_issue": _("签发接口令牌"),
     "api_token_revoke": _("吊销接口令牌"),
     "arrival_register": _("登记来沪人员"),
@@ -85,6 +94,7 @@ EVENT_LABELS: dict[str, Any] = {
     "roster_import_upload": _("上传花名册"),
     "routing_match": _("清单人员跨街道匹配"),
     "routing_rule_set": _("设置派单规则"),
+    "screening_antigen_review_open": _("抗原阳性,转核酸待复核"),
     "screening_codes_generate": _("批量生成采样码"),
     "screening_compound_add": _("筛查轮次新增小区"),
     "screening_compound_change": _("修改小区混采规则"),

@@ -6,12 +6,17 @@ A review is one person's, from one pooled tube: it is created in the same transa
 tube's result, with the text that tells them to stay home, and is worked by the committee's
 door-to-door team (a single tube taken at the door, then its result). A positive single opens a
 PositiveCase: one per person and round, where the zone module picks it up.
+
+A review also comes from a positive antigen self-report (source "antigen", no pool tube): the
+antigen module asks for it (screening/services_antigen.py), and the door-to-door team takes the
+single tube and the lab's result closes it exactly as for a pool's people.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.core.scoping import ScopedQuerySet
@@ -27,6 +32,11 @@ class ReviewStatus(models.TextChoices):
     POSITIVE = "positive", _("复核阳性")
 
 
+class ReviewSource(models.TextChoices):
+    POOL = "pool", _("混管异常")
+    ANTIGEN = "antigen", _("抗原阳性")
+
+
 class ReviewQuerySet(ScopedQuerySet):
     scope_cap = "view_screening"
     scope_building = "code__building"
@@ -38,7 +48,9 @@ class Review(models.Model):
     round = models.ForeignKey(ScreeningRound, on_delete=models.CASCADE, related_name="reviews")
     code = models.ForeignKey(SamplingCode, on_delete=models.PROTECT, related_name="reviews")
     committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
-    pool_tube = models.ForeignKey(Tube, on_delete=models.PROTECT, related_name="reviews")
+    # Why the person needs a single tube: their pool's result, or their own antigen positive (no pool).
+    source = models.CharField(_("复核原因"), max_length=16, choices=ReviewSource.choices, default=ReviewSource.POOL)
+    pool_tube = models.ForeignKey(Tube, on_delete=models.PROTECT, null=True, blank=True, related_name="reviews")
     pool_result = models.CharField(_("混管结果"), max_length=16)
     status = models.CharField(_("状态"), max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
     retest_tube = models.ForeignKey(Tube, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -50,7 +62,15 @@ class Review(models.Model):
     class Meta:
         verbose_name = _("待复核人员")
         verbose_name_plural = _("待复核人员")
-        constraints = [models.UniqueConstraint(fields=["pool_tube", "code"], name="screening_review_once_per_pool")]
+        constraints = [
+            models.UniqueConstraint(fields=["pool_tube", "code"], name="screening_review_once_per_pool"),
+            # One open antigen review per person and round: a second positive report joins it.
+            models.UniqueConstraint(fields=["round", "code"],
+                                    condition=Q(source="antigen", status__in=["pending", "sampled"]),
+                                    name="screening_review_antigen_open_once"),
+            models.CheckConstraint(condition=Q(source="antigen") | Q(pool_tube__isnull=False),
+                                   name="screening_review_pool_has_tube"),
+        ]
         indexes = [models.Index(fields=["round", "status"], name="screening_review_round_status")]
 
     def __str__(self) -> str:
@@ -116,4 +136,4 @@ class ResultImport(models.Model):
         return self.filename
 
 
-__all__ = ["PositiveCase", "ResultImport", "Review", "ReviewStatus"]
+__all__ = ["PositiveCase", "ResultImport", "Review", "ReviewSource", "ReviewStatus"]

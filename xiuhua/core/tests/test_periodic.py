@@ -20,6 +20,7 @@ from xiuhua.core.models import SweepRun
 from xiuhua.core.registry import Sweep
 
 SWEEPS = {
+    "antigen_sweep": 300,
     "expire_vouchers": 600,
     "isolation_sweep": 300,
     "prune_rate_counters": 86400,

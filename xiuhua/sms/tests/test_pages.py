@@ -103,7 +103,7 @@ def test_the_simulated_inbox_plays_an_sms_through_the_real_path(client, world, d
     response = client.post(SIMULATE, {"phone": "１３８ １２３４ ５６７８", "text": "帮助"}, follow=True)
     assert response.redirect_chain == [(SIMULATE, 302)]
     page = response.content.decode()
-    assert "已收到,回复:【绣花针】可发送以下关键字:帮助、口罩、求助。" in page
+    assert "已收到,回复:【绣花针】可发送以下关键字:帮助、口罩、求助、抗原。" in page
     inbound = InboundSms.objects.get()
     assert (inbound.phone, inbound.source, inbound.status, inbound.committee) == (
         "13812345678", "simulated", "handled", None)

@@ -83,8 +83,8 @@ def test_registry_adds_lists_and_removes(inbound_handler):
     inbound_handler(r"预约|YY", reserve, keyword="预约")
     found = handlers.find_handler("ｙｙ 5号")
     assert found is not None and found[0].handler is reserve
-    assert handlers.keywords() == ["帮助", "口罩", "求助", "预约"]
-    assert "帮助、口罩、求助、预约" in handlers.help_text()
+    assert handlers.keywords() == ["帮助", "口罩", "求助", "抗原", "预约"]
+    assert "帮助、口罩、求助、抗原、预约" in handlers.help_text()
     assert handlers.register_inbound_handler(r"预约|YY", reserve).handler is reserve  # same again: no-op
     with pytest.raises(ValueError):
         handlers.register_inbound_handler(r"预约|YY", lambda m: "x")

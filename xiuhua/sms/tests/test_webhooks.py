@@ -185,7 +185,7 @@ def test_an_inbound_message_is_stored_with_the_providers_time_and_answered(clien
     reply = OutboundSms.objects.get()
     assert (reply.phone, reply.template, reply.purpose, reply.idempotency_key) == (
         "13812345678", "XH_REPLY", "reply", f"reply:{sms.pk}")
-    assert reply.text == "【绣花针】可发送以下关键字:帮助、口罩、求助。其他事项请联系居委会。" == sms.reply
+    assert reply.text == "【绣花针】可发送以下关键字:帮助、口罩、求助、抗原。其他事项请联系居委会。" == sms.reply
 
 
 def test_a_time_without_offset_is_beijing_time(client, webhook_secret):
@@ -229,7 +229,7 @@ def test_an_unrecognised_message_gets_the_help_reply(client, webhook_secret):
     sms = InboundSms.objects.get()
     assert sms.status == InboundSms.Status.UNRECOGNISED
     assert OutboundSms.objects.get().text == (
-        "【绣花针】未能识别您的短信。可发送以下关键字:帮助、口罩、求助。其他事项请联系居委会。"
+        "【绣花针】未能识别您的短信。可发送以下关键字:帮助、口罩、求助、抗原。其他事项请联系居委会。"
     )
 
 

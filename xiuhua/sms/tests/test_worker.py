@@ -115,7 +115,7 @@ def test_end_to_end_with_the_provider_pushing_to_the_live_server(provider, worke
 def test_sms_receive_goes_the_same_way_and_prints_the_reply(dev_backend, worker):
     out = io.StringIO()
     call_command("sms_receive", "138 1234 5678", "ＨＥＬＰ", stdout=out)
-    assert out.getvalue().strip() == "【绣花针】可发送以下关键字:帮助、口罩、求助。其他事项请联系居委会。"
+    assert out.getvalue().strip() == "【绣花针】可发送以下关键字:帮助、口罩、求助、抗原。其他事项请联系居委会。"
     inbound = InboundSms.objects.get()
     assert (inbound.phone, inbound.text, inbound.status, inbound.source) == (
         "13812345678", "ＨＥＬＰ", "handled", "simulated")
