@@ -233,6 +233,11 @@ XIUHUA_ADMISSION_LANES = [
     ("/masks/", "masks/public/busy.html"),
     ("/help/", "core/busy.html"),
     ("/arrive/", "core/busy.html"),
+    ("/screening/codes/my/", "core/busy.html"),
+    ("/antigen/my/report.json", "json"),
+    ("/antigen/my/", "core/busy.html"),
+    ("/zones/p/", "core/busy.html"),
+    ("/passport/d/", "core/busy.html"),
 ]
 
 XIUHUA_MAX_REQUEST_BYTES = int(

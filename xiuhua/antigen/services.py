@@ -38,6 +38,8 @@ from xiuhua.core.images import PhotoError, photo_as_jpeg
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household, LivingStatus, Resident
 from xiuhua.sms.services import BulkMessage, sms_send_many, sms_send_staff
+from xiuhua.zones.models import PositiveSource
+from xiuhua.zones.services import positive_record
 
 from .models import AntigenReport, Channel, ReminderSetting, Result
 from .notify import (
@@ -314,10 +316,8 @@ def antigen_review_arrange(*, actor, report_id: int, now: dt.datetime | None = N
 
 
 def antigen_confirm_positive(*, actor, report_id: int, now: dt.datetime | None = None) -> AntigenReport:
-    """The committee's staff have reached the person and confirm the positive antigen result.
-
-    This is where a staff-confirmed antigen positive goes on to the zone module (the lead wires
-    the zones call here, inside this transaction)."""
+    """The committee's staff have reached the person and confirm the positive antigen result: a
+    positive for the zones of the person's building, in this transaction."""
     now = now or timezone.now()
     with transaction.atomic():
         report = _positive_report(actor, report_id)
@@ -327,6 +327,8 @@ def antigen_confirm_positive(*, actor, report_id: int, now: dt.datetime | None =
         report.save(update_fields=["confirmed_at", "confirmed_by"])
         audit(actor=actor, action="antigen_positive_confirm", obj=report, committee_id=report.committee_id,
               subject_label=mask_name(report.resident.name), personal=True, detail={"day": report.day.isoformat()})
+        positive_record(actor=actor, system=True, building=report.building, day=report.day,
+                        source=PositiveSource.ANTIGEN, source_ref=f"antigen-{report.pk}")
     return report
 
 

@@ -144,6 +144,14 @@ def test_without_an_open_round_the_positive_waits_and_the_committee_arranges_it_
     antigen_confirm_positive(actor=staff, report_id=report.pk)
     report.refresh_from_db()
     assert report.confirmed_by == w.staff_a1 and report.confirmed_at is not None
+    # Confirmed, it counts for zones: the compound is sealed from the report's day.
+    from xiuhua.zones.models import Positive, Zone
+
+    positive = Positive.objects.get()
+    assert (positive.source, positive.source_ref, positive.building, positive.day) == (
+        "antigen", f"antigen-{report.pk}", w.building_a1, report.day)
+    zone = Zone.objects.get(unit=w.compound_a1)
+    assert (zone.level, zone.clock_start) == ("sealed", report.day)
     with pytest.raises(ValidationError) as twice:
         antigen_confirm_positive(actor=staff, report_id=report.pk)
     assert twice.value.messages == ["该阳性已核实"]
