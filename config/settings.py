@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "xiuhua.zones",
     "xiuhua.antigen",
     "xiuhua.passport",
+    "xiuhua.supply",
 ]
 
 MIDDLEWARE = [

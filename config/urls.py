@@ -24,6 +24,7 @@ urlpatterns = [
     path("zones/", include("xiuhua.zones.urls")),
     path("antigen/", include("xiuhua.antigen.urls")),
     path("passport/", include("xiuhua.passport.urls")),
+    path("supply/", include("xiuhua.supply.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -58,6 +58,10 @@ class Cap(models.TextChoices):
     CONFIRM_ANTIGEN = "confirm_antigen", _("处理抗原阳性(核实、安排核酸复核)")
     VIEW_PASSPORT = "view_passport", _("查看家园护照")
     STAMP_PASSPORT = "stamp_passport", _("家园护照盖章(疫苗、志愿服务、便民服务)")
+    VIEW_SUPPLY = "view_supply", _("查看团购报备和保供物资")
+    REVIEW_GROUPBUY = "review_groupbuy", _("审核团长、团购报备,处理投诉")
+    SET_REFERENCE_PRICES = "set_reference_prices", _("维护参考价格")
+    MANAGE_DONATIONS = "manage_donations", _("登记捐赠、借用物品和物资库存")
 
 
 _STAFF = {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.USE_API}
@@ -82,6 +86,10 @@ _ZONES_STREET = {Cap.VIEW_ZONES, Cap.MANAGE_ZONES, Cap.VIEW_ANTIGEN, Cap.VIEW_PA
 _ZONES_COMMITTEE = {Cap.VIEW_ZONES, Cap.VIEW_ANTIGEN, Cap.RECORD_ANTIGEN, Cap.CONFIRM_ANTIGEN, Cap.VIEW_PASSPORT,
                     Cap.STAMP_PASSPORT}
 _ZONES_GRID = {Cap.VIEW_ZONES, Cap.VIEW_ANTIGEN, Cap.RECORD_ANTIGEN, Cap.VIEW_PASSPORT, Cap.STAMP_PASSPORT}
+# Supplies: the street keeps reference prices and sees every committee's buys, bans and stock; the
+# committee vets leaders and filings and keeps donations, loans and stock.
+_SUPPLY_STREET = {Cap.VIEW_SUPPLY, Cap.SET_REFERENCE_PRICES, Cap.MANAGE_DONATIONS}
+_SUPPLY_COMMITTEE = {Cap.VIEW_SUPPLY, Cap.REVIEW_GROUPBUY, Cap.MANAGE_DONATIONS}
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.DISTRICT_OFFICER: frozenset(
@@ -95,12 +103,12 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.STREET_OFFICER: frozenset(
         _STAFF | _MASKS_OFFICER | {Cap.MANAGE_ROUNDS} | _TRACING_STREET | _TICKETS_OFFICE
         | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER, Cap.VIEW_ISOLATION}
-        | _SCREENING_STREET | _ZONES_STREET
+        | _SCREENING_STREET | _ZONES_STREET | _SUPPLY_STREET
     ),
     Role.COMMITTEE_STAFF: frozenset(
         _STAFF | _MASKS_COMMITTEE | _TRACING_COMMITTEE | _ISOLATION_COMMITTEE | _TICKETS_COMMITTEE
         | {Cap.EDIT_RESIDENTS, Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID}
-        | _SCREENING_COMMITTEE | _ZONES_COMMITTEE
+        | _SCREENING_COMMITTEE | _ZONES_COMMITTEE | _SUPPLY_COMMITTEE
     ),
     Role.GRID_WORKER: frozenset(
         {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # xiuhua/
 BELOW = ("core", "places")
-DOMAIN_APPS = ("antigen", "isolation", "masks", "passport", "screening", "tickets", "tracing", "zones")
+DOMAIN_APPS = ("antigen", "isolation", "masks", "passport", "screening", "supply", "tickets", "tracing", "zones")
 IMPORTERS = {"import_module", "import_string", "__import__"}
 CORE_TEMPLATES = ROOT / "templates" / "core"
 URL_OF_DOMAIN = re.compile(r"\{%\s*url\s+['\"](?P<app>\w+)[:'\"]")

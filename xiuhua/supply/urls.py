@@ -1,0 +1,4 @@
+"""URLs of the supply module."""
+
+app_name = "supply"
+urlpatterns: list = []
