@@ -52,7 +52,7 @@ import urllib.request
 from pathlib import Path
 
 from _db import bench_unit, use_bench_database
-from reservation_burst import BENCH_ENV, Server, report, run_wrk
+from reservation_burst import BENCH_ENV, Server, medians, report, run_wrk
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/antigen_bench"
 LUA = Path(__file__).resolve().parent / "antigen.lua"
@@ -134,9 +134,7 @@ def main() -> None:
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-    for key in med:
-        print(f"  {key}: " + " ".join(f"{r[key]:.1f}" for r in runs) + f" (median {med[key]:.1f})", file=sys.stderr)
+    med = medians(runs)
     print("  load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()), file=sys.stderr)
     print(f"reports={med['reports']:.0f} reports_per_s={med['reports_per_s']:.0f} "
           f"empty_per_s={med['empty_per_s']:.0f} coverage_p95_ms={med['coverage_p95_ms']:.0f}")

@@ -220,11 +220,9 @@ def main() -> None:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
     print(f"workers={args.workers} connections={args.connections} threads={args.threads} "
           f"duration={args.duration}s runs={args.runs}", file=sys.stderr)
-    for key in med:
-        print(f"  {key}: " + " ".join(f"{r[key]:.1f}" for r in runs) + f" (median {med[key]:.1f})", file=sys.stderr)
+    med = medians(runs)
     ratios = [r["reservations_per_s"] / r["limit_per_s"] for r in runs]
     print("  ratio_to_limit: " + " ".join(f"{x:.2f}" for x in ratios), file=sys.stderr)
     print(f"  p50_ms: {med['p50_ms']:.1f} p99_ms: {med['p99_ms']:.1f} (medians); load average after: "
@@ -691,6 +689,14 @@ def parse_wrk(text: str) -> dict:
         "threads": threads,
         "text": text,
     }
+
+
+def medians(runs: list[dict]) -> dict:
+    """Each figure's runs and their median on stderr; returns the medians by key."""
+    med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    for key in med:
+        print(f"  {key}: " + " ".join(f"{r[key]:.1f}" for r in runs) + f" (median {med[key]:.1f})", file=sys.stderr)
+    return med
 
 
 def report(label: str, result: dict) -> None:

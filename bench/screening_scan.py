@@ -43,14 +43,13 @@ import os
 import secrets
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from _db import bench_unit, use_bench_database
-from reservation_burst import BENCH_ENV, Server, report, run_wrk
+from reservation_burst import BENCH_ENV, Server, medians, report, run_wrk
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/xiuhua_bench_scan"
 SCAN_CEILING = 8000  # person-scans/s no 2-core machine reaches; prepared batches = ceiling x duration x 1.25 / batch
@@ -133,9 +132,7 @@ def main() -> None:
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-    for key in med:
-        print(f"  {key}: " + " ".join(f"{r[key]:.1f}" for r in runs) + f" (median {med[key]:.1f})", file=sys.stderr)
+    med = medians(runs)
     print("  load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()), file=sys.stderr)
     print(f"scans_per_s={med['scans_per_s']:.0f} empty_per_s={med['empty_per_s']:.0f} "
           f"limit_per_s={med['limit_per_s']:.0f} insert_per_s={med['insert_per_s']:.0f} batch={args.batch} "
