@@ -55,7 +55,7 @@ from _db import bench_unit, use_bench_database
 from reservation_burst import BENCH_ENV, Server, medians, report, run_wrk
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/antigen_bench"
-LUA = Path(__file__).resolve().parent / "antigen.lua"
+LUA = Path(__file__).resolve().parent / "reservation_burst.lua"
 MEMBERS = 3
 HOUSEHOLDS = {"抗原压测一居": 13_334, "抗原压测二居": 20_000}  # 100,002 residents, 40,002 in the first
 BUILDINGS = 286  # the largest compound of the seeds (康城)
@@ -115,7 +115,8 @@ def main() -> None:
             report(f"run {k + 1} empty", empty)
             started = time.perf_counter()
             reports = run_until_stored(wrk, args, f"{server.url}/antigen/my/report.json",
-                                       [str(lines), str(total), str(args.threads), csrf],
+                                       [str(lines), str(total), str(args.threads), "field=cookie:sessionid",
+                                        f"Cookie: csrftoken={csrf}", f"X-CSRFToken: {csrf}", "spare=/healthz"],
                                        expected=(total - 1) * MEMBERS)
             elapsed = time.perf_counter() - started
             report(f"run {k + 1} reports (wrk's figures include its /healthz once out of lines)", reports)

@@ -1,15 +1,18 @@
--- wrk script of bench/reservation_burst.py (and bench/screening_scan.py): one prepared POST per request,
--- never reused.
+-- wrk script of bench/reservation_burst.py, bench/screening_scan.py and bench/antigen.py: one prepared
+-- POST per request, never reused.
 --
 --     wrk ... -s bench/reservation_burst.lua http://127.0.0.1:PORT/masks/api/reservations -- LINES_FILE TOTAL THREADS
---         [HEADER ...]
+--         [OPTION ...]
 --
--- LINES_FILE holds TOTAL lines "<bearer token>\t<JSON body>" (an empty token: no Authorization header);
--- each HEADER word "Name: value" is sent with every request (a session cookie, a CSRF header). Thread k of THREADS (numbered by setup(), which
--- wrk calls for each thread before that thread's init()) takes lines [TOTAL*k/THREADS, TOTAL*(k+1)/THREADS),
--- formats them all in init() and sends them in order, one per request. A thread that runs out sends
--- GET /bench-burst-out-of-lines instead (a 404, so the run fails) and counts it. done() prints one line per
--- thread, "burst-thread k first=… lines=… used=… out_of_lines=…", which the Python side parses.
+-- LINES_FILE holds TOTAL lines "<value>\t<JSON body>". The value is a bearer token (an empty one: no
+-- Authorization header), or with the option "field=cookie:NAME" a cookie NAME=value added to the request's
+-- Cookie header. Each other OPTION "Name: value" is a header sent with every request (a session cookie, a
+-- CSRF header). Thread k of THREADS (numbered by setup(), which wrk calls for each thread before that
+-- thread's init()) takes lines [TOTAL*k/THREADS, TOTAL*(k+1)/THREADS), formats them all in init() and sends
+-- them in order, one per request. A thread that runs out sends GET /bench-burst-out-of-lines (a 404, so the
+-- run fails), or the path of the option "spare=PATH" (for a bench that stops wrk itself once its rows are
+-- stored), and counts it. done() prints one line per thread, "burst-thread k first=… lines=… used=…
+-- out_of_lines=…", which the Python side parses.
 
 local threads = {}
 
@@ -34,13 +37,22 @@ function init(args)
       error("usage: -- LINES_FILE TOTAL THREADS [HEADER ...]")
    end
    local fixed = {["Content-Type"] = "application/json"}
+   local cookie_name = nil
+   local spare_path = "/bench-burst-out-of-lines"
    local n = 4
    while args[n] ~= nil do
-      local colon = args[n]:find(": ", 1, true)
-      if colon == nil then
-         error("a HEADER is \"Name: value\": " .. args[n])
+      local word = args[n]
+      if word:sub(1, 13) == "field=cookie:" then
+         cookie_name = word:sub(14)
+      elseif word:sub(1, 6) == "spare=" then
+         spare_path = word:sub(7)
+      else
+         local colon = word:find(": ", 1, true)
+         if colon == nil then
+            error("an OPTION is \"Name: value\", field=cookie:NAME or spare=PATH: " .. word)
+         end
+         fixed[word:sub(1, colon - 1)] = word:sub(colon + 2)
       end
-      fixed[args[n]:sub(1, colon - 1)] = args[n]:sub(colon + 2)
       n = n + 1
    end
    if index == nil then
@@ -59,7 +71,10 @@ function init(args)
          for name, value in pairs(fixed) do
             headers[name] = value
          end
-         if tab > 1 then
+         if tab > 1 and cookie_name ~= nil then
+            local own = cookie_name .. "=" .. line:sub(1, tab - 1)
+            headers["Cookie"] = headers["Cookie"] and (own .. "; " .. headers["Cookie"]) or own
+         elseif tab > 1 then
             headers["Authorization"] = "Bearer " .. line:sub(1, tab - 1)
          end
          count = count + 1
@@ -68,7 +83,7 @@ function init(args)
       i = i + 1
    end
    lines = count
-   spare = wrk.format("GET", "/bench-burst-out-of-lines", {})
+   spare = wrk.format("GET", spare_path, {})
 end
 
 function request()
