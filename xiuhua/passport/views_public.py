@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from xiuhua.core.code_guessing import CodeGuard, private
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.policy import public
 from xiuhua.core.resident_phone import PhoneForm, PhoneSignIn, resident_phone, verified_phone
@@ -27,19 +28,21 @@ from .models import PassportHousehold
 OTP_PURPOSE = "passport"
 
 
-def _household(code: str) -> Household:
+# Card codes are 40 bits; twenty wrong ones in ten minutes from one network is a script.
+CARD_CODES = CodeGuard("passport-card", limit=20, window=600, template="passport/public/too_many_codes.html")
+_private = private
+
+
+def _household(request, code: str) -> Household:
+    """The household of a card code; a wrong code is the same 404 as a missing household, and
+    counts against the address."""
     pk = household_of(code)
     household = (Household.objects.select_related("compound", "building", "committee").filter(pk=pk).first()
                  if pk is not None else None)
     if household is None:
+        CARD_CODES.count_wrong(request)
         raise Http404
     return household
-
-
-def _private(response):
-    response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "same-origin"
-    return response
 
 
 def _start_page(request, household: Household, form: PhoneForm, code: str, status: int = 200):
@@ -52,8 +55,9 @@ def _start_page(request, household: Household, form: PhoneForm, code: str, statu
 
 @public
 @require_GET
+@CARD_CODES.guards
 def door(request, code: str):
-    household = _household(code)
+    household = _household(request, code)
     if request.user.is_authenticated and sel.households_for(request.user).filter(pk=household.pk).exists():
         return redirect("passport:household", pk=household.pk)
     return _start_page(request, household, PhoneForm(), code)
@@ -61,7 +65,7 @@ def door(request, code: str):
 
 sign_in = PhoneSignIn(
     purpose=OTP_PURPOSE,
-    place=lambda request, code: (_household(code), code),
+    place=lambda request, code: (_household(request, code), code),
     phone_page=lambda request, place, form: _start_page(request, place[0], form, place[1], status=400),
     verify_template="passport/public/verify.html",
     verify_context=lambda place: {"household": place[0], "committee": place[0].committee, "code": place[1]},
@@ -69,13 +73,15 @@ sign_in = PhoneSignIn(
     verify=lambda place: redirect("passport:door_verify", code=place[1]),
     done=lambda place: redirect("passport:door_stamps", code=place[1]),
     finish=_private,
+    wrap=CARD_CODES.guards,
 )
 
 
 @resident_phone(start="passport:door")
 @require_GET
+@CARD_CODES.guards
 def door_stamps(request, code: str):
-    household = _household(code)
+    household = _household(request, code)
     phone = request.resident_phone
     member = Resident.objects.filter(household=household, mobile=phone, living_status__in=sel.MEMBERS).exists()
     context = {"household": household, "committee": household.committee, "code": code,

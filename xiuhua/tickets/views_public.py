@@ -13,7 +13,7 @@ missing household and an unknown token are all the same 404.
 
 Door codes are 40 bits, but nothing stopped a script from trying hundreds a second. Wrong codes
 (in the URL or typed on /help/) are counted per client address (an IPv6 address by its /64,
-which one subscriber holds whole) in core.ratelimit; past WRONG_CODES_LIMIT in a window every
+which one subscriber holds whole) by core.code_guessing; past WRONG_CODES_LIMIT in a window every
 door page answers 429 to that address, the right code included, so that no answer tells a right
 code from a wrong one until the window is over.
 
@@ -26,23 +26,20 @@ two requests of one door are taken one after the other (design rule 4).
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from xiuhua.core.code_guessing import CodeGuard, private
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.policy import public
-from xiuhua.core.ratelimit import rate_hit, rate_peek, subject_hash
 from xiuhua.core.resident_phone import (
     PhoneForm,
     PhoneSignIn,
@@ -60,63 +57,15 @@ from .notify import follow_path
 
 OTP_PURPOSE = "help_login"
 
-# A resident scans the card or types its code, and may mistype it a few times; twenty wrong codes
-# in ten minutes is a script. Many households may share one address (carrier NAT, compound
-# Wi-Fi), so the limit is generous and lasts only the window; the refusal names 120 and 12345.
+# Twenty wrong door codes in ten minutes from one network is a script; the refusal names 120 and
+# 12345 (core.code_guessing).
 WRONG_CODES_LIMIT = 20
 WRONG_CODES_WINDOW = 600  # seconds
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    """The URLs of these pages are secrets (door code, follow-up token): not cached, not indexed,
-    not sent on as a referrer."""
-    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the form's
-    # POST and Django's CSRF check refuses it. Other sites still never see the URL's secret.
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _client_network(ip: str) -> str:
-    """An IPv4 address as it is; an IPv6 address as its /64 (a subscriber is given a whole /64,
-    so counting single IPv6 addresses would count nothing)."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(getattr(address, "ipv4_mapped", None) or address)
-
-
-def _wrong_codes_key(request) -> str:
-    ip = client_ip(request)
-    return f"door-code:{subject_hash('door-code-client', _client_network(ip))}" if ip else ""
-
-
-def _count_wrong_code(request) -> None:
-    key = _wrong_codes_key(request)
-    if key:
-        rate_hit(key, limit=WRONG_CODES_LIMIT, window=WRONG_CODES_WINDOW)
-
-
-def stops_code_guessing(view):
-    """A view reached by a door code answers 429 to an address that sent WRONG_CODES_LIMIT wrong
-    codes in this window, whatever it sends now (the 429 must not tell a right code apart)."""
-
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        key = _wrong_codes_key(request)
-        if key and rate_peek(key, window=WRONG_CODES_WINDOW) >= WRONG_CODES_LIMIT:
-            retry_after = WRONG_CODES_WINDOW - int(timezone.now().timestamp()) % WRONG_CODES_WINDOW
-            response = render(request, "tickets/public/too_many_codes.html",
-                              {"minutes": (retry_after + 59) // 60}, status=429)
-            response["Retry-After"] = str(retry_after)
-            return _private(response)
-        return view(request, *args, **kwargs)
-
-    return wrapped
+DOOR_CODES = CodeGuard("door-code", limit=WRONG_CODES_LIMIT, window=WRONG_CODES_WINDOW,
+                       template="tickets/public/too_many_codes.html")
+stops_code_guessing = DOOR_CODES.guards
+_count_wrong_code = DOOR_CODES.count_wrong
+_private = private
 
 
 def _household(request, key: str) -> Household:

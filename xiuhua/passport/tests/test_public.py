@@ -101,3 +101,17 @@ def test_a_phone_not_on_the_household_sees_nothing_of_it(client, world):
         page = client.get(stamps(world.household_a1))
         body = page.content.decode()
         assert page.status_code == 403 and 'id="not-member"' in body and "weeks" not in page.context
+
+
+def test_an_address_that_sends_twenty_wrong_codes_is_refused_for_a_while_even_with_the_right_one(client, world):
+    from xiuhua.passport.views_public import CARD_CODES
+
+    pk = world.household_a1.pk
+    for n in range(CARD_CODES.limit):
+        assert client.get(reverse("passport:door", kwargs={"code": f"{pk}-WRONG{n:03d}"})).status_code == 404
+    response = client.get(door(world.household_a1))
+    assert response.status_code == 429 and int(response["Retry-After"]) <= CARD_CODES.window
+    assert "护照卡编码错误次数过多" in response.content.decode()
+    assert response["Cache-Control"] == "private, no-store"
+    # Without a proven phone the stamps page sends to the card page, which answers 429 as above.
+    assert client.get(stamps(world.household_a1)).status_code == 302
