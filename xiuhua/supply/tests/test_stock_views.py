@@ -100,7 +100,7 @@ def test_receipt_pdf_is_audited_and_renders(client, world, tmp_path):
                           check=True).stdout
     for expected in ("捐赠收据", f"收据编号:{d.number}", "国和超市", "人民币 12,345.60 元", "国和一村居委会"):
         assert expected in text
-    subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", str(tmp_path / "r.pdf"), str(tmp_path / "r")],
+    subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", str(tmp_path / "r.pdf"), str(tmp_path / "r")],
                    check=True)
     assert (tmp_path / "r.png").stat().st_size > 1000
 
