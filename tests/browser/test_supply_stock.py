@@ -70,7 +70,7 @@ def test_committee_worker_donation_stock_and_loan(desktop, live_server, world):
     d.find_element(By.LINK_TEXT, "物资库存").click()
     form = wait_for(d, "#issue-form")
     item = StockItem.objects.get(committee=world.committee_a1, name="口罩")
-    assert d.find_element(By.ID, f"item-{item.pk}").text.endswith("300 只")
+    assert d.find_element(By.CSS_SELECTOR, f"#item-{item.pk} .qty").text == "300 只"
     fill(form, "quantity", "301")
     fill(form, "note", "5号楼302室")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
@@ -80,8 +80,14 @@ def test_committee_worker_donation_stock_and_loan(desktop, live_server, world):
     fill(form, "note", "5号楼302室")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_text(d, ".messages", "已出库:口罩 20只,现有280只")
-    assert d.find_element(By.ID, f"item-{item.pk}").text.endswith("280 只")
+    assert d.find_element(By.CSS_SELECTOR, f"#item-{item.pk} .qty").text == "280 只"
     assert "发放到户 · 5号楼302室" in d.find_element(By.ID, "moves").text
+    # Ten masks in each home-isolation kit, drawn at the door visit.
+    kit = d.find_element(By.CSS_SELECTOR, f"#item-{item.pk} form.kit")
+    fill(kit, "kit_quantity", "10")
+    kit.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_text(d, ".messages", "防疫包:每份口罩 10只")
+    assert StockItem.objects.get(pk=item.pk).kit_quantity == 10
     screenshot(d, "supply_stock")
 
     # A loan of thermometer guns, due today.

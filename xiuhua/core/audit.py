@@ -128,6 +128,7 @@ EVENT_LABELS: dict[str, Any] = {
     "stock_delivery_record": _("登记药店到货"),
     "stock_issue": _("物资出库"),
     "stock_item_add": _("新增库存物品"),
+    "stock_kit_set": _("设置防疫包物品数量"),
     "stock_receive": _("物资入库"),
     "ticket_board_export": _("导出工单列表"),
     "ticket_create": _("新建工单"),

@@ -32,6 +32,8 @@ class StockItem(models.Model):
     name = models.CharField(_("物品"), max_length=40)
     unit = models.CharField(_("单位"), max_length=10, default="个")
     quantity = models.IntegerField(_("库存"), default=0)
+    # How many of it go into one home-isolation kit (防疫包), handed over at the door visit; 0: none.
+    kit_quantity = models.PositiveIntegerField(_("每份防疫包数量"), default=0)
 
     objects = StockQuerySet.as_manager()
 

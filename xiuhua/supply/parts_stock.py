@@ -48,6 +48,8 @@ def seed_demo() -> list[str]:
         item = s.stock_item_add(actor=staff, committee=committee, name=name, unit=unit)
         s.stock_receive(actor=staff, committee=committee, item=item, quantity=quantity, note="街道调拨")
     masks_item = StockItem.objects.get(committee=committee, name="口罩")
+    for item, per_kit in ((masks_item, 10), (StockItem.objects.get(committee=committee, name="体温计"), 1)):
+        s.stock_kit_set(actor=staff, item=item, kit_quantity=per_kit)  # drawn by the isolation door visit
     s.stock_issue(actor=staff, committee=committee, item=masks_item, quantity=10, reason=MoveReason.HOUSEHOLD,
                   note="5号楼独居老人")
     today = timezone.localdate(now)

@@ -133,6 +133,15 @@ def stock_receive(*, actor, committee: OrgUnit, item: StockItem, quantity, reaso
     return _move(actor=actor, item=item, delta=n, reason=reason, ref=ref, note=note, now=now or timezone.now())
 
 
+def _take(*, actor, item: StockItem, n: int, reason: str, ref: str, note: str, now) -> StockMove:
+    taken = StockItem.objects.filter(pk=item.pk, quantity__gte=n).update(quantity=F("quantity") - n)
+    if not taken:
+        left = StockItem.objects.values_list("quantity", flat=True).get(pk=item.pk)
+        raise ValidationError({"quantity": _("库存不足:%(name)s只剩%(left)s%(unit)s") % {
+            "name": item.name, "left": left, "unit": item.unit}})
+    return _move(actor=actor, item=item, delta=-n, reason=reason, ref=ref, note=note, now=now)
+
+
 @transaction.atomic
 def stock_issue(*, actor, committee: OrgUnit, item: StockItem, quantity, reason: str, ref: str = "",
                 note: str = "", now: dt.datetime | None = None) -> StockMove:
@@ -146,12 +155,41 @@ def stock_issue(*, actor, committee: OrgUnit, item: StockItem, quantity, reason:
     n = _positive_int(quantity, "quantity")
     if not (note or "").strip() and reason in (MoveReason.HOUSEHOLD, MoveReason.OTHER) and not ref:
         raise ValidationError({"note": _("请写明发给谁或用途")})
-    taken = StockItem.objects.filter(pk=item.pk, quantity__gte=n).update(quantity=F("quantity") - n)
-    if not taken:
-        left = StockItem.objects.values_list("quantity", flat=True).get(pk=item.pk)
-        raise ValidationError({"quantity": _("库存不足:%(name)s只剩%(left)s%(unit)s") % {
-            "name": item.name, "left": left, "unit": item.unit}})
-    return _move(actor=actor, item=item, delta=-n, reason=reason, ref=ref, note=note, now=now or timezone.now())
+    return _take(actor=actor, item=item, n=n, reason=reason, ref=ref, note=note, now=now or timezone.now())
+
+
+@transaction.atomic
+def stock_kit_set(*, actor, item: StockItem, kit_quantity) -> StockItem:
+    """How many of the item go into one home-isolation kit (0 takes it out of the kit)."""
+    access_unit(actor, item.committee, Cap.MANAGE_DONATIONS)
+    try:
+        n = int(str(kit_quantity).strip())
+    except (TypeError, ValueError):
+        raise ValidationError({"kit_quantity": _("防疫包数量请填0或正整数")}) from None
+    if not 0 <= n <= 1000:
+        raise ValidationError({"kit_quantity": _("防疫包数量请填0或正整数")})
+    StockItem.objects.filter(pk=item.pk).update(kit_quantity=n)
+    item.kit_quantity = n
+    audit(actor=actor, action="stock_kit_set", obj=item, committee_id=item.committee_id, subject_label=item.name,
+          detail={"kit_quantity": n})
+    return item
+
+
+@transaction.atomic
+def stock_issue_kit(*, actor, committee: OrgUnit, ref: str, now: dt.datetime | None = None) -> list[StockMove]:
+    """One home-isolation kit out of the committee's stock: each item whose kit quantity is set,
+    reason "isolation_kit". Called by the isolation door-visit step inside its own transaction, so
+    a shortage refuses the step; nothing when the committee has not set up a kit."""
+    access_unit(actor, committee, Cap.MANAGE_ISOLATION)
+    now = now or timezone.now()
+    moves = []
+    for item in StockItem.objects.filter(committee=committee, kit_quantity__gt=0).order_by("name"):
+        try:
+            moves.append(_take(actor=actor, item=item, n=item.kit_quantity, reason=MoveReason.ISOLATION_KIT,
+                               ref=ref, note=_("居家隔离防疫包"), now=now))
+        except ValidationError as exc:
+            raise ValidationError({"kit_given": _("防疫包物资不足,请先入库:") + exc.messages[0]}) from None
+    return moves
 
 
 # Donations

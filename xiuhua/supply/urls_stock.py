@@ -8,6 +8,7 @@ urlpatterns = [
     path("stock/", views.stock, name="stock"),
     path("stock/items/", views.stock_item_add, name="stock_item_add"),
     path("stock/in/", views.stock_move, {"direction": "in"}, name="stock_receive"),
+    path("stock/kit/", views.stock_kit, name="stock_kit"),
     path("stock/out/", views.stock_move, {"direction": "out"}, name="stock_issue"),
     path("donations/", views.donations, name="donations"),
     path("donations/new/", views.donation_new, name="donation_new"),

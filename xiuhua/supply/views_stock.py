@@ -106,6 +106,20 @@ def stock_move(request, direction: str):
     return redirect("supply:stock")
 
 
+@requires(Cap.MANAGE_DONATIONS)
+@require_POST
+def stock_kit(request):
+    item = access_by_id(StockItem.objects, request.user, pk=request.POST.get("item"), cap=Cap.MANAGE_DONATIONS)
+    try:
+        services.stock_kit_set(actor=request.user, item=item, kit_quantity=request.POST.get("kit_quantity"))
+    except ValidationError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, _("防疫包:每份%(item)s %(n)s%(unit)s") % {
+            "item": item.name, "n": item.kit_quantity, "unit": item.unit})
+    return redirect("supply:stock")
+
+
 # Donations
 
 

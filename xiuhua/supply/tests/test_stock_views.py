@@ -17,8 +17,8 @@ from xiuhua.testing import acting, as_user
 pytestmark = pytest.mark.django_db
 
 GET_URLS = ["supply:stock", "supply:donations", "supply:loans"]
-POST_URLS = ["supply:stock_item_add", "supply:stock_receive", "supply:stock_issue", "supply:donation_new",
-             "supply:loan_new"]
+POST_URLS = ["supply:stock_item_add", "supply:stock_receive", "supply:stock_issue", "supply:stock_kit",
+             "supply:donation_new", "supply:loan_new"]
 
 
 def _donation(w, unit=None, actor=None):
@@ -127,3 +127,19 @@ def test_overdue_loans_on_the_page_and_the_first_page(client, world):
     assert "已全部归还,不能再登记归还" in r.content.decode()
     assert Loan.objects.get(pk=late.pk).returned == 25
     assert part.work(staff, staff.active_membership) == {"loans_overdue": 0}
+
+
+def test_demo_part_seeds_once_with_one_overdue_loan(world):
+    from xiuhua.accounts.roles import Role
+    from xiuhua.core.registry import demo_parts
+    from xiuhua.supply.selectors_stock import overdue_loans
+    from xiuhua.testing import make_user
+
+    make_user("committee", Role.COMMITTEE_STAFF, world.committee_a1)
+    part = next(p for p in demo_parts() if p.name == "supply_stock")
+    assert part.seed() == ["Supplies: 2 donations, 4 stock items, 2 loans (1 overdue) in 国和一村居委会."]
+    assert part.seed() == []
+    assert Donation.objects.count() == 2 and Loan.objects.count() == 2
+    assert overdue_loans(acting(world.staff_a1)).count() == 1
+    stock = dict(StockItem.objects.values_list("name", "quantity"))
+    assert stock == {"口罩": 1490, "抗原试剂": 300, "体温计": 50, "消毒液": 80}
