@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,6 +13,50 @@ from reportlab.lib.units import mm
 from xiuhua.core.pdf import cjk_font, fit_text, new_canvas
 
 from .models_stock import Donation
+
+DIGITS = "零壹贰叁肆伍陆柒捌玖"
+SMALL_UNITS = ("", "拾", "佰", "仟")
+BIG_UNITS = ("", "万", "亿")
+
+
+def _four(n: int) -> str:
+    """0 < n < 10000 in capitals, zeros inside read once (1005: 壹仟零伍)."""
+    text, zero = "", False
+    for i in range(3, -1, -1):
+        d = n // 10**i % 10
+        if d == 0:
+            zero = bool(text)
+        else:
+            text += ("零" if zero else "") + DIGITS[d] + SMALL_UNITS[i]
+            zero = False
+    return text
+
+
+def yuan_in_capitals(amount: Decimal) -> str:
+    """An amount of yuan as written on a Chinese receipt: 12345.60 -> 壹万贰仟叁佰肆拾伍元陆角整."""
+    cents = int((amount * 100).to_integral_value())
+    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    groups, text = [], ""
+    while yuan:
+        groups.append(yuan % 10000)
+        yuan //= 10000
+    for i in range(len(groups) - 1, -1, -1):
+        g = groups[i]
+        if g:
+            if text and g < 1000:
+                text += "零"
+            text += _four(g) + BIG_UNITS[i]
+        elif text and not text.endswith("零"):
+            text += "零"
+    text = text.rstrip("零")
+    text = (text + "元") if text else ""
+    if not jiao and not fen:
+        return (text or "零元") + "整"
+    if jiao:
+        text += DIGITS[jiao] + "角"
+    elif text:
+        text += "零"
+    return text + (DIGITS[fen] + "分" if fen else "整")
 
 
 def receipt_pdf(donation: Donation) -> bytes:
@@ -33,7 +78,9 @@ def receipt_pdf(donation: Donation) -> bytes:
         (_("接收日期"), received.strftime("%Y-%m-%d %H:%M")),
     ]
     if donation.kind == Donation.Kind.MONEY:
-        rows.append((_("捐赠金额"), _("人民币 %(a)s 元") % {"a": f"{donation.amount:,.2f}"}))
+        amount = donation.amount or Decimal("0")
+        rows.append((_("捐赠金额"), _("人民币 %(a)s 元") % {"a": f"{amount:,.2f}"}))
+        rows.append((_("金额大写"), _("人民币%(a)s") % {"a": yuan_in_capitals(amount)}))
     else:
         rows.append((_("捐赠物资"), "、".join(f"{x.item} {x.quantity}{x.unit}" for x in donation.lines.all())))
     if donation.note:

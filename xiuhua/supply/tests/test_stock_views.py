@@ -98,7 +98,8 @@ def test_receipt_pdf_is_audited_and_renders(client, world, tmp_path):
     (tmp_path / "r.pdf").write_bytes(r.content)
     text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
-    for expected in ("捐赠收据", f"收据编号:{d.number}", "国和超市", "人民币 12,345.60 元", "国和一村居委会"):
+    for expected in ("捐赠收据", f"收据编号:{d.number}", "国和超市", "人民币 12,345.60 元",
+                     "人民币壹万贰仟叁佰肆拾伍元陆角整", "国和一村居委会"):
         assert expected in text
     subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", str(tmp_path / "r.pdf"), str(tmp_path / "r")],
                    check=True)
@@ -143,3 +144,15 @@ def test_demo_part_seeds_once_with_one_overdue_loan(world):
     assert overdue_loans(acting(world.staff_a1)).count() == 1
     stock = dict(StockItem.objects.values_list("name", "quantity"))
     assert stock == {"口罩": 1490, "抗原试剂": 300, "体温计": 50, "消毒液": 80}
+
+
+@pytest.mark.parametrize(("amount", "words"), [
+    ("12345.60", "壹万贰仟叁佰肆拾伍元陆角整"), ("10005", "壹万零伍元整"), ("1010", "壹仟零壹拾元整"),
+    ("100010.01", "壹拾万零壹拾元零壹分"), ("100000000", "壹亿元整"), ("0.05", "伍分"), ("800", "捌佰元整"),
+])
+def test_amount_in_capitals(amount, words):
+    from decimal import Decimal
+
+    from xiuhua.supply.receipts import yuan_in_capitals
+
+    assert yuan_in_capitals(Decimal(amount)) == words
