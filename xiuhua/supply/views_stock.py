@@ -223,6 +223,10 @@ def loans(request):
     overdue = list(overdue_loans(request.user, today).select_related("committee"))
     open_rows = [x for x in rows if x.outstanding > 0 and x.due_on >= today]
     done = [x for x in rows if x.outstanding == 0][:100]
+    own = active_membership(request.user).org_unit_id
+    for loan in [*overdue, *open_rows, *done]:  # the lender's phone in full only to their committee
+        loan.phone_shown = (  # type: ignore[attr-defined]
+            loan.lender_phone if loan.committee_id == own else mask_phone(loan.lender_phone))
     return render(request, "supply/stock/loans.html", {
         "overdue": overdue, "open_loans": open_rows, "done": done, "today": today,
         "committees": _committees(request.user), "can_manage": has_cap(request.user, Cap.MANAGE_DONATIONS),

@@ -59,6 +59,19 @@ def test_another_committees_rows_are_404(client, world):
     assert not d.allocations.exists() and Loan.objects.get().returned == 0
     page = client.get(reverse("supply:donations")).content.decode()
     assert d.number not in page
+    as_user(client, world.street_officer_b)
+    assert client.get(reverse("supply:donation", args=[d.pk])).status_code == 404
+    assert "张先生" not in client.get(reverse("supply:loans")).content.decode()
+
+
+def test_lender_phone_in_full_only_to_the_committee(client, world):
+    s.loan_record(actor=acting(world.staff_a1), committee=world.committee_a1, lender_name="张先生",
+                  lender_phone="13812345678", item="体温枪", quantity=4, lent_to="采样点", due_on=timezone.localdate())
+    as_user(client, world.staff_a1)
+    assert "13812345678" in client.get(reverse("supply:loans")).content.decode()
+    as_user(client, world.street_officer)
+    page = client.get(reverse("supply:loans")).content.decode()
+    assert "138****5678" in page and "13812345678" not in page
 
 
 def test_committee_records_allocates_and_issues_through_the_pages(client, world):
