@@ -94,9 +94,12 @@ def stock_move(request, direction: str):
                                               quantity=post.get("quantity"), reason=post.get("reason", ""),
                                               note=post.get("note", ""))
             else:
+                ticket = post.get("ticket", "").strip()
+                if ticket and not (ticket.isdigit() and len(ticket) < 12):
+                    raise ValidationError({"ticket": _("工单编号请填数字,可不填")})
                 move = services.stock_issue(actor=request.user, committee=item.committee, item=item,
                                             quantity=post.get("quantity"), reason=post.get("reason", ""),
-                                            ref=post.get("ref", "").strip(), note=post.get("note", ""))
+                                            ref=f"ticket:{int(ticket)}" if ticket else "", note=post.get("note", ""))
         except ValidationError as exc:
             _fail(request, exc)
             return redirect("supply:stock")

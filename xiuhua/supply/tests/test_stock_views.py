@@ -90,8 +90,13 @@ def test_committee_records_allocates_and_issues_through_the_pages(client, world)
     r = client.post(reverse("supply:stock_issue"), {"item": item.pk, "quantity": 20, "reason": "household",
                                                     "note": "5号302"}, follow=True)
     assert "已出库:口罩 20只,现有130只" in r.content.decode()
+    r = client.post(reverse("supply:stock_issue"), {"item": item.pk, "quantity": 2, "reason": "request",
+                                                    "ticket": "12a"}, follow=True)
+    assert "工单编号请填数字,可不填" in r.content.decode()
+    client.post(reverse("supply:stock_issue"), {"item": item.pk, "quantity": 2, "reason": "request", "ticket": "12"})
+    assert StockMove.objects.filter(reason="request").get().ref == "ticket:12"
     item.refresh_from_db()
-    assert item.quantity == 130
+    assert item.quantity == 128
     # The street sees the committee's stock and donations, with the donor's phone masked.
     as_user(client, world.street_officer)
     page = client.get(reverse("supply:donations")).content.decode()
