@@ -126,3 +126,25 @@ def test_committee_worker_donation_stock_and_loan(desktop, live_server, world):
     wait_text(d, "#overdue", "逾期未还 · 0")  # the page before showed the first return's message too
     assert Loan.objects.get().returned == 41
     screenshot(d, "supply_loan_returned")
+
+
+def test_street_sees_all_committees_stock_and_donations(desktop, live_server, world):
+    from xiuhua.supply import services_stock as s
+    from xiuhua.testing import acting
+
+    for user, committee in ((world.staff_a1, world.committee_a1), (world.staff_a2, world.committee_a2)):
+        staff = acting(user)
+        item = s.stock_item_add(actor=staff, committee=committee, name="口罩", unit="只")
+        s.stock_receive(actor=staff, committee=committee, item=item, quantity=100 if user == world.staff_a1 else 40)
+        s.donation_record(actor=staff, unit=committee, donor_name="陈女士", donor_kind="person",
+                          donor_phone="13912345678", kind="money", amount="500")
+    d = desktop
+    login(d, live_server, "street_a")
+    d.get(f"{live_server.url}/supply/stock/")
+    rows = wait_for(d, "#items").text
+    assert "国和一村居委会 口罩 100 只" in rows and "国和二村居委会 口罩 40 只" in rows
+    screenshot(d, "supply_street_stock")
+    d.find_element(By.LINK_TEXT, "捐赠").click()
+    table = wait_for(d, "#donations").text
+    assert table.count("139****5678") == 2 and "13912345678" not in table
+    screenshot(d, "supply_street_donations")
