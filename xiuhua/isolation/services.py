@@ -32,6 +32,7 @@ from xiuhua.core.text import check_person_name
 from xiuhua.core.workflow import move
 from xiuhua.residents.identity import identity_fields
 from xiuhua.residents.models import Household, Resident
+from xiuhua.supply.services_stock import stock_issue_kit
 
 from . import notify, selectors
 from .models import (
@@ -366,6 +367,9 @@ def step_complete(
     locked = CaseStep.objects.select_for_update().get(case=case, step=step)
     if locked.done_at is not None:
         return locked
+    if step == Step.DOOR_VISIT:
+        # The kit handed over at the door comes out of the committee's stock, when it has set one up.
+        stock_issue_kit(actor=actor, committee=case.committee, ref=f"isolation_case:{case.pk}", now=now)
     locked.done_at, locked.done_by, locked.note = now, actor, (note or "").strip()[:200]
     locked.health_form, locked.pledge_signed, locked.kit_given = health_form, pledge_signed, kit_given
     if proof is not None:
