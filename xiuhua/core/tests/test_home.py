@@ -26,6 +26,7 @@ def test_the_street_office_sees_its_urgent_figures_first_each_linking_to_its_lis
         ("/tickets/?state=extension", "工单延期待审批 0 件"),
         ("/screening/results/", "核酸采样超时未出结果 0 管"),
         ("/zones/", "封控区 0 个"),
+        ("/supply/loans/#overdue", "借用物品逾期未还 0 笔"),
     ]
     for href, _text in lines_of(body, "waiting-work"):
         assert client.get(href).status_code == 200

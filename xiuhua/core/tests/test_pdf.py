@@ -28,7 +28,8 @@ from xiuhua.tickets.printing import DoorCard, door_sheet_pdf
 # The modules that draw PDFs. A new one fails test_every_pdf_producer_is_checked until a test here
 # prints its sheet.
 PRODUCERS = {"xiuhua/core/pdf.py", "xiuhua/masks/pdf.py", "xiuhua/tickets/printing.py",
-             "xiuhua/screening/plan_output.py", "xiuhua/screening/labels.py", "xiuhua/passport/cards.py"}
+             "xiuhua/screening/plan_output.py", "xiuhua/screening/labels.py", "xiuhua/passport/cards.py",
+             "xiuhua/supply/receipts.py"}
 
 
 def fonts_of(pdf: bytes) -> list[dict[str, str]]:
@@ -101,6 +102,18 @@ def test_every_font_of_every_printed_sheet_is_embedded_as_a_subset(name):
     assert [(f["emb"], f["sub"]) for f in fonts] == [("yes", "yes")] * len(fonts), fonts
     assert {re.sub(r"^[A-Z]{6}\+", "", f["name"]).rsplit("-", 1)[0] for f in fonts} <= {
         "WenQuanYiZenHei", "WenQuanYiZenHeiMono"}
+
+
+@pytest.mark.django_db
+def test_the_donation_receipt_embeds_its_font_as_a_subset(world):
+    from xiuhua.supply.receipts import receipt_pdf
+    from xiuhua.supply.services_stock import donation_record
+    from xiuhua.testing import acting
+
+    donation = donation_record(actor=acting(world.staff_a1), unit=world.committee_a1, donor_name="国和超市",
+                               donor_kind="organisation", kind="money", amount="500.00")
+    fonts = fonts_of(receipt_pdf(donation))
+    assert fonts and [(f["emb"], f["sub"]) for f in fonts] == [("yes", "yes")] * len(fonts), fonts
 
 
 def test_a_sheet_carries_only_the_glyphs_it_uses():
