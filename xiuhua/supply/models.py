@@ -314,6 +314,6 @@ class Ban(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        if self.kind == BanKind.LEADER and self.leader_id:
+        if self.kind == BanKind.LEADER and self.leader is not None:
             return _("团长 %(name)s") % {"name": self.leader.name_masked}
         return self.supplier

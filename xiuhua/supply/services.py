@@ -96,6 +96,8 @@ def leader_apply(*, actor, resident: Resident, phone: str = "", note: str = "") 
         if resident.living_status not in LIVING:
             raise ValidationError(_("只有在住居民可以申请当团长"))
         compound = resident.household.building.parent
+        if compound is None:
+            raise ValidationError(_("居民的楼栋不属于任何小区"))
         existing = Leader.objects.filter(resident=resident, compound=compound).first()
         if existing is not None:
             raise ValidationError(_("已经提交过申请(%(status)s),不必重复申请") % {

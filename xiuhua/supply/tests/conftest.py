@@ -32,7 +32,7 @@ def add_documents(leader: Leader, now=NOW, driver="王师傅", taken=dt.timedelt
                          (DocKind.VEHICLE_PASS, "TX-88")):
         services.document_add(actor=None, phone=LEADER_PHONE, leader=leader, kind=kind, number=number,
                               holder="沪A12345" if kind == DocKind.VEHICLE_PASS else "上海鲜达食品有限公司",
-                              valid_until=dt.date(2022, 12, 31), now=now)
+                              valid_until=(now + dt.timedelta(days=200)).date(), now=now)
 
 
 @pytest.fixture
