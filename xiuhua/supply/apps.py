@@ -6,3 +6,11 @@ class SupplyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "xiuhua.supply"
     verbose_name = _("团购与保供")
+
+    def ready(self) -> None:
+        # Group buying's first-page counts, demo data and escalation sweep (core.registry).
+        from xiuhua.core import registry
+
+        from . import parts_groupbuy
+
+        registry.register(parts_groupbuy.HOME, parts_groupbuy.DEMO, parts_groupbuy.SWEEP)
