@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import views_behalf as behalf
 from . import views_leader as lead
 from . import views_office as office
 
@@ -21,6 +22,11 @@ urlpatterns: list = [
     # The committee's and the street's pages (views_office).
     path("leaders/", office.leaders, name="leaders"),
     path("leaders/<int:pk>/decide/", office.leader_decide, name="leader_decide"),
+    path("leaders/behalf/", behalf.behalf, name="behalf"),
+    path("leaders/behalf/apply/", behalf.behalf_apply, name="behalf_apply"),
+    path("leaders/<int:pk>/document/", behalf.behalf_document, name="behalf_document"),
+    path("leaders/<int:pk>/file/", behalf.behalf_file, name="behalf_file"),
+    path("filings/<int:pk>/edit/", behalf.behalf_edit, name="behalf_edit"),
     path("filings/", office.filings, name="filings"),
     path("filings/<int:pk>/", office.filing, name="filing"),
     path("filings/<int:pk>/decide/", office.filing_decide, name="filing_decide"),

@@ -34,7 +34,8 @@ OFFICE = {
     "leaders": ([], "view"), "leader_decide": ([1], "review"), "filings": ([], "view"), "filing": ([1], "view"),
     "filing_decide": ([1], "review"), "filing_complaint": ([1], "review"), "complaints": ([], "view"),
     "complaint_handle": ([1], "review"), "document_photo": ([1], "view"), "prices": ([], "view"),
-    "bans": ([], "view"), "ban_lift": ([1], "review"),
+    "bans": ([], "view"), "ban_lift": ([1], "review"), "behalf": ([], "review"), "behalf_apply": ([], "review"),
+    "behalf_document": ([1], "review"), "behalf_file": ([1], "review"), "behalf_edit": ([1], "review"),
 }
 LEAD = ["lead_home", "lead_apply", "lead_document", "lead_file", "lead_filing", "lead_complain"]
 
@@ -176,3 +177,33 @@ def test_a_ban_is_seen_street_wide(client, world, leader):
         assert "黑心蔬菜" in page and "李**" in page and "哄抬价格" in page
     page = as_user(client.__class__(), world.street_officer_b).get(reverse("supply:bans")).content.decode()
     assert "黑心蔬菜" not in page
+
+
+def test_staff_apply_document_and_file_on_a_residents_behalf(client, world):
+    staff = as_user(client, world.staff_a1)
+    page = staff.get(reverse("supply:behalf"), {"building": world.building_a1b.pk, "room": "101"}).content.decode()
+    assert f"behalf-apply-{world.resident_a1b.pk}" in page and "李**" in page and "李建国" not in page
+    # Another committee's household is not found; another committee's resident is a 404.
+    assert "没有找到这一户" in staff.get(reverse("supply:behalf"), {"building": world.building_a2.pk, "room": "201"},
+                                        follow=True).content.decode()
+    assert staff.post(reverse("supply:behalf_apply"), {"resident": world.resident_a2.pk}).status_code == 404
+    staff.post(reverse("supply:behalf_apply"), {"resident": world.resident_a1b.pk})
+    leader = Leader.objects.get()
+    assert leader.entered_by == world.staff_a1
+    assert staff.get(reverse("supply:behalf_file", args=[leader.pk])).status_code == 404  # not approved yet
+    staff.post(reverse("supply:leader_decide", args=[leader.pk]), {"action": "approve"})
+    response = staff.post(reverse("supply:behalf_document", args=[leader.pk]), {
+        "kind": "driver_test", "number": "HS9", "holder": "王师傅",
+        "taken_at": timezone.localtime(timezone.now() - dt.timedelta(hours=50)).strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 400 and "过期,请提供有效的证件" in response.content.decode()
+    add_documents(leader, now=timezone.now())
+    response = staff.post(reverse("supply:behalf_file", args=[leader.pk]), filing_post())
+    filing = Filing.objects.get()
+    assert response["Location"] == reverse("supply:filing", args=[filing.pk])
+    assert filing.entered_by == world.staff_a1
+    staff.post(reverse("supply:filing_decide", args=[filing.pk]), {"action": "request_changes", "reason": "补充"})
+    assert "behalf-edit" in staff.get(reverse("supply:filing", args=[filing.pk])).content.decode()
+    staff.post(reverse("supply:behalf_edit", args=[filing.pk]), filing_post(**{"item-0-price": "30"}))
+    filing.refresh_from_db()
+    assert (filing.status, filing.items.get().price) == (FilingStatus.SUBMITTED, 30)
+    assert staff.get(reverse("supply:behalf_edit", args=[filing.pk])).status_code == 404  # not sent back now
