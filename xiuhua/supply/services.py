@@ -12,6 +12,7 @@ filing unanswered for two hours is texted to them once (`filings_escalate`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
@@ -30,7 +31,7 @@ from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.workflow import move
 from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import LivingStatus, Resident
-from xiuhua.sms.services import sms_send_staff
+from xiuhua.sms.services import sms_send, sms_send_staff
 from xiuhua.sms.texts import register_purpose, register_template
 
 from .models import (
@@ -63,6 +64,8 @@ SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 ESCALATED = register_template(
     "XH_GROUPBUY_WAITING", "团购报备{number}({compound})已等待{hours}小时未审核,请尽快处理。")
 ESCALATED_PURPOSE = register_purpose("groupbuy_escalate", gettext_lazy("团购报备超时未审核提醒"))
+DECIDED = register_template("XH_GROUPBUY_DECIDED", "您的团购报备{number}审核结果:{outcome}。{reason}")
+DECIDED_PURPOSE = register_purpose("groupbuy_decided", gettext_lazy("团购报备审核结果通知"))
 
 
 def street_of(committee: OrgUnit) -> OrgUnit:
@@ -440,7 +443,18 @@ def filing_decide(*, actor, filing: Filing, action: str, reason: str = "", now: 
         locked.decided_at = now
         return {"reason": reason[:200]} if reason else None
 
-    return move(filing, action, actor=actor, change=change, reason=reason, now=now)
+    def notify(locked: Filing):
+        # The leader hears the outcome on the phone they file from (queued with the change).
+        mobile = locked.leader.resident.mobile
+        if not mobile:
+            return
+        with contextlib.suppress(PhoneError):  # a landline on the roster: the leader sees it on the page
+            sms_send(to=mobile, template=DECIDED.code, purpose=DECIDED_PURPOSE, committee=locked.committee,
+                     params={"number": locked.number, "outcome": locked.get_status_display(),
+                             "reason": _("意见:%(reason)s") % {"reason": reason} if reason else ""},
+                     idempotency_key=f"groupbuy-decided-{locked.pk}-{int(now.timestamp())}")
+
+    return move(filing, action, actor=actor, change=change, reason=reason, now=now, notify=notify)
 
 
 def filing_resubmit(*, actor, filing: Filing, data: dict, phone: str = "", now: dt.datetime | None = None) -> Filing:

@@ -188,6 +188,9 @@ def test_review_request_changes_resubmit_approve(world, documented):
     services.filing_decide(actor=staff, filing=filing, action="request_changes", reason="鸡蛋价格偏高")
     filing.refresh_from_db()
     assert (filing.status, filing.reason) == (FilingStatus.CHANGES_REQUESTED, "鸡蛋价格偏高")
+    sms = OutboundSms.objects.get(purpose="groupbuy_decided")
+    text = f"【绣花针】您的团购报备{filing.number}审核结果:需修改。意见:鸡蛋价格偏高"
+    assert (sms.phone, sms.text) == (LEADER_PHONE, text)
     later = NOW + dt.timedelta(hours=1)
     items = [{"name": "鸡蛋", "unit": "枚", "pack_quantity": "30", "price": "30"}]
     services.filing_resubmit(actor=None, phone=LEADER_PHONE, filing=filing, data=filing_data(items=items), now=later)
