@@ -8,9 +8,11 @@ class SupplyConfig(AppConfig):
     verbose_name = _("团购与保供")
 
     def ready(self) -> None:
-        # Overdue loans on core's first page; demo donations, loans and stock in seed_demo.
+        # Group buying's first-page counts, demo data and escalation sweep; overdue loans on the first
+        # page and demo donations, loans and stock (core.registry).
         from xiuhua.core import registry
 
-        from . import parts_stock
+        from . import parts_groupbuy, parts_stock
 
-        registry.register(parts_stock.HOME, parts_stock.DEMO)
+        registry.register(parts_groupbuy.HOME, parts_groupbuy.DEMO, parts_groupbuy.SWEEP, parts_stock.HOME,
+                          parts_stock.DEMO)
