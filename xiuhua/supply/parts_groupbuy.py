@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from xiuhua.accounts.roles import Cap
+from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.registry import DemoPart, HomePart, Sweep
 
 
 def waiting_work(user, membership) -> dict[str, int] | None:
     from .models import ESCALATE_AFTER, Complaint, ComplaintStatus, Filing, FilingStatus, Leader, LeaderStatus
 
+    if membership.role == Role.GROUPBUY_LEADER:
+        return {"groupbuy_lead": 1}  # a leader's own pages are the phone pages
     if not membership.has(Cap.REVIEW_GROUPBUY):
         return None
     filings = Filing.objects.visible_to(user).filter(status=FilingStatus.SUBMITTED)

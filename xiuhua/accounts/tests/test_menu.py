@@ -97,7 +97,7 @@ def test_the_pharmacy_clerk_is_pointed_at_redemption_and_deliveries(client, worl
 
 @pytest.mark.parametrize(("role", "text"), [
     (Role.VOLUNTEER, "今天请按居委会的安排上岗"),
-    (Role.GROUPBUY_LEADER, "今天请把每次团购的材料交给居委会备案"),
+    (Role.GROUPBUY_LEADER, "团购报备在手机上办理"),
     (Role.BUSINESS_CONTACT, "今天请按街道要求报送员工在岗和健康情况"),
 ])
 def test_roles_without_pages_yet_are_told_what_to_do_today_and_whom_to_ask(client, world, role, text):

@@ -210,3 +210,13 @@ def test_staff_apply_document_and_file_on_a_residents_behalf(client, world):
     filing.refresh_from_db()
     assert (filing.status, filing.items.get().price) == (FilingStatus.SUBMITTED, 30)
     assert staff.get(reverse("supply:behalf_edit", args=[filing.pk])).status_code == 404  # not sent back now
+
+
+def test_a_leader_account_finds_the_phone_pages_on_its_first_page(client, world):
+    from xiuhua.accounts.roles import Role
+    from xiuhua.testing import make_user
+
+    client.force_login(make_user("lead_account", Role.GROUPBUY_LEADER, world.compound_a1))
+    body = client.get("/").content.decode()
+    assert f'<li id="work-groupbuy-lead"><a href="{reverse("supply:lead_start")}">' in body
+    assert "团购报备在手机上办理" in body
