@@ -14,7 +14,7 @@ from xiuhua.screening.selectors_zones import last_sampled_days
 
 from . import clock
 from .models import Level, Positive, Zone, ZoneRule
-from .services import precaution_floor, published_rules
+from .services import precaution_floor, rules_cache
 
 
 @dataclass
@@ -30,18 +30,6 @@ class BoardRow:
         return self.next_step.day if self.next_step else None
 
 
-def _rules_cache():
-    cache: dict[str, clock.Rules] = {}
-
-    def rules(unit: OrgUnit) -> clock.Rules:
-        key = unit.path.rsplit("/", 2)[0] + "/" if unit.kind == Kind.BUILDING else unit.path
-        if key not in cache:
-            cache[key] = clock.Rules(published_rules(unit))
-        return cache[key]
-
-    return rules
-
-
 def ahead_of(zone: Zone, rules, today: dt.date) -> clock.Walk:
     """A zone's projection; a compound's waits for its sealed buildings."""
     return clock.projection(zone.level, zone.clock_start, rules(zone.unit), today,
@@ -50,7 +38,7 @@ def ahead_of(zone: Zone, rules, today: dt.date) -> clock.Walk:
 
 def board(user, today: dt.date) -> list[BoardRow]:
     """The sealed and controlled zones the user sees, the soonest to change first."""
-    rules = _rules_cache()
+    rules = rules_cache()
     rows = []
     zones = (Zone.objects.visible_to(user).exclude(level=Level.PRECAUTION)
              .select_related("unit", "compound", "committee"))
@@ -81,7 +69,7 @@ class PublicFacts:
 def public_facts(zone: Zone, today: dt.date) -> PublicFacts:
     """What the compound's gate page shows: nothing about a person."""
     compound = zone.compound
-    rules = _rules_cache()
+    rules = rules_cache()
     compound_rules = rules(compound)
     release = clock.release_of(ahead_of(zone, rules, today))
     inside = []
@@ -122,7 +110,7 @@ def rule_preview(rule: ZoneRule, today: dt.date) -> Preview:
     changed, released = [], []
     zones = (Zone.objects.filter(unit__path__startswith=rule.scope.path).exclude(level=Level.PRECAUTION)
              .select_related("unit", "compound").order_by("compound__sort_key", "unit__sort_key"))
-    rules = _rules_cache()
+    rules = rules_cache()
     for zone in zones:
         old = rules(zone.unit)
         new = old.with_rule(rule)

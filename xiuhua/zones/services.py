@@ -43,6 +43,20 @@ def rules_for(unit: OrgUnit) -> clock.Rules:
     return clock.Rules(published_rules(unit))
 
 
+def rules_cache():
+    """`rules_for`, asked once per compound (a building shares its compound's rules): for walks
+    over many zones."""
+    cache: dict[str, clock.Rules] = {}
+
+    def rules(unit: OrgUnit) -> clock.Rules:
+        key = unit.path.rsplit("/", 2)[0] + "/" if unit.kind == Kind.BUILDING else unit.path
+        if key not in cache:
+            cache[key] = rules_for(unit)
+        return cache[key]
+
+    return rules
+
+
 def _rule_values(values: dict) -> dict:
     errors: dict[str, str] = {}
     name = (values.get("name") or "").strip()
@@ -273,9 +287,10 @@ def _tested(zone: Zone):
     return tested
 
 
-def _advance_one(zone: Zone, today: dt.date, rules: clock.Rules) -> int:
-    floor = precaution_floor(zone, rules_for, today)
-    walked = clock.walk(zone.level, zone.clock_start, rules, today, tested=_tested(zone), precaution_from=floor)
+def _advance_one(zone: Zone, today: dt.date, rules_of) -> int:
+    floor = precaution_floor(zone, rules_of, today)
+    walked = clock.walk(zone.level, zone.clock_start, rules_of(zone.unit), today, tested=_tested(zone),
+                        precaution_from=floor)
     for step in walked.steps:
         def step_down(locked: Zone, step=step):
             locked.clock_start = None if step.to_level == Level.PRECAUTION else step.day
@@ -303,16 +318,13 @@ def zones_advance(*, today: dt.date | None = None, within: OrgUnit | None = None
     if within is not None:
         zones = zones.filter(unit__path__startswith=within.path)
     steps = 0
-    rules_by_path: dict[str, clock.Rules] = {}
+    rules_of = rules_cache()
     for zone in zones:
         with transaction.atomic():
             locked = Zone.objects.select_for_update().select_related("unit").get(pk=zone.pk)
             if locked.level == Level.PRECAUTION:
                 continue
-            parent = locked.unit.path.rsplit("/", 2)[0] + "/"
-            if parent not in rules_by_path:
-                rules_by_path[parent] = rules_for(locked.unit)
-            steps += _advance_one(locked, today, rules_by_path[parent])
+            steps += _advance_one(locked, today, rules_of)
     return steps
 
 
@@ -338,6 +350,7 @@ def zone_draw(*, actor, zone: Zone, level: str, reason: str, today: dt.date | No
 
 
 __all__ = [
-    "positive_record", "published_rules", "rules_for", "zone_draw", "zone_rule_change", "zone_rule_draft",
+    "positive_record", "published_rules", "rules_cache", "rules_for", "zone_draw", "zone_rule_change",
+    "zone_rule_draft",
     "zone_rule_publish", "zones_advance", "zones_ensure",
 ]
