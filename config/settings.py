@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "xiuhua.antigen",
     "xiuhua.passport",
     "xiuhua.supply",
+    "xiuhua.volunteers",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,7 @@ urlpatterns = [
     path("antigen/", include("xiuhua.antigen.urls")),
     path("passport/", include("xiuhua.passport.urls")),
     path("supply/", include("xiuhua.supply.urls")),
+    path("volunteers/", include("xiuhua.volunteers.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -62,6 +62,13 @@ class Cap(models.TextChoices):
     REVIEW_GROUPBUY = "review_groupbuy", _("审核团长、团购报备,处理投诉")
     SET_REFERENCE_PRICES = "set_reference_prices", _("维护参考价格")
     MANAGE_DONATIONS = "manage_donations", _("登记捐赠、借用物品和物资库存")
+    RUN_GROUPBUY = "run_groupbuy", _("组织团购投票和接龙,到货核对、消杀和分拣")
+    ORDER_FOR_RESIDENT = "order_for_resident", _("代居民团购下单和投票(楼组长、电话)")
+    DELIVER_ORDERS = "deliver_orders", _("扫码送货到户")
+    VIEW_VOLUNTEERS = "view_volunteers", _("查看志愿者、社区能人和排班")
+    MANAGE_VOLUNTEERS = "manage_volunteers", _("登记志愿者、确认资质、设岗排班、派任务给志愿者")
+    MUTUAL_AID = "mutual_aid", _("发布和认领互助任务")
+    MANAGE_PAIRING = "manage_pairing", _("设置AB角结对和互助池、标记居委会无法履职、派驻第二书记")
 
 
 _STAFF = {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.USE_API}
@@ -89,7 +96,16 @@ _ZONES_GRID = {Cap.VIEW_ZONES, Cap.VIEW_ANTIGEN, Cap.RECORD_ANTIGEN, Cap.VIEW_PA
 # Supplies: the street keeps reference prices and sees every committee's buys, bans and stock; the
 # committee vets leaders and filings and keeps donations, loans and stock.
 _SUPPLY_STREET = {Cap.VIEW_SUPPLY, Cap.SET_REFERENCE_PRICES, Cap.MANAGE_DONATIONS}
-_SUPPLY_COMMITTEE = {Cap.VIEW_SUPPLY, Cap.REVIEW_GROUPBUY, Cap.MANAGE_DONATIONS}
+_SUPPLY_COMMITTEE = {Cap.VIEW_SUPPLY, Cap.REVIEW_GROUPBUY, Cap.MANAGE_DONATIONS, Cap.RUN_GROUPBUY,
+                     Cap.ORDER_FOR_RESIDENT, Cap.DELIVER_ORDERS}
+# A building lead orders and votes for the households without phones in their grid, and carries
+# orders to the door; a volunteer carries them too.
+_SUPPLY_GRID = {Cap.ORDER_FOR_RESIDENT, Cap.DELIVER_ORDERS}
+# Volunteers: the committee signs them up, confirms qualifications, runs its duty tables and hands
+# them tasks; the street sees them all. Committees post and claim mutual-aid tasks; the street
+# pairs committees (AB角), forms pools, marks a committee unable to act and seconds officers.
+_VOLUNTEERS_STREET = {Cap.VIEW_VOLUNTEERS, Cap.MUTUAL_AID, Cap.MANAGE_PAIRING}
+_VOLUNTEERS_COMMITTEE = {Cap.VIEW_VOLUNTEERS, Cap.MANAGE_VOLUNTEERS, Cap.MUTUAL_AID}
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.DISTRICT_OFFICER: frozenset(
@@ -103,16 +119,16 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.STREET_OFFICER: frozenset(
         _STAFF | _MASKS_OFFICER | {Cap.MANAGE_ROUNDS} | _TRACING_STREET | _TICKETS_OFFICE
         | {Cap.EXPORT_ROSTER, Cap.REVEAL_ID, Cap.VIEW_AUDIT, Cap.IMPORT_ROSTER, Cap.VIEW_ISOLATION}
-        | _SCREENING_STREET | _ZONES_STREET | _SUPPLY_STREET
+        | _SCREENING_STREET | _ZONES_STREET | _SUPPLY_STREET | _VOLUNTEERS_STREET
     ),
     Role.COMMITTEE_STAFF: frozenset(
         _STAFF | _MASKS_COMMITTEE | _TRACING_COMMITTEE | _ISOLATION_COMMITTEE | _TICKETS_COMMITTEE
         | {Cap.EDIT_RESIDENTS, Cap.IMPORT_ROSTER, Cap.EXPORT_ROSTER, Cap.REVEAL_ID}
-        | _SCREENING_COMMITTEE | _ZONES_COMMITTEE | _SUPPLY_COMMITTEE
+        | _SCREENING_COMMITTEE | _ZONES_COMMITTEE | _SUPPLY_COMMITTEE | _VOLUNTEERS_COMMITTEE
     ),
     Role.GRID_WORKER: frozenset(
         {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.VIEW_ISOLATION, Cap.RECORD_CONTACT,
-         Cap.VIEW_SCREENING} | _ZONES_GRID
+         Cap.VIEW_SCREENING} | _ZONES_GRID | _SUPPLY_GRID
     ),
     # The community health centre joins the door visit and follows alerts of the people in home
     # isolation in its street; it records its own contacts, and sees no roster.
@@ -123,8 +139,9 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
     # The roles below see no roster: a pharmacy clerk sees only vouchers presented at their
     # pharmacy; the others work in later modules; the system administrator manages units and
     # accounts, not people.
-    # A volunteer scans at a sampling station (the station shows masked names only).
-    Role.VOLUNTEER: frozenset({Cap.VIEW_SCREENING, Cap.COLLECT_SAMPLES}),
+    # A volunteer scans at a sampling station (the station shows masked names only)
+    # and carries group-buy orders to the door (the door page shows the room and the items only).
+    Role.VOLUNTEER: frozenset({Cap.VIEW_SCREENING, Cap.COLLECT_SAMPLES, Cap.DELIVER_ORDERS}),
     Role.PHARMACY_CLERK: frozenset({Cap.RECORD_DELIVERY, Cap.REDEEM_VOUCHER}),
     Role.GROUPBUY_LEADER: frozenset(),
     Role.BUSINESS_CONTACT: frozenset(),

@@ -319,5 +319,6 @@ class Ban(models.Model):
         return self.supplier
 
 
-# Donations, loans and stock live in their own module.
+# Offers, votes, orders and delivery; donations, loans and stock: each in its own module.
+from .models_orders import *  # noqa: E402,F401,F403
 from .models_stock import *  # noqa: E402,F401,F403

@@ -1,0 +1,313 @@
+"""Offers, votes, orders and delivery of group buying (issue 15).
+
+A committee puts several approved filings of one category to a vote (`Poll`): one vote per
+household, held by a unique constraint, until the closing time. The chosen filing, or any
+approved filing, opens orders (`Offer`): each `OfferItem` has the packs the supplier can bring
+(`available`) and a cap per household; `ordered` is raised by one conditional UPDATE per item
+(`ordered + n <= available`), so parallel orders never oversell, and a household holds one live
+order per offer (a partial unique constraint). Orders come from the resident's phone, from a
+building lead (楼组长) for residents without phones, or from staff taking a call; the last two are
+marked with who placed them.
+
+At the gate the delivery is checked against the filing and the packs received are counted; when
+fewer came than were ordered, the committee chooses a sharing rule, sees its result, and confirms
+it (`OrderLine.allotted`). Then it is disinfected (chlorine concentration, wait, who and when) and
+sorted: a pick list per building and a label per household whose QR the volunteer scans at the
+door to mark the order delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from xiuhua.core.scoping import ScopedQuerySet
+from xiuhua.places.models import OrgUnit
+from xiuhua.residents.models import Household, Resident
+
+__all__ = [
+    "Category", "Channel", "Delivery", "Offer", "OfferItem", "OfferStatus", "Order", "OrderLine", "OrderStatus",
+    "Poll", "PollOption", "PollStatus", "PollVote", "ShortRule", "CHLORINE_MIN", "CHLORINE_MAX", "WAIT_MIN",
+    "WAIT_MAX",
+]
+
+# The disinfection rule of domain.md: chlorine 250-500 mg/L, then a wait of 10-30 minutes.
+CHLORINE_MIN, CHLORINE_MAX = 250, 500
+WAIT_MIN, WAIT_MAX = 10, 30
+
+
+class OrdersScoped(ScopedQuerySet):
+    scope_committee = "committee"
+    scope_cap = "view_supply"
+
+
+class HouseholdScoped(ScopedQuerySet):
+    """Orders of households: a building lead (grid worker) sees those of their grid only."""
+
+    scope_committee = "committee"
+    scope_household = "household"
+    scope_cap = "order_for_resident"
+
+
+class Category(models.TextChoices):
+    VEGETABLES = "vegetables", _("蔬菜")
+    MEAT = "meat", _("肉禽蛋")
+    RICE = "rice", _("米面粮油")
+    MILK = "milk", _("牛奶")
+    MEDICINE = "medicine", _("药品")
+    OTHER = "other", _("其他")
+
+
+class PollStatus(models.TextChoices):
+    OPEN = "open", _("投票中")
+    CLOSED = "closed", _("已截止")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class Poll(models.Model):
+    """Several approved offers of one category put to the households of a compound."""
+
+    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    compound = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("小区"))
+    category = models.CharField(_("品类"), max_length=12, choices=Category.choices)
+    title = models.CharField(_("标题"), max_length=80)
+    closes_at = models.DateTimeField(_("截止时间"))
+    status = models.CharField(_("状态"), max_length=12, choices=PollStatus.choices, default=PollStatus.OPEN)
+    # The option with the most votes when it closed (ties: the lower total price, then the first listed).
+    winner = models.ForeignKey("PollOption", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrdersScoped.as_manager()
+
+    class Meta:
+        verbose_name = _("团购投票")
+        verbose_name_plural = _("团购投票")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PollOption(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    filing = models.ForeignKey("supply.Filing", on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["poll", "filing"], name="supply_poll_option_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.poll} · {self.filing}"
+
+
+class Channel(models.TextChoices):
+    SELF = "self", _("本人手机")
+    BUILDING_LEAD = "building_lead", _("楼组长代下单")
+    STAFF_PHONE = "staff_phone", _("电话代下单")
+
+
+class PollVote(models.Model):
+    """One household's vote: the unique constraint makes a second vote from the household count
+    for nothing, however the two arrive."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SELF)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["poll", "household"], name="supply_poll_vote_once")]
+
+    def __str__(self) -> str:
+        return f"{self.poll} · {self.option_id}"
+
+
+class OfferStatus(models.TextChoices):
+    OPEN = "open", _("接龙中")
+    CLOSED = "closed", _("已截单")
+    ARRIVED = "arrived", _("已到货")
+    DISINFECTED = "disinfected", _("已消杀")
+    SORTED = "sorted", _("已分拣")
+    DONE = "done", _("已送完")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class ShortRule(models.TextChoices):
+    # Each household gets its share of what came, rounded down; what is left goes one pack at a
+    # time in the order the orders were placed.
+    PROPORTIONAL = "proportional", _("按比例分配,余数按下单先后")
+    # One pack to every household first (in order placed), then the rest in order placed.
+    ONE_EACH_FIRST = "one_each_first", _("每户先配一份,再按下单先后")
+    # Whole orders in the order placed until the packs run out.
+    FIRST_ORDERED = "first_ordered", _("按下单先后整单配送")
+
+
+class Offer(models.Model):
+    """Orders opened on one approved filing, for the households of the leader's compound."""
+
+    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    compound = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("小区"))
+    filing = models.OneToOneField("supply.Filing", on_delete=models.PROTECT, related_name="offer")
+    poll = models.ForeignKey(Poll, null=True, blank=True, on_delete=models.SET_NULL, related_name="offers")
+    category = models.CharField(_("品类"), max_length=12, choices=Category.choices)
+    title = models.CharField(_("标题"), max_length=80)
+    orders_close_at = models.DateTimeField(_("截单时间"))
+    status = models.CharField(_("状态"), max_length=12, choices=OfferStatus.choices, default=OfferStatus.OPEN)
+    short_rule = models.CharField(_("缺货分配规则"), max_length=16, choices=ShortRule.choices, blank=True)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OrdersScoped.as_manager()
+
+    class Meta:
+        verbose_name = _("团购接龙")
+        verbose_name_plural = _("团购接龙")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OfferItem(models.Model):
+    """One item of the filing as offered: `ordered` never passes `available` (CHECK, and the
+    conditional UPDATE that raises it)."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="items")
+    filing_item = models.ForeignKey("supply.FilingItem", on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+    available = models.PositiveIntegerField(_("可供份数"))
+    per_household = models.PositiveSmallIntegerField(_("每户限购份数"), default=1)
+    ordered = models.PositiveIntegerField(_("已订份数"), default=0)
+    # Counted at the gate; null until the delivery is checked.
+    received = models.PositiveIntegerField(_("实到份数"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ordered__lte=F("available")), name="supply_offer_item_no_oversell"),
+            models.CheckConstraint(condition=Q(per_household__gte=1), name="supply_offer_item_cap_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.filing_item)
+
+    @property
+    def left(self) -> int:
+        return self.available - self.ordered
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", _("已下单")
+    CANCELLED = "cancelled", _("已取消")
+    DELIVERED = "delivered", _("已送达")
+    # Nothing of it came (the shortage rule allotted none): nothing to carry, nothing to pay.
+    UNFILLED = "unfilled", _("缺货未配")
+
+
+class Order(models.Model):
+    """A household's order on an offer; at most one live (not cancelled) per household and offer."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="orders")
+    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    building = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(_("下单方式"), max_length=16, choices=Channel.choices, default=Channel.SELF)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    status = models.CharField(_("状态"), max_length=12, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    amount = models.DecimalField(_("金额(元)"), max_digits=10, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+
+    objects = HouseholdScoped.as_manager()
+
+    class Meta:
+        verbose_name = _("团购订单")
+        verbose_name_plural = _("团购订单")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "household"], condition=~Q(status="cancelled"),
+                                    name="supply_order_one_per_household"),
+        ]
+        indexes = [models.Index(fields=["offer", "building"], name="supply_order_offer_building")]
+
+    def __str__(self) -> str:
+        return f"{self.offer} #{self.pk}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(OfferItem, on_delete=models.PROTECT, related_name="lines")
+    quantity = models.PositiveSmallIntegerField(_("份数"))
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    # Packs this household gets of what arrived (the shortage rule); null until the gate check.
+    allotted = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item__position", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="supply_order_line_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.item} × {self.quantity}"
+
+
+class Delivery(models.Model):
+    """What happened at the gate: the check against the filing, the disinfection, the sorting."""
+
+    offer = models.OneToOneField(Offer, on_delete=models.PROTECT, related_name="delivery")
+    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    arrived_at = models.DateTimeField(_("到达时间"))
+    plate_matches = models.BooleanField(_("车牌与报备一致"))
+    driver_matches = models.BooleanField(_("司机与报备一致"))
+    goods_match = models.BooleanField(_("货品与报备一致"))
+    check_note = models.CharField(_("核对说明"), max_length=200, blank=True)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    chlorine_mg_l = models.PositiveSmallIntegerField(_("含氯消毒液浓度(mg/L)"), null=True, blank=True)
+    wait_minutes = models.PositiveSmallIntegerField(_("作用时间(分钟)"), null=True, blank=True)
+    disinfected_at = models.DateTimeField(_("消杀时间"), null=True, blank=True)
+    disinfected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
+    sorted_at = models.DateTimeField(_("分拣时间"), null=True, blank=True)
+    sorted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+
+    objects = OrdersScoped.as_manager()
+
+    class Meta:
+        verbose_name = _("到货记录")
+        verbose_name_plural = _("到货记录")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(chlorine_mg_l__isnull=True)
+                | Q(chlorine_mg_l__gte=CHLORINE_MIN, chlorine_mg_l__lte=CHLORINE_MAX),
+                name="supply_delivery_chlorine_range"),
+            models.CheckConstraint(
+                condition=Q(wait_minutes__isnull=True) | Q(wait_minutes__gte=WAIT_MIN, wait_minutes__lte=WAIT_MAX),
+                name="supply_delivery_wait_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer}"
+
+    @property
+    def released_at(self):
+        """When the goods may leave the disinfection area."""
+        if self.disinfected_at is None or self.wait_minutes is None:
+            return None
+        return self.disinfected_at + dt.timedelta(minutes=self.wait_minutes)

@@ -1,0 +1,4 @@
+"""URLs of the volunteers module."""
+
+app_name = "volunteers"
+urlpatterns: list = []
