@@ -12,7 +12,7 @@ class SupplyConfig(AppConfig):
         # page and demo donations, loans and stock (core.registry).
         from xiuhua.core import registry
 
-        from . import parts_groupbuy, parts_stock
+        from . import parts_delivery, parts_groupbuy, parts_orders, parts_stock
 
         registry.register(parts_groupbuy.HOME, parts_groupbuy.DEMO, parts_groupbuy.SWEEP, parts_stock.HOME,
-                          parts_stock.DEMO)
+                          parts_stock.DEMO, *parts_orders.PARTS, *parts_delivery.PARTS)

@@ -37,6 +37,9 @@ urlpatterns: list = [
     path("prices/", office.prices, name="prices"),
     path("bans/", office.bans, name="bans"),
     path("bans/<int:pk>/lift/", office.ban_lift, name="ban_lift"),
+    # Votes, offers and orders (urls_orders); the gate check, sorting and the door (urls_delivery).
+    path("", include("xiuhua.supply.urls_orders")),
+    path("", include("xiuhua.supply.urls_delivery")),
     # Donations, loans and stock (urls_stock).
     path("", include("xiuhua.supply.urls_stock")),
 ]

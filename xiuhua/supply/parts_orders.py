@@ -1,0 +1,7 @@
+"""What group buying's orders add to core (core.registry)."""
+
+from __future__ import annotations
+
+from xiuhua.core.registry import DemoPart, HomePart, Sweep
+
+PARTS: list[HomePart | DemoPart | Sweep] = []

@@ -1,0 +1,3 @@
+"""URLs of group buying's delivery (included from supply.urls)."""
+
+urlpatterns: list = []

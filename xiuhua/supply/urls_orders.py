@@ -1,0 +1,3 @@
+"""URLs of group buying's orders (included from supply.urls)."""
+
+urlpatterns: list = []
