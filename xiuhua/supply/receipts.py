@@ -5,14 +5,26 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A5, landscape
 from reportlab.lib.units import mm
 
-from xiuhua.core.pdf import cjk_font, fit_text, new_canvas
+from xiuhua.core.keyed_codes import KeyedCode
+from xiuhua.core.pdf import cjk_font, draw_qr, fit_text, new_canvas
 
 from .models_stock import Donation
+
+# The receipt's QR opens where the donation went (/supply/g/<pk>-<code>/): a donor keeps the
+# receipt, so the page is reached by its key, not by signing in; a wrong code is a 404.
+DONATION = KeyedCode("xiuhua.supply.donation.v1")
+
+
+def donation_url(donation: Donation) -> str:
+    return str(settings.PUBLIC_BASE_URL).rstrip("/") + reverse("supply:donation_public",
+                                                               kwargs={"code": DONATION.key(donation.pk)})
 
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
 SMALL_UNITS = ("", "拾", "佰", "仟")
@@ -92,9 +104,13 @@ def receipt_pdf(donation: Donation) -> bytes:
         y -= 10 * mm
     c.setFont(font, 11)
     c.drawString(margin, y - 2 * mm, _("衷心感谢您对社区疫情防控工作的支持!"))
+    qr_size = 26 * mm
+    draw_qr(c, donation_url(donation), width - margin - qr_size, margin + 8 * mm, qr_size)
+    c.setFont(font, 8)
+    c.drawCentredString(width - margin - qr_size / 2, margin + 5 * mm, _("扫码查看捐赠去向"))
     c.drawString(margin, margin, _("经办人:%(who)s") % {"who": donation.received_by.display_name or
                                                       donation.received_by.get_username()})
-    c.drawRightString(width - margin, margin, _("%(unit)s(盖章)") % {"unit": donation.unit.name})
+    c.drawRightString(width - margin - qr_size - 6 * mm, margin, _("%(unit)s(盖章)") % {"unit": donation.unit.name})
     c.showPage()
     c.save()
     return buffer.getvalue()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("donations/<int:pk>/", views.donation, name="donation"),
     path("donations/<int:pk>/allocate/", views.donation_allocate, name="donation_allocate"),
     path("donations/<int:pk>/receipt.pdf", views.donation_receipt, name="donation_receipt"),
+    path("g/<str:code>/", views.donation_public, name="donation_public"),
     path("loans/", views.loans, name="loans"),
     path("loans/new/", views.loan_new, name="loan_new"),
     path("loans/<int:pk>/return/", views.loan_return, name="loan_return"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,13 +16,14 @@ from django.views.decorators.http import require_GET, require_POST
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_by_id, active_membership, has_cap
 from xiuhua.core.audit import audit
-from xiuhua.core.crypto import mask_phone
-from xiuhua.core.policy import requires
+from xiuhua.core.code_guessing import CodeGuard, private
+from xiuhua.core.crypto import mask_name, mask_phone
+from xiuhua.core.policy import public, requires
 from xiuhua.places.models import Kind, OrgUnit
 
 from . import services_stock as services
 from .models_stock import ISSUE_REASONS, Donation, Loan, MoveReason, StockItem, StockMove
-from .receipts import receipt_pdf
+from .receipts import DONATION, receipt_pdf
 from .selectors_stock import overdue_loans
 
 
@@ -213,6 +214,29 @@ def donation_receipt(request, pk: int):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="donation-{d.number}.pdf"'
     return response
+
+
+# Receipt codes are 40 bits; twenty wrong ones in ten minutes from one network is a script.
+DONATION_CODES = CodeGuard("donation-receipt", limit=20, window=600, template="supply/stock/too_many_codes.html")
+
+
+@public
+@require_GET
+@DONATION_CODES.guards
+def donation_public(request, code: str):
+    """Where a donation went, for whoever holds its receipt: what was given, each use with its
+    day and which committee's stock it went into, and what is left; the donor's name masked when
+    a person gave, no staff names, no phone."""
+    pk = DONATION.pk_of(code)
+    d = Donation.objects.select_related("unit").filter(pk=pk).first() if pk is not None else None
+    if d is None:
+        DONATION_CODES.count_wrong(request)
+        raise Http404
+    donor = d.donor_name if d.donor_kind == Donation.DonorKind.ORGANISATION else mask_name(d.donor_name)
+    return private(render(request, "supply/stock/donation_public.html", {
+        "d": d, "donor": donor, "left": services.donation_left(d),
+        "allocations": d.allocations.select_related("line", "stock_move__committee"),
+    }))
 
 
 # Loans

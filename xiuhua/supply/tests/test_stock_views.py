@@ -12,7 +12,7 @@ from xiuhua.core.models import AuditEvent
 from xiuhua.core.registry import home_parts
 from xiuhua.supply import services_stock as s
 from xiuhua.supply.models_stock import Donation, Loan, StockItem, StockMove
-from xiuhua.testing import acting, as_user
+from xiuhua.testing import acting, as_user, qr_codes_in_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +174,26 @@ def test_amount_in_capitals(amount, words):
     from xiuhua.supply.receipts import yuan_in_capitals
 
     assert yuan_in_capitals(Decimal(amount)) == words
+
+
+def test_the_receipts_qr_opens_where_the_donation_went_without_signing_in(client, world):
+    d = s.donation_record(actor=acting(world.staff_a1), unit=world.committee_a1, donor_name="王建华",
+                          donor_kind="person", donor_phone="13812345678", kind="goods", lines=[("口罩", 500, "只")])
+    line = d.lines.get()
+    s.donation_allocate(actor=acting(world.staff_a1), donation=d, line=line, quantity=300, to_stock=True,
+                        committee=world.committee_a1)
+    s.donation_allocate(actor=acting(world.staff_a1), donation=d, line=line, quantity=50, note="发给核酸采样点志愿者")
+    as_user(client, world.staff_a1)
+    pdf = client.get(reverse("supply:donation_receipt", args=[d.pk])).content
+    [[(fmt, url)]] = qr_codes_in_pdf(pdf)
+    assert fmt == "QRCode" and url.startswith("http")
+    path = url[url.index("/supply/g/"):]
+    client.logout()
+    page = client.get(path)
+    assert page.status_code == 200 and page["Cache-Control"] == "private, no-store"
+    text = page.content.decode()
+    assert "王**" in text and "王建华" not in text and "13812345678" not in text
+    assert "口罩 300只 → 国和一村居委会物资库存" in text and "口罩 50只 · 发给核酸采样点志愿者" in text
+    assert '<td data-label="剩余" class="left">150只</td>' in text
+    wrong = path.replace(path.rstrip("/").rsplit("-", 1)[1], "ABCDEFGH")
+    assert client.get(wrong).status_code == 404
