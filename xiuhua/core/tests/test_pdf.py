@@ -107,7 +107,8 @@ def volunteer_sheets() -> dict[str, bytes]:
     table = DayTable(start.date(), [PostRow(post, [ShiftRow(shift, [duty], {1})])], 2, 1)
     return {"volunteer_post_sheet": post_sheet(post),
             "volunteer_duty_table": duty_table_pdf("国和一村", "国和一村居委会", table),
-            "volunteer_empty_duty_table": duty_table_pdf("国和一村", "国和一村居委会", DayTable(start.date(), [], 0, 0))}
+            "volunteer_empty_duty_table": duty_table_pdf("国和一村", "国和一村居委会",
+                                                         DayTable(start.date(), [], 0, 0))}
 
 
 @pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards", "passport_cards",

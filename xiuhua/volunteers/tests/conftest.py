@@ -20,7 +20,8 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 def make_shift(world, *, post=None, day=None, start=9, end=12, needed=3, **post_kwargs):
     staff = acting(world.staff_a1)
     if post is None:
-        post = services.post_create(actor=staff, compound=world.compound_a1, kind=post_kwargs.pop("kind", PostKind.GATE),
+        kind = post_kwargs.pop("kind", PostKind.GATE)
+        post = services.post_create(actor=staff, compound=world.compound_a1, kind=kind,
                                     name=post_kwargs.pop("name", "东门门岗"), **post_kwargs)
     return services.shift_create(actor=staff, post=post, day=day or timezone.localdate() + dt.timedelta(days=1),
                                  start=dt.time(start), end=dt.time(end), needed=needed)

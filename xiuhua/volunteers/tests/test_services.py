@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 
 from xiuhua.core.models import AuditEvent
@@ -301,7 +302,7 @@ def test_a_work_order_is_handed_to_a_nurse_who_sees_only_the_task(world):
     task.refresh_from_db()
     assert task.status == "done" and task.done_at is not None
     # Another committee's staff cannot hand this work order.
-    with pytest.raises(Exception):
+    with pytest.raises(Http404):
         services.task_assign(actor=acting(world.staff_a2), source="ticket", source_id=ticket.pk, volunteer=nurse,
                              what="x", place="x", due_at=due, contact="x")
     assert Talent.objects.count() == 1
