@@ -103,6 +103,12 @@ class Volunteer(models.Model):
         self.committee_id = self.compound.committee_id  # type: ignore[assignment]  # a compound has one
         super().save(*args, **kwargs)
 
+    @property
+    def days_label(self) -> str:
+        """"周一、周三、周日" for "137"."""
+        names = "一二三四五六日"
+        return "、".join(f"周{names[int(d) - 1]}" for d in self.available_days if d in "1234567")
+
 
 class TalentQuerySet(ScopedQuerySet):
     scope_committee = "committee"

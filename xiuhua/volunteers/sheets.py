@@ -37,7 +37,7 @@ def post_sheet(post: Post) -> bytes:
     c.setFont(font, 28)
     c.drawCentredString(width / 2, height - 45 * mm, fit_text(c, post.name, 28, width - 2 * MARGIN))
     c.setFont(font, 13)
-    c.drawCentredString(width / 2, height - 56 * mm, f"{post.get_kind_display()}岗 · 志愿者签到签退")
+    c.drawCentredString(width / 2, height - 56 * mm, f"{post.get_kind_display()} · 志愿者签到签退")
     size = 110 * mm
     draw_qr(c, post_url(post.pk), (width - size) / 2, height - 62 * mm - size, size)
     y = height - 72 * mm - size

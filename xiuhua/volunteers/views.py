@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -66,7 +67,8 @@ def _join_url(request) -> str:
     membership = active_membership(request.user)
     if membership is None or membership.org_unit.kind != Kind.COMMITTEE:
         return ""
-    return request.build_absolute_uri(reverse("volunteers:my_start")) + f"?c={membership.org_unit.pk}"
+    return (str(settings.PUBLIC_BASE_URL).rstrip("/") + reverse("volunteers:my_start")
+            + f"?c={membership.org_unit.pk}")
 
 
 @VIEW
