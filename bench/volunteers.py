@@ -49,6 +49,7 @@ def build(volunteers: int, compounds: int, day: dt.date):
     from xiuhua.accounts.roles import Role
     from xiuhua.places.models import CompoundType, Kind, OrgUnit
     from xiuhua.volunteers.models import Duty, Post, Shift, Talent, Volunteer, VolunteerTask
+    from xiuhua.volunteers.services import index_token
 
     city = OrgUnit.objects.filter(kind=Kind.CITY).first() or bench_unit(Kind.CITY, "上海市", None)
     district = bench_unit(Kind.DISTRICT, "志愿者压测区", city)
@@ -67,8 +68,8 @@ def build(volunteers: int, compounds: int, day: dt.date):
         users[role] = user
     committee_ids = [c.pk for c in committees]
     existing = Volunteer.objects.filter(committee_id__in=committee_ids)
-    if (existing.count() == volunteers and Shift.objects.filter(committee_id__in=committee_ids, day=day).count()
-            == compounds * 12):
+    if (existing.count() == volunteers and not existing.filter(talents_index="").exists()
+            and Shift.objects.filter(committee_id__in=committee_ids, day=day).count() == compounds * 12):
         print(f"reusing {volunteers} volunteers", file=sys.stderr)
         return users, units
     t0 = time.perf_counter()
@@ -100,6 +101,12 @@ def build(volunteers: int, compounds: int, day: dt.date):
                 talents.append(Talent(volunteer_id=volunteer.pk, committee_id=volunteer.committee_id,
                                       compound_id=volunteer.compound_id, skill=skill, detail=detail, status=status))
         Talent.objects.bulk_create(talents, batch_size=5000)
+        tokens: dict[int, list[str]] = {}
+        for talent in sorted(talents, key=lambda t: t.skill):
+            tokens.setdefault(talent.volunteer_id, []).append(index_token(talent.skill, talent.status, talent.detail))
+        for volunteer in made:
+            volunteer.talents_index = f" {' '.join(tokens[volunteer.pk])} "
+        Volunteer.objects.bulk_update(made, ["talents_index"], batch_size=2000)
         posts = []
         for unit in units:
             for kind, name in (("gate", "东门门岗"), ("screening", "核酸点排队引导"), ("delivery", "物资配送")):
@@ -182,6 +189,7 @@ def main() -> None:
     for role in (Role.STREET_OFFICER, Role.COMMITTEE_STAFF):
         client = Client()
         client.force_login(users[role])
+        client.get("/volunteers/")  # not timed: the first request loads templates and warms caches
         clients[role] = client
     # Committee staff's compounds are the first committee's: every 26th compound.
     staff_units = units[::COMMITTEES]

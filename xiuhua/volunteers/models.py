@@ -82,6 +82,11 @@ class Volunteer(models.Model):
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     # Hours of completed duties, kept with each check-out (the directory sorts and shows it).
     minutes_served = models.PositiveIntegerField(_("服务时长(分钟)"), default=0)
+    # The talents as one searchable line, rewritten by the services with every talent change in
+    # the same transaction (services.talents_index): " doctor/u/全科 translator/p/英语·日语 ", one
+    # token per talent: skill, u (usable: confirmed or needing no proof) or p, the detail. The
+    # directory filters this one column instead of joining the talent table (bench/volunteers.py).
+    talents_index = models.CharField(max_length=400, blank=True, default="", editable=False)
 
     objects = VolunteerQuerySet.as_manager()
 

@@ -1,21 +1,23 @@
 """Reads of the volunteers module, scoped (the pages, the PDF and the bench share them).
 
-The talent directory is one query: the viewer's volunteers (`visible_to`, one indexed committee
-comparison) that have a talent matching the filters (an EXISTS on the talent table, whose
-(committee, skill, status) index serves it), ordered by hours served, paged."""
+The talent directory is one query on one table: the viewer's volunteers (`visible_to`, one
+indexed committee comparison) whose `talents_index` line has a token matching the filters
+(skill, usable, part of the detail), ordered by hours served, paged. Joining the talent table
+instead (an EXISTS per volunteer) cost a street's 20,000 volunteers 80-160 ms per query."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from xiuhua.core.crypto import mask_name
 
-from .models import LIVE_DUTY, USABLE, Duty, DutyStatus, Post, Shift, Talent, Volunteer
+from .models import LIVE_DUTY, Duty, DutyStatus, Post, Shift, Skill, Talent, Volunteer
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,14 @@ def directory(user, search: Search, *, now: dt.datetime | None = None):
     if search.compound_id:
         rows = rows.filter(compound_id=search.compound_id)
     if search.skill or search.detail or search.confirmed_only:
-        talents = Talent.objects.filter(volunteer_id=OuterRef("pk"))
-        if search.skill:
-            talents = talents.filter(skill=search.skill)
+        # One talent must match all three: a token of Volunteer.talents_index (services).
+        skill = search.skill if search.skill in Skill.values else ""
+        usable = "u" if search.confirmed_only else ""
         if search.detail:
-            talents = talents.filter(detail__icontains=search.detail)
-        if search.confirmed_only:
-            talents = talents.filter(status__in=USABLE)
-        rows = rows.filter(Exists(talents))
+            detail = re.escape("·".join(search.detail.split()))
+            rows = rows.filter(talents_index__iregex=rf" {skill or '[a-z]+'}/{usable or '[up]'}/[^ ]*{detail}")
+        else:
+            rows = rows.filter(talents_index__contains=f" {skill}/{usable}" if skill else f"/{usable}/")
     if search.available_now:
         local = timezone.localtime(now or timezone.now())
         rows = rows.filter(available_days__contains=str(local.isoweekday())).filter(

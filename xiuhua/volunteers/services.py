@@ -143,6 +143,22 @@ def _insert_talent(volunteer: Volunteer, talent: TalentInput) -> Talent:
     return Talent.objects.create(volunteer=volunteer, skill=talent.skill, detail=talent.detail, status=status)
 
 
+def index_token(skill: str, status: str, detail: str) -> str:
+    """One talent in Volunteer.talents_index: "doctor/u/全科", spaces in the detail as "·"."""
+    usable = "u" if status in USABLE else "p"
+    return f"{skill}/{usable}/{'·'.join(detail.split()).replace('/', '／')}"
+
+
+def talents_index(volunteer_id: int) -> str:
+    """Rewrite the volunteer's search line from their talents (in the caller's transaction)."""
+    tokens = [index_token(skill, status, detail) for skill, status, detail in
+              Talent.objects.filter(volunteer_id=volunteer_id).order_by("skill")
+              .values_list("skill", "status", "detail")]
+    line = f" {' '.join(tokens)} " if tokens else ""
+    Volunteer.objects.filter(pk=volunteer_id).update(talents_index=line)
+    return line
+
+
 @transaction.atomic
 def volunteer_sign_up(*, actor, compound: OrgUnit, mobile: str, name: str = "", resident: Resident | None = None,
                       talents: list[TalentInput] = (), days: str = "", available_from: dt.time | None = None,  # type: ignore[assignment]
@@ -186,6 +202,7 @@ def volunteer_sign_up(*, actor, compound: OrgUnit, mobile: str, name: str = "", 
         raise ValidationError({"mobile": _("这个手机号已登记为本居委会的志愿者")}) from None
     for talent in cleaned:
         _insert_talent(volunteer, talent)
+    volunteer.talents_index = talents_index(volunteer.pk)
     audit(actor=actor, action="volunteer_sign_up", obj=volunteer, committee_id=volunteer.committee_id,
           subject_label=f"{mask_name(name)} {compound.name}",
           detail={"roster": resident is not None, "by_staff": actor is not None,
@@ -225,12 +242,14 @@ def volunteer_update(*, actor, volunteer: Volunteer, talents: list[TalentInput],
             changed.append(skill)
     volunteer.available_days, volunteer.available_from, volunteer.available_to = days, available_from, available_to
     volunteer.save(update_fields=["available_days", "available_from", "available_to"])
+    volunteer.talents_index = talents_index(volunteer.pk)
     audit(actor=actor, action="volunteer_update", obj=volunteer, committee_id=volunteer.committee_id,
           subject_label=mask_name(volunteer.name),
           detail={"added_or_changed": changed, "removed": removed, "days": days})
     return volunteer
 
 
+@transaction.atomic
 def talent_decide(*, actor, talent: Talent, confirm: bool) -> Talent:
     """Staff confirm a qualification after seeing proof, or refuse it (who and when are kept)."""
 
@@ -239,7 +258,9 @@ def talent_decide(*, actor, talent: Talent, confirm: bool) -> Talent:
         locked.decided_at = timezone.now()
         return {"skill": locked.skill}
 
-    return move(talent, "confirm" if confirm else "reject", actor=actor, change=change)
+    talent = move(talent, "confirm" if confirm else "reject", actor=actor, change=change)
+    talents_index(talent.volunteer_id)
+    return talent
 
 
 # --- duty tables -------------------------------------------------------------------------------

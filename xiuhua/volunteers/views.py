@@ -41,7 +41,7 @@ from xiuhua.residents.models import Resident
 from . import selectors as sel
 from . import services, sheets
 from .forms import PostForm, SearchForm, ShiftEditForm, ShiftForm, StaffSignUpForm, TalentsForm, TaskForm
-from .models import Duty, DutyStatus, Post, Shift, Skill, Talent, TaskSource, Volunteer, VolunteerTask
+from .models import USABLE, Duty, DutyStatus, Post, Shift, Skill, Talent, TaskSource, Volunteer, VolunteerTask
 
 PAGE_SIZE = 50
 VIEW = requires(Cap.VIEW_VOLUNTEERS)
@@ -239,7 +239,7 @@ def _assignable(shift: Shift):
     rows = Volunteer.objects.filter(committee_id=shift.committee_id).exclude(
         duties__shift=shift, duties__status__in=[DutyStatus.SIGNED, DutyStatus.ON_DUTY, DutyStatus.DONE])
     if shift.post.required_skill:
-        rows = rows.filter(talents__skill=shift.post.required_skill, talents__status__in=sel.USABLE)
+        rows = rows.filter(talents__skill=shift.post.required_skill, talents__status__in=USABLE)
     return rows.order_by("compound_id", "name")[:300]
 
 
@@ -377,7 +377,7 @@ def task_new(request, source: str, source_id: int):
         skill = ""
     candidates = Volunteer.objects.visible_to(request.user).filter(committee_id=committee_id)
     if skill:
-        candidates = candidates.filter(talents__skill=skill, talents__status__in=sel.USABLE)
+        candidates = candidates.filter(talents__skill=skill, talents__status__in=USABLE)
     detail = (request.GET.get("detail") or "").strip()[:30]
     if detail:
         candidates = candidates.filter(talents__detail__icontains=detail)

@@ -274,6 +274,16 @@ def test_the_directory_finds_by_skill_detail_compound_confirmation_and_time(worl
     # Other committees see none of them; the street sees them all.
     assert list(sel.directory(acting(world.staff_a2), sel.Search())) == []
     assert len(sel.directory(acting(world.street_officer), sel.Search())) == 2
+    # Skill, detail and confirmation must hold for one and the same talent.
+    both = outsider(world, phone="13900002003", name="卫国平",
+                    talents=[TalentInput(Skill.DOCTOR, "儿科"), TalentInput(Skill.TRANSLATOR, "英语")])
+    assert found(skill=Skill.DOCTOR, detail="英语") == []
+    assert found(skill=Skill.DOCTOR, detail="儿") == ["卫国平"]
+    assert found(skill=Skill.DOCTOR, confirmed_only=True) == []
+    services.talent_decide(actor=staff, talent=both.talents.get(skill=Skill.DOCTOR), confirm=True)
+    assert found(skill=Skill.DOCTOR, confirmed_only=True, detail="儿科") == ["卫国平"]
+    assert sorted(found(detail="英语")) == ["卫国平", "陈思远"]
+    assert found(detail="doctor") == [] and found(detail=".*") == []
     assert english.pk
 
 
