@@ -244,7 +244,6 @@ def test_the_work_order_page_offers_hand_over_to_committee_staff(client, world):
         "contact": "李慧敏 65430000"})
     assert response.status_code == 302
     task = VolunteerTask.objects.get()
-    verified(client.__class__()).get(reverse("volunteers:my_home"))
     phone = verified(client.__class__())
     home = phone.get(reverse("volunteers:my_home")).content.decode()
     assert "伤口换药" in home and "5号302室" in home and "李慧敏 65430000" in home and "伤口</" not in home
@@ -255,3 +254,31 @@ def test_the_work_order_page_offers_hand_over_to_committee_staff(client, world):
     grid = as_user(client.__class__(), world.grid_worker)
     detail = grid.get(reverse("tickets:detail", args=[ticket.pk]))
     assert reverse("volunteers:task_new", args=["ticket", ticket.pk]) not in detail.content.decode()
+
+
+def test_an_isolation_case_is_handed_to_a_volunteer_from_its_page(client, world):
+    from xiuhua.core.idnumbers import make_resident_id
+    from xiuhua.isolation import services as isolation
+
+    staff = acting(world.staff_a1)
+    arrival = isolation.arrival_register(
+        actor=staff, household=world.household_a1, name="刘某", id_type="resident_id",
+        id_number=make_resident_id("420102", dt.date(1985, 4, 2), 321), phone="13911112222",
+        origin_text="湖北省武汉市", transport="train", transport_number="G1722", arrival_date=timezone.localdate())
+    case = isolation.case_open(actor=staff, arrival=arrival)
+    driver = outsider(world, talents=[TalentInput(Skill.DRIVER, "C1")])
+    as_user(client, world.staff_a1)
+    page = client.get(reverse("isolation:case", args=[case.pk])).content.decode()
+    form_url = reverse("volunteers:task_new", args=["isolation", case.pk])
+    assert form_url in page
+    due = timezone.localtime(timezone.now() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(form_url, {"volunteer": driver.pk, "what": "代购药品送到门口", "place": "5号302室",
+                                      "due_at": due, "contact": "李慧敏 65430000"})
+    assert response.status_code == 302
+    task = VolunteerTask.objects.get()
+    assert (task.source, task.source_id, task.committee) == ("isolation", case.pk, world.committee_a1)
+    home = verified(client.__class__()).get(reverse("volunteers:my_home")).content.decode()
+    assert "代购药品送到门口" in home and "刘某" not in home and "湖北" not in home
+    # Another committee's staff: the case is the same 404 as a missing one.
+    other = as_user(client.__class__(), world.staff_a2)
+    assert other.get(form_url).status_code == 404
