@@ -74,6 +74,31 @@ def stamp_record(*, actor, household, kind: str, stamped_on: dt.date | None, not
     return stamp
 
 
+def stamp_record_for_service(*, household_id: int, stamped_on: dt.date, stamped_by, note: str) -> Stamp | None:
+    """The system's path for another module that saw the service done (a volunteer's completed
+    shift): the household's volunteer stamp for the week of `stamped_on`, once. `stamped_by` is
+    the staff member answerable for the service (who set up the duty post). None, and nothing
+    written, when the household has its stamp for that week already."""
+    period = periods.of_day(stamped_on)
+    with transaction.atomic():
+        if Stamp.objects.filter(household_id=household_id, kind=StampKind.VOLUNTEER, period_start=period.start,
+                                status=StampStatus.ACTIVE).exists():
+            return None
+        household = PassportHousehold.objects.select_related("building", "compound").get(pk=household_id)
+        stamp = Stamp(household=household, kind=StampKind.VOLUNTEER, period_start=period.start,
+                      stamped_on=stamped_on, note=note[:NOTE_LIMIT], stamped_by=stamped_by)
+        try:
+            with transaction.atomic():
+                stamp.save()
+        except IntegrityError:
+            return None  # a parallel check-out stamped it first
+        audit(actor=None, action="passport_stamp_record", obj=stamp, committee_id=stamp.committee_id,
+              subject_label=f"{household.address} {StampKind.VOLUNTEER.label} {period.start}",
+              detail={"kind": StampKind.VOLUNTEER, "week": period.start.isoformat(), "on": stamped_on.isoformat(),
+                      "source": "volunteer_duty"})
+    return stamp
+
+
 def stamp_withdraw(*, actor, stamp: Stamp, reason: str) -> Stamp:
     """Withdraw a stamp entered by mistake, with a reason (core.workflow: one audit event)."""
     errors: dict[str, str] = {}
@@ -102,4 +127,4 @@ def cards_print(*, actor, households: list, scope_label: str) -> None:
           subject_label=scope_label, detail={"count": len(households)})
 
 
-__all__ = ["stamp_record", "stamp_withdraw", "cards_print", "StampStatus"]
+__all__ = ["stamp_record", "stamp_record_for_service", "stamp_withdraw", "cards_print", "StampStatus"]

@@ -6,3 +6,10 @@ class VolunteersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "xiuhua.volunteers"
     verbose_name = _("志愿者与互助")
+
+    def ready(self) -> None:
+        from xiuhua.core.registry import register
+
+        from . import parts
+
+        register(parts.HOME, parts.DEMO, parts.SWEEP)

@@ -29,7 +29,7 @@ from xiuhua.tickets.printing import DoorCard, door_sheet_pdf
 # prints its sheet.
 PRODUCERS = {"xiuhua/core/pdf.py", "xiuhua/masks/pdf.py", "xiuhua/tickets/printing.py",
              "xiuhua/screening/plan_output.py", "xiuhua/screening/labels.py", "xiuhua/passport/cards.py",
-             "xiuhua/supply/receipts.py"}
+             "xiuhua/supply/receipts.py", "xiuhua/volunteers/sheets.py"}
 
 
 def fonts_of(pdf: bytes) -> list[dict[str, str]]:
@@ -90,12 +90,31 @@ def sheets() -> dict[str, bytes]:
                                           room="302", grid="第一网格1号微网格",
                                           stamps={"volunteer": Shown("volunteer", dt.date(2026, 12, 8), "王建国")})],
                                     current_week()),
+        **volunteer_sheets(),
     }
+
+
+def volunteer_sheets() -> dict[str, bytes]:
+    from xiuhua.volunteers.models import Duty, Post, Shift, Volunteer
+    from xiuhua.volunteers.selectors import DayTable, PostRow, ShiftRow
+    from xiuhua.volunteers.sheets import duty_table_pdf, post_sheet
+
+    post = Post(pk=1, compound=OrgUnit(kind=Kind.COMPOUND, name="国和一村"), kind="gate", name="东门门岗",
+                duties="问询、登记、测温", required_skill="nurse", health_statement=True)
+    start = timezone.now().replace(hour=1, minute=0)
+    shift = Shift(pk=1, post=post, day=start.date(), starts_at=start, ends_at=start + dt.timedelta(hours=4), needed=3)
+    duty = Duty(pk=1, shift=shift, volunteer=Volunteer(name="周志强", mobile="13900001234"))
+    table = DayTable(start.date(), [PostRow(post, [ShiftRow(shift, [duty], {1})])], 2, 1)
+    return {"volunteer_post_sheet": post_sheet(post),
+            "volunteer_duty_table": duty_table_pdf("国和一村", "国和一村居委会", table),
+            "volunteer_empty_duty_table": duty_table_pdf("国和一村", "国和一村居委会",
+                                                         DayTable(start.date(), [], 0, 0))}
 
 
 @pytest.mark.parametrize("name", ["vouchers", "no_vouchers", "door_cards", "no_door_cards", "passport_cards",
                                   "screening_notices",
-                                  "screening_labels_40x30", "screening_labels_50x30", "screening_labels_a4"])
+                                  "screening_labels_40x30", "screening_labels_50x30", "screening_labels_a4",
+                                  "volunteer_post_sheet", "volunteer_duty_table", "volunteer_empty_duty_table"])
 def test_every_font_of_every_printed_sheet_is_embedded_as_a_subset(name):
     fonts = fonts_of(sheets()[name])
     assert fonts, "a sheet with text names its fonts"

@@ -29,6 +29,7 @@ SWEEPS = {
     "screening_sweep": 300,
     "sms_sweep": 60,
     "tickets_sweep": 300,
+    "volunteer_duty_sms": 600,
     "zones_sweep": 3600,
 }
 

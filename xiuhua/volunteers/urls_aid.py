@@ -1,0 +1,3 @@
+"""URLs of mutual aid between committees (filled by the mutual-aid part of the module)."""
+
+urlpatterns: list = []
