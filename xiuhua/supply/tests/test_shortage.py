@@ -7,17 +7,17 @@ from hypothesis import strategies as st
 from xiuhua.supply.models_orders import ShortRule
 from xiuhua.supply.shortage import share
 
-P, O, F = ShortRule.PROPORTIONAL, ShortRule.ONE_EACH_FIRST, ShortRule.FIRST_ORDERED
+P, E, F = ShortRule.PROPORTIONAL, ShortRule.ONE_EACH_FIRST, ShortRule.FIRST_ORDERED
 WANTS = [(11, 3), (12, 1), (13, 2), (14, 2)]  # in the order placed; total 8
 
 
-@pytest.mark.parametrize("rule", [P, O, F])
+@pytest.mark.parametrize("rule", [P, E, F])
 @pytest.mark.parametrize("received", [8, 9, 100])
 def test_enough_gives_every_order_what_it_ordered_whatever_the_rule(rule, received):
     assert share(rule, received, WANTS) == {11: 3, 12: 1, 13: 2, 14: 2}
 
 
-@pytest.mark.parametrize("rule", [P, O, F])
+@pytest.mark.parametrize("rule", [P, E, F])
 def test_nothing_came_gives_nothing(rule):
     assert share(rule, 0, WANTS) == {11: 0, 12: 0, 13: 0, 14: 0}
 
@@ -33,9 +33,9 @@ def test_proportional_rounds_down_and_gives_the_remainder_by_order_time():
 
 
 def test_one_each_first_then_by_order_time():
-    assert share(O, 5, WANTS) == {11: 2, 12: 1, 13: 1, 14: 1}
-    assert share(O, 3, WANTS) == {11: 1, 12: 1, 13: 1, 14: 0}
-    assert share(O, 7, WANTS) == {11: 3, 12: 1, 13: 2, 14: 1}
+    assert share(E, 5, WANTS) == {11: 2, 12: 1, 13: 1, 14: 1}
+    assert share(E, 3, WANTS) == {11: 1, 12: 1, 13: 1, 14: 0}
+    assert share(E, 7, WANTS) == {11: 3, 12: 1, 13: 2, 14: 1}
 
 
 def test_first_ordered_gives_whole_orders_and_what_is_left_to_the_next():
@@ -52,7 +52,7 @@ def test_no_orders_and_bad_input():
         share("lottery", 1, WANTS)
 
 
-@given(rule=st.sampled_from([P, O, F]), received=st.integers(0, 60),
+@given(rule=st.sampled_from([P, E, F]), received=st.integers(0, 60),
        quantities=st.lists(st.integers(1, 9), max_size=12))
 def test_every_rule_gives_out_exactly_what_came_and_never_more_than_ordered(rule, received, quantities):
     wants = list(enumerate(quantities))
