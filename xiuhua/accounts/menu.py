@@ -86,7 +86,7 @@ ENTRIES: tuple[MenuEntry, ...] = (
     _entry("groupbuy_bans", "", "supply:bans", {Cap.VIEW_SUPPLY}, _("团购禁入名单:全街道的团长和供货商禁入")),
     _entry("groupbuy_prices", "", "supply:prices", {Cap.VIEW_SUPPLY, Cap.SET_REFERENCE_PRICES},
            _("团购参考价格:各商品参考单价及历史,允许高出的比例")),
-    _entry("groupbuy_deliveries", "", "supply:deliveries", {Cap.RUN_GROUPBUY},
+    _entry("groupbuy_deliveries", "", "supply:deliveries", {Cap.VIEW_SUPPLY},
            _("团购到货与配送:到货核对、缺货分配、消杀、分拣单和标签")),
     _entry("groupbuy_to_deliver", "", "supply:to_deliver", {Cap.DELIVER_ORDERS},
            _("团购送货上门:各楼待送清单,扫标签二维码确认送达")),

@@ -2,8 +2,9 @@
 tests share.
 
 In the demo committee (the `committee` account's), after the group-buy demo (its leader, with
-valid documents): a filing of eggs and a vegetable bundle is approved, an offer on it took orders
-from households of two buildings, closed, arrived with the eggs short (shared in proportion) and
+valid documents): an offer on the demo's approved filing (rice and a vegetable bundle; a new
+approved filing when an offer has that one already) took orders
+from households of two buildings, closed, arrived with the first item short (shared in proportion) and
 was disinfected 40 minutes ago with a 20-minute wait, so it is ready for sorting: `make demo`
 shows the pick lists, the labels and the door pages. Idempotent: nothing is written when the
 committee has the demo offer already.
@@ -24,7 +25,7 @@ from xiuhua.residents.models import Household, Resident
 from .models import Filing, Leader
 from .models_orders import Category, Channel, Offer, OfferItem, Order, OrderLine
 
-DEMO_TITLE = "鸡蛋蔬菜团购(演示)"
+DEMO_TITLE = "本周保供团购(演示)"
 
 
 def closed_offer(*, filing: Filing, actor, orders: Sequence[tuple[Household, Sequence[int]]], start: dt.datetime,
@@ -57,8 +58,22 @@ def closed_offer(*, filing: Filing, actor, orders: Sequence[tuple[Household, Seq
     return move(offer, "close", actor=actor)
 
 
+def _new_filing(leader: Leader, staff, now: dt.datetime) -> Filing:
+    from . import services
+
+    filing = services.filing_submit(actor=None, phone=leader.resident.mobile, leader=leader,
+                                    now=now - dt.timedelta(hours=6), data={
+        "supplier": "上海鲜达食品有限公司", "supplier_licence": "JY13101100012345", "driver_name": "王师傅",
+        "driver_phone": "13900001234", "vehicle_plate": "沪A12345",
+        "window_start": now - dt.timedelta(hours=1), "window_end": now + dt.timedelta(hours=1),
+        "items": [{"name": "鸡蛋", "unit": "枚", "pack_quantity": "30", "price": "33"},
+                  {"name": "蔬菜套餐", "unit": "份", "pack_quantity": "1", "price": "58",
+                   "contents": "土豆 1kg\n青菜 500g\n番茄 500g\n洋葱 500g"}]})
+    return services.filing_decide(actor=staff, filing=filing, action="approve")
+
+
 def ensure_demo_delivery() -> list[str]:
-    from . import services, services_delivery
+    from . import services_delivery
     from .demo_groupbuy import _acting
 
     staff = _acting("committee")
@@ -76,21 +91,18 @@ def ensure_demo_delivery() -> list[str]:
     if not households:
         return []
     now = timezone.now()
-    filing = services.filing_submit(actor=None, phone=leader.resident.mobile, leader=leader,
-                                    now=now - dt.timedelta(hours=6), data={
-        "supplier": "上海鲜达食品有限公司", "supplier_licence": "JY13101100012345", "driver_name": "王师傅",
-        "driver_phone": "13900001234", "vehicle_plate": "沪A12345",
-        "window_start": now - dt.timedelta(hours=1), "window_end": now + dt.timedelta(hours=1),
-        "items": [{"name": "鸡蛋", "unit": "枚", "pack_quantity": "30", "price": "33"},
-                  {"name": "蔬菜套餐", "unit": "份", "pack_quantity": "1", "price": "58",
-                   "contents": "土豆 1kg\n青菜 500g\n番茄 500g\n洋葱 500g"}]})
-    services.filing_decide(actor=staff, filing=filing, action="approve")
-    packs = [(2, 1), (1, 1), (1, 0), (3, 2), (1, 1), (0, 1)]
+    # The group-buy demo's approved filing, unless an offer took it already; else a new one.
+    filing = (Filing.objects.filter(leader=leader, status="approved", offer__isnull=True).order_by("pk").first()
+              or _new_filing(leader, staff, now))
+    count = filing.items.count()
+    base = [(2, 1), (1, 1), (1, 0), (3, 2), (1, 1), (0, 1)]
+    packs = [tuple(row[i] if i < len(row) else 1 for i in range(count)) for row in base]
+    packs = [row if any(row) else (1, *row[1:]) for row in packs]
     orders = [(h, packs[n % len(packs)]) for n, h in enumerate(households)]
     offer = closed_offer(filing=filing, actor=staff, orders=orders, start=now - dt.timedelta(hours=5),
                          title=DEMO_TITLE)
     items = list(offer.items.order_by("position"))
-    received = {items[0].pk: max(items[0].ordered - 4, 0), items[1].pk: items[1].ordered}
+    received = {item.pk: item.ordered for item in items} | {items[0].pk: max(items[0].ordered - 4, 0)}
     plan = services_delivery.delivery_plan(offer, received, "proportional")
     services_delivery.delivery_arrive(actor=staff, offer=offer, plate_matches=True, driver_matches=True,
                                       goods_match=True, note="", received=received, rule="proportional",
