@@ -27,12 +27,15 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import require
 from xiuhua.core.audit import audit
 from xiuhua.core.keyed_codes import KeyedCode
 from xiuhua.core.workflow import move, move_many
+from xiuhua.sms.services import BulkMessage, sms_send_many
+from xiuhua.sms.texts import register_purpose, register_template
 
 from . import shortage
 from .models_orders import (
@@ -53,6 +56,10 @@ from .models_orders import (
 # The label's QR: /supply/o/<order pk>-<code>/, unguessable (core.keyed_codes).
 DOOR = KeyedCode("xiuhua.supply.order.v1")
 MAX_PACKS = 1_000_000
+
+# Texted once per order when its offer is sorted, to the mobile of the resident who ordered.
+ON_THE_WAY = register_template("XH_GROUPBUY_ON_WAY", "您在{compound}团购的物资已分拣,志愿者正在送货上门,请留意门口。")
+ON_THE_WAY_PURPOSE = register_purpose("groupbuy_on_way", gettext_lazy("团购物资分拣后送货上门通知"))
 
 
 def door_key(order_pk: int) -> str:
@@ -287,6 +294,17 @@ def _finish_if_done(offer_id: int) -> bool:
     return True
 
 
+def _text_on_the_way(offer: Offer) -> int:
+    """Queue one text per order still to carry, to the mobile of the resident who ordered (none for
+    an order placed for someone without a phone); keyed by order, so it is sent once."""
+    phones = (Order.objects.filter(offer=offer, status=OrderStatus.PLACED).exclude(resident=None)
+              .exclude(resident__mobile="").values_list("pk", "resident__mobile"))
+    params = {"compound": offer.compound.name}
+    return sms_send_many(template=ON_THE_WAY.code, purpose=ON_THE_WAY_PURPOSE, messages=[
+        BulkMessage(to=mobile, params=params, committee_id=offer.committee_id,
+                    idempotency_key=f"groupbuy-on-way:{pk}") for pk, mobile in phones])
+
+
 def delivery_sort(*, actor, offer: Offer, now: dt.datetime | None = None) -> Delivery:
     require(actor, Cap.RUN_GROUPBUY)
     now = now or timezone.now()
@@ -299,7 +317,7 @@ def delivery_sort(*, actor, offer: Offer, now: dt.datetime | None = None) -> Del
                 _("消杀作用时间未到,%(time)s 后才能分拣") % {"time": timezone.localtime(released).strftime("%H:%M")})
         delivery.sorted_at, delivery.sorted_by = now, actor
         delivery.save(update_fields=["sorted_at", "sorted_by"])
-        return None
+        return {"texts": _text_on_the_way(locked)}
 
     with transaction.atomic():
         move(offer, "sort", actor=actor, change=change, now=now)

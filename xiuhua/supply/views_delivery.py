@@ -41,7 +41,7 @@ from .models_orders import Delivery, Offer, OfferStatus, Order, OrderLine, Order
 # Door codes are 40 bits; twenty wrong ones in ten minutes from one network is a script.
 DOOR_CODES = CodeGuard("supply-door", limit=20, window=600, template="supply/delivery/too_many_codes.html")
 
-ON_THE_WAY = (OfferStatus.CLOSED, OfferStatus.ARRIVED, OfferStatus.DISINFECTED, OfferStatus.SORTED)
+PENDING = (OfferStatus.CLOSED, OfferStatus.ARRIVED, OfferStatus.DISINFECTED, OfferStatus.SORTED)
 
 
 def _errors(request, exc: ValidationError) -> None:
@@ -52,7 +52,7 @@ def _errors(request, exc: ValidationError) -> None:
 @require_GET
 def deliveries(request):
     offers = Offer.objects.visible_to(request.user).select_related("compound", "filing")
-    current = list(offers.filter(status__in=ON_THE_WAY).order_by("orders_close_at", "pk").annotate(
+    current = list(offers.filter(status__in=PENDING).order_by("orders_close_at", "pk").annotate(
         live=Count("orders", filter=Q(orders__status=OrderStatus.PLACED)),
         delivered=Count("orders", filter=Q(orders__status=OrderStatus.DELIVERED))))
     done = list(offers.filter(status=OfferStatus.DONE).order_by("-pk")[:20])

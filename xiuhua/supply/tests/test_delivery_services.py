@@ -256,3 +256,14 @@ def test_door_keys_are_unguessable_and_checked(world, offer):
     assert d.order_of_key(key.lower()) == order.pk
     assert d.order_of_key(f"{order.pk}-AAAAAAAA") is None
     assert d.door_url(order.pk).endswith(f"/supply/o/{key}/")
+
+
+def test_sorting_texts_each_household_with_a_mobile_once(world, offer):
+    from xiuhua.sms.models import OutboundSms
+
+    sorted_offer(world, offer)
+    texts = OutboundSms.objects.filter(purpose="groupbuy_on_way").order_by("phone")
+    assert [(t.phone, t.text) for t in texts] == [
+        ("13812340000", "【绣花针】您在国和一村团购的物资已分拣,志愿者正在送货上门,请留意门口。"),
+        ("13812345678", "【绣花针】您在国和一村团购的物资已分拣,志愿者正在送货上门,请留意门口。")]
+    assert AuditEvent.objects.get(action="groupbuy_offer_sort").detail["texts"] == 2
