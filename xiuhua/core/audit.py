@@ -63,6 +63,7 @@ EVENT_LABELS: dict[str, Any] = {
     "groupbuy_document_photo_view": _("查看团长证件照片"),
     "groupbuy_filing_escalate": _("团购报备超时未审核,提醒居委会"),
     "groupbuy_filing_submit": _("提交团购报备"),
+    "groupbuy_labels_print": _("打印团购分拣标签"),
     "groupbuy_leader_apply": _("申请当团长"),
     "groupbuy_price_rule_set": _("设置允许高出参考价比例"),
     "groupbuy_reference_price_set": _("设置参考价格"),

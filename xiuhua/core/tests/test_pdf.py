@@ -29,7 +29,7 @@ from xiuhua.tickets.printing import DoorCard, door_sheet_pdf
 # prints its sheet.
 PRODUCERS = {"xiuhua/core/pdf.py", "xiuhua/masks/pdf.py", "xiuhua/tickets/printing.py",
              "xiuhua/screening/plan_output.py", "xiuhua/screening/labels.py", "xiuhua/passport/cards.py",
-             "xiuhua/supply/receipts.py", "xiuhua/volunteers/sheets.py"}
+             "xiuhua/supply/receipts.py", "xiuhua/volunteers/sheets.py", "xiuhua/supply/picklists.py"}
 
 
 def fonts_of(pdf: bytes) -> list[dict[str, str]]:

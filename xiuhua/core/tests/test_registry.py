@@ -13,8 +13,8 @@ def test_the_first_page_shows_the_domains_waiting_work_in_a_fixed_order():
 
 def test_seed_demo_seeds_the_domains_in_a_fixed_order():
     assert [part.name for part in demo_parts()] == [
-        "tracing", "isolation", "tickets", "masks", "screening", "antigen", "zones", "groupbuy", "passport",
-        "supply_stock", "volunteers"]
+        "tracing", "isolation", "tickets", "masks", "screening", "antigen", "zones", "groupbuy", "groupbuy_delivery",
+        "passport", "supply_stock", "volunteers"]
 
 
 def test_an_order_taken_by_another_part_is_refused():
