@@ -66,8 +66,8 @@ class ScopedQuerySet(models.QuerySet):
     # For rows that reach their place through a household ("household", "reservation__household"):
     # the building and grid lookups follow from it.
     scope_household: str | None = None
-    # The capability a membership needs to see these rows at all.
-    scope_cap: str = "view_residents"
+    # The capability a membership needs to see these rows at all (a tuple: any one of them).
+    scope_cap: str | tuple[str, ...] = "view_residents"
 
     # The membership this queryset was narrowed to by visible_to, carried through every clone, so
     # that core.lookups can refuse to match a personal key against rows nobody scoped.
@@ -80,7 +80,8 @@ class ScopedQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> "ScopedQuerySet":
         membership = active_membership(user)
-        if membership is None or not membership.has(self.scope_cap):
+        caps = (self.scope_cap,) if isinstance(self.scope_cap, str) else self.scope_cap
+        if membership is None or not any(membership.has(cap) for cap in caps):
             nothing = self.none()
             nothing.scoped_for = 0  # scoped, to no rows
             return nothing

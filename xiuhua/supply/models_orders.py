@@ -27,7 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from xiuhua.core.scoping import ScopedQuerySet, unit_scope_q
+from xiuhua.core.scoping import ScopedQuerySet
 from xiuhua.places.models import OrgUnit
 from xiuhua.residents.models import Household, Resident
 
@@ -48,26 +48,13 @@ class OrdersScoped(ScopedQuerySet):
 
 
 class HouseholdScoped(ScopedQuerySet):
-    """Orders of households: a building lead (grid worker) sees those of their grid only. A
-    volunteer who carries orders to the door (DELIVER_ORDERS without ORDER_FOR_RESIDENT) sees the
-    orders of their unit (and grid) as well: the door page and the list of what is left to carry
-    read them, and `move(order, "deliver")` locks the row through this queryset."""
+    """Orders of households: a building lead (grid worker) sees those of their grid only; whoever
+    carries orders to the door (a volunteer: DELIVER_ORDERS alone) sees those of their unit and
+    grid too, since the door page reads them and `move(order, "deliver")` locks them through here."""
 
     scope_committee = "committee"
     scope_household = "household"
-    scope_cap = "order_for_resident"
-    delivery_cap = "deliver_orders"
-
-    def visible_to(self, user) -> ScopedQuerySet:
-        from xiuhua.core.scoping import active_membership
-
-        membership = active_membership(user)
-        if membership is not None and not membership.has(self.scope_cap) and membership.has(self.delivery_cap):
-            scoped = self.filter(unit_scope_q(membership, committee="committee", building="household__building",
-                                              grid="household__grid", micro_grid="household__micro_grid"))
-            scoped.scoped_for = membership.pk
-            return scoped
-        return super().visible_to(user)
+    scope_cap = ("order_for_resident", "deliver_orders")
 
 
 class Category(models.TextChoices):
