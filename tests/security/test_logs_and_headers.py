@@ -180,6 +180,9 @@ def test_the_redaction_rules():
     assert redact("GET /help/d/1234-K7M2Q9XA/verify/?next=/x HTTP/1.1") == "GET /help/d/[door]/verify/?[query] HTTP/1.1"
     assert redact("Not Found: /help/t/Zq3-_x8AbCdEfGhIjKlMnOp/") == "Not Found: /help/t/[token]/"
     assert redact("GET /passport/d/1234-K7M2Q9XA/stamps/ HTTP/1.1") == "GET /passport/d/[card]/stamps/ HTTP/1.1"
+    assert redact("POST /supply/o/77-K7M2Q9XA/ HTTP/1.1") == "POST /supply/o/[label]/ HTTP/1.1"
+    assert redact("Not Found: /supply/g/5-ABCDEFGH/") == "Not Found: /supply/g/[receipt]/"
+    assert redact("GET /volunteers/p/9-K7M2Q9XA/verify/ HTTP/1.1") == "GET /volunteers/p/[post]/verify/ HTTP/1.1"
     assert redact("id 31011019800517001X, phone +86 138 1234 5678.") == "id [id], phone [mobile]."
     # Letters are no boundary: a number glued to a word is still a number.
     assert redact("tel13812345678,ID31011019800517001X") == "tel[mobile],ID[id]"

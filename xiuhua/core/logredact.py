@@ -6,6 +6,8 @@
 - door keys (/help/d/<pk>-<code>/) and follow-up tokens (/help/t/<token>/): knowing the URL is
   the permission, so a log reader could file requests as the household or read its request;
 - passport card keys (/passport/d/<pk>-<code>/): they tie a household number to its card page;
+- the other keyed URLs printed on paper: a group-buy label's door page (/supply/o/), a donation
+  receipt's page (/supply/g/), a volunteer post's check-in sheet (/volunteers/p/);
 - query strings: searches carry names, mobiles and identity numbers (?q=...);
 - 18-character identity numbers and mainland mobile numbers anywhere in the text (SQL debug
   lines, exception messages, a path that holds one).
@@ -21,6 +23,9 @@ import re
 DOOR_KEY = re.compile(r"/help/d/[^/\s?#\"'<>]+")
 FOLLOW_TOKEN = re.compile(r"/help/t/[^/\s?#\"'<>]+")
 PASSPORT_CARD = re.compile(r"/passport/d/[^/\s?#\"'<>]+")
+ORDER_LABEL = re.compile(r"/supply/o/[^/\s?#\"'<>]+")
+DONATION_RECEIPT = re.compile(r"/supply/g/[^/\s?#\"'<>]+")
+VOLUNTEER_POST = re.compile(r"/volunteers/p/[^/\s?#\"'<>]+")
 # A "?" that follows a path (something with a slash, no spaces) starts a query string.
 QUERY_STRING = re.compile(r"(/[^\s?#\"'<>]*)\?[^\s#\"'<>]+")
 # \d is any Unicode digit, so full-width numbers typed into a search are caught as well.
@@ -31,6 +36,9 @@ _RULES = (
     (DOOR_KEY, "/help/d/[door]"),
     (FOLLOW_TOKEN, "/help/t/[token]"),
     (PASSPORT_CARD, "/passport/d/[card]"),
+    (ORDER_LABEL, "/supply/o/[label]"),
+    (DONATION_RECEIPT, "/supply/g/[receipt]"),
+    (VOLUNTEER_POST, "/volunteers/p/[post]"),
     (QUERY_STRING, r"\1?[query]"),
     (IDENTITY_NUMBER, "[id]"),
     (MOBILE, "[mobile]"),
