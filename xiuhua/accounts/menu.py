@@ -91,6 +91,8 @@ ENTRIES: tuple[MenuEntry, ...] = (
     _entry("supply_donations", "", "supply:donations", {Cap.VIEW_SUPPLY},
            _("捐赠:登记捐赠物资和资金、打印收据、登记去向")),
     _entry("supply_loans", "", "supply:loans", {Cap.VIEW_SUPPLY}, _("借用物品:出借人、借给谁、归还日期、逾期未还")),
+    _entry("mutual_aid", "", "volunteers:aid", {Cap.MUTUAL_AID},
+           _("居委会互助:发布和认领求助(先到先得),AB角结对、互助池、临时代管和第二书记")),
     _entry("sms", _("短信"), "sms:outbox", {Cap.VIEW_SMS, Cap.SIMULATE_SMS}, _("短信收发记录")),
     _entry("simulate_sms", _("模拟短信"), "sms:simulate", {Cap.SIMULATE_SMS}, _("模拟居民发来的短信(演示、培训)")),
     _entry("audit", _("访问记录"), "accounts:audit", {Cap.VIEW_AUDIT}, _("个人信息访问记录")),
