@@ -5,7 +5,7 @@ def memberships_of(user) -> list[Membership]:
     return list(
         Membership.objects.filter(user=user).current()
         .select_related("org_unit", "grid")
-        .order_by("org_unit__path", "role")
+        .order_by("temporary", "org_unit__path", "role")  # standing memberships first: the default one
     )
 
 

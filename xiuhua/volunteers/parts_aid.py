@@ -38,7 +38,7 @@ def seed_demo() -> list[str]:
     return ensure_demo_aid()
 
 
-HOME = HomePart("mutual_aid", order=61, work=waiting_work, template="volunteers/aid/_home_work.html")
+HOME = HomePart("mutual_aid", order=68, work=waiting_work, template="volunteers/aid/_home_work.html")
 DEMO = DemoPart("mutual_aid", order=71, seed=seed_demo)
 SWEEP = Sweep("mutual_aid_sweep", every=60)
 PARTS = (HOME, DEMO, SWEEP)
