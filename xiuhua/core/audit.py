@@ -40,6 +40,7 @@ def audit(
 # core/tests/test_audit_labels.py finds every kind the code writes and fails on one without a label.
 EVENT_LABELS: dict[str, Any] = {
     "aid_cover_start": _("标记居委会无法履职,结对居委会临时代管"),
+    "aid_memberships_close": _("临时任职到期,标记失效"),
     "aid_pair_create": _("设置AB角结对"),
     "aid_pair_remove": _("解除AB角结对"),
     "aid_pool_save": _("保存互助池"),

@@ -432,6 +432,18 @@ def covers_expire(*, now: dt.datetime | None = None) -> int:
     return count
 
 
+def temporary_memberships_close(*, now: dt.datetime | None = None) -> int:
+    """Mark temporary memberships past their end inactive. They stopped working at `ends_at`
+    already (Membership.is_current); this takes them off the lists that pick recipients of alerts
+    and reminders by `active`. One audit event for the batch."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        closed = Membership.objects.filter(active=True, ends_at__lte=now).exclude(temporary="").update(active=False)
+        if closed:
+            audit(actor=None, action="aid_memberships_close", detail={"count": closed})
+    return closed
+
+
 def secondment_grant(*, actor, committee: OrgUnit, username: str, reason: str, ends_at,
                      now: dt.datetime | None = None) -> Membership:
     """Second an officer (第二书记) to a committee: a committee-staff membership until `ends_at`."""

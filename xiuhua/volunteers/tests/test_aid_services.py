@@ -182,10 +182,16 @@ def test_cover_gives_partner_staff_a_membership_that_ends_exactly_at_its_end(aid
         assert granted not in memberships_of(aid.staff_a2)
         assert active_membership(aid.staff_a2) is None
         assert list(Resident.objects.visible_to(aid.staff_a2)) == []
-    # The sweep closes the cover on its date, audited as the system's.
+    # The sweep closes the cover on its date, audited as the system's, and marks the membership
+    # inactive (off the lists that pick who gets alerts).
     assert services.covers_expire(now=end) == 1
     cover.refresh_from_db()
     assert cover.status == AidCoverStatus.ENDED and cover.ended_by is None
+    assert services.temporary_memberships_close(now=end - dt.timedelta(seconds=1)) == 0
+    assert services.temporary_memberships_close(now=end) == 1
+    granted.refresh_from_db()
+    assert not granted.active
+    assert Membership.objects.get(user=aid.staff_a2, org_unit=aid.committee_a2).active
 
 
 def test_either_street_ends_the_cover_now(aid):

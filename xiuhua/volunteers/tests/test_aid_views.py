@@ -135,3 +135,15 @@ def test_requests_outside_the_ring_are_404(paired, client):
     assert client.get("/volunteers/aid/").status_code == 403
     request.refresh_from_db()
     assert request.status == AidRequestStatus.OPEN and request.claimed_by is None
+
+
+def test_street_sees_every_request_and_first_pages_count_them(paired, client):
+    _post(client, paired, ring=Ring.PARTNER)
+    request = AidRequest.objects.get()
+    client.force_login(paired.staff_a2)
+    assert 'id="work-aid-open"' in client.get("/").content.decode()
+    AidRequest.objects.filter(pk=request.pk).update(escalated_at=timezone.now())
+    client.force_login(paired.street_officer)
+    page = client.get("/volunteers/aid/").content.decode()
+    assert 'id="aid-street"' in page and "上门采样缺扫码员" in page and "超时未认领" in page
+    assert 'id="work-aid-escalated"' in client.get("/").content.decode()
