@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from xiuhua.places.models import Grid, Kind, OrgUnit
@@ -81,7 +82,8 @@ class Membership(models.Model):
     def __str__(self) -> str:
         if self.temporary:
             until = timezone.localtime(self.ends_at).strftime("%Y-%m-%d %H:%M") if self.ends_at else ""
-            return f"{self.get_temporary_display()}: {self.org_unit}, 至{until}"
+            return gettext("%(kind)s: %(unit)s, 至%(until)s") % {
+                "kind": self.get_temporary_display(), "unit": self.org_unit, "until": until}
         where = f"{self.org_unit} / {self.grid}" if self.grid_id else str(self.org_unit)
         return f"{self.get_role_display()} · {where}"
 

@@ -7,6 +7,8 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from xiuhua.accounts.models import Membership, Temporary
@@ -96,7 +98,11 @@ def test_bad_post_is_refused_with_messages_and_writes_nothing(aid):
 
 def test_first_claim_wins_the_second_is_told_who(aid):
     request = post(aid, ring=Ring.POOL)
-    won = services.request_claim(actor=acting(aid.staff_a3), request_id=request.pk)
+    with CaptureQueriesContext(connection) as queries:
+        won = services.request_claim(actor=acting(aid.staff_a3), request_id=request.pk)
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "volunteers_aidrequest"')]
+    assert len(updates) == 1 and '"claimed_by_id" IS NULL' in updates[0]
+    assert not any("FOR UPDATE" in q["sql"] for q in queries)  # no locked read: the UPDATE decides
     assert won.status == AidRequestStatus.CLAIMED and won.claimed_by == aid.staff_a3
     assert won.claimed_committee == aid.committee_a3
     events = AuditEvent.objects.filter(action="aid_request_claim")
