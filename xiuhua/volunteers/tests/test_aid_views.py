@@ -147,3 +147,28 @@ def test_street_sees_every_request_and_first_pages_count_them(paired, client):
     page = client.get("/volunteers/aid/").content.decode()
     assert 'id="aid-street"' in page and "上门采样缺扫码员" in page and "超时未认领" in page
     assert 'id="work-aid-escalated"' in client.get("/").content.decode()
+
+
+def test_street_seconds_an_officer_and_ends_it_on_the_page(paired, client):
+    client.force_login(paired.street_officer)
+    ends = timezone.localdate() + dt.timedelta(days=30)
+    response = client.post("/volunteers/aid/covers/", {
+        "form": "second", "second-username": "district", "second-committee": paired.committee_a3.pk,
+        "second-reason": "区机关下沉担任第二书记", "second-ends_on": ends.isoformat()})
+    assert response.status_code == 302
+    seconded = Membership.objects.get(user=paired.district_officer, org_unit=paired.committee_a3)
+    page = client.get("/volunteers/aid/covers/").content.decode()
+    assert f'id="end-second-{seconded.pk}"' in page and "区机关下沉担任第二书记" in page
+    client.force_login(paired.district_officer)
+    switcher = client.get("/").content.decode()
+    assert "第二书记: 国和三村居委会, 至" in switcher
+    client.force_login(paired.street_officer_b)  # another street: not theirs to end
+    assert client.post(f"/volunteers/aid/seconded/{seconded.pk}/end/").status_code in (403, 404)
+    client.force_login(paired.street_officer)
+    client.post(f"/volunteers/aid/seconded/{seconded.pk}/end/")
+    seconded.refresh_from_db()
+    assert not seconded.is_current()
+    response = client.post("/volunteers/aid/covers/", {
+        "form": "second", "second-username": "nobody-here", "second-committee": paired.committee_a3.pk,
+        "second-reason": "x", "second-ends_on": ends.isoformat()})
+    assert response.status_code == 400 and "没有这个用户名的账号" in response.content.decode()
