@@ -33,8 +33,12 @@ _unregister(Group, AccessAttempt, AccessLog, AccessFailureLog, DBTaskResult)
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    fk_name = "user"
     extra = 1
     raw_id_fields = ("org_unit", "grid")
+    # Temporary memberships are granted and ended on the street's pages (audited), not here.
+    readonly_fields = ("temporary", "starts_at", "ends_at", "granted_by", "reason")
+    fields = ("org_unit", "role", "grid", "active", "temporary", "starts_at", "ends_at", "granted_by", "reason")
 
 
 def _without(fieldsets, *names):

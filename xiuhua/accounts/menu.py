@@ -99,6 +99,8 @@ ENTRIES: tuple[MenuEntry, ...] = (
            _("志愿者与社区能人:按技能、专科、语言查找,确认资质,代为登记")),
     _entry("volunteer_duty", "", "volunteers:day", {Cap.VIEW_VOLUNTEERS},
            _("志愿者岗位与值班表:设岗排班、缺员和时间重叠、岗位签到码、打印当日值班表")),
+    _entry("mutual_aid", "", "volunteers:aid", {Cap.MUTUAL_AID},
+           _("居委会互助:发布和认领求助(先到先得),AB角结对、互助池、临时代管和第二书记")),
     _entry("sms", _("短信"), "sms:outbox", {Cap.VIEW_SMS, Cap.SIMULATE_SMS}, _("短信收发记录")),
     _entry("simulate_sms", _("模拟短信"), "sms:simulate", {Cap.SIMULATE_SMS}, _("模拟居民发来的短信(演示、培训)")),
     _entry("audit", _("访问记录"), "accounts:audit", {Cap.VIEW_AUDIT}, _("个人信息访问记录")),

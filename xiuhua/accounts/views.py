@@ -11,7 +11,7 @@ from xiuhua.core.audit import event_label, reason_label, role_label
 from xiuhua.core.policy import logged_in, public, requires
 
 from .middleware import SESSION_KEY
-from .models import ApiToken
+from .models import ApiToken, Temporary
 from .roles import Cap
 from .selectors import personal_data_events
 from .tokens import api_token_issue, api_token_revoke
@@ -67,6 +67,7 @@ def audit_log(request):
         event.role_label = role_label(event.actor_role)
         event.action_label = event_label(event.action)
         event.reason_label = reason_label(event.reason)
+        event.temporary_label = Temporary(event.via_temporary).label if event.via_temporary in Temporary.values else ""
     return render(request, "accounts/audit.html", {"page": page})
 
 

@@ -29,6 +29,8 @@ def audit(
         subject_label=subject_label[:200],
         reason=reason[:200],
         detail=detail or {},
+        membership_id=getattr(membership, "pk", None) if membership else None,
+        via_temporary=getattr(membership, "temporary", "") if membership else "",
     )
 
 
@@ -37,6 +39,15 @@ def audit(
 # (core.workflow.WORKFLOWS), and a kind named after a capability takes the capability's label.
 # core/tests/test_audit_labels.py finds every kind the code writes and fails on one without a label.
 EVENT_LABELS: dict[str, Any] = {
+    "aid_cover_start": _("标记居委会无法履职,结对居委会临时代管"),
+    "aid_memberships_close": _("临时任职到期,标记失效"),
+    "aid_pair_create": _("设置AB角结对"),
+    "aid_pair_remove": _("解除AB角结对"),
+    "aid_pool_save": _("保存互助池"),
+    "aid_request_post": _("发布互助求助"),
+    "aid_rule_set": _("设置互助求助扩大范围的时间"),
+    "aid_secondment_end": _("结束派驻第二书记"),
+    "aid_secondment_grant": _("派驻第二书记"),
     "antigen_not_reported_export": _("导出抗原未上报人员名单"),
     "antigen_photo_view": _("查看抗原试剂盒照片"),
     "antigen_positive_alert": _("抗原阳性,通知居委会"),

@@ -23,6 +23,10 @@ class AuditEvent(models.Model):
     subject_label = models.CharField(_("对象"), max_length=200, blank=True)
     reason = models.CharField(_("事由"), max_length=200, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # The membership the actor acted through (an id: core sits below accounts), and, when it was a
+    # temporary one (AB角临时代管, 第二书记), its kind, so such actions show as such.
+    membership_id = models.BigIntegerField(null=True, blank=True)
+    via_temporary = models.CharField(_("临时任职"), max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("审计记录")

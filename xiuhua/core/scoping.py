@@ -20,6 +20,9 @@ def active_membership(user):
     membership = getattr(user, "active_membership", None)
     if membership is None or not membership.active:
         return None
+    is_current = getattr(membership, "is_current", None)  # a temporary membership past its end
+    if is_current is not None and not is_current():
+        return None
     return membership
 
 

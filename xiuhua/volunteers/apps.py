@@ -10,6 +10,7 @@ class VolunteersConfig(AppConfig):
     def ready(self) -> None:
         from xiuhua.core.registry import register
 
-        from . import parts
+        from . import parts, parts_aid
 
-        register(parts.HOME, parts.DEMO, parts.SWEEP)
+        # Volunteers and duty tables; mutual aid: first-page counts, demo, the widening sweep.
+        register(parts.HOME, parts.DEMO, parts.SWEEP, *parts_aid.PARTS)

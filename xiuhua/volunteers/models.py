@@ -348,3 +348,6 @@ class VolunteerTask(models.Model):
     def __str__(self) -> str:
         return self.what
 
+
+# Mutual aid between committees lives in its own module; imported here so Django finds its models.
+from .models_aid import *  # noqa: E402,F401,F403

@@ -24,6 +24,7 @@ SWEEPS = {
     "expire_vouchers": 600,
     "groupbuy_sweep": 300,
     "isolation_sweep": 300,
+    "mutual_aid_sweep": 60,
     "prune_rate_counters": 86400,
     "prune_rosters": 86400,
     "screening_sweep": 300,
