@@ -240,6 +240,8 @@ XIUHUA_ADMISSION_LANES = [
     ("/antigen/my/", "core/busy.html"),
     ("/zones/p/", "core/busy.html"),
     ("/passport/d/", "core/busy.html"),
+    ("/supply/buy/order.json", "json"),
+    ("/supply/buy/", "core/busy.html"),
 ]
 
 XIUHUA_MAX_REQUEST_BYTES = int(
