@@ -31,8 +31,9 @@ def ensure_demo_orders() -> list[str]:
         return []
     now = timezone.now()
     phone = leader.resident.mobile
-    services.document_add(actor=None, phone=phone, leader=leader, kind=DocKind.DRIVER_TEST, number="HS20220421007",
-                          holder="李师傅", taken_at=now - dt.timedelta(hours=2), now=now)
+    if not leader.documents.filter(kind=DocKind.DRIVER_TEST, holder="王师傅", expires_at__gt=now).exists():
+        services.document_add(actor=None, phone=phone, leader=leader, kind=DocKind.DRIVER_TEST,
+                              number="HS20220421007", holder="王师傅", taken_at=now - dt.timedelta(hours=2), now=now)
     base = {"supplier_licence": "JY13101100054321", "driver_name": "王师傅", "driver_phone": "13900001234",
             "vehicle_plate": "沪A12345", "window_start": now + dt.timedelta(hours=26),
             "window_end": now + dt.timedelta(hours=28)}

@@ -33,7 +33,7 @@ MY_PAGES = {
     Role.DEPARTMENT_STAFF: ["tickets"],
     Role.HEALTH_CENTRE: ["isolation", "isolation_alerts", "screening", "station", "reviews"],
     Role.GRID_WORKER: ["places", "residents", "isolation", "isolation_alerts", "screening", "station", "reviews",
-                       "antigen", "zones", "zone_rules", "passport"],
+                       "antigen", "zones", "zone_rules", "passport", "groupbuy_for_residents"],
     Role.VOLUNTEER: ["screening", "station", "reviews"],
     Role.GROUPBUY_LEADER: [],
     Role.BUSINESS_CONTACT: [],
