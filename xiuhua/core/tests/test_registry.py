@@ -7,8 +7,8 @@ from xiuhua.core.registry import HomePart, demo_parts, home_parts, register
 
 def test_the_first_page_shows_the_domains_waiting_work_in_a_fixed_order():
     assert [part.name for part in home_parts()] == [
-        "tickets_urgent", "isolation", "tracing", "tickets", "screening", "antigen", "zones", "groupbuy", "groupbuy_orders",
-        "passport",
+        "tickets_urgent", "isolation", "tracing", "tickets", "screening", "antigen", "zones", "groupbuy",
+        "groupbuy_orders", "passport",
         "supply_stock"]
 
 
