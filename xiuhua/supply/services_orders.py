@@ -18,12 +18,13 @@ general path, which explains the refusal.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -434,44 +435,37 @@ def order_fast_or_place(*, offer_id: int, household_id: int, items: dict, phone:
     return order_place(actor=None, offer=offer, household=household, items=items, phone=phone, now=now, fast=False)
 
 
-def _order_fast(*, offer_id: int, household_id: int, phone: str, items: dict, now: dt.datetime) -> Order | None:
-    """The usual resident order in one statement (PostgreSQL): the household must have the phone
-    as a living resident's mobile and lie in the offer's compound, the offer be open, every item
-    of the offer and within its cap; then the order row (ON CONFLICT DO NOTHING: one live order),
-    each item's conditional UPDATE, the lines and the audit event. It counts what it did; anything
-    short of all rolls the whole statement back and returns None, for the general path to explain."""
-    wanted: list[tuple[int, int]] = []
-    for key, value in (items or {}).items():
-        item_id, n = _int(key), _int(value if str(value).strip() else 0)
-        if item_id is None or n is None or n < 0 or n > MAX_CAP:
-            return None
-        if n:
-            wanted.append((item_id, n))
-    if not wanted or not phone:
-        return None
-    wanted.sort()
-    values = ", ".join(["(%s::bigint, %s::int)"] * len(wanted))
-    params: list = [v for pair in wanted for v in pair]
-    living = list(LIVING)
-    marks = ", ".join(["%s"] * len(living))
-    sql = f"""
-WITH want(item_id, n) AS (VALUES {values}),
+_LIVING_SQL = "ARRAY[" + ",".join(f"'{status}'" for status in sorted(str(s) for s in LIVING)) + "]::text[]"
+
+# One statement for the usual resident order (PostgreSQL). Its text is fixed (the items come as
+# two arrays), so psycopg prepares it once per connection and later orders skip the planner.
+# `ins` inserts the order only for a household where the phone is a living resident's mobile, in
+# the offer's compound, with the offer open and every wanted item of the offer within its cap;
+# ON CONFLICT DO NOTHING is the one live order per household. `upd` takes each item's packs only
+# where they are left; the lines and the audit event follow the order. When an order was inserted
+# but fewer items were taken than wanted, the last column divides by zero: the error aborts the
+# whole statement, so nothing of it stays. The last column asks for `upd` last, so the items' rows
+# (which every order of the offer updates) stay locked for as little of the statement as can be.
+_FAST_ORDER = f"""
+WITH want AS (SELECT * FROM unnest(%(items)s::bigint[], %(packs)s::int[]) AS w(item_id, n)),
 priced AS (
   SELECT w.item_id, w.n, fi.price FROM want w
-  JOIN supply_offeritem i ON i.id = w.item_id AND i.offer_id = %s AND w.n <= i.per_household
+  JOIN supply_offeritem i ON i.id = w.item_id AND i.offer_id = %(offer)s AND w.n >= 1 AND w.n <= i.per_household
   JOIN supply_filingitem fi ON fi.id = i.filing_item_id),
 who AS (
-  SELECT h.id, h.building_id, o.committee_id, r.id AS resident_id
+  SELECT h.id, h.building_id, o.committee_id, o.title, r.id AS resident_id
   FROM residents_household h
-  JOIN supply_offer o ON o.id = %s AND o.compound_id = h.compound_id AND o.status = 'open' AND o.orders_close_at > %s
-  JOIN residents_resident r ON r.household_id = h.id AND r.mobile = %s AND r.living_status IN ({marks})
-  WHERE h.id = %s AND (SELECT count(*) FROM priced) = %s
+  JOIN supply_offer o ON o.id = %(offer)s AND o.compound_id = h.compound_id AND o.status = 'open'
+    AND o.orders_close_at > %(now)s
+  JOIN residents_resident r ON r.household_id = h.id AND r.mobile = %(phone)s
+    AND r.living_status = ANY({_LIVING_SQL})
+  WHERE h.id = %(household)s AND (SELECT count(*) FROM priced) = cardinality(%(items)s::bigint[])
   ORDER BY r.id LIMIT 1),
 ins AS (
   INSERT INTO supply_order (offer_id, committee_id, building_id, household_id, resident_id, channel, placed_by_id,
                             status, amount, created_at, delivered_at, delivered_by_id)
-  SELECT %s, who.committee_id, who.building_id, who.id, who.resident_id, 'self', NULL, 'placed',
-         (SELECT sum(n * price) FROM priced), %s, NULL, NULL FROM who
+  SELECT %(offer)s, who.committee_id, who.building_id, who.id, who.resident_id, 'self', NULL, 'placed',
+         (SELECT sum(n * price) FROM priced), %(now)s, NULL, NULL FROM who
   ON CONFLICT DO NOTHING RETURNING id, committee_id),
 upd AS (
   UPDATE supply_offeritem i SET ordered = i.ordered + p.n FROM priced p, ins
@@ -482,23 +476,49 @@ lines AS (
 aud AS (
   INSERT INTO core_auditevent (at, actor_id, actor_role, action, personal, object_type, object_id, committee_id,
                                subject_label, reason, detail)
-  SELECT %s, NULL, '', 'groupbuy_order_place', false, 'supply.order', ins.id, ins.committee_id, o.title, '',
+  SELECT %(now)s, NULL, '', 'groupbuy_order_place', false, 'supply.order', ins.id, ins.committee_id,
+         left(who.title, 200), '',
          jsonb_build_object('channel', 'self', 'items', (SELECT jsonb_object_agg(item_id::text, n) FROM priced),
-                            'amount', (SELECT sum(n * price) FROM priced)::text, 'phone', %s::text)
-  FROM ins JOIN supply_offer o ON o.id = %s RETURNING id)
-SELECT (SELECT id FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM lines), (SELECT count(*) FROM aud)
+                            'amount', (SELECT sum(n * price) FROM priced)::text, 'phone', %(masked)s::text)
+  FROM ins, who RETURNING id)
+SELECT (SELECT id FROM ins),
+       (SELECT count(*) FROM ins) / ((SELECT count(*) FROM ins) = 0
+         OR ((SELECT count(*) FROM lines) = cardinality(%(items)s::bigint[])
+             AND (SELECT count(*) FROM aud) = 1
+             AND (SELECT count(*) FROM upd) = cardinality(%(items)s::bigint[])))::int
 """
-    params += [offer_id, offer_id, now, phone, *living, household_id, len(wanted), offer_id, now, now,
-               mask_phone(phone), offer_id]
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            order_id, updated, lines, audited = cursor.fetchone()
-        if order_id is None:
+
+
+def _order_fast(*, offer_id: int, household_id: int, phone: str, items: dict, now: dt.datetime) -> Order | None:
+    """The usual resident order in one statement (_FAST_ORDER); None, with nothing written, for
+    anything else (a repeat, an item run out, a cap, a closed offer, another phone's household),
+    which the general path then explains. Outside a transaction the statement is its own, so the
+    items' rows are locked only while PostgreSQL runs it, never while Python waits between a
+    statement and its COMMIT: every order of an offer updates the same item rows."""
+    import psycopg
+
+    wanted: dict[int, int] = {}
+    for key, value in (items or {}).items():
+        item_id, n = _int(key), _int(value if str(value).strip() else 0)
+        if item_id is None or n is None or n < 0 or n > MAX_CAP or item_id in wanted:
             return None
-        if updated != len(wanted) or lines != len(wanted) or audited != 1:
-            transaction.set_rollback(True)
-            return None
+        if n:
+            wanted[item_id] = n
+    if not wanted or not phone:
+        return None
+    ids = sorted(wanted)
+    params = {"items": ids, "packs": [wanted[i] for i in ids], "offer": offer_id, "now": now, "phone": phone,
+              "household": household_id, "masked": mask_phone(phone)}
+    connection.ensure_connection()
+    try:
+        with (transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext(),
+              connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor):  # type: ignore[attr-defined]
+            cursor.execute(_FAST_ORDER, params)
+            order_id, _ok = cursor.fetchone()
+    except DataError:  # fewer items taken than wanted: the statement was undone
+        return None
+    if order_id is None:
+        return None
     return Order(pk=order_id, offer_id=offer_id, household_id=household_id, channel=Channel.SELF,
                  status=OrderStatus.PLACED, created_at=now)
 

@@ -78,6 +78,16 @@ def _default_close(hours: int) -> str:
     return timezone.localtime(timezone.now() + dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
 
 
+def _close_before(filing: Filing) -> str:
+    """The default closing time of orders: in 24 hours, or two hours before the delivery starts
+    when that is sooner (and still ahead)."""
+    close = timezone.now() + dt.timedelta(hours=24)
+    before = filing.window_start - dt.timedelta(hours=2)
+    if timezone.now() < before < close:
+        close = before
+    return timezone.localtime(close).strftime("%Y-%m-%dT%H:%M")
+
+
 def _item_terms(post, filing: Filing) -> dict[int, tuple]:
     return {item.pk: (post.get(f"available-{item.pk}", ""), post.get(f"cap-{item.pk}", ""))
             for item in filing.items.all()}
@@ -142,7 +152,7 @@ def poll(request, pk: int):
         "can_close": can(request.user, row, "close"), "can_cancel": can(request.user, row, "cancel"),
         "winner": winner, "opened": opened,
         "can_open": winner is not None and opened is None and has_cap(request.user, Cap.RUN_GROUPBUY),
-        "default_close": _default_close(24), "households": _households(row.compound),
+        "default_close": _close_before(winner) if winner else "", "households": _households(row.compound),
         "can_vote_for": has_cap(request.user, Cap.ORDER_FOR_RESIDENT) and row.status == PollStatus.OPEN,
         "buildings": _buildings(request.user, row.compound),
     })
@@ -223,7 +233,7 @@ def offer_open(request, filing_pk: int):
         return redirect("supply:offer", offer.pk)
     return render(request, "supply/orders/offer_open.html", {
         "filing": filing, "items": filing.items.all(), "poll": from_poll, "categories": Category.choices,
-        "default_close": _default_close(24), "households": _households(filing.leader.compound),
+        "default_close": _close_before(filing), "households": _households(filing.leader.compound),
         "opened": Offer.objects.filter(filing=filing).first()})
 
 

@@ -188,6 +188,23 @@ def test_the_json_endpoint_orders_and_refuses_with_the_reason(client, world, off
     assert Order.objects.count() == 1 and OfferItem.objects.get().ordered == 2
 
 
+def test_the_json_endpoint_leaves_the_session_row_alone(client, world, offer):
+    from django.contrib.sessions.models import Session
+
+    item = offer.items.get()
+    verified(client)
+    key = client.cookies["sessionid"].value
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() + dt.timedelta(hours=1))
+    before = Session.objects.get(pk=key).expire_date
+    response = client.post(reverse("supply:buy_order_json"), json.dumps(
+        {"offer": offer.pk, "household": world.household_a1b.pk, "items": {str(item.pk): 1}}),
+        content_type="application/json")
+    assert response.status_code == 201
+    assert Session.objects.get(pk=key).expire_date == before
+    client.get(reverse("supply:buy_home"))  # the pages still slide it
+    assert Session.objects.get(pk=key).expire_date > before
+
+
 def test_the_building_lead_orders_for_a_household_of_the_grid(client, world, offer):
     item = offer.items.get()
     lead = as_user(client, world.grid_worker)
