@@ -121,6 +121,18 @@ def test_no_votes_no_winner_and_closing_by_hand(world, poll):
     assert closed.status == PollStatus.CLOSED and closed.winner is None
 
 
+def test_a_poll_is_cancelled_with_a_reason(world, poll):
+    staff = acting(world.staff_a1)
+    with pytest.raises(ValidationError) as exc:
+        orders.poll_cancel(actor=staff, poll=poll, reason=" ")
+    assert exc.value.message_dict == {"reason": ["请填写取消的理由"]}
+    cancelled = orders.poll_cancel(actor=staff, poll=poll, reason="供货商无法按时送达")
+    assert cancelled.status == PollStatus.CANCELLED
+    assert AuditEvent.objects.get(action="groupbuy_poll_cancel").reason == "供货商无法按时送达"
+    with pytest.raises(PermissionDenied):
+        orders.poll_cancel(actor=acting(world.grid_worker), poll=poll, reason="x")
+
+
 @pytest.fixture
 def offer(world, documented):
     filing = approved(world, documented)
