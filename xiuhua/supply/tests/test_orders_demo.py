@@ -10,7 +10,7 @@ from xiuhua.supply.models import Channel, Offer, OfferItem, Order, OrderLine, Po
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_writes_an_open_poll_and_an_open_offer_with_orders():
+def test_seed_demo_writes_an_open_poll_and_an_open_offer_with_orders(client):
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     assert "Group-buy orders: a vote of 2 vegetable offers with 6 votes; an open offer with 8 orders." in out.getvalue()
@@ -24,3 +24,18 @@ def test_seed_demo_writes_an_open_poll_and_an_open_offer_with_orders():
         assert item.ordered == sum(OrderLine.objects.filter(item=item).values_list("quantity", flat=True))
     call_command("seed_demo", stdout=io.StringIO())  # idempotent
     assert (Poll.objects.count(), Offer.objects.count(), Order.objects.count()) == (1, 1, 8)
+    # The demo accounts see it on their pages.
+    from django.urls import reverse
+
+    from xiuhua.accounts.models import User
+
+    client.force_login(User.objects.get(username="committee"))
+    home = client.get("/").content.decode()
+    assert 'id="work-groupbuy-polls"' in home and 'id="work-groupbuy-offers"' in home
+    for url in (reverse("supply:polls"), reverse("supply:poll", args=[poll.pk]), reverse("supply:offers"),
+                reverse("supply:offer", args=[offer.pk]), reverse("supply:offer_orders", args=[offer.pk]),
+                reverse("supply:for_residents")):
+        assert client.get(url).status_code == 200, url
+    client.force_login(User.objects.get(username="grid"))
+    page = client.get(reverse("supply:for_residents")).content.decode()
+    assert f'id="for-offer-{offer.pk}"' in page and f'id="for-poll-{poll.pk}"' in page
