@@ -75,6 +75,7 @@ def ensure_demo_orders() -> list[str]:
             actor=staff, filing=rice, category="rice", title=f"{rice.supplier} 大米、蔬菜套餐",
             terms={item.pk: (40 if n == 0 else 60, 2 if n == 0 else 1) for n, item in enumerate(items)},
             orders_close_at=now + dt.timedelta(hours=10))
+        items = list(offer.items.order_by("position"))  # what households order: the offer's items
         for n, household in enumerate(households[5:11]):
             mobile = Resident.objects.filter(household=household, living_status__in=services.LIVING).exclude(
                 mobile="").order_by("pk").values_list("mobile", flat=True).first() or ""
