@@ -185,7 +185,7 @@ def poll_act(request, pk: int):
 @require_POST
 def poll_vote_for(request, pk: int):
     row = _for_resident(Poll.objects, request.user, pk)
-    back = request.POST.get("next") == "for" and "supply:for_residents" or None
+    from_lead_page = request.POST.get("next") == "for"
     try:
         household = orders.household_at(request.user, building_id=request.POST.get("building"),
                                         room=request.POST.get("room", ""))
@@ -197,7 +197,7 @@ def poll_vote_for(request, pk: int):
     else:
         messages.success(request, _("已为%(building)s%(room)s室投票(代投)") % {
             "building": household.building.name, "room": household.room})
-    return redirect(back) if back else redirect("supply:poll", row.pk)
+    return redirect("supply:for_residents") if from_lead_page else redirect("supply:poll", row.pk)
 
 
 # ------------------------------------------------------------------ offers
@@ -366,7 +366,7 @@ def for_residents(request):
 def order_for(request, pk: int):
     row = _for_resident(Offer.objects, request.user, pk)
     wanted = {key.removeprefix("qty-"): value for key, value in request.POST.items() if key.startswith("qty-")}
-    back = "supply:for_residents" if request.POST.get("next") == "for" else None
+    from_lead_page = request.POST.get("next") == "for"
     try:
         household = orders.household_at(request.user, building_id=request.POST.get("building"),
                                         room=request.POST.get("room", ""))
@@ -379,9 +379,7 @@ def order_for(request, pk: int):
         messages.success(request, _("已为%(building)s%(room)s室下单(%(channel)s),金额%(amount)s元") % {
             "building": household.building.name, "room": household.room, "channel": order.get_channel_display(),
             "amount": order.amount})
-    if back:
-        return redirect(back)
-    return redirect("supply:offer", row.pk)
+    return redirect("supply:for_residents") if from_lead_page else redirect("supply:offer", row.pk)
 
 
 @requires(Cap.ORDER_FOR_RESIDENT)
