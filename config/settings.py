@@ -242,6 +242,8 @@ XIUHUA_ADMISSION_LANES = [
     ("/passport/d/", "core/busy.html"),
     ("/volunteers/my/", "core/busy.html"),
     ("/volunteers/p/", "core/busy.html"),
+    ("/supply/buy/order.json", "json"),
+    ("/supply/buy/", "core/busy.html"),
 ]
 
 XIUHUA_MAX_REQUEST_BYTES = int(

@@ -44,6 +44,7 @@ from .models import (
     FilingStatus,
     Leader,
     LeaderStatus,
+    Offer,
     ReferencePrice,
 )
 
@@ -103,6 +104,9 @@ def filing(request, pk: int):
         "ban": services.leader_banned(row.leader),
         "supplier_ban": services.supplier_banned(services.street_of(row.committee), row.supplier,
                                                  row.supplier_licence),
+        # Orders opened on it (services_orders), or the button that opens them.
+        "offer": Offer.objects.filter(filing=row).first(),
+        "can_open_offer": row.status == FilingStatus.APPROVED and has_cap(request.user, Cap.RUN_GROUPBUY),
     })
 
 

@@ -22,6 +22,7 @@ from xiuhua.core.registry import Sweep
 SWEEPS = {
     "antigen_sweep": 300,
     "expire_vouchers": 600,
+    "groupbuy_orders_sweep": 60,
     "groupbuy_sweep": 300,
     "isolation_sweep": 300,
     "mutual_aid_sweep": 60,

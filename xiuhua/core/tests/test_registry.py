@@ -7,14 +7,14 @@ from xiuhua.core.registry import HomePart, demo_parts, home_parts, register
 
 def test_the_first_page_shows_the_domains_waiting_work_in_a_fixed_order():
     assert [part.name for part in home_parts()] == [
-        "tickets_urgent", "isolation", "tracing", "tickets", "screening", "antigen", "zones", "groupbuy", "passport",
-        "supply_stock", "mutual_aid", "volunteers"]
+        "tickets_urgent", "isolation", "tracing", "tickets", "screening", "antigen", "zones", "groupbuy",
+        "groupbuy_orders", "passport", "supply_stock", "mutual_aid", "volunteers"]
 
 
 def test_seed_demo_seeds_the_domains_in_a_fixed_order():
     assert [part.name for part in demo_parts()] == [
-        "tracing", "isolation", "tickets", "masks", "screening", "antigen", "zones", "groupbuy", "groupbuy_delivery",
-        "passport", "supply_stock", "volunteers", "mutual_aid"]
+        "tracing", "isolation", "tickets", "masks", "screening", "antigen", "zones", "groupbuy", "groupbuy_orders",
+        "groupbuy_delivery", "passport", "supply_stock", "volunteers", "mutual_aid"]
 
 
 def test_an_order_taken_by_another_part_is_refused():

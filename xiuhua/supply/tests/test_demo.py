@@ -17,8 +17,10 @@ def test_seed_demo_writes_a_leader_with_documents_and_filings():
     leader = Leader.objects.get()
     assert leader.status == LeaderStatus.APPROVED
     assert leader.documents.count() == 4
-    assert sorted(Filing.objects.values_list("status", flat=True)) == ["approved", "changes_requested", "submitted"]
+    # (two more approved ones are the demo poll's options: demo_orders)
+    assert sorted(Filing.objects.values_list("status", flat=True)) == [
+        "approved", "approved", "approved", "changes_requested", "submitted"]
     assert Filing.objects.get(status="submitted").flagged  # eggs at 1.30 each against 1.00
     assert (Complaint.objects.count(), Ban.objects.count(), ReferencePrice.objects.count()) == (1, 1, 3)
     call_command("seed_demo", stdout=io.StringIO())  # idempotent
-    assert Filing.objects.count() == 3
+    assert Filing.objects.count() == 5

@@ -1,0 +1,573 @@
+"""Every write of group buying's votes, offers and orders (issue 15).
+
+Residents act with `actor=None` once the page has proven their phone (core.resident_phone) and
+the household is one where that phone is a living resident's mobile; building leads (grid
+workers, their grid only) and committee staff act for households (ORDER_FOR_RESIDENT), and such
+votes and orders are marked with the channel and who. Committee staff run polls and offers
+(RUN_GROUPBUY). Status changes go through core.workflow `move`; the other writes write one audit
+event each.
+
+Quotas never check then act: a vote is one row under a unique constraint (poll, household); an
+order is one row under a partial unique constraint (one live order per household and offer), and
+each item's packs are taken by one conditional UPDATE (`ordered = ordered + n WHERE ordered + n <=
+available`), all in the order's transaction, so a refused order changes nothing. On PostgreSQL a
+resident's order first tries `_order_fast`, one statement that does all of it; anything unusual
+(a repeat, an item run out, a closed offer, a household not of the phone) falls back to the
+general path, which explains the refusal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import Count, F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xiuhua.accounts.roles import Cap, Role
+from xiuhua.core.access import access_unit, require
+from xiuhua.core.audit import audit
+from xiuhua.core.crypto import mask_phone
+from xiuhua.core.workflow import move
+from xiuhua.residents.models import Household, Resident
+
+from . import services
+from .models import (
+    Category,
+    Channel,
+    Filing,
+    FilingStatus,
+    Offer,
+    OfferItem,
+    OfferStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Poll,
+    PollOption,
+    PollStatus,
+    PollVote,
+)
+
+MAX_OPTIONS = 6
+MAX_PACKS = 100_000
+MAX_CAP = 99
+LIVING = services.LIVING
+
+
+def _shown(when: dt.datetime) -> str:
+    return timezone.localtime(when).strftime("%m-%d %H:%M")
+
+
+# ------------------------------------------------------------------ who acts for a household
+
+
+def phone_households(phone: str):
+    """The households where the proven phone is a living resident's mobile (in address order)."""
+    if not phone:
+        return Household.objects.none()
+    ids = Resident.objects.filter(mobile=phone, living_status__in=LIVING).values("household_id")
+    return (Household.objects.filter(pk__in=ids).select_related("building", "compound")
+            .order_by("compound_id", "building__sort_key", "building_id", "room_sort", "pk"))
+
+
+def _resident_of(household: Household, phone: str) -> Resident | None:
+    return (Resident.objects.filter(household=household, mobile=phone, living_status__in=LIVING)
+            .order_by("pk").first())
+
+
+def _acting_for(actor, household: Household, phone: str) -> tuple[str, Resident | None]:
+    """The channel of a vote or order for `household`, checking who acts: the household's own
+    proven phone (actor None), or a member with ORDER_FOR_RESIDENT whose scope (a grid worker's
+    grid) holds the household."""
+    if actor is None:
+        resident = _resident_of(household, phone) if phone else None
+        if resident is None:
+            raise PermissionDenied
+        return Channel.SELF, resident
+    membership = require(actor, Cap.ORDER_FOR_RESIDENT)
+    if not Household.objects.visible_to(actor).filter(pk=household.pk).exists():
+        raise PermissionDenied
+    return (Channel.BUILDING_LEAD if membership.role == Role.GRID_WORKER else Channel.STAFF_PHONE), None
+
+
+def household_at(actor, *, building_id, room: str) -> Household:
+    """The household at building + room in the actor's scope (a building lead's grid); one
+    refusal for missing and out of scope."""
+    require(actor, Cap.ORDER_FOR_RESIDENT)
+    room = (room or "").strip().removesuffix("室")
+    try:
+        return Household.objects.visible_to(actor).select_related("building", "compound").get(
+            building_id=int(building_id), room=room)
+    except (Household.DoesNotExist, TypeError, ValueError):
+        raise ValidationError({"room": _("在您负责的范围内找不到这一户,请核对楼号和室号")}) from None
+
+
+def _check_filing(filing: Filing, *, committee=None) -> None:
+    """A filing that may be put to a vote or opened: approved, leader and supplier not banned."""
+    if filing.status != FilingStatus.APPROVED:
+        raise ValidationError(_("报备%(n)s尚未通过审核,不能开团") % {"n": filing.number})
+    if committee is not None and filing.committee_id != committee.pk:
+        raise ValidationError(_("报备%(n)s不属于本居委会") % {"n": filing.number})
+    ban = services.leader_banned(filing.leader)
+    if ban is not None:
+        raise ValidationError(_("报备%(n)s的团长已被列入禁入名单(%(reason)s)") % {
+            "n": filing.number, "reason": ban.reason})
+    ban = services.supplier_banned(services.street_of(filing.committee), filing.supplier, filing.supplier_licence)
+    if ban is not None:
+        raise ValidationError(_("报备%(n)s的供货商已被列入禁入名单(%(reason)s)") % {
+            "n": filing.number, "reason": ban.reason})
+
+
+def filing_total(filing: Filing) -> Decimal:
+    """The price of one pack of every item: how a tie between options is broken."""
+    return filing.items.aggregate(total=Sum("price"))["total"] or Decimal("0")
+
+
+# ------------------------------------------------------------------ polls
+
+
+def poll_open(*, actor, filings: list[Filing], category: str, title: str, closes_at: dt.datetime | None,
+              now: dt.datetime | None = None) -> Poll:
+    """Put two or more approved filings of one compound to the vote of its households until
+    `closes_at`; the options keep the order given."""
+    now = now or timezone.now()
+    title = (title or "").strip()
+    errors: dict[str, str] = {}
+    if category not in Category.values:
+        errors["category"] = _("请选择品类")
+    if not title:
+        errors["title"] = _("请填写标题")
+    if closes_at is None:
+        errors["closes_at"] = _("请填写截止时间")
+    elif closes_at <= now:
+        errors["closes_at"] = _("截止时间须晚于现在")
+    unique = list(dict.fromkeys(filings))
+    if len(unique) < 2:
+        errors["filings"] = _("请至少选择两个已通过的报备供居民投票")
+    elif len(unique) > MAX_OPTIONS:
+        errors["filings"] = _("最多%(n)d个方案") % {"n": MAX_OPTIONS}
+    if errors:
+        raise ValidationError(errors)
+    assert closes_at is not None
+    with transaction.atomic():
+        committee = unique[0].committee
+        access_unit(actor, committee, Cap.RUN_GROUPBUY)
+        compounds = set()
+        for filing in unique:
+            _check_filing(filing, committee=committee)
+            compounds.add(filing.leader.compound_id)
+        if len(compounds) > 1:
+            raise ValidationError({"filings": _("投票的各方案须是同一小区的团购")})
+        poll = Poll.objects.create(committee=committee, compound_id=compounds.pop(), category=category,
+                                   title=title[:80], closes_at=closes_at, created_by=actor, created_at=now)
+        PollOption.objects.bulk_create([PollOption(poll=poll, filing=f, position=n) for n, f in enumerate(unique)])
+        audit(actor=actor, action="groupbuy_poll_open", obj=poll, committee_id=committee.pk, subject_label=poll.title,
+              detail={"filings": [f.pk for f in unique], "closes_at": closes_at.isoformat()})
+        return poll
+
+
+def poll_counts(poll: Poll) -> dict[int, int]:
+    """Votes per option id (every option, zero included)."""
+    counts = dict(PollVote.objects.filter(poll=poll).values_list("option_id").annotate(n=Count("pk"))
+                  .values_list("option_id", "n"))
+    return {option.pk: counts.get(option.pk, 0) for option in poll.options.all()}
+
+
+def poll_vote(*, actor, poll: Poll, option_id, household: Household, phone: str = "",
+              now: dt.datetime | None = None) -> PollVote:
+    """One household's vote, from its phone or entered for it (marked); a second vote from the
+    household, however it arrives, counts for nothing and is refused with 您家已投过票."""
+    now = now or timezone.now()
+    channel, resident = _acting_for(actor, household, phone)
+    if household.compound_id != poll.compound_id:
+        raise PermissionDenied
+    option = PollOption.objects.filter(poll=poll, pk=_int(option_id) or 0).first()
+    if option is None:
+        raise ValidationError({"option": _("请选择一个方案")})
+    if poll.status != PollStatus.OPEN or poll.closes_at <= now:
+        raise ValidationError(_("投票已截止"))
+    try:
+        with transaction.atomic():
+            vote = PollVote.objects.create(poll=poll, option=option, household=household, resident=resident,
+                                           channel=channel, entered_by=actor, created_at=now)
+            audit(actor=actor, action="groupbuy_poll_vote", obj=vote, committee_id=poll.committee_id,
+                  subject_label=poll.title, detail={"option": option.pk, "channel": channel})
+    except IntegrityError:
+        raise ValidationError(_("您家已投过票")) from None
+    return vote
+
+
+def _winner(poll: Poll) -> PollOption | None:
+    """Most votes; a tie goes to the lower price of one pack of every item, then to the first
+    listed. None without any vote."""
+    counts = poll_counts(poll)
+    if not any(counts.values()):
+        return None
+    options = list(poll.options.select_related("filing"))
+    return min(options, key=lambda o: (-counts[o.pk], filing_total(o.filing), o.position, o.pk))
+
+
+def poll_close(*, actor, poll: Poll, now: dt.datetime | None = None) -> Poll:
+    """Close a poll by hand (RUN_GROUPBUY) or on time (actor None, the sweep); the winner is kept."""
+    now = now or timezone.now()
+
+    def change(locked: Poll):
+        if actor is None and locked.closes_at > now:
+            raise ValidationError(_("还没到截止时间"))
+        locked.winner = _winner(locked)
+        locked.closed_at = now
+        return {"winner": locked.winner.filing_id if locked.winner else None, "votes": poll_counts(locked)}
+
+    return move(poll, "close" if actor is not None else "close_on_time", actor=actor, change=change, now=now)
+
+
+def poll_cancel(*, actor, poll: Poll, reason: str = "") -> Poll:
+    reason = (reason or "").strip()
+
+    def change(locked: Poll):
+        if not reason:
+            raise ValidationError({"reason": _("请填写取消的理由")})
+        return {"reason": reason[:200]}
+
+    return move(poll, "cancel", actor=actor, change=change, reason=reason)
+
+
+# ------------------------------------------------------------------ offers
+
+
+@dataclass
+class ItemTerms:
+    filing_item_id: int
+    available: int
+    per_household: int
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def offer_open(*, actor, filing: Filing, terms: dict[int, tuple], orders_close_at: dt.datetime | None,
+               category: str = "", title: str = "", poll: Poll | None = None,
+               now: dt.datetime | None = None) -> Offer:
+    """Open orders on an approved filing (once): per filing item id, (packs available, cap per
+    household); an item given no packs is left out. From a poll, the filing must be its winner."""
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if category and category not in Category.values:
+        errors["category"] = _("请选择品类")
+    if orders_close_at is None:
+        errors["orders_close_at"] = _("请填写截单时间")
+    elif orders_close_at <= now:
+        errors["orders_close_at"] = _("截单时间须晚于现在")
+    items = {item.pk: item for item in filing.items.all()}
+    chosen: list[ItemTerms] = []
+    for item_id, item in items.items():
+        available, cap = (terms.get(item_id) or ("", ""))[:2]
+        if str(available).strip() in ("", "0"):
+            continue
+        packs, per = _int(available), _int(cap or 1)
+        if packs is None or not 0 < packs <= MAX_PACKS:
+            errors["items"] = _("%(item)s的可供份数须是1到%(max)d之间的整数") % {"item": item.name, "max": MAX_PACKS}
+        elif per is None or not 0 < per <= MAX_CAP:
+            errors["items"] = _("%(item)s的每户限购份数须是1到%(max)d之间的整数") % {"item": item.name, "max": MAX_CAP}
+        else:
+            chosen.append(ItemTerms(item_id, packs, per))
+    if not chosen and "items" not in errors:
+        errors["items"] = _("请至少为一种商品填写可供份数")
+    if errors:
+        raise ValidationError(errors)
+    assert orders_close_at is not None
+    with transaction.atomic():
+        access_unit(actor, filing.committee, Cap.RUN_GROUPBUY)
+        filing = Filing.objects.select_for_update().select_related("leader__compound", "committee").get(pk=filing.pk)
+        _check_filing(filing)
+        if Offer.objects.filter(filing=filing).exists():
+            raise ValidationError(_("报备%(n)s已经开过团,一个报备只能开团一次") % {"n": filing.number})
+        if poll is not None:
+            if poll.status != PollStatus.CLOSED or poll.winner is None or poll.winner.filing_id != filing.pk:
+                raise ValidationError(_("只有已截止投票中得票最多的方案可以开团"))
+            category = category or poll.category
+        first = filing.items.order_by("position", "pk").first()
+        offer = Offer.objects.create(
+            committee=filing.committee, compound=filing.leader.compound, filing=filing, poll=poll,
+            category=category or Category.OTHER,
+            title=((title or "").strip() or f"{filing.supplier} {first.name if first else ''}".strip())[:80],
+            orders_close_at=orders_close_at, opened_by=actor, created_at=now)
+        OfferItem.objects.bulk_create([
+            OfferItem(offer=offer, filing_item_id=t.filing_item_id, position=n, available=t.available,
+                      per_household=t.per_household) for n, t in enumerate(chosen)])
+        audit(actor=actor, action="groupbuy_offer_open", obj=offer, committee_id=offer.committee_id,
+              subject_label=offer.title, detail={"filing": filing.pk, "poll": poll.pk if poll else None,
+                                                 "items": {str(t.filing_item_id): [t.available, t.per_household]
+                                                           for t in chosen}})
+        return offer
+
+
+def offer_close(*, actor, offer: Offer, now: dt.datetime | None = None) -> Offer:
+    """Close orders by hand (RUN_GROUPBUY) or at the offer's time (actor None, the sweep)."""
+    now = now or timezone.now()
+
+    def change(locked: Offer):
+        if actor is None and locked.orders_close_at > now:
+            raise ValidationError(_("还没到截单时间"))
+        return {"orders": Order.objects.filter(offer=locked, status=OrderStatus.PLACED).count()}
+
+    return move(offer, "close" if actor is not None else "close_on_time", actor=actor, change=change, now=now)
+
+
+def sweep_due(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Close the polls and offers whose time has come; returns (polls, offers) closed. A row a
+    parallel sweep or a person closed first is left alone."""
+    now = now or timezone.now()
+    polls = offers = 0
+    for poll in Poll.objects.filter(status=PollStatus.OPEN, closes_at__lte=now).order_by("pk"):
+        try:
+            poll_close(actor=None, poll=poll, now=now)
+        except ValidationError:  # closed meanwhile
+            continue
+        polls += 1
+    for offer in Offer.objects.filter(status=OfferStatus.OPEN, orders_close_at__lte=now).order_by("pk"):
+        try:
+            offer_close(actor=None, offer=offer, now=now)
+        except ValidationError:
+            continue
+        offers += 1
+    return polls, offers
+
+
+# ------------------------------------------------------------------ orders
+
+
+def _quantities(offer: Offer, wanted: dict) -> tuple[dict[int, OfferItem], dict[int, int]]:
+    """The offer's items and the packs wanted of each (0 left out); refuses bad numbers and caps."""
+    items = {item.pk: item for item in offer.items.select_related("filing_item")}
+    chosen: dict[int, int] = {}
+    for key, value in (wanted or {}).items():
+        item_id, n = _int(key), _int(value if str(value).strip() else 0)
+        if item_id not in items:
+            raise ValidationError({"items": _("没有这种商品,请刷新页面后重试")})
+        item = items[item_id]
+        if n is None or n < 0:
+            raise ValidationError({"items": _("%(item)s的份数须是整数") % {"item": item.filing_item.name}})
+        if n > item.per_household:
+            raise ValidationError({"items": _("%(item)s每户限购%(cap)d份") % {
+                "item": item.filing_item.name, "cap": item.per_household}})
+        if n:
+            chosen[item_id] = n
+    if not chosen:
+        raise ValidationError({"items": _("请至少选择一种商品")})
+    return items, chosen
+
+
+def _open_for_orders(offer: Offer, now: dt.datetime) -> None:
+    if offer.status != OfferStatus.OPEN or offer.orders_close_at <= now:
+        raise ValidationError(_("该团购已截单,不能再下单或取消"))
+
+
+def order_place(*, actor, offer: Offer, household: Household, items: dict, phone: str = "",
+                now: dt.datetime | None = None, fast: bool = True) -> Order:
+    """A household's order: from its proven phone (actor None), a building lead of its grid or
+    committee staff taking a call. One live order per household and offer; each item's packs are
+    taken by one conditional UPDATE, so parallel orders never pass `available`; any refusal
+    leaves everything as it was and says which item ran out, or the cap."""
+    now = now or timezone.now()
+    if fast and actor is None and connection.vendor == "postgresql":
+        done = _order_fast(offer_id=offer.pk, household_id=household.pk, phone=phone, items=items, now=now)
+        if done is not None:
+            return done
+    channel, resident = _acting_for(actor, household, phone)
+    if household.compound_id != offer.compound_id:
+        raise PermissionDenied
+    _open_for_orders(offer, now)
+    catalogue, chosen = _quantities(offer, items)
+    amount = sum((catalogue[i].filing_item.price * n for i, n in chosen.items()), Decimal("0"))
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    offer=offer, committee_id=offer.committee_id, building_id=household.building_id,
+                    household=household, resident=resident, channel=channel, placed_by=actor, amount=amount,
+                    created_at=now)
+        except IntegrityError:
+            raise ValidationError(_("您家已在这个团购下过单,如需修改请先取消原订单")) from None
+        for item_id, n in sorted(chosen.items()):
+            taken = OfferItem.objects.filter(pk=item_id, ordered__lte=F("available") - n).update(
+                ordered=F("ordered") + n)
+            if not taken:
+                left = OfferItem.objects.filter(pk=item_id).values_list(F("available") - F("ordered"), flat=True)[0]
+                name = catalogue[item_id].filing_item.name
+                if left <= 0:
+                    raise ValidationError(_("%(item)s已订完,剩余0份") % {"item": name})
+                raise ValidationError(_("%(item)s只剩%(left)d份,不够%(n)d份") % {"item": name, "left": left, "n": n})
+        OrderLine.objects.bulk_create([
+            OrderLine(order=order, item_id=i, quantity=n, price=catalogue[i].filing_item.price)
+            for i, n in sorted(chosen.items())])
+        audit(actor=actor, action="groupbuy_order_place", obj=order, committee_id=offer.committee_id,
+              subject_label=offer.title,
+              detail={"channel": channel, "items": {str(i): n for i, n in sorted(chosen.items())},
+                      "amount": str(amount), **({"phone": mask_phone(phone)} if actor is None else {})})
+        return order
+
+
+def order_fast_or_place(*, offer_id: int, household_id: int, items: dict, phone: str,
+                        now: dt.datetime | None = None) -> Order:
+    """A resident's order by ids (the JSON endpoint): the one-statement path first, then the
+    general one with the rows loaded, which explains a refusal. A household that is not the
+    phone's, or an offer that does not exist, is PermissionDenied."""
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        done = _order_fast(offer_id=offer_id, household_id=household_id, phone=phone, items=items, now=now)
+        if done is not None:
+            return done
+    offer = Offer.objects.filter(pk=offer_id).first()
+    household = phone_households(phone).filter(pk=household_id).first()
+    if offer is None or household is None:
+        raise PermissionDenied
+    return order_place(actor=None, offer=offer, household=household, items=items, phone=phone, now=now, fast=False)
+
+
+_LIVING_SQL = "ARRAY[" + ",".join(f"'{status}'" for status in sorted(str(s) for s in LIVING)) + "]::text[]"
+
+# One statement for the usual resident order (PostgreSQL). Its text is fixed (the items come as
+# two arrays), so psycopg prepares it once per connection and later orders skip the planner.
+# `ins` inserts the order only for a household where the phone is a living resident's mobile, in
+# the offer's compound, with the offer open and every wanted item of the offer within its cap;
+# ON CONFLICT DO NOTHING is the one live order per household. `upd` takes each item's packs only
+# where they are left; the lines and the audit event follow the order. When an order was inserted
+# but fewer items were taken than wanted, the last column divides by zero: the error aborts the
+# whole statement, so nothing of it stays. The last column asks for `upd` last, so the items' rows
+# (which every order of the offer updates) stay locked for as little of the statement as can be.
+_FAST_ORDER = f"""
+WITH want AS (SELECT * FROM unnest(%(items)s::bigint[], %(packs)s::int[]) AS w(item_id, n)),
+priced AS (
+  SELECT w.item_id, w.n, fi.price FROM want w
+  JOIN supply_offeritem i ON i.id = w.item_id AND i.offer_id = %(offer)s AND w.n >= 1 AND w.n <= i.per_household
+  JOIN supply_filingitem fi ON fi.id = i.filing_item_id),
+who AS (
+  SELECT h.id, h.building_id, o.committee_id, o.title, r.id AS resident_id
+  FROM residents_household h
+  JOIN supply_offer o ON o.id = %(offer)s AND o.compound_id = h.compound_id AND o.status = 'open'
+    AND o.orders_close_at > %(now)s
+  JOIN residents_resident r ON r.household_id = h.id AND r.mobile = %(phone)s
+    AND r.living_status = ANY({_LIVING_SQL})
+  WHERE h.id = %(household)s AND (SELECT count(*) FROM priced) = cardinality(%(items)s::bigint[])
+  ORDER BY r.id LIMIT 1),
+ins AS (
+  INSERT INTO supply_order (offer_id, committee_id, building_id, household_id, resident_id, channel, placed_by_id,
+                            status, amount, created_at, delivered_at, delivered_by_id)
+  SELECT %(offer)s, who.committee_id, who.building_id, who.id, who.resident_id, 'self', NULL, 'placed',
+         (SELECT sum(n * price) FROM priced), %(now)s, NULL, NULL FROM who
+  ON CONFLICT DO NOTHING RETURNING id, committee_id),
+upd AS (
+  UPDATE supply_offeritem i SET ordered = i.ordered + p.n FROM priced p, ins
+  WHERE i.id = p.item_id AND i.ordered + p.n <= i.available RETURNING i.id),
+lines AS (
+  INSERT INTO supply_orderline (order_id, item_id, quantity, price, allotted)
+  SELECT ins.id, p.item_id, p.n, p.price, NULL FROM ins, priced p RETURNING id),
+aud AS (
+  INSERT INTO core_auditevent (at, actor_id, actor_role, action, personal, object_type, object_id, committee_id,
+                               subject_label, reason, detail)
+  SELECT %(now)s, NULL, '', 'groupbuy_order_place', false, 'supply.order', ins.id, ins.committee_id,
+         left(who.title, 200), '',
+         jsonb_build_object('channel', 'self', 'items', (SELECT jsonb_object_agg(item_id::text, n) FROM priced),
+                            'amount', (SELECT sum(n * price) FROM priced)::text, 'phone', %(masked)s::text)
+  FROM ins, who RETURNING id)
+SELECT (SELECT id FROM ins),
+       (SELECT count(*) FROM ins) / ((SELECT count(*) FROM ins) = 0
+         OR ((SELECT count(*) FROM lines) = cardinality(%(items)s::bigint[])
+             AND (SELECT count(*) FROM aud) = 1
+             AND (SELECT count(*) FROM upd) = cardinality(%(items)s::bigint[])))::int
+"""
+
+
+def _order_fast(*, offer_id: int, household_id: int, phone: str, items: dict, now: dt.datetime) -> Order | None:
+    """The usual resident order in one statement (_FAST_ORDER); None, with nothing written, for
+    anything else (a repeat, an item run out, a cap, a closed offer, another phone's household),
+    which the general path then explains. Outside a transaction the statement is its own, so the
+    items' rows are locked only while PostgreSQL runs it, never while Python waits between a
+    statement and its COMMIT: every order of an offer updates the same item rows."""
+    import psycopg
+
+    wanted: dict[int, int] = {}
+    for key, value in (items or {}).items():
+        item_id, n = _int(key), _int(value if str(value).strip() else 0)
+        if item_id is None or n is None or n < 0 or n > MAX_CAP or item_id in wanted:
+            return None
+        if n:
+            wanted[item_id] = n
+    if not wanted or not phone:
+        return None
+    ids = sorted(wanted)
+    params = {"items": ids, "packs": [wanted[i] for i in ids], "offer": offer_id, "now": now, "phone": phone,
+              "household": household_id, "masked": mask_phone(phone)}
+    connection.ensure_connection()
+    try:
+        with (transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext(),
+              connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor):  # type: ignore[attr-defined]
+            cursor.execute(_FAST_ORDER, params)
+            order_id, _ok = cursor.fetchone()
+    except DataError:  # fewer items taken than wanted: the statement was undone
+        return None
+    if order_id is None:
+        return None
+    return Order(pk=order_id, offer_id=offer_id, household_id=household_id, channel=Channel.SELF,
+                 status=OrderStatus.PLACED, created_at=now)
+
+
+def order_cancel(*, actor, order: Order, phone: str = "", now: dt.datetime | None = None) -> Order:
+    """Cancel an order until orders close (the household's phone, or a member for it); its packs
+    go back to the offer in the same transaction."""
+    now = now or timezone.now()
+    household = Household.objects.get(pk=order.household_id)
+    _acting_for(actor, household, phone)
+
+    def change(locked: Order):
+        offer = Offer.objects.get(pk=locked.offer_id)
+        _open_for_orders(offer, now)
+        lines = list(locked.lines.all())
+        for line in lines:
+            OfferItem.objects.filter(pk=line.item_id).update(ordered=F("ordered") - line.quantity)
+        return {"items": {str(line.item_id): line.quantity for line in lines}}
+
+    return move(order, "cancel" if actor is None else "cancel_for", actor=actor, change=change, now=now)
+
+
+# ------------------------------------------------------------------ reading
+
+
+def live_orders(offer: Offer):
+    return Order.objects.filter(offer=offer).exclude(status=OrderStatus.CANCELLED)
+
+
+def building_counts(offer: Offer) -> list[dict]:
+    """Per building: orders and packs per item (what to sort into each building's pile)."""
+    rows: dict[int, dict] = {}
+    lines = (OrderLine.objects.filter(order__offer=offer).exclude(order__status=OrderStatus.CANCELLED)
+             .values("order__building_id", "order__building__name", "order__building__sort_key", "item_id")
+             .annotate(packs=Sum("quantity"), orders=Count("order_id", distinct=True)))
+    orders = dict(live_orders(offer).values_list("building_id").annotate(n=Count("pk"))
+                  .values_list("building_id", "n"))
+    for row in lines:
+        entry = rows.setdefault(row["order__building_id"], {
+            "name": row["order__building__name"], "sort": row["order__building__sort_key"],
+            "orders": orders.get(row["order__building_id"], 0), "packs": {}})
+        entry["packs"][row["item_id"]] = row["packs"]
+    return sorted(rows.values(), key=lambda r: (r["sort"], r["name"]))
+
+
+def offer_totals(offer: Offer) -> list[OfferItem]:
+    return list(offer.items.select_related("filing_item"))
+
+
+def channel_counts(offer: Offer) -> dict[str, int]:
+    return dict(live_orders(offer).values_list("channel").annotate(n=Count("pk")).values_list("channel", "n"))
+

@@ -1,0 +1,141 @@
+"""Caps of group buying under real parallel transactions (PostgreSQL): 64 households ordering the
+last 10 packs get exactly 10; two votes of one household count once; a household's two orders at
+once give one order."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+
+from xiuhua.core.models import AuditEvent
+from xiuhua.residents.models import Household
+from xiuhua.supply import services
+from xiuhua.supply import services_orders as orders
+from xiuhua.supply.models import OfferItem, Order, OrderLine, PollVote
+from xiuhua.testing import acting, build_world, make_resident, run_parallel
+
+from .conftest import LEADER_PHONE, NOW, add_documents, filing_data
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+LATER = NOW + dt.timedelta(hours=8)
+
+
+def _approved(world, count=1):
+    leader = services.leader_apply(actor=None, resident=world.resident_a1b, phone=LEADER_PHONE)
+    services.leader_decide(actor=acting(world.staff_a1), leader=leader, action="approve")
+    add_documents(leader)
+    made = []
+    for n in range(count):
+        filing = services.filing_submit(actor=None, phone=LEADER_PHONE, leader=leader, now=NOW, data=filing_data(
+            supplier=f"供货商{n}", items=[{"name": "大米", "unit": "kg", "pack_quantity": "10", "price": "65"}]))
+        made.append(services.filing_decide(actor=acting(world.staff_a1), filing=filing, action="approve", now=NOW))
+    return made
+
+
+def _households(world, count):
+    made = []
+    for n in range(count):
+        household = Household.objects.create(building=world.building_a1, room=f"{1001 + n}", grid=world.grid_a1)
+        make_resident(household, f"住户{n}", mobile=f"1391000{n:04d}")
+        made.append(household)
+    return made
+
+
+def test_64_households_ordering_the_last_10_packs_get_exactly_10():
+    world = build_world()
+    (filing,) = _approved(world)
+    item = filing.items.get()
+    offer = orders.offer_open(actor=acting(world.staff_a1), filing=filing, terms={item.pk: (10, 1)},
+                              orders_close_at=LATER, now=NOW)
+    offer_item = offer.items.get()
+    households = _households(world, 64)
+
+    def order(i):
+        return orders.order_place(actor=None, offer=offer, household=households[i], phone=f"1391000{i:04d}",
+                                  items={str(offer_item.pk): 1}, now=NOW)
+
+    results = run_parallel(order, 64)
+    placed = [r for r in results if isinstance(r, Order)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert (len(placed), len(refused)) == (10, 54), results
+    assert {tuple(r.messages) for r in refused} == {("大米已订完,剩余0份",)}
+    assert OfferItem.objects.get(pk=offer_item.pk).ordered == 10
+    assert Order.objects.count() == 10
+    assert OrderLine.objects.aggregate(n=Sum("quantity"))["n"] == 10
+    assert AuditEvent.objects.filter(action="groupbuy_order_place").count() == 10
+
+
+def test_two_votes_of_one_household_at_once_count_once():
+    world = build_world()
+    filings = _approved(world, 2)
+    poll = orders.poll_open(actor=acting(world.staff_a1), filings=filings, category="rice", title="大米选哪家",
+                            closes_at=LATER, now=NOW)
+    options = list(poll.options.all())
+
+    def vote(i):
+        # The same household's phone, twice at once, for different options.
+        return orders.poll_vote(actor=None, poll=poll, option_id=options[i].pk, household=world.household_a1b,
+                                phone=LEADER_PHONE, now=NOW)
+
+    results = run_parallel(vote, 2)
+    assert sorted(type(r).__name__ for r in results) == ["PollVote", "ValidationError"], results
+    assert next(r for r in results if isinstance(r, ValidationError)).messages == ["您家已投过票"]
+    assert PollVote.objects.count() == 1
+    assert AuditEvent.objects.filter(action="groupbuy_poll_vote").count() == 1
+
+
+def test_a_households_two_orders_at_once_give_one_order():
+    world = build_world()
+    (filing,) = _approved(world)
+    item = filing.items.get()
+    offer = orders.offer_open(actor=acting(world.staff_a1), filing=filing, terms={item.pk: (100, 3)},
+                              orders_close_at=LATER, now=NOW)
+    offer_item = offer.items.get()
+    lead = acting(world.grid_worker)
+    world.household_a1.refresh_from_db()
+
+    def order(i):
+        if i == 0:
+            return orders.order_place(actor=None, offer=offer, household=world.household_a1, phone="13812345678",
+                                      items={str(offer_item.pk): 2}, now=NOW)
+        return orders.order_place(actor=acting(type(lead).objects.get(pk=lead.pk)), offer=offer,
+                                  household=world.household_a1, items={str(offer_item.pk): 1}, now=NOW)
+
+    results = run_parallel(order, 2)
+    placed = [r for r in results if isinstance(r, Order)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert (len(placed), len(refused)) == (1, 1), results
+    assert refused[0].messages == ["您家已在这个团购下过单,如需修改请先取消原订单"]
+    assert Order.objects.count() == 1
+    line = OrderLine.objects.get()
+    assert OfferItem.objects.get(pk=offer_item.pk).ordered == line.quantity
+
+
+def test_the_fast_path_writes_what_the_general_path_writes():
+    world = build_world()
+    (filing,) = _approved(world)
+    item = filing.items.get()
+    offer = orders.offer_open(actor=acting(world.staff_a1), filing=filing, terms={item.pk: (100, 3)},
+                              orders_close_at=LATER, now=NOW)
+    offer_item = offer.items.get()
+    households = _households(world, 2)
+    fast = orders.order_place(actor=None, offer=offer, household=households[0], phone="13910000000",
+                              items={str(offer_item.pk): 2}, now=NOW)
+    general = orders.order_place(actor=None, offer=offer, household=households[1], phone="13910000001",
+                                 items={str(offer_item.pk): 2}, now=NOW, fast=False)
+    fields = ("offer_id", "committee_id", "building_id", "resident_id", "channel", "placed_by_id", "status",
+              "amount", "created_at")
+    a, b = (Order.objects.filter(pk=o.pk).values(*fields).get() for o in (fast, general))
+    assert a["resident_id"] != b["resident_id"]
+    assert {k: v for k, v in a.items() if k != "resident_id"} == {k: v for k, v in b.items() if k != "resident_id"}
+    lines = [list(OrderLine.objects.filter(order=o).values_list("item_id", "quantity", "price", "allotted"))
+             for o in (fast, general)]
+    assert lines[0] == lines[1]
+    events = [AuditEvent.objects.get(action="groupbuy_order_place", object_id=o.pk) for o in (fast, general)]
+    for event in events:
+        assert (event.object_type, event.committee_id, event.subject_label, event.actor_id) == (
+            "supply.order", world.committee_a1.pk, offer.title, None)
+    assert events[0].detail == {**events[1].detail, "phone": events[0].detail["phone"]}
+    assert OfferItem.objects.get(pk=offer_item.pk).ordered == 4
