@@ -19,7 +19,7 @@ opened wide. Each run measures:
   clock; wall_per_s beside it counts wrk's start-up too). wrk's threads go on to GET /healthz when
   their lines are sent, and the script stops wrk once the orders are all stored.
 
-After each run: every answered household holds exactly one order; each item's `ordered` equals the
+After each run: every answered household holds exactly one order; each item's packs ordered (the sum over its stripes) equal the
 sum of its order lines and is at most `available` (nothing oversold); the audit log holds one
 event per order. Anything else fails the script.
 
@@ -252,8 +252,9 @@ def reset(world: dict) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE supply_orderline, supply_order, django_session, core_auditevent CASCADE")
-        cursor.execute("UPDATE supply_offeritem SET ordered = 0 WHERE offer_id = %s", [world["offer"]])
-        cursor.execute("VACUUM ANALYZE supply_offeritem")
+        cursor.execute("UPDATE supply_offeritemstripe s SET ordered = 0 FROM supply_offeritem i "
+                       "WHERE i.id = s.item_id AND i.offer_id = %s", [world["offer"]])
+        cursor.execute("VACUUM ANALYZE supply_offeritemstripe")
 
 
 def write_lines(path: Path, world: dict, count: int, *, seed: int) -> int:
@@ -302,9 +303,11 @@ def verify(world: dict, result: dict) -> tuple[int, float]:
             time.sleep(0.25)
         cursor.execute("SELECT count(*) - count(DISTINCT household_id) FROM supply_order")
         doubled = cursor.fetchone()[0]
+        # An item's packs ordered are the sum over its stripes; no stripe passes its share (CHECK).
+        ordered_sql = "(SELECT sum(s.ordered) FROM supply_offeritemstripe s WHERE s.item_id = i.id)"
         cursor.execute(
-            "SELECT count(*) FROM supply_offeritem i WHERE i.offer_id = %s AND (i.ordered > i.available OR "
-            "i.ordered <> (SELECT coalesce(sum(l.quantity), 0) FROM supply_orderline l JOIN supply_order o "
+            f"SELECT count(*) FROM supply_offeritem i WHERE i.offer_id = %s AND ({ordered_sql} > i.available OR "
+            f"{ordered_sql} <> (SELECT coalesce(sum(l.quantity), 0) FROM supply_orderline l JOIN supply_order o "
             "ON o.id = l.order_id WHERE l.item_id = i.id AND o.status <> 'cancelled'))", [world["offer"]])
         mismatched = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM supply_order o WHERE (SELECT count(*) FROM supply_orderline l "
@@ -314,8 +317,8 @@ def verify(world: dict, result: dict) -> tuple[int, float]:
         audited = cursor.fetchone()[0]
         cursor.execute("SELECT EXTRACT(EPOCH FROM max(created_at) - min(created_at)) FROM supply_order")
         window = float(cursor.fetchone()[0] or 0)
-        cursor.execute("SELECT string_agg(ordered || '/' || available, ' ' ORDER BY position) FROM supply_offeritem "
-                       "WHERE offer_id = %s", [world["offer"]])
+        cursor.execute(f"SELECT string_agg({ordered_sql} || '/' || available, ' ' ORDER BY position) "
+                       "FROM supply_offeritem i WHERE offer_id = %s", [world["offer"]])
         packs = cursor.fetchone()[0]
     print(f"verify: orders={stored} answered_2xx={answered} doubled={doubled} partial={partial} "
           f"items_mismatched={mismatched} audited={audited} packs(ordered/available)={packs} "

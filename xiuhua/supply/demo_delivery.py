@@ -23,7 +23,7 @@ from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household, Resident
 
 from .models import Filing, Leader
-from .models_orders import Category, Channel, Offer, OfferItem, Order, OrderLine
+from .models_orders import Category, Channel, Offer, OfferItem, OfferItemStripe, Order, OrderLine, stripe_shares
 
 DEMO_TITLE = "本周保供团购(演示)"
 
@@ -38,9 +38,10 @@ def closed_offer(*, filing: Filing, actor, orders: Sequence[tuple[Household, Seq
                                  category=Category.OTHER, title=title or f"{filing.supplier} 团购",
                                  orders_close_at=start + dt.timedelta(hours=2), opened_by=actor, created_at=start)
     offer_items = OfferItem.objects.bulk_create([
-        OfferItem(offer=offer, filing_item=item, position=n, per_household=10,
-                  available=(available[n] if available else 10 * max(len(orders), 1)))
-        for n, item in enumerate(items)])
+        OfferItem(offer=offer, filing_item=item, position=n, per_household=10, available=packs,
+                  stripes=len(stripe_shares(packs)))
+        for n, item in enumerate(items)
+        for packs in [available[n] if available else 10 * max(len(orders), 1)]])
     residents = {r.household_id: r for r in Resident.objects.filter(household__in=[h for h, _q in orders])
                  .order_by("-pk")}
     placed = Order.objects.bulk_create([
@@ -52,9 +53,9 @@ def closed_offer(*, filing: Filing, actor, orders: Sequence[tuple[Household, Seq
         OrderLine(order=order, item=offer_item, quantity=q, price=offer_item.filing_item.price)
         for order, (_household, packs) in zip(placed, orders, strict=True)
         for q, offer_item in zip(packs, offer_items, strict=True) if q])
-    for n, offer_item in enumerate(offer_items):
-        offer_item.ordered = sum(packs[n] for _h, packs in orders)
-    OfferItem.objects.bulk_update(offer_items, ["ordered"])
+    OfferItemStripe.objects.bulk_create([
+        row for n, offer_item in enumerate(offer_items)
+        for row in OfferItemStripe.split(offer_item, ordered=sum(packs[n] for _h, packs in orders))])
     return move(offer, "close", actor=actor)
 
 

@@ -32,9 +32,9 @@ from xiuhua.places.models import OrgUnit
 from xiuhua.residents.models import Household, Resident
 
 __all__ = [
-    "Category", "Channel", "Delivery", "Offer", "OfferItem", "OfferStatus", "Order", "OrderLine", "OrderStatus",
-    "Poll", "PollOption", "PollStatus", "PollVote", "ShortRule", "CHLORINE_MIN", "CHLORINE_MAX", "WAIT_MIN",
-    "WAIT_MAX",
+    "CHLORINE_MAX", "CHLORINE_MIN", "STRIPES", "WAIT_MAX", "WAIT_MIN", "Category", "Channel", "Delivery", "Offer",
+    "OfferItem", "OfferItemStripe", "OfferStatus", "Order", "OrderLine", "OrderStatus", "Poll", "PollOption",
+    "PollStatus", "PollVote", "ShortRule", "stripe_shares",
 ]
 
 # The disinfection rule of domain.md: chlorine 250-500 mg/L, then a wait of 10-30 minutes.
@@ -183,23 +183,49 @@ class Offer(models.Model):
         return self.title
 
 
+# An item's packs are split over up to STRIPES counter rows (`OfferItemStripe`), at least
+# STRIPE_MIN packs each: every order of an offer takes packs of the same items, and one counter row
+# would make them queue on its lock, one commit at a time.
+STRIPES = 16
+STRIPE_MIN = 32
+
+
+def stripe_shares(available: int) -> list[int]:
+    """How `available` packs are split over an item's stripes: as evenly as can be."""
+    count = max(1, min(STRIPES, available // STRIPE_MIN))
+    return [available // count + (1 if n < available % count else 0) for n in range(count)]
+
+
+class OfferItemQuerySet(models.QuerySet):
+    def with_ordered(self) -> OfferItemQuerySet:
+        """Each item with its packs ordered (the sum over its stripes) read in the same query."""
+        from django.db.models import Sum
+        from django.db.models.functions import Coalesce
+
+        return self.annotate(ordered_packs=Coalesce(Sum("stripe_rows__ordered"), 0))
+
+
 class OfferItem(models.Model):
-    """One item of the filing as offered: `ordered` never passes `available` (CHECK, and the
-    conditional UPDATE that raises it)."""
+    """One item of the filing as offered. Its packs are counted in its stripes: what is ordered is
+    their sum, and no stripe's `ordered` ever passes its `available` (CHECK, and the conditional
+    UPDATE that raises it), so the item's never passes its own."""
 
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="items")
     filing_item = models.ForeignKey("supply.FilingItem", on_delete=models.PROTECT, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
     available = models.PositiveIntegerField(_("可供份数"))
     per_household = models.PositiveSmallIntegerField(_("每户限购份数"), default=1)
-    ordered = models.PositiveIntegerField(_("已订份数"), default=0)
+    # How many stripes hold its packs (len(stripe_shares(available))); a household's order tries
+    # stripe household_id % stripes first.
+    stripes = models.PositiveSmallIntegerField(default=1, editable=False)
     # Counted at the gate; null until the delivery is checked.
     received = models.PositiveIntegerField(_("实到份数"), null=True, blank=True)
+
+    objects = OfferItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(ordered__lte=F("available")), name="supply_offer_item_no_oversell"),
             models.CheckConstraint(condition=Q(per_household__gte=1), name="supply_offer_item_cap_positive"),
         ]
 
@@ -207,8 +233,45 @@ class OfferItem(models.Model):
         return str(self.filing_item)
 
     @property
+    def ordered(self) -> int:
+        packs = getattr(self, "ordered_packs", None)
+        if packs is None:
+            from django.db.models import Sum
+
+            packs = self.stripe_rows.aggregate(n=Sum("ordered"))["n"] or 0  # type: ignore[attr-defined]
+        return packs
+
+    @property
     def left(self) -> int:
         return self.available - self.ordered
+
+
+class OfferItemStripe(models.Model):
+    """A share of an item's packs with its own counter (see STRIPES)."""
+
+    item = models.ForeignKey(OfferItem, on_delete=models.CASCADE, related_name="stripe_rows")
+    stripe = models.PositiveSmallIntegerField()
+    available = models.PositiveIntegerField()
+    ordered = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "stripe"], name="supply_offer_stripe_unique"),
+            models.CheckConstraint(condition=Q(ordered__lte=F("available")), name="supply_offer_stripe_no_oversell"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}/{self.stripe} {self.ordered}/{self.available}"
+
+    @staticmethod
+    def split(item: OfferItem, *, ordered: int = 0) -> list[OfferItemStripe]:
+        """The stripes of a new item (to bulk_create), `ordered` packs already taken, first stripes first."""
+        rows = []
+        for n, share in enumerate(stripe_shares(item.available)):
+            taken = min(share, ordered)
+            ordered -= taken
+            rows.append(OfferItemStripe(item=item, stripe=n, available=share, ordered=taken))
+        return rows
 
 
 class OrderStatus(models.TextChoices):

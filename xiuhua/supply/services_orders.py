@@ -44,6 +44,7 @@ from .models import (
     FilingStatus,
     Offer,
     OfferItem,
+    OfferItemStripe,
     OfferStatus,
     Order,
     OrderLine,
@@ -52,6 +53,7 @@ from .models import (
     PollOption,
     PollStatus,
     PollVote,
+    stripe_shares,
 )
 
 MAX_OPTIONS = 6
@@ -302,9 +304,11 @@ def offer_open(*, actor, filing: Filing, terms: dict[int, tuple], orders_close_a
             category=category or Category.OTHER,
             title=((title or "").strip() or f"{filing.supplier} {first.name if first else ''}".strip())[:80],
             orders_close_at=orders_close_at, opened_by=actor, created_at=now)
-        OfferItem.objects.bulk_create([
+        offered = OfferItem.objects.bulk_create([
             OfferItem(offer=offer, filing_item_id=t.filing_item_id, position=n, available=t.available,
-                      per_household=t.per_household) for n, t in enumerate(chosen)])
+                      per_household=t.per_household, stripes=len(stripe_shares(t.available)))
+            for n, t in enumerate(chosen)])
+        OfferItemStripe.objects.bulk_create([row for item in offered for row in OfferItemStripe.split(item)])
         audit(actor=actor, action="groupbuy_offer_open", obj=offer, committee_id=offer.committee_id,
               subject_label=offer.title, detail={"filing": filing.pk, "poll": poll.pk if poll else None,
                                                  "items": {str(t.filing_item_id): [t.available, t.per_household]
@@ -353,7 +357,7 @@ def _quantities(offer: Offer, wanted: dict) -> tuple[dict[int, OfferItem], dict[
     chosen: dict[int, int] = {}
     for key, value in (wanted or {}).items():
         item_id, n = _int(key), _int(value if str(value).strip() else 0)
-        if item_id not in items:
+        if item_id is None or item_id not in items:
             raise ValidationError({"items": _("没有这种商品,请刷新页面后重试")})
         item = items[item_id]
         if n is None or n < 0:
@@ -399,11 +403,9 @@ def order_place(*, actor, offer: Offer, household: Household, items: dict, phone
                     created_at=now)
         except IntegrityError:
             raise ValidationError(_("您家已在这个团购下过单,如需修改请先取消原订单")) from None
-        for item_id, n in sorted(chosen.items()):
-            taken = OfferItem.objects.filter(pk=item_id, ordered__lte=F("available") - n).update(
-                ordered=F("ordered") + n)
-            if not taken:
-                left = OfferItem.objects.filter(pk=item_id).values_list(F("available") - F("ordered"), flat=True)[0]
+        for item_id, n in sorted(chosen.items()):  # items in one order: parallel orders cannot deadlock
+            left = _take_packs(catalogue[item_id], n, household.pk)
+            if left is not None:
                 name = catalogue[item_id].filing_item.name
                 if left <= 0:
                     raise ValidationError(_("%(item)s已订完,剩余0份") % {"item": name})
@@ -416,6 +418,45 @@ def order_place(*, actor, offer: Offer, household: Household, items: dict, phone
               detail={"channel": channel, "items": {str(i): n for i, n in sorted(chosen.items())},
                       "amount": str(amount), **({"phone": mask_phone(phone)} if actor is None else {})})
         return order
+
+
+def _take_packs(item: OfferItem, n: int, household_id: int) -> int | None:
+    """Take n packs of the item in the caller's transaction; None when taken, else the packs left.
+    First the household's own stripe, one conditional UPDATE; when it has fewer than n left (the
+    offer is selling out), every stripe of the item locked in stripe order and the packs taken
+    from as many as it needs, so a pack left anywhere is never refused."""
+    home = household_id % item.stripes
+    stripes = OfferItemStripe.objects.filter(item_id=item.pk)
+    if stripes.filter(stripe=home, ordered__lte=F("available") - n).update(ordered=F("ordered") + n):
+        return None
+    rows = list(stripes.select_for_update().order_by("stripe"))
+    left = sum(row.available - row.ordered for row in rows)
+    if left < n:
+        return left
+    for row in rows:
+        part = min(n, row.available - row.ordered)
+        if part:
+            stripes.filter(pk=row.pk).update(ordered=F("ordered") + part)
+            n -= part
+        if not n:
+            break
+    return None
+
+
+def _give_back_packs(item: OfferItem, n: int, household_id: int) -> None:
+    """A cancelled line's packs back to the item: to the household's own stripe when it holds that
+    many, else from the stripes in order, all locked (a line may have been taken from several)."""
+    home = household_id % item.stripes
+    stripes = OfferItemStripe.objects.filter(item_id=item.pk)
+    if stripes.filter(stripe=home, ordered__gte=n).update(ordered=F("ordered") - n):
+        return
+    for row in stripes.select_for_update().order_by("stripe"):
+        part = min(n, row.ordered)
+        if part:
+            stripes.filter(pk=row.pk).update(ordered=F("ordered") - part)
+            n -= part
+        if not n:
+            return
 
 
 def order_fast_or_place(*, offer_id: int, household_id: int, items: dict, phone: str,
@@ -449,7 +490,7 @@ _LIVING_SQL = "ARRAY[" + ",".join(f"'{status}'" for status in sorted(str(s) for 
 _FAST_ORDER = f"""
 WITH want AS (SELECT * FROM unnest(%(items)s::bigint[], %(packs)s::int[]) AS w(item_id, n)),
 priced AS (
-  SELECT w.item_id, w.n, fi.price FROM want w
+  SELECT w.item_id, w.n, fi.price, i.stripes FROM want w
   JOIN supply_offeritem i ON i.id = w.item_id AND i.offer_id = %(offer)s AND w.n >= 1 AND w.n <= i.per_household
   JOIN supply_filingitem fi ON fi.id = i.filing_item_id),
 who AS (
@@ -468,8 +509,9 @@ ins AS (
          (SELECT sum(n * price) FROM priced), %(now)s, NULL, NULL FROM who
   ON CONFLICT DO NOTHING RETURNING id, committee_id),
 upd AS (
-  UPDATE supply_offeritem i SET ordered = i.ordered + p.n FROM priced p, ins
-  WHERE i.id = p.item_id AND i.ordered + p.n <= i.available RETURNING i.id),
+  UPDATE supply_offeritemstripe s SET ordered = s.ordered + p.n FROM priced p, ins
+  WHERE s.item_id = p.item_id AND s.stripe = mod(%(household)s, p.stripes) AND s.ordered + p.n <= s.available
+  RETURNING s.id),
 lines AS (
   INSERT INTO supply_orderline (order_id, item_id, quantity, price, allotted)
   SELECT ins.id, p.item_id, p.n, p.price, NULL FROM ins, priced p RETURNING id),
@@ -533,9 +575,9 @@ def order_cancel(*, actor, order: Order, phone: str = "", now: dt.datetime | Non
     def change(locked: Order):
         offer = Offer.objects.get(pk=locked.offer_id)
         _open_for_orders(offer, now)
-        lines = list(locked.lines.all())
+        lines = list(locked.lines.select_related("item").order_by("item_id"))
         for line in lines:
-            OfferItem.objects.filter(pk=line.item_id).update(ordered=F("ordered") - line.quantity)
+            _give_back_packs(line.item, line.quantity, locked.household_id)
         return {"items": {str(line.item_id): line.quantity for line in lines}}
 
     return move(order, "cancel" if actor is None else "cancel_for", actor=actor, change=change, now=now)
@@ -565,7 +607,7 @@ def building_counts(offer: Offer) -> list[dict]:
 
 
 def offer_totals(offer: Offer) -> list[OfferItem]:
-    return list(offer.items.select_related("filing_item"))
+    return list(offer.items.with_ordered().select_related("filing_item"))
 
 
 def channel_counts(offer: Offer) -> dict[str, int]:

@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from xiuhua.core.models import AuditEvent
 from xiuhua.residents.models import Household
 from xiuhua.supply import services
 from xiuhua.supply import services_orders as orders
-from xiuhua.supply.models import OfferItem, Order, OrderLine, PollVote
+from xiuhua.supply.models import OfferItem, OfferItemStripe, Order, OrderLine, PollVote
 from xiuhua.testing import acting, build_world, make_resident, run_parallel
 
 from .conftest import LEADER_PHONE, NOW, add_documents, filing_data
@@ -139,3 +139,30 @@ def test_the_fast_path_writes_what_the_general_path_writes():
             "supply.order", world.committee_a1.pk, offer.title, None)
     assert events[0].detail == {**events[1].detail, "phone": events[0].detail["phone"]}
     assert OfferItem.objects.get(pk=offer_item.pk).ordered == 4
+
+
+def test_the_last_10_packs_spread_over_the_stripes_go_to_exactly_10_of_64_households():
+    world = build_world()
+    (filing,) = _approved(world)
+    item = filing.items.get()
+    offer = orders.offer_open(actor=acting(world.staff_a1), filing=filing, terms={item.pk: (512, 1)},
+                              orders_close_at=LATER, now=NOW)
+    offer_item = offer.items.get()
+    assert offer_item.stripes == 16
+    # 502 packs ordered already: one left in each of stripes 0-9, none in 10-15.
+    stripes = OfferItemStripe.objects.filter(item=offer_item)
+    stripes.update(ordered=F("available"))
+    stripes.filter(stripe__lt=10).update(ordered=F("available") - 1)
+    households = _households(world, 64)
+
+    def order(i):
+        return orders.order_place(actor=None, offer=offer, household=households[i], phone=f"1391000{i:04d}",
+                                  items={str(offer_item.pk): 1}, now=NOW)
+
+    results = run_parallel(order, 64)
+    placed = [r for r in results if isinstance(r, Order)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert (len(placed), len(refused)) == (10, 54), results
+    assert {tuple(r.messages) for r in refused} == {("大米已订完,剩余0份",)}
+    assert list(stripes.order_by("stripe").values_list("ordered", "available")) == [(32, 32)] * 16
+    assert OrderLine.objects.aggregate(n=Sum("quantity"))["n"] == 10

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.db.models import F
 
 from xiuhua.core.models import AuditEvent
 from xiuhua.residents.models import Household
@@ -17,12 +18,14 @@ from xiuhua.supply.models import (
     Channel,
     Offer,
     OfferItem,
+    OfferItemStripe,
     OfferStatus,
     Order,
     OrderLine,
     OrderStatus,
     PollStatus,
     PollVote,
+    stripe_shares,
 )
 from xiuhua.testing import acting, make_resident
 
@@ -173,14 +176,14 @@ def test_resident_order_takes_packs_and_cancel_gives_them_back(world, offer):
         Channel.SELF, world.resident_a1b, world.building_a1b, Decimal("160.00"))
     assert sorted(OrderLine.objects.filter(order=order).values_list("item_id", "quantity", "price")) == [
         (eggs.pk, 2, Decimal("36.00")), (bundle.pk, 1, Decimal("88.00"))]
-    assert list(OfferItem.objects.order_by("pk").values_list("ordered", flat=True)) == [2, 1]
+    assert [i.ordered for i in OfferItem.objects.with_ordered().order_by("pk")] == [2, 1]
     with pytest.raises(ValidationError) as exc:
         orders.order_place(actor=None, offer=offer, household=world.household_a1b, phone=LEADER_PHONE,
                            items={str(eggs.pk): "1"}, now=NOW)
     assert exc.value.messages == ["您家已在这个团购下过单,如需修改请先取消原订单"]
     orders.order_cancel(actor=None, order=order, phone=LEADER_PHONE, now=NOW)
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
-    assert list(OfferItem.objects.order_by("pk").values_list("ordered", flat=True)) == [0, 0]
+    assert [i.ordered for i in OfferItem.objects.with_ordered().order_by("pk")] == [0, 0]
     again = orders.order_place(actor=None, offer=offer, household=world.household_a1b, phone=LEADER_PHONE,
                                items={str(eggs.pk): "1"}, now=NOW)
     assert again.pk != order.pk
@@ -194,7 +197,7 @@ def test_refusals_change_nothing_and_name_the_item(world, offer):
         orders.order_place(actor=None, offer=offer, household=world.household_a1b, phone=LEADER_PHONE,
                            items={str(eggs.pk): "3"}, now=NOW)
     assert exc.value.messages == ["鸡蛋每户限购2份"]
-    OfferItem.objects.filter(pk=bundle.pk).update(ordered=3)
+    OfferItemStripe.objects.filter(item=bundle).update(ordered=F("available"))
     with pytest.raises(ValidationError) as exc:
         orders.order_place(actor=None, offer=offer, household=world.household_a1b, phone=LEADER_PHONE,
                            items={str(eggs.pk): "1", str(bundle.pk): "1"}, now=NOW)
@@ -261,3 +264,26 @@ def test_a_mobile_on_two_households(world, offer):
         orders.order_place(actor=None, offer=offer, household=household, phone=LEADER_PHONE,
                            items={str(eggs.pk): 1}, now=NOW)
     assert Order.objects.filter(offer=offer).count() == 2 and PollVote.objects.count() == 0
+
+
+def test_packs_are_split_over_stripes_and_an_order_takes_the_last_ones_wherever_they_are(world, documented):
+    assert [len(stripe_shares(n)) for n in (1, 31, 64, 100, 512, 100_000)] == [1, 1, 2, 3, 16, 16]
+    assert stripe_shares(100) == [34, 33, 33] and sum(stripe_shares(100_000)) == 100_000
+    filing = approved(world, documented)
+    eggs, bundle = filing.items.all()
+    offer = orders.offer_open(actor=acting(world.staff_a1), filing=filing, orders_close_at=LATER, category="meat",
+                              terms={eggs.pk: ("100", "2")}, now=NOW)
+    item = offer.items.get()
+    stripes = OfferItemStripe.objects.filter(item=item).order_by("stripe")
+    assert (item.stripes, list(stripes.values_list("available", flat=True))) == (3, [34, 33, 33])
+    # One pack left in stripes 0 and 2 only: a household ordering 2 gets both, whatever its own stripe.
+    stripes.update(ordered=F("available"))
+    stripes.exclude(stripe=1).update(ordered=F("available") - 1)
+    household = world.household_a1b
+    assert household.pk % 3 in (0, 1, 2)
+    order = orders.order_place(actor=None, offer=offer, household=household, phone=LEADER_PHONE,
+                               items={str(item.pk): "2"}, now=NOW)
+    assert list(stripes.values_list("ordered", flat=True)) == [34, 33, 33]
+    assert OfferItem.objects.with_ordered().get(pk=item.pk).ordered == 100
+    orders.order_cancel(actor=None, order=order, phone=LEADER_PHONE, now=NOW)
+    assert sum(stripes.values_list("ordered", flat=True)) == 98 and item.ordered == 98
