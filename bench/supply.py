@@ -19,9 +19,9 @@ opened wide. Each run measures:
   clock; wall_per_s beside it counts wrk's start-up too). wrk's threads go on to GET /healthz when
   their lines are sent, and the script stops wrk once the orders are all stored.
 
-After each run: every answered household holds exactly one order; each item's packs ordered (the sum over its stripes) equal the
-sum of its order lines and is at most `available` (nothing oversold); the audit log holds one
-event per order. Anything else fails the script.
+After each run: every answered household holds exactly one order; each item's packs ordered (the
+sum over its stripes) equal the sum of its order lines and are at most `available` (nothing
+oversold); the audit log holds one event per order. Anything else fails the script.
 
 Set-up (not timed): the database is DATABASE_URL, else supply_bench on localhost (created and
 migrated). A district 团购压测区 with one street and committee 团购压测居委 whose compound of 286

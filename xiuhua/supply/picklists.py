@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
@@ -170,8 +171,9 @@ def picklist_pdf(offer: Offer, building_id: int | None = None) -> bytes:
         for n, household in enumerate(building.households, 1):
             sheet.row([str(n), household.room] + [str(household.packs.get(i.pk, "")) for i in items] + ["□"])
         totals = building.totals(items)
-        sheet.row([_("合计"), _("%(n)s户") % {"n": len(building.households)}] + [str(totals[i.pk]) for i in items]
-                  + [""], bold=True)
+        count = len(building.households)
+        sheet.row([_("合计"), ngettext("%(n)s户", "%(n)s户", count) % {"n": count}]
+                  + [str(totals[i.pk]) for i in items] + [""], bold=True)
     if not buildings and building_id is not None:
         sheet.start(_("分拣单 · %(compound)s") % {"compound": compound})
         sheet.row([""] * len(columns))

@@ -111,8 +111,8 @@ class Volunteer(models.Model):
     @property
     def days_label(self) -> str:
         """"周一、周三、周日" for "137"."""
-        names = "一二三四五六日"
-        return "、".join(f"周{names[int(d) - 1]}" for d in self.available_days if d in "1234567")
+        names = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
+        return "、".join(str(names[int(d) - 1]) for d in self.available_days if d in "1234567")
 
 
 class TalentQuerySet(ScopedQuerySet):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from xiuhua.core.crypto import mask_name
 
@@ -58,7 +59,7 @@ def phone_tail(mobile: str) -> str:
 
 def shown_name(volunteer: Volunteer) -> str:
     """How staff lists and printed tables name a volunteer: the masked name and the phone's tail."""
-    return f"{mask_name(volunteer.name)}(尾号{phone_tail(volunteer.mobile)})"
+    return _("%(name)s(尾号%(tail)s)") % {"name": mask_name(volunteer.name), "tail": phone_tail(volunteer.mobile)}
 
 
 @dataclass
@@ -122,4 +123,6 @@ def day_table(posts, day: dt.date) -> DayTable:
 
 def hours(minutes: int | None) -> str:
     minutes = minutes or 0
-    return f"{minutes // 60}小时{minutes % 60:02d}分" if minutes % 60 else f"{minutes // 60}小时"
+    if minutes % 60:
+        return _("%(h)d小时%(m)02d分") % {"h": minutes // 60, "m": minutes % 60}
+    return _("%(h)d小时") % {"h": minutes // 60}
