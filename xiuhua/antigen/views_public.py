@@ -14,8 +14,6 @@ needs to tell them apart. A member of another household is refused like a missin
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
@@ -25,8 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from xiuhua.core.crypto import mask_name, mask_phone
 from xiuhua.core.jsonbody import JsonBodyError, parse_json_body
-from xiuhua.core.policy import POLICY_ATTR, public
-from xiuhua.core.resident_phone import PhoneForm, PhoneSignIn, resident_phone, verified_phone
+from xiuhua.core.policy import public
+from xiuhua.core.resident_phone import PhoneForm, PhoneSignIn, resident_phone, resident_phone_json, verified_phone
 
 from .models import AntigenReport, Channel, Result
 from .services import antigen_report_household, phone_members, report_day
@@ -94,22 +92,7 @@ def my_report(request):
     })
 
 
-def _json_phone(view):
-    """The JSON endpoint's gate: the same proven phone as the page, answered in JSON (403)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        phone = verified_phone(request)
-        if phone is None:
-            return JsonResponse({"detail": _("请先验证手机号码")}, status=403)
-        request.resident_phone = phone
-        return view(request, *args, **kwargs)
-
-    setattr(wrapped, POLICY_ATTR, "resident_phone")
-    return wrapped
-
-
-@_json_phone
+@resident_phone_json
 @require_http_methods(["GET", "POST"])
 def my_report_json(request):
     phone = request.resident_phone

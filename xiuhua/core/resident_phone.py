@@ -22,6 +22,7 @@ from typing import Any, overload
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -201,6 +202,22 @@ def resident_phone(
     if view is not None:
         return decorate(view)
     return decorate
+
+
+def resident_phone_json(view: Callable) -> Callable:
+    """The gate of a JSON endpoint behind the phone pages (a phone page's script posting an order
+    or a report): the same proven phone as @resident_phone, refused in JSON with 403."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        phone = verified_phone(request)
+        if phone is None:
+            return JsonResponse({"detail": _("请先验证手机号码")}, status=403)
+        request.resident_phone = phone
+        return view(request, *args, **kwargs)
+
+    setattr(wrapped, POLICY_ATTR, "resident_phone")
+    return wrapped
 
 
 def client_ip(request) -> str:

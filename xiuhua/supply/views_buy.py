@@ -30,8 +30,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from xiuhua.core.crypto import mask_phone
 from xiuhua.core.jsonbody import JsonBodyError, parse_json_body
-from xiuhua.core.policy import POLICY_ATTR, public
-from xiuhua.core.resident_phone import PhoneForm, PhoneSignIn, resident_phone, verified_phone
+from xiuhua.core.policy import public
+from xiuhua.core.resident_phone import PhoneForm, PhoneSignIn, resident_phone, resident_phone_json, verified_phone
 
 from . import services_orders as orders
 from .models import Offer, OfferStatus, Order, OrderStatus, Poll, PollStatus, PollVote
@@ -182,21 +182,6 @@ def buy_cancel(request, pk: int):
     return _back(order.household_id)
 
 
-def _json_phone(view):
-    """The JSON endpoint's gate: the same proven phone as the pages, answered in JSON (403)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        phone = verified_phone(request)
-        if phone is None:
-            return JsonResponse({"detail": _("请先验证手机号码")}, status=403)
-        request.resident_phone = phone
-        return view(request, *args, **kwargs)
-
-    setattr(wrapped, POLICY_ATTR, "resident_phone")
-    return wrapped
-
-
 def _session_untouched(view):
     """The order endpoint leaves the session row alone (SESSION_SAVE_EVERY_REQUEST would write it
     on every order, doubling the endpoint's writes in the opening minutes of an offer): the
@@ -213,7 +198,7 @@ def _session_untouched(view):
     return wrapped
 
 
-@_json_phone
+@resident_phone_json
 @_session_untouched
 @require_POST
 def buy_order_json(request):
