@@ -29,7 +29,10 @@ buildings holds 40,000 households of one resident with a mobile each (made once,
 compound's approved leader, filing and offer (made once through the services, found again). Each
 run empties the orders, their lines, sessions and the audit log (the database is the bench's own)
 and sets the offer's packs back to none ordered, so the bench runs twice in a row on one database.
-The last line is the medians over `--runs` runs: `orders=… orders_per_s=… empty_per_s=…`.
+After the runs, the last run's orders are taken as delivered in full and the pick lists of all
+286 buildings are built in one PDF (supply_picklists.picklist_seconds), timed once. The last line
+is the medians over `--runs` runs and that time: `orders=… orders_per_s=… empty_per_s=…
+picklist_seconds=…`.
 """
 
 from __future__ import annotations
@@ -131,10 +134,27 @@ def main() -> None:
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+    picklist = picklists_after_delivery(world)
     med = medians(runs)
     print("  load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()), file=sys.stderr)
     print(f"  wall_per_s (median) {med['wall_per_s']:.0f}", file=sys.stderr)
-    print(f"orders={med['orders']:.0f} orders_per_s={med['orders_per_s']:.0f} empty_per_s={med['empty_per_s']:.0f}")
+    print(f"orders={med['orders']:.0f} orders_per_s={med['orders_per_s']:.0f} empty_per_s={med['empty_per_s']:.0f} "
+          f"picklist_seconds={picklist:.2f}")
+
+
+def picklists_after_delivery(world: dict) -> float:
+    """The last run's orders as if all had arrived (every line allotted in full), then the pick
+    lists of all 286 buildings in one PDF, timed as the committee's page builds them."""
+    from django.db import connection
+    from supply_picklists import picklist_seconds
+
+    from xiuhua.supply.models import Offer
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE supply_orderline SET allotted = quantity")
+    seconds = picklist_seconds(Offer.objects.get(pk=world["offer"]))
+    print(f"pick lists: {len(world['items'])} items, all buildings, {seconds:.2f} s", file=sys.stderr)
+    return seconds
 
 
 def run_until_stored(wrk: str, args, url: str, script_args: list[str], *, expected: int) -> dict:
