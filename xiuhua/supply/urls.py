@@ -8,6 +8,8 @@ from . import views_office as office
 
 app_name = "supply"
 urlpatterns: list = [
+    # Votes, offers and orders (urls_orders), first for the order endpoint's sake.
+    path("", include("xiuhua.supply.urls_orders")),
     # The leader's and residents' phone pages (views_leader).
     path("lead/", lead.lead_start, name="lead_start"),
     path("lead/code/", lead.sign_in.send, name="lead_otp_send"),
@@ -37,8 +39,7 @@ urlpatterns: list = [
     path("prices/", office.prices, name="prices"),
     path("bans/", office.bans, name="bans"),
     path("bans/<int:pk>/lift/", office.ban_lift, name="ban_lift"),
-    # Votes, offers and orders (urls_orders); the gate check, sorting and the door (urls_delivery).
-    path("", include("xiuhua.supply.urls_orders")),
+    # The gate check, sorting and the door (urls_delivery).
     path("", include("xiuhua.supply.urls_delivery")),
     # Donations, loans and stock (urls_stock).
     path("", include("xiuhua.supply.urls_stock")),
