@@ -34,7 +34,7 @@ from xiuhua.core.policy import public
 from xiuhua.core.resident_phone import PhoneForm, PhoneSignIn, resident_phone, resident_phone_json, verified_phone
 
 from . import services_orders as orders
-from .models import Offer, OfferStatus, Order, OrderStatus, Poll, PollStatus, PollVote
+from .models import Offer, OfferStatus, Order, OrderStatus, Poll, PollStatus, PollVote, offer_items_prefetch
 
 OTP_PURPOSE = "groupbuy_order"
 MAX_BODY = 4096
@@ -99,7 +99,7 @@ def buy_home(request):
                           "total": sum(counts.values())})
     offers = list(Offer.objects.filter(compound_id=household.compound_id, status=OfferStatus.OPEN,
                                        orders_close_at__gt=now)
-                  .prefetch_related("items__filing_item").select_related("filing").order_by("orders_close_at"))
+                  .prefetch_related(offer_items_prefetch()).select_related("filing").order_by("orders_close_at"))
     for offer in offers:
         for item in offer.items.all():
             item.choices = range(0, min(item.per_household, max(item.left, 0)) + 1)

@@ -66,7 +66,7 @@ def _offer(request, pk: int) -> Offer:
 def _page(request, offer: Offer, *, plan=None, form=None, status: int = 200):
     delivery = Delivery.objects.filter(offer=offer).select_related("checked_by", "disinfected_by",
                                                                    "sorted_by").first()
-    items = list(offer.items.select_related("filing_item"))
+    items = list(offer.items.with_ordered().select_related("filing_item"))
     for item in items:
         item.entered = form.get(f"received_{item.pk}", "") if form else item.ordered  # type: ignore[attr-defined]
     running = has_cap(request.user, Cap.RUN_GROUPBUY)

@@ -35,7 +35,7 @@ from xiuhua.core.resident_phone import PhoneForm, PhoneSignIn, resident_phone, v
 from xiuhua.residents.models import Resident
 
 from . import services
-from .models import ComplaintKind, DocKind, Filing, FilingStatus, Leader, Offer, OfferStatus
+from .models import ComplaintKind, DocKind, Filing, FilingStatus, Leader, Offer, OfferStatus, offer_items_prefetch
 
 OTP_PURPOSE = "groupbuy_leader"
 ITEM_ROWS = 8
@@ -111,7 +111,7 @@ def lead_home(request):
             "filings": leader.filings.order_by("-submitted_at")[:20],
             # What to bring: each offer's packs ordered per item.
             "offers": Offer.objects.filter(filing__leader=leader).exclude(status=OfferStatus.CANCELLED)
-            .prefetch_related("items__filing_item").order_by("-created_at")[:10],
+            .prefetch_related(offer_items_prefetch()).order_by("-created_at")[:10],
         })
     return render(request, "supply/lead/home.html", {"rows": rows, "leaders": leaders, "now": now})
 

@@ -58,6 +58,7 @@ from .models import (
     OrderStatus,
     Poll,
     PollStatus,
+    offer_items_prefetch,
 )
 
 
@@ -207,7 +208,7 @@ def poll_vote_for(request, pk: int):
 @require_GET
 def offers(request):
     rows = list(Offer.objects.visible_to(request.user).select_related("compound", "filing")
-                .prefetch_related("items__filing_item")
+                .prefetch_related(offer_items_prefetch())
                 .annotate(orders_count=Count("orders", filter=~Q(orders__status=OrderStatus.CANCELLED)))[:100])
     return render(request, "supply/orders/offers.html", {
         "rows": rows, "filings": _openable(request.user) if has_cap(request.user, Cap.RUN_GROUPBUY) else []})
@@ -352,7 +353,7 @@ def for_residents(request):
     open_polls = list(Poll.objects.filter(committee__in=committees, status=PollStatus.OPEN, closes_at__gt=now)
                       .select_related("compound").prefetch_related("options__filing"))
     open_offers = list(Offer.objects.filter(committee__in=committees, status=OfferStatus.OPEN, orders_close_at__gt=now)
-                       .select_related("compound").prefetch_related("items__filing_item"))
+                       .select_related("compound").prefetch_related(offer_items_prefetch()))
     mine = list(Order.objects.filter(placed_by=request.user, offer__in=open_offers)
                 .exclude(status=OrderStatus.CANCELLED).select_related("building", "household", "offer")
                 .prefetch_related("lines__item__filing_item").order_by("-pk")[:50])
