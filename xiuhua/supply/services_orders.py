@@ -32,9 +32,9 @@ from django.utils.translation import gettext as _
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.access import access_unit, require
 from xiuhua.core.audit import audit
-from xiuhua.core.crypto import mask_phone
+from xiuhua.core.crypto import mask_name, mask_phone
 from xiuhua.core.workflow import move
-from xiuhua.residents.models import Household, Resident
+from xiuhua.residents.models import Household, Relation, Resident
 
 from . import services
 from .models import (
@@ -378,11 +378,13 @@ def _open_for_orders(offer: Offer, now: dt.datetime) -> None:
 
 
 def order_place(*, actor, offer: Offer, household: Household, items: dict, phone: str = "",
-                now: dt.datetime | None = None, fast: bool = True) -> Order:
+                now: dt.datetime | None = None, fast: bool = True, resident_id=None) -> Order:
     """A household's order: from its proven phone (actor None), a building lead of its grid or
     committee staff taking a call. One live order per household and offer; each item's packs are
     taken by one conditional UPDATE, so parallel orders never pass `available`; any refusal
-    leaves everything as it was and says which item ran out, or the cap."""
+    leaves everything as it was and says which item ran out, or the cap. An order placed for the
+    household names the living resident it is for (`resident_id`, or by default the head of the
+    household, else its first living resident; see `order_resident`)."""
     now = now or timezone.now()
     if fast and actor is None and connection.vendor == "postgresql":
         done = _order_fast(offer_id=offer.pk, household_id=household.pk, phone=phone, items=items, now=now)
@@ -392,6 +394,8 @@ def order_place(*, actor, offer: Offer, household: Household, items: dict, phone
     if household.compound_id != offer.compound_id:
         raise PermissionDenied
     _open_for_orders(offer, now)
+    if actor is not None:
+        resident = order_resident(household, resident_id)
     catalogue, chosen = _quantities(offer, items)
     amount = sum((catalogue[i].filing_item.price * n for i, n in chosen.items()), Decimal("0"))
     with transaction.atomic():
@@ -613,3 +617,32 @@ def offer_totals(offer: Offer) -> list[OfferItem]:
 def channel_counts(offer: Offer) -> dict[str, int]:
     return dict(live_orders(offer).values_list("channel").annotate(n=Count("pk")).values_list("channel", "n"))
 
+
+# ------------------------------------------------------------------ whom an order placed for a household is for
+
+
+def household_residents(household: Household) -> list[Resident]:
+    """The household's living residents, the head first, then in roster order: whom a building
+    lead or staff taking a call may name on an order (the first is the default)."""
+    residents = Resident.objects.filter(household=household, living_status__in=LIVING).order_by("pk")
+    return sorted(residents, key=lambda r: r.relation != Relation.HEAD)
+
+
+def resident_choices(household: Household) -> list[dict]:
+    """The same residents as the order form shows them: masked name, head marked, default first."""
+    return [{"pk": r.pk, "name": mask_name(r.name), "head": r.relation == Relation.HEAD, "default": n == 0}
+            for n, r in enumerate(household_residents(household))]
+
+
+def order_resident(household: Household, resident_id=None) -> Resident | None:
+    """The living resident of `household` an order placed for it names: the one chosen, or by
+    default the head of the household, else its first living resident (None when nobody lives
+    there). A resident of another household, moved out or deceased is refused."""
+    if resident_id in (None, ""):
+        residents = household_residents(household)
+        return residents[0] if residents else None
+    resident = Resident.objects.filter(household=household, pk=_int(resident_id) or 0,
+                                       living_status__in=LIVING).first()
+    if resident is None:
+        raise ValidationError({"resident": _("所选的居民不是这一户的在住居民,请重新选择下单人")})
+    return resident

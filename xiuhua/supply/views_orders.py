@@ -255,13 +255,29 @@ def offer(request, pk: int):
     buildings = orders.building_counts(row)
     for entry in buildings:
         entry["cells"] = [entry["packs"].get(item.pk, 0) for item in items]
+    can_order = has_cap(request.user, Cap.ORDER_FOR_RESIDENT) and row.status == OfferStatus.OPEN
     return render(request, "supply/orders/offer.html", {
         "offer": row, "items": items, "buildings": buildings, "channels": orders.channel_counts(row),
         "orders_count": orders.live_orders(row).count(),
         "can_close": can(request.user, row, "close"), "can_cancel": can(request.user, row, "cancel"),
-        "can_order": has_cap(request.user, Cap.ORDER_FOR_RESIDENT) and row.status == OfferStatus.OPEN,
-        "order_buildings": _buildings(request.user, row.compound),
+        "can_order": can_order, "order_buildings": _buildings(request.user, row.compound),
+        **(_found(request) if can_order else {}),
     })
+
+
+def _found(request) -> dict:
+    """The household a lead or staff member looked up by building and room (GET) before ordering
+    for it, with its living residents to choose whom the order is for (the head first, chosen)."""
+    building, room = request.GET.get("building", ""), request.GET.get("room", "").strip()
+    found: dict = {"building": building, "room": room, "found": None, "residents": []}
+    if building and room:
+        try:
+            household = orders.household_at(request.user, building_id=building, room=room)
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            found.update(found=household, residents=orders.resident_choices(household), room=household.room)
+    return found
 
 
 @requires(Cap.RUN_GROUPBUY)
@@ -355,11 +371,13 @@ def for_residents(request):
     open_offers = list(Offer.objects.filter(committee__in=committees, status=OfferStatus.OPEN, orders_close_at__gt=now)
                        .select_related("compound").prefetch_related(offer_items_prefetch()))
     mine = list(Order.objects.filter(placed_by=request.user, offer__in=open_offers)
-                .exclude(status=OrderStatus.CANCELLED).select_related("building", "household", "offer")
+                .exclude(status=OrderStatus.CANCELLED).select_related("building", "household", "offer", "resident")
                 .prefetch_related("lines__item__filing_item").order_by("-pk")[:50])
+    for order in mine:
+        order.resident_masked = mask_name(order.resident.name) if order.resident else ""  # type: ignore[attr-defined]
     return render(request, "supply/orders/for_residents.html", {
         "polls": open_polls, "offers": open_offers, "buildings": _buildings(request.user), "mine": mine,
-        "building": request.GET.get("building", ""), "room": request.GET.get("room", "")})
+        **_found(request)})
 
 
 @requires(Cap.ORDER_FOR_RESIDENT)
@@ -371,15 +389,17 @@ def order_for(request, pk: int):
     try:
         household = orders.household_at(request.user, building_id=request.POST.get("building"),
                                         room=request.POST.get("room", ""))
-        order = orders.order_place(actor=request.user, offer=row, household=household, items=wanted)
+        order = orders.order_place(actor=request.user, offer=row, household=household, items=wanted,
+                                   resident_id=request.POST.get("resident") or None)
     except PermissionDenied:
         messages.error(request, _("这一户不在本次团购的小区"))
     except ValidationError as exc:
         _errors(request, exc)
     else:
-        messages.success(request, _("已为%(building)s%(room)s室下单(%(channel)s),金额%(amount)s元") % {
-            "building": household.building.name, "room": household.room, "channel": order.get_channel_display(),
-            "amount": order.amount})
+        messages.success(request, _("已为%(building)s%(room)s室%(name)s下单(%(channel)s),金额%(amount)s元") % {
+            "building": household.building.name, "room": household.room,
+            "name": mask_name(order.resident.name) if order.resident else "",
+            "channel": order.get_channel_display(), "amount": order.amount})
     return redirect("supply:for_residents") if from_lead_page else redirect("supply:offer", row.pk)
 
 

@@ -226,7 +226,9 @@ def test_building_lead_and_staff_order_for_households(world, offer):
     lead, staff = acting(world.grid_worker), acting(world.staff_a1)
     household = orders.household_at(lead, building_id=world.building_a1.pk, room="302室")
     by_lead = orders.order_place(actor=lead, offer=offer, household=household, items={str(eggs.pk): 1}, now=NOW)
-    assert (by_lead.channel, by_lead.placed_by, by_lead.resident) == (Channel.BUILDING_LEAD, world.grid_worker, None)
+    # Named by default for the head of the household (test_lead_label.py has the choice).
+    assert (by_lead.channel, by_lead.placed_by, by_lead.resident) == (Channel.BUILDING_LEAD, world.grid_worker,
+                                                                      world.resident_a1)
     with pytest.raises(ValidationError) as exc:
         orders.household_at(lead, building_id=world.building_a1b.pk, room="101")
     assert exc.value.message_dict == {"room": ["在您负责的范围内找不到这一户,请核对楼号和室号"]}
