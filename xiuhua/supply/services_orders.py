@@ -28,13 +28,17 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from xiuhua.accounts.roles import Cap, Role
 from xiuhua.core.access import access_unit, require
 from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_name, mask_phone
-from xiuhua.core.workflow import move
+from xiuhua.core.workflow import move, move_many
+from xiuhua.places.models import OrgUnit
 from xiuhua.residents.models import Household, Relation, Resident
+from xiuhua.sms.services import BulkMessage, sms_send_many
+from xiuhua.sms.texts import register_purpose, register_template
 
 from . import services
 from .models import (
@@ -393,12 +397,29 @@ def order_place(*, actor, offer: Offer, household: Household, items: dict, phone
     channel, resident = _acting_for(actor, household, phone)
     if household.compound_id != offer.compound_id:
         raise PermissionDenied
+    if offer.status == OfferStatus.CANCELLED:
+        raise ValidationError(_("该团购已取消,不能下单"))
     _open_for_orders(offer, now)
     if actor is not None:
         resident = order_resident(household, resident_id)
     catalogue, chosen = _quantities(offer, items)
     amount = sum((catalogue[i].filing_item.price * n for i, n in chosen.items()), Decimal("0"))
     with transaction.atomic():
+        # The packs first, then the order: its foreign key share-locks the offer's row, and the
+        # one-statement path takes the packs first too, so both lock in the order offer_cancel
+        # expects (stripes, then the offer). A repeat is refused below and gives the packs back.
+        for item_id, n in sorted(chosen.items()):  # items in one order: parallel orders cannot deadlock
+            left = _take_packs(catalogue[item_id], n, household.pk)
+            if left is not None:
+                # A cancellation that committed while this order waited for the packs leaves none.
+                if Offer.objects.filter(pk=offer.pk, status=OfferStatus.CANCELLED).exists():
+                    raise ValidationError(_("该团购已取消,不能下单"))
+                if live_orders(offer).filter(household=household).exists():  # a repeat says so first
+                    raise ValidationError(_("您家已在这个团购下过单,如需修改请先取消原订单"))
+                name = catalogue[item_id].filing_item.name
+                if left <= 0:
+                    raise ValidationError(_("%(item)s已订完,剩余0份") % {"item": name})
+                raise ValidationError(_("%(item)s只剩%(left)d份,不够%(n)d份") % {"item": name, "left": left, "n": n})
         try:
             with transaction.atomic():
                 order = Order.objects.create(
@@ -407,13 +428,6 @@ def order_place(*, actor, offer: Offer, household: Household, items: dict, phone
                     created_at=now)
         except IntegrityError:
             raise ValidationError(_("您家已在这个团购下过单,如需修改请先取消原订单")) from None
-        for item_id, n in sorted(chosen.items()):  # items in one order: parallel orders cannot deadlock
-            left = _take_packs(catalogue[item_id], n, household.pk)
-            if left is not None:
-                name = catalogue[item_id].filing_item.name
-                if left <= 0:
-                    raise ValidationError(_("%(item)s已订完,剩余0份") % {"item": name})
-                raise ValidationError(_("%(item)s只剩%(left)d份,不够%(n)d份") % {"item": name, "left": left, "n": n})
         OrderLine.objects.bulk_create([
             OrderLine(order=order, item_id=i, quantity=n, price=catalogue[i].filing_item.price)
             for i, n in sorted(chosen.items())])
@@ -646,3 +660,80 @@ def order_resident(household: Household, resident_id=None) -> Resident | None:
     if resident is None:
         raise ValidationError({"resident": _("所选的居民不是这一户的在住居民,请重新选择下单人")})
     return resident
+
+
+# ------------------------------------------------------------------ an offer cancelled (取消接龙)
+
+# Texted once per cancelled order, to the mobile of the resident it names (every order from a
+# resident's own phone; an order placed for someone without a mobile gets none).
+OFFER_CANCELLED = register_template("XH_GROUPBUY_OFFER_CANCELLED",
+                                    "您在{compound}的团购“{title}”已取消,原因:{reason}。您的订单已随之取消,不会送货。")
+OFFER_CANCELLED_PURPOSE = register_purpose("groupbuy_offer_cancelled", gettext_lazy("团购接龙取消通知"))
+# The text's parameters are cut so that it stays one or two SMS parts.
+_TEXT_TITLE, _TEXT_REASON = 16, 30
+
+
+def _cut(text: str, size: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= size else text[:size - 1] + "…"
+
+
+def _lock_for_cancel(offer: Offer) -> None:
+    """Before the offer's own row: its live orders, then every stripe of its items (item and
+    stripe order). Both ways an order is placed take their packs before they insert the order,
+    whose foreign key then asks for a share lock on the offer's row (the one-statement path at its
+    end, the ORM path as it inserts), so an order holds a stripe while it waits for the offer, and
+    the offer must be locked after the stripes or the two wait for each other. Holding the stripes
+    waits for every order that has taken packs and not yet committed; no other can take any until
+    the cancellation commits. The live orders come first, so that a resident cancelling one (its
+    order's row, then the stripes) finishes before."""
+    live = Order.objects.filter(offer=offer, status=OrderStatus.PLACED).select_for_update(of=("self",))
+    list(live.order_by("pk").values_list("pk", flat=True))
+    stripes = OfferItemStripe.objects.filter(item__offer=offer).select_for_update(of=("self",))
+    list(stripes.order_by("item_id", "stripe").values_list("pk", flat=True))
+
+
+def _cancel_orders_of(offer: Offer, reason: str) -> dict:
+    """Inside the offer's cancellation (its orders, stripes and row locked by then): every live
+    order cancelled, the packs given back and the households texted, in the caller's transaction.
+    The stripes are emptied (ordered 0, as no live line is left, and available 0), so an order
+    that was waiting for a stripe finds no pack left once this commits and is undone, whichever
+    path it came by: no live order is left on a cancelled offer."""
+    placed = Order.objects.filter(offer=offer, status=OrderStatus.PLACED)
+    stripes = OfferItemStripe.objects.filter(item__offer=offer)
+    counted: dict[int, int] = {}
+    for item_id, ordered in stripes.values_list("item_id", "ordered"):  # the same as the lines unless they drifted
+        counted[item_id] = counted.get(item_id, 0) + ordered
+    stripes.update(ordered=0, available=0)
+    rows = list(placed.order_by("pk").values_list("pk", "resident__mobile"))
+    packs = dict(OrderLine.objects.filter(order__offer=offer, order__status=OrderStatus.PLACED)
+                 .values_list("item_id").annotate(n=Sum("quantity")).values_list("item_id", "n"))
+    moved = move_many(Order.objects.filter(offer=offer), "cancel", actor=None, committee_id=offer.committee_id,
+                      subject_label=offer.title, detail={"offer": offer.pk, "reason": reason[:200]})
+    params = {"compound": offer.compound.name, "title": _cut(offer.title, _TEXT_TITLE),
+              "reason": _cut(reason, _TEXT_REASON)}
+    texts = sms_send_many(template=OFFER_CANCELLED.code, purpose=OFFER_CANCELLED_PURPOSE, messages=[
+        BulkMessage(to=mobile, params=params, committee_id=offer.committee_id,
+                    idempotency_key=f"groupbuy-offer-cancelled:{pk}") for pk, mobile in rows if mobile])
+    return {"orders": moved, "packs": {str(k): v for k, v in sorted(packs.items())},
+            "counted": {str(k): v for k, v in sorted(counted.items())}, "texts": texts}
+
+
+def offer_cancel(*, actor, offer: Offer, reason: str = "", now: dt.datetime | None = None) -> Offer:
+    """Cancel an offer before its goods arrive (OPEN or CLOSED, RUN_GROUPBUY), with a reason: in
+    one transaction the offer moves to CANCELLED, its live orders to cancelled (the order
+    workflow's system action, one audit event for the batch), their packs go back and each
+    household whose order names a resident with a mobile is texted once. A second submission
+    finds the offer cancelled and is refused by the state table, so nothing happens twice."""
+    reason = " ".join((reason or "").split())
+    access_unit(actor, OrgUnit.objects.get(pk=offer.committee_id), Cap.RUN_GROUPBUY)
+    if not reason:
+        raise ValidationError({"reason": _("请填写取消接龙的理由,居民会在短信里看到")})
+
+    def change(locked: Offer):
+        return _cancel_orders_of(locked, reason)
+
+    with transaction.atomic():
+        if Offer.objects.filter(pk=offer.pk, status__in=(OfferStatus.OPEN, OfferStatus.CLOSED)).exists():
+            _lock_for_cancel(offer)
+        return move(offer, "cancel", actor=actor, change=change, reason=reason[:200], now=now)

@@ -41,6 +41,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xiuhua.accounts.roles import Cap
 from xiuhua.core.access import access_by_id, has_cap, require
 from xiuhua.core.crypto import mask_name
+from xiuhua.core.models import AuditEvent
 from xiuhua.core.policy import requires
 from xiuhua.core.sheets import Column, ListSheet, list_columns, list_download
 from xiuhua.core.workflow import can
@@ -261,8 +262,16 @@ def offer(request, pk: int):
         "orders_count": orders.live_orders(row).count(),
         "can_close": can(request.user, row, "close"), "can_cancel": can(request.user, row, "cancel"),
         "can_order": can_order, "order_buildings": _buildings(request.user, row.compound),
-        **(_found(request) if can_order else {}),
+        "cancelled": _cancelled(row), **(_found(request) if can_order else {}),
     })
+
+
+def _cancelled(offer: Offer) -> AuditEvent | None:
+    """The cancellation of a cancelled offer (who, when, why), from its audit event."""
+    if offer.status != OfferStatus.CANCELLED:
+        return None
+    return (AuditEvent.objects.filter(action="groupbuy_offer_cancel", object_type="supply.offer", object_id=offer.pk)
+            .select_related("actor").order_by("-pk").first())
 
 
 def _found(request) -> dict:
@@ -289,10 +298,23 @@ def offer_act(request, pk: int):
         if action == "close":
             orders.offer_close(actor=request.user, offer=row)
             messages.success(request, _("已截单"))
+        elif action == "cancel":
+            if row.status == OfferStatus.CANCELLED:  # a second submission of the form
+                messages.info(request, _("该接龙已经取消"))
+            else:
+                done = orders.offer_cancel(actor=request.user, offer=row, reason=request.POST.get("reason", ""))
+                event = _cancelled(done)
+                detail = event.detail if event is not None else {}
+                messages.success(request, _("接龙已取消:%(n)s户的订单随之取消,份数已退回,已给%(texts)s户发短信") % {
+                    "n": detail.get("orders", 0), "texts": detail.get("texts", 0)})
         else:
             raise Http404
     except ValidationError as exc:
-        _errors(request, exc)
+        row.refresh_from_db(fields=["status"])
+        if action == "cancel" and row.status == OfferStatus.CANCELLED:  # cancelled by a parallel submission
+            messages.info(request, _("该接龙已经取消"))
+        else:
+            _errors(request, exc)
     return redirect("supply:offer", row.pk)
 
 
