@@ -3,7 +3,8 @@ row marked `entered_by`:
 
     /supply/leaders/behalf/                 pick a household (building, room): apply for one of its
                                             living residents (names masked)
-    /supply/leaders/<pk>/document/          record a document the leader showed
+    /supply/leaders/<pk>/document/          the leader's documents on record (each kind's newest, its
+                                            validity); record one the leader showed
     /supply/leaders/<pk>/file/              file a buy for the leader
     /supply/filings/<pk>/edit/              resubmit a filing sent back for changes
 
@@ -16,6 +17,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,7 +30,7 @@ from xiuhua.places.models import Kind, OrgUnit
 from xiuhua.residents.models import Household, Resident
 
 from . import services
-from .models import Filing, FilingStatus, Leader, LeaderStatus
+from .models import DocKind, Filing, FilingStatus, Leader, LeaderStatus
 from .views_leader import DocumentForm, FilingForm, filing_form_data, filing_initial, items_from, items_initial
 
 
@@ -88,8 +90,10 @@ def behalf_document(request, pk: int):
         else:
             messages.success(request, _("证件已登记"))
             return redirect("supply:leaders")
-    return render(request, "supply/behalf_document.html", {"leader": leader, "form": form},
-                  status=400 if form.errors else 200)
+    documents = services.current_documents(leader)
+    return render(request, "supply/behalf_document.html", {
+        "leader": leader, "form": form, "now": timezone.now(),
+        "documents": [(kind.label, documents.get(kind)) for kind in DocKind]}, status=400 if form.errors else 200)
 
 
 @requires(Cap.REVIEW_GROUPBUY)

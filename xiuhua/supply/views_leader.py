@@ -142,6 +142,18 @@ class DocumentForm(forms.Form):
                                   widget=forms.DateInput(attrs={"type": "date"}))
     photo = forms.FileField(label=gettext_lazy("照片(可选)"), required=False)
 
+    def clean(self):
+        """A permit or pass whose printed date is past is refused by that date (the service
+        refuses it too, by the same rule: valid to the end of the printed day, Beijing time)."""
+        data = super().clean()
+        day = data.get("valid_until")
+        if data.get("kind") != DocKind.DRIVER_TEST and day is not None:
+            ends = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=services.SHANGHAI)
+            if ends <= timezone.now():
+                self.add_error("valid_until", _("该证件有效期至%(day)s,已过期,请提供有效的证件") % {
+                    "day": day.isoformat()})
+        return data
+
 
 @_need_phone
 @require_http_methods(["GET", "POST"])
