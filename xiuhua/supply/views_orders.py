@@ -35,7 +35,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xiuhua.accounts.roles import Cap
@@ -305,8 +305,10 @@ def offer_act(request, pk: int):
                 done = orders.offer_cancel(actor=request.user, offer=row, reason=request.POST.get("reason", ""))
                 event = _cancelled(done)
                 detail = event.detail if event is not None else {}
-                messages.success(request, _("接龙已取消:%(n)s户的订单随之取消,份数已退回,已给%(texts)s户发短信") % {
-                    "n": detail.get("orders", 0), "texts": detail.get("texts", 0)})
+                n, texts = detail.get("orders", 0), detail.get("texts", 0)
+                messages.success(request, ngettext("接龙已取消:%(n)s户的订单随之取消,份数已退回。",
+                                                   "接龙已取消:%(n)s户的订单随之取消,份数已退回。", n) % {"n": n}
+                                 + ngettext("已给%(n)s户发短信。", "已给%(n)s户发短信。", texts) % {"n": texts})
         else:
             raise Http404
     except ValidationError as exc:

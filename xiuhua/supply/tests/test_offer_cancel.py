@@ -203,7 +203,7 @@ class TestPages:
         assert Offer.objects.get(pk=offer.pk).status == OfferStatus.OPEN
         assert not AuditEvent.objects.filter(action="groupbuy_offer_cancel").exists()
         done = staff.post(act, {"action": "cancel", "reason": REASON}, follow=True).content.decode()
-        assert "接龙已取消:1户的订单随之取消,份数已退回,已给1户发短信" in done
+        assert "接龙已取消:1户的订单随之取消,份数已退回。已给1户发短信。" in done
         assert f"理由:{REASON}" in done and 'id="cancel-offer-form"' not in done
         # The form submitted twice: told it is cancelled, nothing done again.
         again = staff.post(act, {"action": "cancel", "reason": REASON}, follow=True).content.decode()
@@ -211,6 +211,19 @@ class TestPages:
         assert AuditEvent.objects.filter(action="groupbuy_offer_cancel").count() == 1
         assert OutboundSms.objects.filter(purpose="groupbuy_offer_cancelled").count() == 1
         assert list(Order.objects.values_list("status", flat=True)) == [OrderStatus.CANCELLED]
+
+    def test_the_cancel_reads_in_english_too(self, client, world, offer):
+        staff = as_user(client, world.staff_a1)
+        staff.cookies["django_language"] = "en"
+        page = staff.get(reverse("supply:offer", args=[offer.pk])).content.decode()
+        assert "Cancelling cancels the order of 1 household and returns its packs" in page
+        act = reverse("supply:offer_act", args=[offer.pk])
+        refused = staff.post(act, {"action": "cancel", "reason": ""}, follow=True).content.decode()
+        assert "Enter the reason for cancelling the group order" in refused
+        done = staff.post(act, {"action": "cancel", "reason": REASON}, follow=True).content.decode()
+        assert ("Group order cancelled: the order of 1 household was cancelled with it and its packs returned. "
+                "1 household was sent a text message.") in done
+        assert f"Reason: {REASON}" in done
 
     def test_who_may_not_cancel_is_refused_and_nothing_written(self, client, world, offer):
         act = reverse("supply:offer_act", args=[offer.pk])
