@@ -275,9 +275,12 @@ def _cancelled(offer: Offer) -> AuditEvent | None:
 
 
 def _found(request) -> dict:
-    """The household a lead or staff member looked up by building and room (GET) before ordering
-    for it, with its living residents to choose whom the order is for (the head first, chosen)."""
-    building, room = request.GET.get("building", ""), request.GET.get("room", "").strip()
+    """The household a lead or staff member looked up by building and room (GET find_building and
+    find_room; building and room as before) before ordering for it, with its living residents to
+    choose whom the order is for (the head first, chosen). The lookup's fields have names of their
+    own, so the order forms' building and room stay the page's first of those names."""
+    building = request.GET.get("find_building") or request.GET.get("building", "")
+    room = (request.GET.get("find_room") or request.GET.get("room", "")).strip()
     found: dict = {"building": building, "room": room, "found": None, "residents": []}
     if building and room:
         try:
