@@ -9,14 +9,18 @@ Committee staff (VIEW_SUPPLY to read, RUN_GROUPBUY to act):
     /supply/offers/                         offers with per-item ordered / available
     /supply/offers/open/<filing>/           open orders on an approved filing (packs, caps, closing time)
     /supply/offers/<pk>/                    one offer: per item, per building, by channel; close,
-                                            cancel; an order taken by phone (电话代下单)
+                                            cancel with a reason (取消接龙: every order goes with
+                                            it); an order taken by phone (电话代下单), for the
+                                            resident chosen after ?find_building=&find_room=
     /supply/offers/<pk>/orders/             its orders (masked names, room, items, channel)
     /supply/offers/<pk>/orders.xlsx         the same per building, as Excel (audited)
 
 Building leads (grid workers) and committee staff (ORDER_FOR_RESIDENT):
 
     /supply/for-residents/                  open polls and offers of the committee; vote or order
-                                            for a household of the lead's grid by building + room
+                                            for a household of the lead's grid by building + room,
+                                            looked up first (?find_building=&find_room=) to name
+                                            the resident the order is for (default: the head)
     /supply/offers/<pk>/order/              POST an order for a household (building, room, packs)
     /supply/polls/<pk>/vote/                POST a vote for a household
     /supply/orders/<pk>/cancel/             POST cancel an order for the household
