@@ -206,7 +206,9 @@ def resident_phone(
 
 def resident_phone_json(view: Callable) -> Callable:
     """The gate of a JSON endpoint behind the phone pages (a phone page's script posting an order
-    or a report): the same proven phone as @resident_phone, refused in JSON with 403."""
+    or a report): the same proven phone as @resident_phone, refused in JSON with 403. The
+    session is written back only if the view changed it (core.sessions.SessionStore.keep_stored):
+    the proof runs for its own 30 minutes whatever the session's idle expiry."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -214,6 +216,7 @@ def resident_phone_json(view: Callable) -> Callable:
         if phone is None:
             return JsonResponse({"detail": _("请先验证手机号码")}, status=403)
         request.resident_phone = phone
+        request.session.keep_stored = True
         return view(request, *args, **kwargs)
 
     setattr(wrapped, POLICY_ATTR, "resident_phone")

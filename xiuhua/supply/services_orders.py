@@ -405,9 +405,9 @@ def order_place(*, actor, offer: Offer, household: Household, items: dict, phone
     catalogue, chosen = _quantities(offer, items)
     amount = sum((catalogue[i].filing_item.price * n for i, n in chosen.items()), Decimal("0"))
     with transaction.atomic():
-        # The packs first, then the order: its foreign key share-locks the offer's row, and the
-        # one-statement path takes the packs first too, so both lock in the order offer_cancel
-        # expects (stripes, then the offer). A repeat is refused below and gives the packs back.
+        # The packs first, then the order, as offer_cancel expects: an order that waited for a
+        # stripe the cancellation held finds no pack left. A repeat is refused below and gives
+        # the packs back.
         for item_id, n in sorted(chosen.items()):  # items in one order: parallel orders cannot deadlock
             left = _take_packs(catalogue[item_id], n, household.pk)
             if left is not None:
@@ -478,20 +478,22 @@ def _give_back_packs(item: OfferItem, n: int, household_id: int) -> None:
 
 
 def order_fast_or_place(*, offer_id: int, household_id: int, items: dict, phone: str,
-                        now: dt.datetime | None = None) -> Order:
-    """A resident's order by ids (the JSON endpoint): the one-statement path first, then the
-    general one with the rows loaded, which explains a refusal. A household that is not the
-    phone's, or an offer that does not exist, is PermissionDenied."""
+                        now: dt.datetime | None = None) -> int:
+    """A resident's order by ids (the JSON endpoint), giving the new order's id: the
+    one-statement path first, then the general one with the rows loaded, which explains a
+    refusal. A household that is not the phone's, or an offer that does not exist, is
+    PermissionDenied."""
     now = now or timezone.now()
     if connection.vendor == "postgresql":
-        done = _order_fast(offer_id=offer_id, household_id=household_id, phone=phone, items=items, now=now)
+        done = _order_fast_id(offer_id=offer_id, household_id=household_id, phone=phone, items=items, now=now)
         if done is not None:
             return done
     offer = Offer.objects.filter(pk=offer_id).first()
     household = phone_households(phone).filter(pk=household_id).first()
     if offer is None or household is None:
         raise PermissionDenied
-    return order_place(actor=None, offer=offer, household=household, items=items, phone=phone, now=now, fast=False)
+    return order_place(actor=None, offer=offer, household=household, items=items, phone=phone, now=now,
+                       fast=False).pk
 
 
 _LIVING_SQL = "ARRAY[" + ",".join(f"'{status}'" for status in sorted(str(s) for s in LIVING)) + "]::text[]"
@@ -500,13 +502,17 @@ _LIVING_SQL = "ARRAY[" + ",".join(f"'{status}'" for status in sorted(str(s) for 
 # two arrays), so psycopg prepares it once per connection and later orders skip the planner.
 # `ins` inserts the order only for a household where the phone is a living resident's mobile, in
 # the offer's compound, with the offer open and every wanted item of the offer within its cap;
-# ON CONFLICT DO NOTHING is the one live order per household. `upd` takes each item's packs only
-# where they are left; the lines and the audit event follow the order. When an order was inserted
-# but fewer items were taken than wanted, the last column divides by zero: the error aborts the
-# whole statement, so nothing of it stays. The last column asks for `upd` last, so the items' rows
-# (which every order of the offer updates) stay locked for as little of the statement as can be.
+# ON CONFLICT DO NOTHING is the one live order per household. `home` locks the household's stripe
+# of each item in item order, as the general path takes them: an UPDATE alone visits its rows in
+# the table's physical order, which every update changes, and two orders of the same two stripes
+# visiting them in opposite orders would deadlock. `upd` then takes each item's packs only where
+# they are left (rechecked on the locked row); the lines and the audit event follow the order.
+# When an order was inserted but fewer items were taken than wanted, the last column divides by
+# zero: the error aborts the whole statement, so nothing of it stays. The last column asks for
+# `upd` last, so the items' rows (which every order of the offer updates) stay locked for as
+# little of the statement as can be.
 _FAST_ORDER = f"""
-WITH want AS (SELECT * FROM unnest(%(items)s::bigint[], %(packs)s::int[]) AS w(item_id, n)),
+WITH want AS (SELECT * FROM unnest(%(items)s::text::bigint[], %(packs)s::text::int[]) AS w(item_id, n)),
 priced AS (
   SELECT w.item_id, w.n, fi.price, i.stripes FROM want w
   JOIN supply_offeritem i ON i.id = w.item_id AND i.offer_id = %(offer)s AND w.n >= 1 AND w.n <= i.per_household
@@ -518,7 +524,7 @@ who AS (
     AND o.orders_close_at > %(now)s
   JOIN residents_resident r ON r.household_id = h.id AND r.mobile = %(phone)s
     AND r.living_status = ANY({_LIVING_SQL})
-  WHERE h.id = %(household)s AND (SELECT count(*) FROM priced) = cardinality(%(items)s::bigint[])
+  WHERE h.id = %(household)s AND (SELECT count(*) FROM priced) = cardinality(%(items)s::text::bigint[])
   ORDER BY r.id LIMIT 1),
 ins AS (
   INSERT INTO supply_order (offer_id, committee_id, building_id, household_id, resident_id, channel, placed_by_id,
@@ -526,9 +532,13 @@ ins AS (
   SELECT %(offer)s, who.committee_id, who.building_id, who.id, who.resident_id, 'self', NULL, 'placed',
          (SELECT sum(n * price) FROM priced), %(now)s, NULL, NULL FROM who
   ON CONFLICT DO NOTHING RETURNING id, committee_id),
+home AS (
+  SELECT s.id FROM supply_offeritemstripe s JOIN priced p ON s.item_id = p.item_id
+    AND s.stripe = mod(%(household)s, p.stripes)
+  WHERE EXISTS (SELECT FROM ins) ORDER BY s.item_id FOR UPDATE OF s),
 upd AS (
-  UPDATE supply_offeritemstripe s SET ordered = s.ordered + p.n FROM priced p, ins
-  WHERE s.item_id = p.item_id AND s.stripe = mod(%(household)s, p.stripes) AND s.ordered + p.n <= s.available
+  UPDATE supply_offeritemstripe s SET ordered = s.ordered + p.n FROM priced p, home
+  WHERE s.id = home.id AND s.item_id = p.item_id AND s.ordered + p.n <= s.available
   RETURNING s.id),
 lines AS (
   INSERT INTO supply_orderline (order_id, item_id, quantity, price, allotted)
@@ -543,18 +553,27 @@ aud AS (
   FROM ins, who RETURNING id)
 SELECT (SELECT id FROM ins),
        (SELECT count(*) FROM ins) / ((SELECT count(*) FROM ins) = 0
-         OR ((SELECT count(*) FROM lines) = cardinality(%(items)s::bigint[])
+         OR ((SELECT count(*) FROM lines) = cardinality(%(items)s::text::bigint[])
              AND (SELECT count(*) FROM aud) = 1
-             AND (SELECT count(*) FROM upd) = cardinality(%(items)s::bigint[])))::int
+             AND (SELECT count(*) FROM upd) = cardinality(%(items)s::text::bigint[])))::int
 """
 
 
 def _order_fast(*, offer_id: int, household_id: int, phone: str, items: dict, now: dt.datetime) -> Order | None:
-    """The usual resident order in one statement (_FAST_ORDER); None, with nothing written, for
-    anything else (a repeat, an item run out, a cap, a closed offer, another phone's household),
-    which the general path then explains. Outside a transaction the statement is its own, so the
-    items' rows are locked only while PostgreSQL runs it, never while Python waits between a
-    statement and its COMMIT: every order of an offer updates the same item rows."""
+    """_order_fast_id's order, as an unsaved-looking Order carrying its id."""
+    order_id = _order_fast_id(offer_id=offer_id, household_id=household_id, phone=phone, items=items, now=now)
+    if order_id is None:
+        return None
+    return Order(pk=order_id, offer_id=offer_id, household_id=household_id, channel=Channel.SELF,
+                 status=OrderStatus.PLACED, created_at=now)
+
+
+def _order_fast_id(*, offer_id: int, household_id: int, phone: str, items: dict, now: dt.datetime) -> int | None:
+    """The usual resident order in one statement (_FAST_ORDER), giving its id; None, with nothing
+    written, for anything else (a repeat, an item run out, a cap, a closed offer, another phone's
+    household), which the general path then explains. Outside a transaction the statement is its
+    own, so the items' rows are locked only while PostgreSQL runs it, never while Python waits
+    between a statement and its COMMIT: every order of an offer updates the same item rows."""
     import psycopg
 
     wanted: dict[int, int] = {}
@@ -567,8 +586,9 @@ def _order_fast(*, offer_id: int, household_id: int, phone: str, items: dict, no
     if not wanted or not phone:
         return None
     ids = sorted(wanted)
-    params = {"items": ids, "packs": [wanted[i] for i in ids], "offer": offer_id, "now": now, "phone": phone,
-              "household": household_id, "masked": mask_phone(phone)}
+    # The arrays as their text form ('{3,4}'): psycopg dumps a string for less than a list.
+    params = {"items": "{" + ",".join(map(str, ids)) + "}", "packs": "{" + ",".join(str(wanted[i]) for i in ids) + "}",
+              "offer": offer_id, "now": now, "phone": phone, "household": household_id, "masked": mask_phone(phone)}
     connection.ensure_connection()
     try:
         with (transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext(),
@@ -577,10 +597,7 @@ def _order_fast(*, offer_id: int, household_id: int, phone: str, items: dict, no
             order_id, _ok = cursor.fetchone()
     except DataError:  # fewer items taken than wanted: the statement was undone
         return None
-    if order_id is None:
-        return None
-    return Order(pk=order_id, offer_id=offer_id, household_id=household_id, channel=Channel.SELF,
-                 status=OrderStatus.PLACED, created_at=now)
+    return order_id
 
 
 def order_cancel(*, actor, order: Order, phone: str = "", now: dt.datetime | None = None) -> Order:
@@ -680,11 +697,9 @@ def _cut(text: str, size: int) -> str:
 
 def _lock_for_cancel(offer: Offer) -> None:
     """Before the offer's own row: its live orders, then every stripe of its items (item and
-    stripe order). Both ways an order is placed take their packs before they insert the order,
-    whose foreign key then asks for a share lock on the offer's row (the one-statement path at its
-    end, the ORM path as it inserts), so an order holds a stripe while it waits for the offer, and
-    the offer must be locked after the stripes or the two wait for each other. Holding the stripes
-    waits for every order that has taken packs and not yet committed; no other can take any until
+    stripe order, as orders take them). Orders never lock the offer's row (Order.offer has no
+    database constraint), so the stripes are where a cancellation meets them: holding them waits
+    for every order that has taken packs and not yet committed, and no other can take any until
     the cancellation commits. The live orders come first, so that a resident cancelling one (its
     order's row, then the stripes) finishes before."""
     live = Order.objects.filter(offer=offer, status=OrderStatus.PLACED).select_for_update(of=("self",))

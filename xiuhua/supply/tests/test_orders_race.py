@@ -166,3 +166,36 @@ def test_the_last_10_packs_spread_over_the_stripes_go_to_exactly_10_of_64_househ
     assert {tuple(r.messages) for r in refused} == {("大米已订完,剩余0份",)}
     assert list(stripes.order_by("stripe").values_list("ordered", "available")) == [(32, 32)] * 16
     assert OrderLine.objects.aggregate(n=Sum("quantity"))["n"] == 10
+
+
+def test_parallel_orders_of_two_items_in_one_stripe_each_never_deadlock():
+    # One stripe per item: every order updates the same two counter rows, which the order's
+    # statement locks in item order (an UPDATE alone visits them in the table's physical order,
+    # which each update changes, and two orders visiting them in opposite orders deadlock).
+    world = build_world()
+    leader = services.leader_apply(actor=None, resident=world.resident_a1b, phone=LEADER_PHONE)
+    services.leader_decide(actor=acting(world.staff_a1), leader=leader, action="approve")
+    add_documents(leader)
+    filing = services.filing_submit(actor=None, phone=LEADER_PHONE, leader=leader, now=NOW, data=filing_data(
+        items=[{"name": "大米", "unit": "kg", "pack_quantity": "10", "price": "65"},
+               {"name": "鸡蛋", "unit": "盒", "pack_quantity": "1", "price": "20"}]))
+    filing = services.filing_decide(actor=acting(world.staff_a1), filing=filing, action="approve", now=NOW)
+    rice, eggs = filing.items.order_by("position")
+    offer = orders.offer_open(actor=acting(world.staff_a1), filing=filing, terms={rice.pk: (30, 2), eggs.pk: (30, 2)},
+                              orders_close_at=LATER, now=NOW)
+    items = list(offer.items.order_by("position"))
+    assert [item.stripes for item in items] == [1, 1]
+    households = _households(world, 48)
+
+    def order(i):
+        return orders.order_fast_or_place(offer_id=offer.pk, household_id=households[i].pk,
+                                          phone=f"1391000{i:04d}", items={str(items[0].pk): 1, str(items[1].pk): 1},
+                                          now=NOW)
+
+    results = run_parallel(order, 48)
+    placed = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert (len(placed), len(refused)) == (30, 18), [r for r in results if not isinstance(r, (int, ValidationError))]
+    assert {tuple(r.messages) for r in refused} == {("大米已订完,剩余0份",)}
+    assert [OfferItem.objects.get(pk=item.pk).ordered for item in items] == [30, 30]
+    assert OrderLine.objects.count() == 60
