@@ -15,11 +15,17 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_role = models.CharField(_("角色"), max_length=32, blank=True)
-    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    # Indexed in Meta: a plain index (db_index would add a second, LIKE-pattern one, which no
+    # query uses, to every audited write).
+    action = models.CharField(_("操作"), max_length=64)
     personal = models.BooleanField(_("涉及个人信息查看或导出"), default=False, help_text="A reveal or an export.")
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.BigIntegerField(null=True, blank=True)
-    committee = models.ForeignKey("places.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No database constraint: it would lock the committee's row (FOR KEY SHARE) in every audited
+    # transaction, and a burst of one committee's writes (an offer opening, a round's scans) would
+    # queue its lockers into multixacts. Org units are PROTECTed and never deleted.
+    committee = models.ForeignKey("places.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                  db_constraint=False)
     subject_label = models.CharField(_("对象"), max_length=200, blank=True)
     reason = models.CharField(_("事由"), max_length=200, blank=True)
     detail = models.JSONField(default=dict, blank=True)
@@ -31,7 +37,8 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
-        indexes = [models.Index(fields=["personal", "committee", "-at"])]
+        indexes = [models.Index(fields=["personal", "committee", "-at"]),
+                   models.Index(fields=["action"], name="core_auditevent_action")]
         ordering = ["-at"]
 
     def __str__(self) -> str:

@@ -290,8 +290,14 @@ class Order(models.Model):
     # Orders come in thousands a minute when an offer opens, so no index a query does not use: the
     # offer and building are read through (offer, building), the household through the one live
     # order per household; who placed, delivered or is named on it is never searched by.
-    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="orders", db_index=False)
-    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    # The offer and the committee are the same row for every order of an offer: a foreign-key
+    # constraint would lock that one row (FOR KEY SHARE) in every ordering transaction, and
+    # PostgreSQL turns many such lockers of one row into ever larger multixacts (about a tenth of
+    # the order's time in bench/supply.py). Both are PROTECTed here, never deleted with orders,
+    # and the order statement reads the open offer it orders from.
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="orders", db_index=False,
+                              db_constraint=False)
+    committee = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     building = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", db_index=False)
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -324,7 +330,8 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    item = models.ForeignKey(OfferItem, on_delete=models.PROTECT, related_name="lines")
+    # No constraint, as Order.offer: every line of an offer's orders names one of its few items.
+    item = models.ForeignKey(OfferItem, on_delete=models.PROTECT, related_name="lines", db_constraint=False)
     quantity = models.PositiveSmallIntegerField(_("份数"))
     price = models.DecimalField(max_digits=10, decimal_places=2)
     # Packs this household gets of what arrived (the shortage rule); null until the gate check.
