@@ -189,8 +189,11 @@ def document_add(*, actor, leader: Leader, kind: str, number: str, holder: str, 
         else:
             expires_at = dt.datetime.combine(valid_until + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
     if expires_at is not None and expires_at <= now:
-        errors["taken_at" if kind == DocKind.DRIVER_TEST else "valid_until"] = _(
-            "该证件已于%(when)s过期,请提供有效的证件") % {"when": _shown(expires_at)}
+        # A permit is kept as running out at the midnight after its printed date; it says that date.
+        errors["taken_at" if kind == DocKind.DRIVER_TEST else "valid_until"] = (
+            _("该证件有效期至%(day)s,已过期,请提供有效的证件") % {"day": valid_until.isoformat()}
+            if kind != DocKind.DRIVER_TEST and valid_until is not None
+            else _("该证件已于%(when)s过期,请提供有效的证件") % {"when": _shown(expires_at)})
     if errors:
         raise ValidationError(errors)
     content = None
@@ -257,8 +260,11 @@ def _documents_for_filing(leader: Leader, driver_name: str, now: dt.datetime) ->
             else:
                 problems.append(_("缺少%(kind)s") % {"kind": label})
         else:
-            problems.append(_("%(kind)s(%(number)s)已于%(when)s过期") % {
-                "kind": label, "number": latest.number, "when": _shown(latest.expires_at)})
+            problems.append(
+                _("%(kind)s(%(number)s)有效期至%(date)s,已过期") % {
+                    "kind": label, "number": latest.number, "date": latest.valid_until.isoformat()}
+                if latest.valid_until else _("%(kind)s(%(number)s)已于%(when)s过期") % {
+                    "kind": label, "number": latest.number, "when": _shown(latest.expires_at)})
     return chosen, problems
 
 

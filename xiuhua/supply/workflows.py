@@ -92,7 +92,7 @@ ORDER = Workflow(
     actions={
         "cancel": Action({R.PLACED}, R.CANCELLED, system=True, label=_("取消订单")),
         "cancel_for": Action({R.PLACED}, R.CANCELLED, Cap.ORDER_FOR_RESIDENT, label=_("代为取消订单")),
-        # The shortage rule gave it nothing (at the gate check), or the whole offer was cancelled.
+        # The shortage rule gave it nothing (at the gate check). A cancelled offer's orders are cancelled.
         "leave_unfilled": Action({R.PLACED}, R.UNFILLED, system=True, label=_("缺货未配")),
         "deliver": Action({R.PLACED}, R.DELIVERED, Cap.DELIVER_ORDERS, label=_("确认送达")),
     },

@@ -4,6 +4,7 @@ by any path; and the same under real parallel transactions (PostgreSQL)."""
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -205,6 +206,9 @@ class TestPages:
         done = staff.post(act, {"action": "cancel", "reason": REASON}, follow=True).content.decode()
         assert "接龙已取消:1户的订单随之取消,份数已退回。已给1户发短信。" in done
         assert f"理由:{REASON}" in done and 'id="cancel-offer-form"' not in done
+        # Nothing is left to order: no pack count is shown as left.
+        left_cells = re.findall(r'data-label="剩余">([^<]*)</td>', done)
+        assert left_cells and set(left_cells) == {"—"}
         # The form submitted twice: told it is cancelled, nothing done again.
         again = staff.post(act, {"action": "cancel", "reason": REASON}, follow=True).content.decode()
         assert "该接龙已经取消" in again

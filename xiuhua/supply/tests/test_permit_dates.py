@@ -50,7 +50,7 @@ def test_valid_through_the_printed_day_beijing_time(world, leader, documents):
     with pytest.raises(ValidationError) as exc:
         services.filing_submit(actor=None, phone=LEADER_PHONE, leader=leader, data=filing_data(now=MIDNIGHT),
                                now=MIDNIGHT)
-    assert exc.value.messages[0].startswith("证件不全或已过期,不能报备:食品经营许可证(JY624)已于")
+    assert exc.value.messages == ["证件不全或已过期,不能报备:食品经营许可证(JY624)有效期至2027-06-24,已过期"]
     assert Filing.objects.count() == 1
     # Recorded on its last day it is taken; from midnight it is refused.
     services.document_add(actor=None, phone=LEADER_PHONE, leader=leader, kind=DocKind.FOOD_PERMIT, number="JY625",
