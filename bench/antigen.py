@@ -52,7 +52,7 @@ import urllib.request
 from pathlib import Path
 
 from _db import bench_unit, use_bench_database
-from reservation_burst import BENCH_ENV, Server, medians, report, run_wrk
+from reservation_burst import BENCH_ENV, add_server_arguments, bench_server, find_wrk, medians, report, run_wrk
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/antigen_bench"
 LUA = Path(__file__).resolve().parent / "reservation_burst.lua"
@@ -65,21 +65,13 @@ ENV = {**BENCH_ENV, "XIUHUA_VAR_DIR": str(Path(BENCH_ENV["XIUHUA_VAR_DIR"]).pare
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--worker-threads", type=int, default=16)
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--duration", type=int, default=10, help="seconds of the empty endpoint's run")
+    add_server_arguments(parser, connections=32, threads=2, worker_threads=16, runs=1)  # --duration: the empty run
     parser.add_argument("--coverage-requests", type=int, default=60)
     args = parser.parse_args()
     if min(args.connections, args.threads, args.workers, args.runs, args.coverage_requests) < 1 or \
             args.connections < args.threads:
         raise SystemExit("every count at least 1; at least one connection per wrk thread")
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk not found: apt install wrk")
+    wrk = find_wrk()
 
     os.environ.update(ENV)
     Path(ENV["XIUHUA_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -92,9 +84,7 @@ def main() -> None:
           f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     connection.close()
     tmp = Path(tempfile.mkdtemp(prefix="antigen_bench_"))
-    server = Server(workers=args.workers, worker_class=args.worker_class, worker_threads=args.worker_threads,
-                    max_requests=0, log=tmp / "gunicorn.log")
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    server = bench_server(args, tmp / "gunicorn.log")
     runs = []
     try:
         server.start()

@@ -773,6 +773,33 @@ def verify(round_id: int, burst: dict, threads: int) -> None:
 # ---------------------------------------------------------------- the server
 
 
+def add_server_arguments(parser: argparse.ArgumentParser, *, connections: int, threads: int, worker_threads: int,
+                         runs: int, duration: int = 10) -> None:
+    """The load and server options every HTTP bench shares: wrk's, and gunicorn's as `Server` starts it."""
+    parser.add_argument("--duration", type=int, default=duration, help="seconds of load per measurement")
+    parser.add_argument("--connections", type=int, default=connections)
+    parser.add_argument("--threads", type=int, default=threads, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
+    parser.add_argument("--worker-threads", type=int, default=worker_threads, help="threads per gthread worker")
+    parser.add_argument("--runs", type=int, default=runs, help="measurements; medians reported")
+
+
+def find_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk not found: apt install wrk")
+    return wrk
+
+
+def bench_server(args: argparse.Namespace, log: Path) -> "Server":
+    """The server the arguments describe (no --max-requests); SIGTERM becomes an exit, so that the
+    caller's `finally` stops it."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    return Server(workers=args.workers, worker_class=args.worker_class, worker_threads=args.worker_threads,
+                  max_requests=0, log=log)
+
+
 class Server:
     """gunicorn config.wsgi on a free port of 127.0.0.1, in its own process group."""
 

@@ -42,14 +42,13 @@ import math
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from _db import bench_unit, use_bench_database
-from reservation_burst import BENCH_ENV, Server, medians, report, run_wrk
+from reservation_burst import BENCH_ENV, add_server_arguments, bench_server, find_wrk, medians, report, run_wrk
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/xiuhua_bench_scan"
 SCAN_CEILING = 8000  # person-scans/s no 2-core machine reaches; prepared batches = ceiling x duration x 1.25 / batch
@@ -63,13 +62,7 @@ ENV = {**BENCH_ENV, "XIUHUA_VAR_DIR": str(Path(BENCH_ENV["XIUHUA_VAR_DIR"]).pare
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--worker-threads", type=int, default=16)
-    parser.add_argument("--runs", type=int, default=3)
+    add_server_arguments(parser, connections=16, threads=2, worker_threads=16, runs=3)
     parser.add_argument("--batch", type=int, default=50, help="person scans per batch (a multiple of 10)")
     parser.add_argument("--insert-clients", type=int, default=8)
     args = parser.parse_args()
@@ -78,9 +71,7 @@ def main() -> None:
     if min(args.duration, args.connections, args.threads, args.workers, args.runs) < 1 or \
             args.connections < args.threads:
         raise SystemExit("--duration, --workers, --runs at least 1; at least one connection per wrk thread")
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk not found: apt install wrk")
+    wrk = find_wrk()
 
     os.environ.update(ENV)
     Path(ENV["XIUHUA_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -92,9 +83,7 @@ def main() -> None:
     batches = math.ceil(SCAN_CEILING * args.duration * 1.25 / args.batch)
     connection.close()
     tmp = Path(tempfile.mkdtemp(prefix="xiuhua_bench_scan_"))
-    server = Server(workers=args.workers, worker_class=args.worker_class, worker_threads=args.worker_threads,
-                    max_requests=0, log=tmp / "gunicorn.log")
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    server = bench_server(args, tmp / "gunicorn.log")
     runs = []
     try:
         server.start()

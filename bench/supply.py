@@ -52,7 +52,16 @@ import time
 from pathlib import Path
 
 from _db import bench_unit, use_bench_database
-from reservation_burst import BENCH_ENV, Server, medians, parse_wrk, report, run_wrk
+from reservation_burst import (
+    BENCH_ENV,
+    add_server_arguments,
+    bench_server,
+    find_wrk,
+    medians,
+    parse_wrk,
+    report,
+    run_wrk,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/supply_bench"
 LUA = Path(__file__).resolve().parent / "reservation_burst.lua"
@@ -67,25 +76,18 @@ ITEMS = (("大米", "kg", "10", "65", 40_000, 2), ("蔬菜套餐", "份", "1", "
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--connections", type=int, default=32)
     # One wrk thread: with two, the one that runs out of lines first floods the server with its
     # spare requests while the other still sends orders (wrk needs far less than a core here).
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread")
     # Four threads a worker: the order is short and mostly Python, and more threads only queue on
-    # the worker's GIL (2 x 16: ~640 orders/s, 2 x 8: ~730, 2 x 4: ~790 on the 2-core machine).
-    parser.add_argument("--worker-threads", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--duration", type=int, default=10, help="seconds of the empty endpoint's run")
+    # the worker's GIL (2 x 16: ~640 orders/s, 2 x 8: ~730, 2 x 4: ~790 on the 2-core machine;
+    # 3 x 2, 2 x 3, 3 x 3 and 4 x 2 no better than 2 x 4). --duration is the empty endpoint's run.
+    add_server_arguments(parser, connections=32, threads=1, worker_threads=4, runs=1)
     parser.add_argument("--orders", type=int, default=20_000)
     args = parser.parse_args()
     if min(args.connections, args.threads, args.workers, args.runs, args.orders) < 1 or \
             args.connections < args.threads or args.orders > HOUSEHOLDS:
         raise SystemExit("every count at least 1; at least one connection per wrk thread; orders <= households")
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk not found: apt install wrk")
+    wrk = find_wrk()
 
     os.environ.update(ENV)
     Path(ENV["XIUHUA_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -98,9 +100,7 @@ def main() -> None:
           f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     connection.close()
     tmp = Path(tempfile.mkdtemp(prefix="supply_bench_"))
-    server = Server(workers=args.workers, worker_class=args.worker_class, worker_threads=args.worker_threads,
-                    max_requests=0, log=tmp / "gunicorn.log")
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    server = bench_server(args, tmp / "gunicorn.log")
     runs = []
     try:
         server.start()

@@ -22,8 +22,10 @@ def _stored(data: dict, *, expires_in=dt.timedelta(hours=1)) -> str:
     store = SessionStore()
     store.update(data)
     store.create()
-    Session.objects.filter(session_key=store.session_key).update(expire_date=timezone.now() + expires_in)
-    return store.session_key
+    key = store.session_key
+    assert key is not None
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() + expires_in)
+    return key
 
 
 def _proof(phone="13812345678") -> dict:
