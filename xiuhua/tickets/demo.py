@@ -90,6 +90,13 @@ def ago(minutes: int) -> Ago:
     return ("ago", minutes)
 
 
+def ago_today(minutes: int) -> Ago:
+    """`minutes` before the seeding, but not before today's midnight: an order whose working-day
+    deadline counts from the day it came in stays not yet due when the demo is made just after
+    midnight."""
+    return ("ago_today", minutes)
+
+
 def day(days: int, hour: int, minute: int = 0) -> Day:
     return ("day", days, hour, minute)
 
@@ -190,7 +197,7 @@ ORDERS: list[Order] = [
           steps=_flow(ACCEPT, DISPATCH, ("start", 60, {}), _reply(1440, "已核实名单,补发保供物资"),
                       ("close", 1500, {}), ("call_back", 4320, {"satisfaction": 2}),
                       ("reopen", ago(150), {"note": "回访不满意:补发的物资仍未送到"}))),
-    Order(6, "hotline", "medicine", "normal", ago(200), "咨询异地医保卡能否在社区医院配药",
+    Order(6, "hotline", "medicine", "normal", ago_today(200), "咨询异地医保卡能否在社区医院配药",
           external="0007", deadline_class=DeadlineClass.CONSULTATION,
           steps=_flow(ACCEPT, DISPATCH, ("start", 90, {}))),
     Order(7, "hotline", "utilities", "normal", day(4, 8, 30), "路灯不亮,晚上核酸排队看不见", external="0008",
@@ -241,6 +248,10 @@ class _Player:
             return base + dt.timedelta(minutes=spec)
         if spec[0] == "ago":
             return self.now - dt.timedelta(minutes=spec[1])
+        if spec[0] == "ago_today":
+            midnight = dt.datetime.combine(timezone.localdate(self.now), dt.time(),
+                                           tzinfo=timezone.get_current_timezone())
+            return max(self.now - dt.timedelta(minutes=spec[1]), midnight)
         _kind, days, hour, minute = spec  # type: ignore[misc]
         date = timezone.localdate(self.now) - dt.timedelta(days=days)
         return dt.datetime.combine(date, dt.time(hour, minute), tzinfo=timezone.get_current_timezone())

@@ -172,7 +172,10 @@ def test_a_resent_batch_answers_as_the_first_time_and_changes_nothing(world, scr
 
 def test_a_wrong_device_clock_is_replaced_by_the_servers_and_said(world, screening):
     a, b, c = (walk_in(screening, world.building_a1, n) for n in range(3))
-    earlier = timezone.now() - dt.timedelta(hours=3)  # taken offline three hours ago: kept
+    # Taken offline hours ago (up to three, but not before the round's first day began): kept.
+    now = timezone.now()
+    midnight = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time()))
+    earlier = now - min(dt.timedelta(hours=3), (now - midnight) / 2)
     answer = send(screening, world.volunteer, [
         tube("T1"),
         {"kind": "person", "tube": "T1", "code": a.reference, "at": earlier.isoformat()},

@@ -15,7 +15,7 @@ from xiuhua.testing import acting, as_user
 from xiuhua.tracing import services
 from xiuhua.tracing.models import ListEntry
 
-from .test_pages import csv_bytes, import_list, stranger_id, this_morning
+from .test_pages import csv_bytes, import_list, later_today, stranger_id, this_morning
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def two_lists(world):
         f"陌生人,{stranger_id()},13900009999,外省某地,",
     ))
     second = import_list(w, csv_bytes(f"周航,{stranger_id(2)},13900002222,外地,"),
-                         received_at=this_morning() + dt.timedelta(hours=1), reference="通信大数据 第2批")
+                         received_at=later_today(1), reference="通信大数据 第2批")
     services.entries_assign(actor=acting(w.street_officer), entry_ids=[second.entries.get().pk], to=w.committee_a1)
     elsewhere = services.batch_import(
         actor=acting(w.street_officer_b), street=w.street_b, source="telecom", reference="五角场清单",
@@ -103,7 +103,7 @@ def test_the_triage_queue_filtered_by_list_downloads_exactly_its_rows(client, tw
     stranger = ListEntry.objects.get(batch=first, name="陌生人")
     as_user(client, w.street_officer)
     import_list(w, csv_bytes(f"晚到,{stranger_id(4)},,外地,"), reference="通信大数据 第3批",
-                       received_at=this_morning() + dt.timedelta(hours=2))
+                       received_at=later_today(2))
     page = client.get(reverse("tracing:triage"), {"batch": first.pk})
     assert [e.pk for e, _f in page.context["rows"]] == [stranger.pk]
     body = page.content.decode()

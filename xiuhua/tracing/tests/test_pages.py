@@ -44,6 +44,13 @@ def this_morning() -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(0, 0)))
 
 
+def later_today(step: int) -> dt.datetime:
+    """A time today after this_morning() and not yet come: the step-th of three equal steps from
+    midnight to now (a list cannot arrive in the future, and the tests run at any hour)."""
+    start = this_morning()
+    return start + (timezone.now() - start) * step / 3
+
+
 def same_day(body: str) -> str:
     """The text of the prominent same-day figure."""
     found = re.search(r'id="same-day">(.*?)</div>\s*<div class="stats"', body, re.S)
