@@ -53,10 +53,6 @@ class SessionStore(DatabaseSessionStore):
             return None
         return row[0]
 
-    def _get_session_from_db(self):
-        data = self._session_data()
-        return None if data is None else self.model(session_key=self.session_key, session_data=data)
-
     def load(self):
         # Django's load() builds a Session instance only to read its data back out.
         data = self._session_data()

@@ -22,14 +22,17 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 LATER = NOW + dt.timedelta(hours=8)
 
 
-def _approved(world, count=1):
+RICE = {"name": "大米", "unit": "kg", "pack_quantity": "10", "price": "65"}
+
+
+def _approved(world, count=1, items=(RICE,)):
     leader = services.leader_apply(actor=None, resident=world.resident_a1b, phone=LEADER_PHONE)
     services.leader_decide(actor=acting(world.staff_a1), leader=leader, action="approve")
     add_documents(leader)
     made = []
     for n in range(count):
         filing = services.filing_submit(actor=None, phone=LEADER_PHONE, leader=leader, now=NOW, data=filing_data(
-            supplier=f"供货商{n}", items=[{"name": "大米", "unit": "kg", "pack_quantity": "10", "price": "65"}]))
+            supplier=f"供货商{n}", items=list(items)))
         made.append(services.filing_decide(actor=acting(world.staff_a1), filing=filing, action="approve", now=NOW))
     return made
 
@@ -173,13 +176,7 @@ def test_parallel_orders_of_two_items_in_one_stripe_each_never_deadlock():
     # statement locks in item order (an UPDATE alone visits them in the table's physical order,
     # which each update changes, and two orders visiting them in opposite orders deadlock).
     world = build_world()
-    leader = services.leader_apply(actor=None, resident=world.resident_a1b, phone=LEADER_PHONE)
-    services.leader_decide(actor=acting(world.staff_a1), leader=leader, action="approve")
-    add_documents(leader)
-    filing = services.filing_submit(actor=None, phone=LEADER_PHONE, leader=leader, now=NOW, data=filing_data(
-        items=[{"name": "大米", "unit": "kg", "pack_quantity": "10", "price": "65"},
-               {"name": "鸡蛋", "unit": "盒", "pack_quantity": "1", "price": "20"}]))
-    filing = services.filing_decide(actor=acting(world.staff_a1), filing=filing, action="approve", now=NOW)
+    (filing,) = _approved(world, items=(RICE, {"name": "鸡蛋", "unit": "盒", "pack_quantity": "1", "price": "20"}))
     rice, eggs = filing.items.order_by("position")
     offer = orders.offer_open(actor=acting(world.staff_a1), filing=filing, terms={rice.pk: (30, 2), eggs.pk: (30, 2)},
                               orders_close_at=LATER, now=NOW)
