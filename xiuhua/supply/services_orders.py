@@ -500,13 +500,15 @@ _LIVING_SQL = "ARRAY[" + ",".join(f"'{status}'" for status in sorted(str(s) for 
 
 # One statement for the usual resident order (PostgreSQL). Its text is fixed (the items come as
 # two arrays), so psycopg prepares it once per connection and later orders skip the planner.
-# `ins` inserts the order only for a household where the phone is a living resident's mobile, in
-# the offer's compound, with the offer open and every wanted item of the offer within its cap;
-# ON CONFLICT DO NOTHING is the one live order per household. `home` locks the household's stripe
-# of each item in item order, as the general path takes them: an UPDATE alone visits its rows in
-# the table's physical order, which every update changes, and two orders of the same two stripes
-# visiting them in opposite orders would deadlock. `upd` then takes each item's packs only where
-# they are left (rechecked on the locked row); the lines and the audit event follow the order.
+# `who` finds the household only where the phone is a living resident's mobile, in the offer's
+# compound, with the offer open and every wanted item of the offer within its cap. `home` then
+# locks the household's stripe of each item in item order, before the order is inserted, as the
+# general path takes its packs before it inserts (two orders of one household, one by each path,
+# would otherwise each hold what the other waits for: the stripe and the one-live-order index
+# entry), and in item order because an UPDATE alone visits its rows in the table's physical
+# order, which every update changes. `ins` inserts the order once the stripes are held; ON
+# CONFLICT DO NOTHING is the one live order per household. `upd` takes each item's packs only
+# where they are left (rechecked on the locked row); the lines and the audit event follow.
 # When an order was inserted but fewer items were taken than wanted, the last column divides by
 # zero: the error aborts the whole statement, so nothing of it stays. The last column asks for
 # `upd` last, so the items' rows (which every order of the offer updates) stay locked for as
@@ -526,18 +528,19 @@ who AS (
     AND r.living_status = ANY({_LIVING_SQL})
   WHERE h.id = %(household)s AND (SELECT count(*) FROM priced) = cardinality(%(items)s::text::bigint[])
   ORDER BY r.id LIMIT 1),
+home AS (
+  SELECT s.id FROM supply_offeritemstripe s JOIN priced p ON s.item_id = p.item_id
+    AND s.stripe = mod(%(household)s, p.stripes)
+  WHERE EXISTS (SELECT FROM who) ORDER BY s.item_id FOR UPDATE OF s),
 ins AS (
   INSERT INTO supply_order (offer_id, committee_id, building_id, household_id, resident_id, channel, placed_by_id,
                             status, amount, created_at, delivered_at, delivered_by_id)
   SELECT %(offer)s, who.committee_id, who.building_id, who.id, who.resident_id, 'self', NULL, 'placed',
          (SELECT sum(n * price) FROM priced), %(now)s, NULL, NULL FROM who
+  WHERE (SELECT count(*) FROM home) = cardinality(%(items)s::text::bigint[])
   ON CONFLICT DO NOTHING RETURNING id, committee_id),
-home AS (
-  SELECT s.id FROM supply_offeritemstripe s JOIN priced p ON s.item_id = p.item_id
-    AND s.stripe = mod(%(household)s, p.stripes)
-  WHERE EXISTS (SELECT FROM ins) ORDER BY s.item_id FOR UPDATE OF s),
 upd AS (
-  UPDATE supply_offeritemstripe s SET ordered = s.ordered + p.n FROM priced p, home
+  UPDATE supply_offeritemstripe s SET ordered = s.ordered + p.n FROM priced p, home, ins
   WHERE s.id = home.id AND s.item_id = p.item_id AND s.ordered + p.n <= s.available
   RETURNING s.id),
 lines AS (
