@@ -18,13 +18,12 @@ general path, which explains the refusal.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +40,7 @@ from xiuhua.sms.services import BulkMessage, sms_send_many
 from xiuhua.sms.texts import register_purpose, register_template
 
 from . import services
+from .fast_orders import place_fast
 from .models import (
     Category,
     Channel,
@@ -496,72 +496,6 @@ def order_fast_or_place(*, offer_id: int, household_id: int, items: dict, phone:
                        fast=False).pk
 
 
-_LIVING_SQL = "ARRAY[" + ",".join(f"'{status}'" for status in sorted(str(s) for s in LIVING)) + "]::text[]"
-
-# One statement for the usual resident order (PostgreSQL). Its text is fixed (the items come as
-# two arrays), so psycopg prepares it once per connection and later orders skip the planner.
-# `who` finds the household only where the phone is a living resident's mobile, in the offer's
-# compound, with the offer open and every wanted item of the offer within its cap. `home` then
-# locks the household's stripe of each item in item order, before the order is inserted, as the
-# general path takes its packs before it inserts (two orders of one household, one by each path,
-# would otherwise each hold what the other waits for: the stripe and the one-live-order index
-# entry), and in item order because an UPDATE alone visits its rows in the table's physical
-# order, which every update changes. `ins` inserts the order once the stripes are held; ON
-# CONFLICT DO NOTHING is the one live order per household. `upd` takes each item's packs only
-# where they are left (rechecked on the locked row); the lines and the audit event follow.
-# When an order was inserted but fewer items were taken than wanted, the last column divides by
-# zero: the error aborts the whole statement, so nothing of it stays. The last column asks for
-# `upd` last, so the items' rows (which every order of the offer updates) stay locked for as
-# little of the statement as can be.
-_FAST_ORDER = f"""
-WITH want AS (SELECT * FROM unnest(%(items)s::text::bigint[], %(packs)s::text::int[]) AS w(item_id, n)),
-priced AS (
-  SELECT w.item_id, w.n, fi.price, i.stripes FROM want w
-  JOIN supply_offeritem i ON i.id = w.item_id AND i.offer_id = %(offer)s AND w.n >= 1 AND w.n <= i.per_household
-  JOIN supply_filingitem fi ON fi.id = i.filing_item_id),
-who AS (
-  SELECT h.id, h.building_id, o.committee_id, o.title, r.id AS resident_id
-  FROM residents_household h
-  JOIN supply_offer o ON o.id = %(offer)s AND o.compound_id = h.compound_id AND o.status = 'open'
-    AND o.orders_close_at > %(now)s
-  JOIN residents_resident r ON r.household_id = h.id AND r.mobile = %(phone)s
-    AND r.living_status = ANY({_LIVING_SQL})
-  WHERE h.id = %(household)s AND (SELECT count(*) FROM priced) = cardinality(%(items)s::text::bigint[])
-  ORDER BY r.id LIMIT 1),
-home AS (
-  SELECT s.id FROM supply_offeritemstripe s JOIN priced p ON s.item_id = p.item_id
-    AND s.stripe = mod(%(household)s, p.stripes)
-  WHERE EXISTS (SELECT FROM who) ORDER BY s.item_id FOR UPDATE OF s),
-ins AS (
-  INSERT INTO supply_order (offer_id, committee_id, building_id, household_id, resident_id, channel, placed_by_id,
-                            status, amount, created_at, delivered_at, delivered_by_id)
-  SELECT %(offer)s, who.committee_id, who.building_id, who.id, who.resident_id, 'self', NULL, 'placed',
-         (SELECT sum(n * price) FROM priced), %(now)s, NULL, NULL FROM who
-  WHERE (SELECT count(*) FROM home) = cardinality(%(items)s::text::bigint[])
-  ON CONFLICT DO NOTHING RETURNING id, committee_id),
-upd AS (
-  UPDATE supply_offeritemstripe s SET ordered = s.ordered + p.n FROM priced p, home, ins
-  WHERE s.id = home.id AND s.item_id = p.item_id AND s.ordered + p.n <= s.available
-  RETURNING s.id),
-lines AS (
-  INSERT INTO supply_orderline (order_id, item_id, quantity, price, allotted)
-  SELECT ins.id, p.item_id, p.n, p.price, NULL FROM ins, priced p RETURNING id),
-aud AS (
-  INSERT INTO core_auditevent (at, actor_id, actor_role, action, personal, object_type, object_id, committee_id,
-                               subject_label, reason, detail)
-  SELECT %(now)s, NULL, '', 'groupbuy_order_place', false, 'supply.order', ins.id, ins.committee_id,
-         left(who.title, 200), '',
-         jsonb_build_object('channel', 'self', 'items', (SELECT jsonb_object_agg(item_id::text, n) FROM priced),
-                            'amount', (SELECT sum(n * price) FROM priced)::text, 'phone', %(masked)s::text)
-  FROM ins, who RETURNING id)
-SELECT (SELECT id FROM ins),
-       (SELECT count(*) FROM ins) / ((SELECT count(*) FROM ins) = 0
-         OR ((SELECT count(*) FROM lines) = cardinality(%(items)s::text::bigint[])
-             AND (SELECT count(*) FROM aud) = 1
-             AND (SELECT count(*) FROM upd) = cardinality(%(items)s::text::bigint[])))::int
-"""
-
-
 def _order_fast(*, offer_id: int, household_id: int, phone: str, items: dict, now: dt.datetime) -> Order | None:
     """_order_fast_id's order, as an unsaved-looking Order carrying its id."""
     order_id = _order_fast_id(offer_id=offer_id, household_id=household_id, phone=phone, items=items, now=now)
@@ -572,13 +506,10 @@ def _order_fast(*, offer_id: int, household_id: int, phone: str, items: dict, no
 
 
 def _order_fast_id(*, offer_id: int, household_id: int, phone: str, items: dict, now: dt.datetime) -> int | None:
-    """The usual resident order in one statement (_FAST_ORDER), giving its id; None, with nothing
-    written, for anything else (a repeat, an item run out, a cap, a closed offer, another phone's
-    household), which the general path then explains. Outside a transaction the statement is its
-    own, so the items' rows are locked only while PostgreSQL runs it, never while Python waits
-    between a statement and its COMMIT: every order of an offer updates the same item rows."""
-    import psycopg
-
+    """The usual resident order by fast_orders' one statement, gathered with the process's other
+    orders of the moment, giving its id; None, with nothing written, for anything else (a repeat,
+    an item run out, a cap, a closed offer, another phone's household), which the general path
+    then explains."""
     wanted: dict[int, int] = {}
     for key, value in (items or {}).items():
         item_id, n = _int(key), _int(value if str(value).strip() else 0)
@@ -588,19 +519,7 @@ def _order_fast_id(*, offer_id: int, household_id: int, phone: str, items: dict,
             wanted[item_id] = n
     if not wanted or not phone:
         return None
-    ids = sorted(wanted)
-    # The arrays as their text form ('{3,4}'): psycopg dumps a string for less than a list.
-    params = {"items": "{" + ",".join(map(str, ids)) + "}", "packs": "{" + ",".join(str(wanted[i]) for i in ids) + "}",
-              "offer": offer_id, "now": now, "phone": phone, "household": household_id, "masked": mask_phone(phone)}
-    connection.ensure_connection()
-    try:
-        with (transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext(),
-              connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor):  # type: ignore[attr-defined]
-            cursor.execute(_FAST_ORDER, params)
-            order_id, _ok = cursor.fetchone()
-    except DataError:  # fewer items taken than wanted: the statement was undone
-        return None
-    return order_id
+    return place_fast(offer_id=offer_id, household_id=household_id, phone=phone, packs=wanted, now=now)
 
 
 def order_cancel(*, actor, order: Order, phone: str = "", now: dt.datetime | None = None) -> Order:
