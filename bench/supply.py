@@ -78,10 +78,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     # One wrk thread: with two, the one that runs out of lines first floods the server with its
     # spare requests while the other still sends orders (wrk needs far less than a core here).
-    # Four threads a worker: the order is short and mostly Python, and more threads only queue on
-    # the worker's GIL (2 x 16: ~640 orders/s, 2 x 8: ~730, 2 x 4: ~790 on the 2-core machine;
-    # 3 x 2, 2 x 3, 3 x 3 and 4 x 2 no better than 2 x 4). --duration is the empty endpoint's run.
-    add_server_arguments(parser, connections=32, threads=1, worker_threads=4, runs=1)
+    # Eight threads a worker: orders that arrive while a statement runs share the next one
+    # (supply/fast_orders.py), and more threads in flight give fuller statements (alternating runs:
+    # 2 x 8 ahead of 2 x 4 in each of three rounds, medians 911 and 787 orders/s; 2 x 16 no better
+    # than 2 x 8). Before orders were gathered, 2 x 4 was best: 2 x 16 ~640 orders/s, 2 x 8 ~730,
+    # 2 x 4 ~790. --duration is the empty endpoint's run.
+    add_server_arguments(parser, connections=32, threads=1, worker_threads=8, runs=1)
     parser.add_argument("--orders", type=int, default=20_000)
     args = parser.parse_args()
     if min(args.connections, args.threads, args.workers, args.runs, args.orders) < 1 or \

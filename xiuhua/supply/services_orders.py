@@ -11,9 +11,10 @@ Quotas never check then act: a vote is one row under a unique constraint (poll, 
 order is one row under a partial unique constraint (one live order per household and offer), and
 each item's packs are taken by one conditional UPDATE (`ordered = ordered + n WHERE ordered + n <=
 available`), all in the order's transaction, so a refused order changes nothing. On PostgreSQL a
-resident's order first tries `_order_fast`, one statement that does all of it; anything unusual
-(a repeat, an item run out, a closed offer, a household not of the phone) falls back to the
-general path, which explains the refusal.
+resident's order first tries `_order_fast`: one statement that does all of it (fast_orders),
+shared with the other orders the process receives at that moment; anything unusual (a repeat, an
+item run out, a closed offer, a household not of the phone) falls back to the general path,
+which explains the refusal.
 """
 
 from __future__ import annotations
