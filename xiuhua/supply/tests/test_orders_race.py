@@ -46,6 +46,16 @@ def _households(world, count):
     return made
 
 
+def _placed_and_refused(results: list, placed_as: type = Order) -> tuple[list, list]:
+    """Parallel orders' results split into the placed and the refused; anything else (a deadlock,
+    a crash) fails the test with what it was."""
+    placed = [r for r in results if isinstance(r, placed_as)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    others = [r for r in results if not isinstance(r, (placed_as, ValidationError))]
+    assert not others, others
+    return placed, refused
+
+
 def test_64_households_ordering_the_last_10_packs_get_exactly_10():
     world = build_world()
     (filing,) = _approved(world)
@@ -60,8 +70,7 @@ def test_64_households_ordering_the_last_10_packs_get_exactly_10():
                                   items={str(offer_item.pk): 1}, now=NOW)
 
     results = run_parallel(order, 64)
-    placed = [r for r in results if isinstance(r, Order)]
-    refused = [r for r in results if isinstance(r, ValidationError)]
+    placed, refused = _placed_and_refused(results)
     assert (len(placed), len(refused)) == (10, 54), results
     assert {tuple(r.messages) for r in refused} == {("大米已订完,剩余0份",)}
     assert OfferItem.objects.get(pk=offer_item.pk).ordered == 10
@@ -107,8 +116,7 @@ def test_a_households_two_orders_at_once_give_one_order():
                                   household=world.household_a1, items={str(offer_item.pk): 1}, now=NOW)
 
     results = run_parallel(order, 2)
-    placed = [r for r in results if isinstance(r, Order)]
-    refused = [r for r in results if isinstance(r, ValidationError)]
+    placed, refused = _placed_and_refused(results)
     assert (len(placed), len(refused)) == (1, 1), results
     assert refused[0].messages == ["您家已在这个团购下过单,如需修改请先取消原订单"]
     assert Order.objects.count() == 1
@@ -163,8 +171,7 @@ def test_the_last_10_packs_spread_over_the_stripes_go_to_exactly_10_of_64_househ
                                   items={str(offer_item.pk): 1}, now=NOW)
 
     results = run_parallel(order, 64)
-    placed = [r for r in results if isinstance(r, Order)]
-    refused = [r for r in results if isinstance(r, ValidationError)]
+    placed, refused = _placed_and_refused(results)
     assert (len(placed), len(refused)) == (10, 54), results
     assert {tuple(r.messages) for r in refused} == {("大米已订完,剩余0份",)}
     assert list(stripes.order_by("stripe").values_list("ordered", "available")) == [(32, 32)] * 16
@@ -190,9 +197,8 @@ def test_parallel_orders_of_two_items_in_one_stripe_each_never_deadlock():
                                           now=NOW)
 
     results = run_parallel(order, 48)
-    placed = [r for r in results if isinstance(r, int)]
-    refused = [r for r in results if isinstance(r, ValidationError)]
-    assert (len(placed), len(refused)) == (30, 18), [r for r in results if not isinstance(r, (int, ValidationError))]
+    placed, refused = _placed_and_refused(results, placed_as=int)
+    assert (len(placed), len(refused)) == (30, 18)
     assert {tuple(r.messages) for r in refused} == {("大米已订完,剩余0份",)}
     assert [OfferItem.objects.get(pk=item.pk).ordered for item in items] == [30, 30]
     assert OrderLine.objects.count() == 60
