@@ -25,21 +25,11 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, DataError, connection, transaction
 
 from xiuhua.core.crypto import mask_phone
+from xiuhua.core.pgstatements import constant_list, prepared_cursor, text_array
 
 from .services import LIVING
 
 MAX_GATHERED = 32  # orders in one statement at most
-# Statements a process runs at once. One: orders that arrive while it runs wait for the next,
-# which carries them all (bench/supply.py: about an eighth more orders a second than a statement
-# per order). The cost: a statement that waits for a lock (an offer being cancelled) holds up the
-# process's other orders until it is through.
-RUNNERS = 1
-
-
-def _array(values) -> str:
-    """A PostgreSQL array's text form, every element quoted: psycopg sends one string (the
-    statement casts it) for less than it takes to dump a list."""
-    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 # One statement for a batch of orders k = 1..n (the orders as arrays, their lines as arrays keyed
@@ -65,7 +55,7 @@ WITH ord AS (
 want AS (SELECT * FROM unnest(%(line_k)s::text::int[], %(item)s::text::bigint[], %(packs)s::text::int[])
   AS w(k, item_id, n)),
 priced AS (
-  SELECT w.k, w.item_id, w.n, fi.price, i.stripes, mod(o.household_id, i.stripes) AS stripe
+  SELECT w.k, w.item_id, w.n, fi.price, mod(o.household_id, i.stripes) AS stripe
   FROM want w JOIN ord o ON o.k = w.k
   JOIN supply_offeritem i ON i.id = w.item_id AND i.offer_id = o.offer_id AND w.n >= 1 AND w.n <= i.per_household
   JOIN supply_filingitem fi ON fi.id = i.filing_item_id),
@@ -77,7 +67,7 @@ who AS (
   JOIN supply_offer f ON f.id = o.offer_id AND f.compound_id = h.compound_id AND f.status = 'open'
     AND f.orders_close_at > o.now
   JOIN residents_resident r ON r.household_id = h.id AND r.mobile = o.phone
-    AND r.living_status = ANY(ARRAY{sorted(str(status) for status in LIVING)}::text[])
+    AND r.living_status = ANY({constant_list(LIVING)})
   WHERE (SELECT count(*) FROM priced p WHERE p.k = o.k) = (SELECT count(*) FROM want w WHERE w.k = o.k)
   ORDER BY o.k, r.id),
 taking AS (SELECT p.* FROM priced p JOIN who USING (k)),
@@ -145,22 +135,20 @@ def run_statement(orders: list[FastOrder]) -> None:
     reach the caller with nothing written. Inside a transaction (a test, a caller's atomic block)
     the statement runs in a savepoint; outside one it is its own transaction, so the items' stripes
     are locked only while PostgreSQL runs it, never while Python waits for a COMMIT."""
-    import psycopg
-
+    lines = [(k, item, order.packs[item]) for k, order in enumerate(orders, 1) for item in sorted(order.packs)]
     params: dict[str, str] = {
-        "k": _array(range(1, len(orders) + 1)),
-        "offer": _array(o.offer_id for o in orders),
-        "household": _array(o.household_id for o in orders),
-        "phone": _array(o.phone for o in orders),
-        "masked": _array(mask_phone(o.phone) for o in orders),
-        "now": _array(o.now.isoformat() for o in orders),
-        "line_k": _array(k for k, o in enumerate(orders, 1) for _item in sorted(o.packs)),
-        "item": _array(item for o in orders for item in sorted(o.packs)),
-        "packs": _array(o.packs[item] for o in orders for item in sorted(o.packs)),
+        "k": text_array(range(1, len(orders) + 1)),
+        "offer": text_array(o.offer_id for o in orders),
+        "household": text_array(o.household_id for o in orders),
+        "phone": text_array(o.phone for o in orders),
+        "masked": text_array(mask_phone(o.phone) for o in orders),
+        "now": text_array(o.now.isoformat() for o in orders),
+        "line_k": text_array(k for k, _item, _n in lines),
+        "item": text_array(item for _k, item, _n in lines),
+        "packs": text_array(n for _k, _item, n in lines),
     }
-    connection.ensure_connection()
     with (transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext(),
-          connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor):  # type: ignore[attr-defined]
+          prepared_cursor(connection) as cursor):
         cursor.execute(_STATEMENT, params)
         placed, _ok = cursor.fetchone()
     ids = dict(pair.split(":") for pair in placed.split(",")) if placed else {}
@@ -174,7 +162,11 @@ class Gatherer:
     def __init__(self) -> None:
         self._turn = threading.Condition(threading.Lock())
         self._queue: list[FastOrder] = []
-        self._running = 0
+        # One statement at a time: orders that arrive while it runs wait for the next, which
+        # carries them all (bench/supply.py: about an eighth more orders a second than a statement
+        # per order). The cost: a statement that waits for a lock (an offer being cancelled) holds
+        # up the process's other orders until it is through.
+        self._running = False
         self.statements_run = 0  # for tests and a look at how well orders gather
         self.orders_run = 0
 
@@ -183,13 +175,13 @@ class Gatherer:
             self._queue.append(order)
         while True:
             with self._turn:
-                while (order.taken or self._running >= RUNNERS) and not order.done:
+                while (order.taken or self._running) and not order.done:
                     self._turn.wait()
                 if order.done:
                     break
                 # This thread runs the next statement, for what is queued (its own order among
                 # them unless 32 were ahead of it or its household's earlier order is).
-                self._running += 1
+                self._running = True
                 batch, rest = _one_per_household(self._queue[:MAX_GATHERED])
                 self._queue[:MAX_GATHERED] = rest
                 for queued in batch:
@@ -212,7 +204,7 @@ class Gatherer:
             with self._turn:
                 for queued in batch:
                     queued.done = True
-                self._running -= 1
+                self._running = False
                 self._turn.notify_all()
 
 

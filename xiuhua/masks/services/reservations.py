@@ -20,7 +20,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -33,6 +32,7 @@ from xiuhua.core.audit import audit
 from xiuhua.core.crypto import mask_identity
 from xiuhua.core.idnumbers import IdNumberError, check_id
 from xiuhua.core.lookups import lookup_counters, lookup_throttle
+from xiuhua.core.pgstatements import constant_list, prepared_cursor, text_array
 from xiuhua.core.phones import PhoneError, normalise_mobile
 from xiuhua.core.text import check_person_name
 from xiuhua.core.workflow import move
@@ -550,11 +550,10 @@ def reservation_submit_one_statement(
         "round": round_id,
         "committee_code": committee_code,
         "name_key": name_key(name),
-        # Array literals as text, read by PostgreSQL's array input: psycopg's Python list dumper
-        # cost a quarter of this function's CPU time. Keys are "lookup:<scope>:<window>:<hex>".
-        "limit_keys": _array_literal(c.key for c in counters),
-        "limit_windows": _array_literal(c.window_start.isoformat() for c in counters),
-        "limit_counts": _array_literal(str(c.rule.limit) for c in counters),
+        # Array literals as text (core.pgstatements). Keys are "lookup:<scope>:<window>:<hex>".
+        "limit_keys": text_array(c.key for c in counters),
+        "limit_windows": text_array(c.window_start.isoformat() for c in counters),
+        "limit_counts": text_array(str(c.rule.limit) for c in counters),
         "order_at": received_at if fixed else now,
         "person_hash": identity_hash(id_type, number),
         "phone": phone,
@@ -565,13 +564,8 @@ def reservation_submit_one_statement(
         "number": new_reservation_number(round_id),
         "written_at": timezone.now(),  # as auto_now_add would
     }
-    # Planning this statement costs several times executing it. A server-side binding cursor
-    # (Django's own are client-side) lets psycopg prepare it once per connection, after
-    # prepare_threshold uses, and with persistent connections (CONN_MAX_AGE) every later
-    # reservation skips the planner. Wrapped as Django wraps its cursors, so query logging and
-    # execute wrappers still see it.
-    connection.ensure_connection()
-    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:  # type: ignore[attr-defined]
+    # Planning this statement costs several times executing it: prepared once per connection.
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -580,23 +574,6 @@ def reservation_submit_one_statement(
 
 
 _NORMALISED_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-
-
-def _array_literal(items) -> str:
-    """`{"a","b"}`: PostgreSQL's text form of an array, for items without quotes or backslashes."""
-    values = list(items)
-    if any('"' in v or "\\" in v for v in values):  # pragma: no cover - keys and times never hold them
-        raise ValueError("item not allowed in an array literal")
-    return "{" + ",".join(f'"{v}"' for v in values) + "}"
-
-
-def _sql_list(values) -> str:
-    """`ARRAY['a','b']::text[]` of code constants (checked to be plain words), written into the
-    statement: fixed values cost nothing to send and let the plan see them."""
-    words = sorted(str(v) for v in values)
-    if not all(re.fullmatch(r"[a-z_]+", w) for w in words):  # pragma: no cover - constants of this module
-        raise ValueError("not a plain constant")
-    return "ARRAY[" + ",".join(f"'{w}'" for w in words) + "]::text[]"
 
 
 @functools.cache
@@ -608,7 +585,7 @@ def _one_statement_sql(fixed: bool) -> tuple[str, list[str]]:
     statuses = (RoundStatus.OPEN.value, RoundStatus.CLOSED.value) if fixed else (RoundStatus.OPEN.value,)
     sql = _ONE_STATEMENT.format(
         columns=columns, roster_name_key=_NAME_KEY_SQL.format(column="p.name"),
-        statuses=_sql_list(statuses), living=_sql_list((LivingStatus.HERE.value, LivingStatus.AWAY.value)),
-        special_tags=_sql_list(tag.value for tag in SPECIAL_TAGS), limit=int(PHONE_ROUND_LIMIT),
+        statuses=constant_list(statuses), living=constant_list((LivingStatus.HERE.value, LivingStatus.AWAY.value)),
+        special_tags=constant_list(tag.value for tag in SPECIAL_TAGS), limit=int(PHONE_ROUND_LIMIT),
     )
     return sql, [f.attname for f in fields]
