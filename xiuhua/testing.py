@@ -166,6 +166,21 @@ def run_parallel(fn, count: int) -> list:
     return results
 
 
+def wait_for(condition, what: str, timeout: float = 60.0):
+    """Wait until `condition()` is true and return its value; fail the test, naming `what`, after
+    `timeout` seconds. For what other threads or processes do: a test waits for a state, never for
+    a length of time."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)  # polling interval, not a timing assumption
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def use_up_lookups(user: User) -> None:
     """Spend the user's ten-minute allowance of personal-key lookups, as a walk of guesses would."""
     from xiuhua.core.lookups import lookup_counters

@@ -11,8 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from django.db.models import Count, F
 
 from xiuhua.sms.models import OutboundSms
 from xiuhua.sms.services import BulkMessage, reconcile_after, sms_send_many
+from xiuhua.testing import wait_for
 
 from .fake_provider import KEY_ID, KEY_SECRET, WEBHOOK_SECRET
 
@@ -31,16 +30,6 @@ Status = OutboundSms.Status
 ROOT = Path(__file__).resolve().parents[3]
 MESSAGES = 400
 BATCH = 50
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)  # polling interval, not a timing assumption
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def database_url() -> str:

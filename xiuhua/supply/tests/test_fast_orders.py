@@ -4,7 +4,6 @@ left writes nothing, and each order is then tried alone; orders that arrive whil
 go together in the next one."""
 
 import threading
-import time
 
 import pytest
 from django.db import DataError, connection, transaction
@@ -14,7 +13,7 @@ from xiuhua.supply import fast_orders
 from xiuhua.supply import services_orders as orders
 from xiuhua.supply.fast_orders import FastOrder, place_fast, run_statement
 from xiuhua.supply.models import OfferItem, OfferItemStripe, Order, OrderLine
-from xiuhua.testing import acting, build_world
+from xiuhua.testing import acting, build_world, wait_for
 
 from .conftest import NOW
 from .test_orders_race import LATER, _approved, _households
@@ -32,14 +31,6 @@ def _offer(world, available: int, cap: int):
 
 def _order(offer, item, household, phone: str, n: int) -> FastOrder:
     return FastOrder(offer_id=offer.pk, household_id=household.pk, phone=phone, packs={item.pk: n}, now=NOW)
-
-
-def _wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting for {what}")
-        time.sleep(0.005)
 
 
 def test_one_statement_places_each_of_its_orders_that_may_be_placed_and_no_other():
@@ -108,11 +99,11 @@ def test_orders_arriving_while_a_statement_runs_go_together_in_the_next():
     assert locked.wait(timeout=30)
     first = threading.Thread(target=place, args=(0,))
     first.start()
-    _wait_until(lambda: gatherer.statements_run == before[0] + 1, "the first statement")
+    wait_for(lambda: gatherer.statements_run == before[0] + 1, "the first statement")
     others = [threading.Thread(target=place, args=(i,)) for i in range(1, 6)]
     for thread in others:
         thread.start()
-    _wait_until(lambda: len(gatherer._queue) == 5, "five queued orders")
+    wait_for(lambda: len(gatherer._queue) == 5, "five queued orders")
     release.set()
     for thread in (holder, first, *others):
         thread.join(timeout=60)
